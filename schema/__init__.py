@@ -1,0 +1,64 @@
+"""The GraphQL schema: one module per area, merged here with the extensions that guard it.
+
+Each area module (``schema.viewer``, ``schema.connection``, …) exposes ``Query`` and, where it
+has them, ``Mutation`` and ``Subscription`` classes; :func:`build_schema` merges them. The
+exported SDL is ``schema.graphql`` at the project root (``halo-gateway export-schema``), and
+a test fails when it is stale.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.tools import merge_types
+
+from schema import graphql_core_patches, viewer
+from schema.errors import DomainErrorExtension
+
+# The areas of the API, in the order their fields appear in the SDL.
+AREAS: list[ModuleType] = [viewer]
+
+# Guards against abusive queries (see README "Limits").
+MAX_QUERY_DEPTH = 12
+MAX_ALIASES = 30
+# Parsed documents and validation results kept per process: the frontend sends a few
+# dozen distinct documents; caching them halves the cost of small queries (pitfalls.md #2).
+DOCUMENT_CACHE_SIZE = 512
+
+
+def _merged(name: str) -> type | None:
+    parts = tuple(getattr(area, name) for area in AREAS if hasattr(area, name))
+    if not parts:
+        return None
+    return merge_types(name, parts)
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    graphql_core_patches.apply()
+    extensions: list = [
+        DomainErrorExtension,
+        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=_merged("Query"),  # type: ignore[arg-type]
+        mutation=_merged("Mutation"),
+        subscription=_merged("Subscription"),
+        extensions=extensions,
+    )
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,161 @@
+"""The ASGI application: one constructor call that wires settings, database, bus and broker.
+
+``create_app(settings)`` returns a Starlette app serving GraphQL at ``/graphql`` (POST, GET
+for GraphiQL, websocket with graphql-transport-ws), ``/healthz``, ``/readyz`` and
+``/metrics``. The lifespan opens and closes, in order: migrations (if enabled), the database,
+the event bus, the broker (and, in embedded mode, a Dramatiq worker inside this process),
+and the in-process scheduler when asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dramatiq
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from gateway import db
+from gateway.crypto import secret_box_from_settings
+from gateway.events import build_event_bus
+from gateway.halo import build_rate_limiter
+from gateway.services import Deps
+from gateway.settings import Settings
+from schema import build_schema
+from schema.view import GraphQLView
+from workers.broker import build_broker, start_embedded_worker
+from workers.queue import DramatiqJobQueue
+
+logger = logging.getLogger(__name__)
+
+# Websocket keep-alive: browsers and proxies drop idle sockets after ~60 s.
+WS_KEEP_ALIVE_SECONDS = 15.0
+
+
+@dataclass
+class AppState:
+    """What the lifespan opened, for the health endpoints and for tests."""
+
+    deps: Deps
+    holder: db.DatabaseHolder
+    broker: dramatiq.Broker | None = None
+    worker: dramatiq.Worker | None = None
+    background: list[Any] = field(default_factory=list)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    halo_transport: Any = None,
+    extra_routes: Sequence[BaseRoute] = (),
+    run_scheduler: bool = False,
+) -> Starlette:
+    bus = build_event_bus(settings.redis_url, settings.redis_namespace)
+    deps = Deps(
+        settings=settings,
+        bus=bus,
+        queue=None,  # type: ignore[arg-type]  # set by the lifespan once the broker exists
+        secret_box=secret_box_from_settings(settings),
+        halo_transport=halo_transport,
+        halo_rate_limiter=build_rate_limiter(settings),
+    )
+    state = AppState(deps=deps, holder=db.DatabaseHolder())
+    view = GraphQLView(
+        build_schema(introspection=settings.introspection),
+        deps,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        keep_alive=True,
+        keep_alive_interval=WS_KEEP_ALIVE_SECONDS,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            applied = await db.migrate(settings)
+            if applied:
+                logger.info("applied migrations: %s", ", ".join(applied))
+        ctx = await db.open_db(settings)
+        state.holder.context = ctx
+        with db.bound(ctx):
+            await bus.start()
+            broker, _runtime = build_broker(settings, deps)
+            state.broker = broker
+            deps.queue = DramatiqJobQueue(broker, _runtime.actors)
+            if settings.embedded:
+                state.worker = start_embedded_worker(broker, settings.embedded_worker_threads)
+            if run_scheduler:
+                from workers.scheduler import start_in_process_scheduler
+
+                state.background.append(start_in_process_scheduler(settings, deps))
+            try:
+                yield
+            finally:
+                for item in reversed(state.background):
+                    item.shutdown(wait=False)
+                if state.worker is not None:
+                    state.worker.stop()
+                broker.close()
+                await bus.close()
+                state.holder.context = None
+                await db.close_db(ctx)
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        checks = {"database": await _database_ready(), "broker": await _broker_ready(deps)}
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *extra_routes,
+    ]
+    middleware = [Middleware(db.BindDatabase, holder=state.holder)]
+    if settings.cors_origins:
+        middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type"],
+            ),
+        )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.halo = state
+    return app
+
+
+async def _database_ready() -> bool:
+    from tortoise.context import get_current_context
+
+    ctx = get_current_context()
+    if ctx is None:
+        return False
+    try:
+        await ctx.db().execute_query("SELECT 1")
+    except Exception:  # any driver error means "not ready"
+        logger.warning("readiness: database check failed", exc_info=True)
+        return False
+    return True
+
+
+async def _broker_ready(deps: Deps) -> bool:
+    if deps.queue is None:
+        return False
+    return await deps.queue.ping()

@@ -1,0 +1,114 @@
+"""Who is calling: a JWT from the platform becomes a :class:`Principal` scoped to one seller.
+
+Tokens carry ``sub``, ``seller_id`` and ``roles``. Only Seller Admin and Seller Agent Admin
+may use the integration (the seed's "User roles"); everything else is ``FORBIDDEN``, a
+missing or bad token is ``UNAUTHENTICATED``. Role names are compared case- and
+separator-insensitively because platforms spell them "Seller Admin", "SELLER_ADMIN" or
+"seller-admin".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import jwt
+
+from gateway.errors import Forbidden, Unauthenticated
+from gateway.settings import Settings
+
+
+class Role(StrEnum):
+    SELLER_ADMIN = "SELLER_ADMIN"
+    SELLER_AGENT_ADMIN = "SELLER_AGENT_ADMIN"
+
+
+ALLOWED_ROLES = frozenset(Role)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    seller_id: str
+    roles: frozenset[str]
+
+    @property
+    def display(self) -> str:
+        return self.subject
+
+
+def normalise_role(role: str) -> str:
+    return re.sub(r"[\s\-]+", "_", role.strip()).upper()
+
+
+def _verification_key(settings: Settings) -> str:
+    if settings.jwt_public_key is not None:
+        return settings.jwt_public_key.get_secret_value()
+    return settings.jwt_secret.get_secret_value()
+
+
+def authenticate(settings: Settings, authorization: str | None) -> Principal:
+    """Turn an ``Authorization`` header value (or a bare token) into a Principal."""
+    if not authorization:
+        raise Unauthenticated()
+    token = authorization.strip()
+    scheme, _, rest = token.partition(" ")
+    if rest and scheme.lower() == "bearer":
+        token = rest.strip()
+    elif rest:
+        raise Unauthenticated("Unsupported authorization scheme: use 'Bearer <token>'.")
+    try:
+        claims = jwt.decode(
+            token,
+            _verification_key(settings),
+            algorithms=[settings.jwt_algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            leeway=settings.jwt_leeway_seconds,
+            options={"require": ["sub", "exp"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("The token has expired.") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated("The token is not valid.") from exc
+    seller_id = claims.get("seller_id")
+    roles = claims.get("roles")
+    if not isinstance(seller_id, str | int) or str(seller_id).strip() == "":
+        raise Unauthenticated("The token has no seller_id claim.")
+    if isinstance(roles, str):
+        roles = [roles]
+    if not isinstance(roles, list):
+        roles = []
+    normalised = frozenset(normalise_role(str(r)) for r in roles)
+    if not normalised & ALLOWED_ROLES:
+        raise Forbidden()
+    return Principal(subject=str(claims["sub"]), seller_id=str(seller_id), roles=normalised)
+
+
+def mint_token(
+    settings: Settings,
+    *,
+    seller_id: str,
+    roles: list[str],
+    subject: str = "dev-user",
+    ttl: timedelta = timedelta(hours=12),
+) -> str:
+    """Sign a token with the configured HS secret (development, scripts and tests)."""
+    if settings.jwt_algorithm.upper().startswith(("RS", "ES", "PS")):
+        raise ValueError("tokens for asymmetric algorithms are minted by the identity provider")
+    now = datetime.now(UTC)
+    claims = {
+        "sub": subject,
+        "seller_id": seller_id,
+        "roles": roles,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+    }
+    return jwt.encode(
+        claims, settings.jwt_secret.get_secret_value(), algorithm=settings.jwt_algorithm
+    )

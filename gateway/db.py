@@ -1,0 +1,125 @@
+"""Database set-up: one Tortoise context per event loop, SQLite or PostgreSQL by URL.
+
+Tortoise 1.x keeps its state in a context variable and its pools belong to the loop that
+made them. So the gateway opens a context in its lifespan and binds it to every request with
+:class:`BindDatabase` (an ASGI middleware), and each Dramatiq worker opens its own context on
+its own loop (``workers.broker``). No global fallback: two contexts can live in one process
+(the embedded demo runs the gateway and a worker side by side).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+from tortoise.context import TortoiseContext, _current_context
+
+from gateway.settings import Settings
+
+MODELS_MODULE = "gateway.models"
+MIGRATIONS_MODULE = "gateway.migrations"
+
+# SQLite: wait for a writer instead of failing with "database is locked" (the gateway and
+# an embedded worker write the same file); NORMAL is safe with WAL and much faster.
+SQLITE_PRAGMAS = {"busy_timeout": 10000, "synchronous": "NORMAL", "foreign_keys": "ON"}
+# PostgreSQL pool per process: enough for a busy gateway, small enough for N replicas.
+POSTGRES_POOL = {"minsize": 1, "maxsize": 10}
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    url = settings.database_url_resolved
+    if url.startswith("sqlite://"):
+        path = url.removeprefix("sqlite://").split("?", 1)[0]
+        if path != ":memory:":
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        connection: dict[str, Any] = {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {"file_path": path, **SQLITE_PRAGMAS},
+        }
+    else:
+        connection = url  # type: ignore[assignment]
+        if url.startswith(("postgres://", "postgresql://", "asyncpg://")):
+            sep = "&" if "?" in url else "?"
+            extra = "&".join(f"{k}={v}" for k, v in POSTGRES_POOL.items() if f"{k}=" not in url)
+            connection = url.replace("postgresql://", "postgres://", 1) + (
+                sep + extra if extra else ""
+            )  # type: ignore[assignment]
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            "models": {
+                "models": [MODELS_MODULE],
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def open_db(settings: Settings) -> TortoiseContext:
+    ctx = TortoiseContext()
+    await ctx.init(config=tortoise_config(settings))
+    return ctx
+
+
+async def close_db(ctx: TortoiseContext) -> None:
+    await ctx.close_connections()
+
+
+async def migrate(settings: Settings) -> list[str]:
+    """Apply pending migrations; returns the names applied (idempotent)."""
+    from tortoise.migrations.executor import MigrationExecutor
+
+    config = tortoise_config(settings)
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=config)
+        executor = MigrationExecutor(ctx.db("default"), config["apps"])
+        await executor.migrate(None, progress=progress)
+    return applied
+
+
+@contextmanager
+def bound(ctx: TortoiseContext) -> Iterator[TortoiseContext]:
+    """Make ``ctx`` the current Tortoise context for this task only.
+
+    ``TortoiseContext.__enter__`` keeps its reset token on the instance, so two concurrent
+    requests (or actors) entering the same context would reset each other's token; setting
+    the context variable with a token of our own is safe under concurrency.
+    """
+    token = _current_context.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current_context.reset(token)
+
+
+class BindDatabase:
+    """ASGI middleware: runs every request and websocket inside the app's Tortoise context."""
+
+    def __init__(self, app: ASGIApp, holder: DatabaseHolder) -> None:
+        self.app = app
+        self.holder = holder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx = self.holder.context
+        if ctx is None or scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        with bound(ctx):
+            await self.app(scope, receive, send)
+
+
+class DatabaseHolder:
+    """Where the lifespan puts the context it opened, for the middleware to bind."""
+
+    context: TortoiseContext | None = None

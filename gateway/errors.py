@@ -1,0 +1,123 @@
+"""Domain errors: what a service refuses, and the stable code a script can branch on.
+
+Services raise these; one extension at the GraphQL edge (``schema.errors``) turns each into
+an error with ``extensions.code`` (plus the error's ``data``) and masks everything else as an
+internal error with an id. Resolvers never build GraphQL errors themselves.
+
+    DomainError(code, message, **data)
+    ├── Unauthenticated            UNAUTHENTICATED
+    ├── Forbidden                  FORBIDDEN
+    ├── NotFound                   NOT_FOUND
+    ├── BadUserInput               BAD_USER_INPUT (field=…)
+    ├── IntegrationNotConfigured   INTEGRATION_NOT_CONFIGURED
+    ├── InvalidConnection          INVALID_CONNECTION
+    ├── PsaOrganizationTaken       PSA_ORGANIZATION_TAKEN
+    ├── OrganizationNotMapped      ORGANIZATION_NOT_MAPPED
+    ├── SyncInProgress             SYNC_IN_PROGRESS
+    ├── SyncCooldown               SYNC_COOLDOWN (retryAfterSeconds=…)
+    ├── RateLimited                RATE_LIMITED (retryAfterSeconds=…)
+    ├── BrokerUnavailable          BROKER_UNAVAILABLE
+    └── QueryTooComplex            QUERY_TOO_COMPLEX
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+    default_message: ClassVar[str] = "Something went wrong."
+
+    def __init__(self, message: str | None = None, **data: Any) -> None:
+        self.message = message or self.default_message
+        self.data = data
+        super().__init__(self.message)
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"code": self.code, **self.data}
+
+
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+    default_message = "Authentication required: send 'Authorization: Bearer <token>'."
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
+    default_message = (
+        "Only Seller Admin and Seller Agent Admin users can use the HaloPSA integration."
+    )
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+    default_message = "Not found."
+
+
+class BadUserInput(DomainError):
+    code = "BAD_USER_INPUT"
+    default_message = "Invalid input."
+
+
+class IntegrationNotConfigured(DomainError):
+    code = "INTEGRATION_NOT_CONFIGURED"
+    default_message = (
+        "Configure and verify the HaloPSA connection settings before mapping or syncing."
+    )
+
+
+class InvalidConnection(DomainError):
+    code = "INVALID_CONNECTION"
+    default_message = "Invalid connection configuration."
+
+
+class PsaOrganizationTaken(DomainError):
+    code = "PSA_ORGANIZATION_TAKEN"
+    default_message = "This PSA organization is already mapped to another organization."
+
+
+class OrganizationNotMapped(DomainError):
+    code = "ORGANIZATION_NOT_MAPPED"
+    default_message = "Unmapped organizations cannot have their subscriptions synced."
+
+
+class SyncInProgress(DomainError):
+    code = "SYNC_IN_PROGRESS"
+    default_message = "Sync in progress"
+
+
+class SyncCooldown(DomainError):
+    code = "SYNC_COOLDOWN"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        minutes = max(1, -(-retry_after_seconds // 60))
+        super().__init__(
+            f"You can trigger the next sync in {minutes} minutes",
+            retryAfterSeconds=retry_after_seconds,
+        )
+        self.retry_after_seconds = retry_after_seconds
+
+
+class RateLimited(DomainError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, retry_after_seconds: int, what: str = "requests") -> None:
+        super().__init__(
+            f"Too many {what}; try again in {retry_after_seconds} seconds.",
+            retryAfterSeconds=retry_after_seconds,
+        )
+        self.retry_after_seconds = retry_after_seconds
+
+
+class BrokerUnavailable(DomainError):
+    code = "BROKER_UNAVAILABLE"
+    default_message = (
+        "The sync queue is unavailable right now; nothing was started. Try again shortly."
+    )
+
+
+class QueryTooComplex(DomainError):
+    code = "QUERY_TOO_COMPLEX"
+    default_message = "The query is too complex."

@@ -1,0 +1,278 @@
+"""Sync events and the bus that carries them from workers to websocket clients.
+
+Workers publish; every gateway process fans events out in memory to its subscribers, filtered
+by seller. Two implementations behind one interface:
+
+* :class:`InMemoryEventBus` (embedded mode): publishers may run on another thread's loop
+  (the in-process Dramatiq worker), so delivery goes through ``call_soon_threadsafe``.
+* :class:`RedisEventBus` (scale-out): one ``PSUBSCRIBE`` connection per process, whatever the
+  number of sockets; it resubscribes after Redis restarts and then tells every subscriber to
+  refresh (a ``RESYNC`` marker), so no missed event leaves a page wrong.
+
+A subscriber has a bounded queue: a client that cannot keep up is dropped (its iterator ends)
+instead of slowing the others down or growing memory without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+# Events a socket may have pending before it is considered dead and dropped. A burst of a
+# sync's progress is a few dozen events; 256 leaves room for a slow browser tab.
+SUBSCRIBER_QUEUE_SIZE = 256
+# Back-off between attempts to re-establish the Redis subscription.
+REDIS_RECONNECT_MIN_SECONDS = 0.2
+REDIS_RECONNECT_MAX_SECONDS = 5.0
+
+
+@dataclass(slots=True)
+class SyncEvent:
+    seller_id: str
+    run_id: int
+    kind: str
+    scope: str
+    phase: str  # QUEUED, STARTED, PROGRESS, COMPLETED, FAILED, CANCELLED, or RESYNC (bus-level)
+    organization_id: str | None = None
+    processed: int = 0
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    message: str | None = None
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> SyncEvent:
+        data = json.loads(raw)
+        data["at"] = datetime.fromisoformat(data["at"])
+        return cls(**data)
+
+
+RESYNC = "RESYNC"
+
+
+class EventBus(Protocol):
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+    async def publish(self, event: SyncEvent) -> None: ...
+    def subscribe(self, seller_id: str) -> AsyncIterator[SyncEvent]: ...
+    @property
+    def subscriber_count(self) -> int: ...
+
+
+class _Subscriber:
+    __slots__ = ("dropped", "loop", "queue", "seller_id")
+
+    def __init__(self, seller_id: str) -> None:
+        self.seller_id = seller_id
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[SyncEvent | None] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
+        self.dropped = False
+
+    def offer(self, event: SyncEvent | None) -> None:
+        """Runs on the subscriber's loop."""
+        if self.dropped:
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.dropped = True
+            logger.warning("dropping slow event subscriber of seller %s", self.seller_id)
+            # Make room for the end-of-stream marker so the iterator finishes.
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+
+class _FanOut:
+    """Subscribers of this process, by seller; thread-safe delivery to each one's loop."""
+
+    def __init__(self) -> None:
+        self._by_seller: dict[str, set[_Subscriber]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return sum(len(s) for s in self._by_seller.values())
+
+    def add(self, sub: _Subscriber) -> None:
+        with self._lock:
+            self._by_seller.setdefault(sub.seller_id, set()).add(sub)
+
+    def remove(self, sub: _Subscriber) -> None:
+        with self._lock:
+            subs = self._by_seller.get(sub.seller_id)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._by_seller[sub.seller_id]
+
+    def deliver(self, event: SyncEvent, seller_id: str | None = None) -> None:
+        """Deliver to one seller's subscribers, or to all when ``seller_id`` is None."""
+        with self._lock:
+            if seller_id is None:
+                targets = [s for subs in self._by_seller.values() for s in subs]
+            else:
+                targets = list(self._by_seller.get(seller_id, ()))
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        for sub in targets:
+            if sub.loop is current:
+                sub.offer(event)
+            else:
+                with contextlib.suppress(RuntimeError):  # subscriber's loop already closed
+                    sub.loop.call_soon_threadsafe(sub.offer, event)
+
+    async def iterate(self, seller_id: str) -> AsyncIterator[SyncEvent]:
+        sub = _Subscriber(seller_id)
+        self.add(sub)
+        try:
+            while True:
+                event = await sub.queue.get()
+                if event is None:
+                    return
+                yield event
+        finally:
+            self.remove(sub)
+
+
+class InMemoryEventBus:
+    def __init__(self) -> None:
+        self._fanout = _FanOut()
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def publish(self, event: SyncEvent) -> None:
+        self._fanout.deliver(event, event.seller_id)
+
+    def subscribe(self, seller_id: str) -> AsyncIterator[SyncEvent]:
+        return self._fanout.iterate(seller_id)
+
+    @property
+    def subscriber_count(self) -> int:
+        return self._fanout.count
+
+
+class RedisEventBus:
+    """Redis pub/sub: channel ``{namespace}:events:{seller_id}``, one listener per process."""
+
+    def __init__(self, redis_url: str, namespace: str) -> None:
+        self._url = redis_url
+        self._prefix = f"{namespace}:events:"
+        self._fanout = _FanOut()
+        self._listener: asyncio.Task[None] | None = None
+        # redis.asyncio clients belong to the loop that made them; publishers may live on
+        # several loops (gateway + embedded worker threads).
+        self._publishers: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._publishers_lock = threading.Lock()
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="redis-event-listener")
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        with self._publishers_lock:
+            publishers = list(self._publishers.items())
+            self._publishers.clear()
+        current = asyncio.get_running_loop()
+        for loop, client in publishers:
+            if loop is current:
+                await client.aclose()
+
+    def _publisher(self) -> Any:
+        import redis.asyncio as aioredis
+
+        loop = asyncio.get_running_loop()
+        with self._publishers_lock:
+            client = self._publishers.get(loop)
+            if client is None:
+                client = aioredis.Redis.from_url(self._url)
+                self._publishers[loop] = client
+            return client
+
+    async def publish(self, event: SyncEvent) -> None:
+        await self._publisher().publish(self._prefix + event.seller_id, event.to_json())
+
+    def subscribe(self, seller_id: str) -> AsyncIterator[SyncEvent]:
+        return self._fanout.iterate(seller_id)
+
+    @property
+    def subscriber_count(self) -> int:
+        return self._fanout.count
+
+    async def _listen(self) -> None:
+        import redis.asyncio as aioredis
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        delay = REDIS_RECONNECT_MIN_SECONDS
+        had_connection = False
+        while True:
+            client = aioredis.Redis.from_url(self._url)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(self._prefix + "*")
+                self.connected.set()
+                if had_connection:
+                    # We may have missed events while Redis was away: tell pages to refresh.
+                    self._fanout.deliver(_resync_marker())
+                had_connection = True
+                delay = REDIS_RECONNECT_MIN_SECONDS
+                async for message in pubsub.listen():
+                    if message.get("type") != "pmessage":
+                        continue
+                    try:
+                        event = SyncEvent.from_json(message["data"])
+                    except (ValueError, TypeError, KeyError):
+                        logger.warning("ignoring malformed event on %s", message.get("channel"))
+                        continue
+                    self._fanout.deliver(event, event.seller_id)
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                self.connected.clear()
+                logger.warning("event bus lost Redis (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, REDIS_RECONNECT_MAX_SECONDS)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+
+
+def _resync_marker() -> SyncEvent:
+    return SyncEvent(seller_id="*", run_id=0, kind="*", scope="*", phase=RESYNC)
+
+
+def build_event_bus(redis_url: str | None, namespace: str) -> EventBus:
+    if redis_url:
+        return RedisEventBus(redis_url, namespace)
+    return InMemoryEventBus()

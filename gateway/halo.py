@@ -1,0 +1,29 @@
+"""Glue between the core and the HaloPSA client: credentials from a stored connection, and
+the rate limiter every HaloPSA call of this process shares.
+
+The limiter is per HaloPSA instance (keyed by host) and, in scale-out mode, lives in Redis so
+that every worker process draws from one budget of 300 requests per rolling 5 minutes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.settings import Settings
+
+
+def build_rate_limiter(settings: Settings) -> Any:
+    from gateway.halopsa import InMemoryRateLimiter
+
+    if settings.redis_url:
+        from gateway.ratelimit_redis import RedisRateLimiter
+
+        return RedisRateLimiter.from_url(
+            settings.redis_url,
+            limit=settings.halo_rate_limit_requests,
+            window_seconds=settings.halo_rate_limit_window_seconds,
+            prefix=f"{settings.redis_namespace}:halo-rate",
+        )
+    return InMemoryRateLimiter(
+        settings.halo_rate_limit_requests, settings.halo_rate_limit_window_seconds
+    )

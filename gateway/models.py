@@ -1,0 +1,317 @@
+"""The data of halo-gateway (Tortoise ORM), every row scoped to one seller.
+
+    Seller ─┬─ Connection (1:1)            HaloPSA credentials, secret encrypted
+            ├─ Organization ── Subscription  the platform's own records (pushed in by integrators)
+            ├─ PsaOrganization             HaloPSA clients, pulled by the organisations sync
+            ├─ OrganizationMapping         platform org ↔ PSA org, 1:1 (both sides unique)
+            ├─ MappingChange               append-only history of map/unmap (who, when, what)
+            ├─ SyncedSubscription          ledger: subscription × HaloPSA client → licence + hash
+            ├─ SyncRun                     one sync, its state, counts and HaloPSA budget
+            └─ LogEntry                    the seller-visible INFO/WARNING/ERROR entries (30 days)
+
+Uniqueness that the product relies on is a database constraint, never a read-then-write:
+one mapping per platform organisation, a PSA organisation mapped at most once per seller, one
+ledger row per (subscription, HaloPSA client), one scheduled run per (seller, kind, day).
+The one-sync-per-seller lock lives on ``Seller`` (``active_run_id`` + lease) and is claimed with
+a conditional UPDATE (``gateway.services.sync``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+MONEY = {"max_digits": 18, "decimal_places": 4}
+
+
+class ConnectionStatus(StrEnum):
+    NOT_CONFIGURED = "NOT_CONFIGURED"
+    VERIFIED = "VERIFIED"
+    INVALID = "INVALID"
+
+
+class SyncKind(StrEnum):
+    ORGANIZATIONS = "ORGANIZATIONS"
+    SUBSCRIPTIONS = "SUBSCRIPTIONS"
+
+
+class SyncScope(StrEnum):
+    ALL = "ALL"
+    ORGANIZATION = "ORGANIZATION"
+
+
+class SyncTrigger(StrEnum):
+    MANUAL = "MANUAL"
+    SCHEDULED = "SCHEDULED"
+    AUTOMATIC = "AUTOMATIC"  # e.g. the organisations sync after the first connection save
+
+
+class RunState(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED)
+
+
+class LogLevel(StrEnum):
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class LedgerState(StrEnum):
+    PENDING = "PENDING"  # intent recorded, HaloPSA's answer not yet stored
+    WRITTEN = "WRITTEN"
+
+
+class Seller(Model):
+    id = fields.CharField(max_length=64, primary_key=True)
+    sync_unit_prices = fields.BooleanField(default=False)
+    # The one-sync-at-a-time lock: claimed by a conditional UPDATE, lost when the lease expires.
+    active_run_id = fields.IntField(null=True)
+    lease_expires_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "seller"
+
+
+class Connection(Model):
+    id = fields.IntField(primary_key=True)
+    seller: fields.OneToOneRelation[Seller] = fields.OneToOneField(
+        "models.Seller", related_name="connection", on_delete=fields.CASCADE
+    )
+    client_id = fields.CharField(max_length=255)
+    client_secret_encrypted = fields.TextField()
+    client_secret_last4 = fields.CharField(max_length=4)
+    resource_server = fields.CharField(max_length=2048)
+    authorization_server = fields.CharField(max_length=2048)
+    tenant = fields.CharField(max_length=255, null=True)
+    status = fields.CharEnumField(
+        ConnectionStatus, max_length=16, default=ConnectionStatus.VERIFIED
+    )
+    verified_at = fields.DatetimeField(null=True)
+    last_checked_at = fields.DatetimeField(null=True)
+    last_check_reason = fields.TextField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "connection"
+
+
+class Organization(Model):
+    id = fields.IntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="organizations", on_delete=fields.CASCADE
+    )
+    external_id = fields.CharField(max_length=128)
+    name = fields.CharField(max_length=255)
+    reference = fields.CharField(max_length=128)
+    status = fields.CharField(max_length=32)
+    deleted_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "organization"
+        unique_together = (("seller", "external_id"),)
+        indexes = (("seller_id", "name"), ("seller_id", "reference"), ("seller_id", "status"))
+
+
+class Subscription(Model):
+    id = fields.IntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="subscriptions", on_delete=fields.CASCADE
+    )
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="subscriptions", on_delete=fields.CASCADE
+    )
+    external_id = fields.CharField(max_length=128)
+    name = fields.CharField(max_length=255)
+    start_date = fields.DateField(null=True)
+    end_date = fields.DateField(null=True)
+    quantity = fields.IntField()
+    billing_cycle = fields.CharField(max_length=32)
+    term_duration = fields.CharField(max_length=32)
+    status = fields.CharField(max_length=32)
+    cost_price = fields.DecimalField(**MONEY)
+    customer_price = fields.DecimalField(**MONEY)
+    currency = fields.CharField(max_length=3, default="USD")
+    deleted_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "subscription"
+        unique_together = (("seller", "external_id"),)
+        indexes = (("organization_id", "deleted_at"),)
+
+
+class PsaOrganization(Model):
+    id = fields.IntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="psa_organizations", on_delete=fields.CASCADE
+    )
+    halo_id = fields.IntField()
+    name = fields.CharField(max_length=255)
+    inactive = fields.BooleanField(default=False)
+    # False once an organisations sync no longer finds it in HaloPSA: its mapping shows
+    # "Response Error"; nothing is deleted silently.
+    present = fields.BooleanField(default=True)
+    missing_since = fields.DatetimeField(null=True)
+    last_seen_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "psa_organization"
+        unique_together = (("seller", "halo_id"),)
+        indexes = (("seller_id", "name"),)
+
+
+class OrganizationMapping(Model):
+    id = fields.IntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="mappings", on_delete=fields.CASCADE
+    )
+    organization: fields.OneToOneRelation[Organization] = fields.OneToOneField(
+        "models.Organization", related_name="mapping", on_delete=fields.CASCADE
+    )
+    psa_organization: fields.ForeignKeyRelation[PsaOrganization] = fields.ForeignKeyField(
+        "models.PsaOrganization", related_name="mappings", on_delete=fields.CASCADE
+    )
+    mapped_by = fields.CharField(max_length=255)
+    mapped_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "organization_mapping"
+        # A PSA organisation is mapped at most once per seller: the database decides
+        # between two concurrent attempts, not a read-then-write.
+        unique_together = (("seller", "psa_organization"),)
+
+
+class MappingChange(Model):
+    """Append-only history of mappings: what a seller checks after a remap."""
+
+    id = fields.IntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="mapping_changes", on_delete=fields.CASCADE
+    )
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="mapping_changes", on_delete=fields.CASCADE
+    )
+    halo_id = fields.IntField()
+    psa_name = fields.CharField(max_length=255)
+    mapped_at = fields.DatetimeField()
+    mapped_by = fields.CharField(max_length=255)
+    unmapped_at = fields.DatetimeField(null=True)
+    unmapped_by = fields.CharField(max_length=255, null=True)
+
+    class Meta:
+        table = "mapping_change"
+        indexes = (("seller_id", "organization_id"),)
+
+
+class SyncRun(Model):
+    id = fields.IntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="sync_runs", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(SyncKind, max_length=16)
+    scope = fields.CharEnumField(SyncScope, max_length=16, default=SyncScope.ALL)
+    organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="sync_runs", null=True, on_delete=fields.SET_NULL
+    )
+    trigger = fields.CharEnumField(SyncTrigger, max_length=16)
+    triggered_by = fields.CharField(max_length=255, null=True)
+    state = fields.CharEnumField(RunState, max_length=16, default=RunState.QUEUED)
+    # Snapshot of the seller's "Sync unit prices" at the moment the run starts.
+    sync_unit_prices = fields.BooleanField(null=True)
+    total = fields.IntField(default=0)
+    processed = fields.IntField(default=0)
+    created = fields.IntField(default=0)
+    updated = fields.IntField(default=0)
+    unchanged = fields.IntField(default=0)
+    skipped = fields.IntField(default=0)
+    failed = fields.IntField(default=0)
+    halo_calls = fields.IntField(default=0)
+    halo_rate_limited = fields.IntField(default=0)
+    halo_retries = fields.IntField(default=0)
+    halo_wait_seconds = fields.FloatField(default=0.0)
+    attempts = fields.IntField(default=0)
+    cancel_requested = fields.BooleanField(default=False)
+    message = fields.TextField(null=True)
+    # A scheduled run is enqueued once per (seller, kind, day) even with two schedulers.
+    dedupe_key = fields.CharField(max_length=128, null=True, unique=True)
+    queued_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    duration_ms = fields.IntField(null=True)
+
+    class Meta:
+        table = "sync_run"
+        indexes = (
+            ("seller_id", "kind", "finished_at"),
+            ("seller_id", "state"),
+            ("organization_id", "finished_at"),
+        )
+
+
+class SyncedSubscription(Model):
+    """The ledger: what was written where, so retries update instead of duplicating."""
+
+    id = fields.IntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="ledger", on_delete=fields.CASCADE
+    )
+    subscription: fields.ForeignKeyRelation[Subscription] = fields.ForeignKeyField(
+        "models.Subscription", related_name="ledger", on_delete=fields.CASCADE
+    )
+    halo_client_id = fields.IntField()
+    halo_licence_id = fields.IntField(null=True)
+    state = fields.CharEnumField(LedgerState, max_length=16, default=LedgerState.PENDING)
+    # sha256 of the canonical JSON last confirmed by HaloPSA; unchanged payload → no write.
+    payload_hash = fields.CharField(max_length=64, null=True)
+    # What we are about to send (written before the POST): lets a resumed run recognise a
+    # licence HaloPSA created just before the worker died.
+    intent = fields.JSONField(null=True)
+    intent_hash = fields.CharField(max_length=64, null=True)
+    last_run_id = fields.IntField(null=True)
+    written_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "synced_subscription"
+        unique_together = (("subscription", "halo_client_id"),)
+        indexes = (("seller_id", "halo_client_id"),)
+
+
+class LogEntry(Model):
+    id = fields.BigIntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="log_entries", on_delete=fields.CASCADE
+    )
+    run: fields.ForeignKeyNullableRelation[SyncRun] = fields.ForeignKeyField(
+        "models.SyncRun", related_name="log_entries", null=True, on_delete=fields.SET_NULL
+    )
+    level = fields.CharEnumField(LogLevel, max_length=8)
+    created_at = fields.DatetimeField()
+    title = fields.CharField(max_length=255)
+    details = fields.TextField(default="")
+
+    class Meta:
+        table = "log_entry"
+        indexes = (
+            ("seller_id", "created_at"),
+            ("seller_id", "level", "created_at"),
+            ("run_id", "created_at"),
+            ("created_at",),
+        )

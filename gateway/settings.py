@@ -1,0 +1,138 @@
+"""Every setting of halo-gateway, read from the environment in this one place.
+
+Entry points (``gateway.cli``, ``gateway.app``) build a :class:`Settings` once and pass it
+down; nothing else reads ``os.environ``. Values that are secrets are ``SecretStr`` so they
+never show up in a repr, a log line or a traceback.
+
+Two modes follow from the settings alone:
+
+* **embedded** (``REDIS_URL`` unset): one process, SQLite, an in-process Dramatiq worker,
+  an in-memory event bus;
+* **scale-out** (``REDIS_URL`` set): gateway replicas, worker processes and a scheduler share
+  Redis (broker, pub/sub, rate limits, locks) and, usually, PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A development-only signing secret: good enough for `halo-gateway demo` on a laptop, refused
+# in production (see `_refuse_development_secrets_in_production`).
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789"
+
+# 32 bytes is the HS256 key size that RFC 7518 §3.2 asks for.
+MIN_JWT_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", case_sensitive=False, frozen=True
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("data")
+
+    # --- storage -------------------------------------------------------------------------
+    # Empty means "a SQLite file in data_dir" (see `database_url_resolved`).
+    database_url: str = ""
+    redis_url: str | None = None
+    # Apply pending migrations when a gateway starts. The scale-out recipe turns this off and
+    # runs `halo-gateway migrate` once before the replicas start.
+    migrate_on_start: bool = True
+    # Dramatiq queue names and Redis keys are prefixed with this, so several deployments
+    # (or parallel test runs) can share one Redis.
+    redis_namespace: str = "halo-gateway"
+
+    # --- auth ----------------------------------------------------------------------------
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_algorithm: str = "HS256"
+    # PEM public key for RS256/ES256 tokens minted by the platform's identity provider.
+    jwt_public_key: SecretStr | None = None
+    jwt_issuer: str = "halo-gateway"
+    jwt_audience: str = "halo-gateway"
+    # Clock skew tolerated when checking exp/nbf: the platform's clocks are not ours.
+    jwt_leeway_seconds: int = 30
+
+    # --- secrets at rest ---------------------------------------------------------------------
+    # Comma-separated Fernet keys; the first encrypts, all decrypt (key rotation, see README).
+    secrets_key: SecretStr | None = None
+
+    # --- HaloPSA -------------------------------------------------------------------------
+    # A HaloPSA call that has not answered in 20 s is treated as a timeout and retried.
+    halo_timeout_seconds: float = 20.0
+    halo_max_retries: int = 5
+    # Hosted HaloPSA allows 300 requests per rolling 5 minutes per instance.
+    halo_rate_limit_requests: int = 300
+    halo_rate_limit_window_seconds: float = 300.0
+    # Parallel requests one sync run may have in flight against one HaloPSA instance.
+    halo_max_concurrency: int = 4
+
+    # --- sync rules ----------------------------------------------------------------------
+    sync_cooldown_minutes: int = 60
+    # A run whose worker stopped renewing its lease for this long may be taken over.
+    sync_lease_seconds: int = 120
+    organizations_sync_cron_hour: int = 8
+    subscriptions_sync_cron_hour: int = 18
+    log_retention_days: int = 30
+
+    # --- web -----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    graphiql: bool = True
+    introspection: bool = True
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # --- embedded worker -------------------------------------------------------------------
+    embedded_worker_threads: int = 2
+
+    # --- logging ---------------------------------------------------------------------------
+    log_level: str = "INFO"
+    log_format: str = "text"  # "json" for JSON lines
+
+    @property
+    def embedded(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def database_url_resolved(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{self.data_dir / 'halo-gateway.sqlite3'}"
+
+    @property
+    def loopback_http_allowed(self) -> bool:
+        """Plain-http HaloPSA URLs on loopback hosts (the simulator) outside production."""
+        return self.environment is not Environment.PRODUCTION
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url_resolved.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets_in_production(self) -> Self:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        problems = []
+        if self.jwt_public_key is None:
+            secret = self.jwt_secret.get_secret_value()
+            if secret == DEV_JWT_SECRET or len(secret) < MIN_JWT_SECRET_LENGTH:
+                problems.append(
+                    f"JWT_SECRET must be set to a random value of at least "
+                    f"{MIN_JWT_SECRET_LENGTH} characters (or JWT_PUBLIC_KEY for RS256)"
+                )
+        if self.secrets_key is None:
+            problems.append("SECRETS_KEY (a Fernet key) must be set to encrypt HaloPSA secrets")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self

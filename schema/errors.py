@@ -1,0 +1,74 @@
+"""The edge where domain errors become GraphQL errors, and everything else is masked.
+
+* :class:`gateway.errors.DomainError` → its message, ``extensions.code`` and its data;
+* GraphQL syntax / validation errors → ``GRAPHQL_PARSE_FAILED`` / ``GRAPHQL_VALIDATION_FAILED``
+  (``BAD_USER_INPUT`` when a variable does not fit its type);
+* anything else → "Internal error." with an ``errorId`` that is also in the process log with
+  the stack trace, so a support ticket can be matched without leaking SQL or internals.
+
+Subscriptions' events go through ``on_stream_result`` (inherited from ``MaskErrors``), so a
+failing event is treated the same way as a failing query.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from gateway.errors import DomainError
+
+logger = logging.getLogger("gateway.errors")
+
+INTERNAL_MESSAGE = "Internal error."
+
+
+def _classify_without_original(error: GraphQLError) -> str:
+    message = error.message
+    if message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if message.startswith("Variable '$") or "got invalid value" in message:
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+class DomainErrorExtension(MaskErrors):
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._map(error) for error in errors]
+
+    def _map(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        # Errors wrapped by graphql-core's located_error keep the cause one level down.
+        while isinstance(original, GraphQLError) and original.original_error is not None:
+            original = original.original_error
+        if isinstance(original, DomainError):
+            return self._rebuild(error, original.message, original.extensions)
+        if original is None or isinstance(original, GraphQLError):
+            extensions = dict(error.extensions or {})
+            extensions.setdefault("code", _classify_without_original(error))
+            return self._rebuild(error, error.message, extensions)
+        error_id = uuid.uuid4().hex[:12]
+        logger.error(
+            "internal error %s in %s",
+            error_id,
+            ".".join(str(p) for p in (error.path or [])) or "operation",
+            exc_info=original,
+            extra={"error_id": error_id},
+        )
+        return self._rebuild(
+            error, INTERNAL_MESSAGE, {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id}
+        )
+
+    @staticmethod
+    def _rebuild(error: GraphQLError, message: str, extensions: dict) -> GraphQLError:
+        return GraphQLError(
+            message=message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=None,
+            extensions=extensions,
+        )

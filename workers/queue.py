@@ -1,0 +1,37 @@
+"""``gateway.jobs.JobQueue`` over Dramatiq: how the gateway hands a sync run to a worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import dramatiq
+from redis.exceptions import RedisError
+
+from gateway.errors import BrokerUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+class DramatiqJobQueue:
+    def __init__(self, broker: dramatiq.Broker, actors: dict[str, dramatiq.Actor]) -> None:
+        self.broker = broker
+        self.actors = actors
+
+    async def enqueue_sync(self, run_id: int) -> None:
+        actor = self.actors["run_sync"]
+        try:
+            # The Redis client is synchronous: keep it off the event loop.
+            await asyncio.to_thread(actor.send, run_id)
+        except (RedisError, OSError) as exc:
+            logger.warning("could not enqueue sync run %s: %s", run_id, exc)
+            raise BrokerUnavailable() from exc
+
+    async def ping(self) -> bool:
+        client = getattr(self.broker, "client", None)
+        if client is None:
+            return True
+        try:
+            return bool(await asyncio.to_thread(client.ping))
+        except (RedisError, OSError):
+            return False
