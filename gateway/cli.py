@@ -1,14 +1,14 @@
 """The ``halo-gateway`` command: every process of the system starts here.
 
-    halo-gateway demo            everything in one process, with the simulator and demo data
-    halo-gateway serve           the GraphQL gateway (uvicorn)
-    halo-gateway worker          a Dramatiq worker (needs REDIS_URL)
-    halo-gateway scheduler       the daily 08:00 / 18:00 UTC sync triggers
-    halo-gateway migrate         apply database migrations
-    halo-gateway token           mint a JWT for a seller and role
-    halo-gateway export-schema   write schema.graphql
-    halo-gateway simulator       run the HaloPSA simulator alone
-    halo-gateway rotate-secrets  re-encrypt stored secrets with the newest key
+halo-gateway demo            everything in one process, with the simulator and demo data
+halo-gateway serve           the GraphQL gateway (uvicorn)
+halo-gateway worker          a Dramatiq worker (needs REDIS_URL)
+halo-gateway scheduler       the daily 08:00 / 18:00 UTC sync triggers
+halo-gateway migrate         apply database migrations
+halo-gateway token           mint a JWT for a seller and role
+halo-gateway export-schema   write schema.graphql
+halo-gateway simulator       run the HaloPSA simulator alone
+halo-gateway rotate-secrets  re-encrypt stored secrets with the newest key
 """
 
 from __future__ import annotations
@@ -160,9 +160,7 @@ def token(seller_id: str, roles: tuple[str, ...], subject: str, hours: float) ->
 
 
 @main.command("export-schema")
-@click.option(
-    "--output", "-o", type=click.Path(path_type=Path), default=Path("schema.graphql")
-)
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("schema.graphql"))
 def export_schema(output: Path) -> None:
     """Write the GraphQL SDL (schema.graphql) that CI compares with the code."""
     from schema import export_sdl
