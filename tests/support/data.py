@@ -1,0 +1,122 @@
+"""Rows for tests, written straight through the models (the platform's side of the data).
+
+Tests that are *about* these rows' API (upserts, mapping) go through GraphQL instead; these
+helpers only set the scene. Call them inside a bound Tortoise context (``migrated_db``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from gateway.crypto import secret_box_from_settings
+from gateway.models import (
+    Connection,
+    ConnectionStatus,
+    Organization,
+    OrganizationMapping,
+    PsaOrganization,
+    Seller,
+    Subscription,
+)
+from gateway.settings import Settings
+
+
+async def seller(seller_id: str = "seller-a", *, unit_prices: bool = False) -> Seller:
+    row, _ = await Seller.get_or_create(id=seller_id)
+    if row.sync_unit_prices != unit_prices:
+        row.sync_unit_prices = unit_prices
+        await row.save()
+    return row
+
+
+async def connection(
+    settings: Settings,
+    seller_id: str,
+    *,
+    resource_server: str,
+    authorization_server: str,
+    client_id: str,
+    client_secret: str,
+    tenant: str | None = None,
+    status: ConnectionStatus = ConnectionStatus.VERIFIED,
+) -> Connection:
+    await seller(seller_id)
+    box = secret_box_from_settings(settings)
+    return await Connection.create(
+        seller_id=seller_id,
+        client_id=client_id,
+        client_secret_encrypted=box.encrypt(client_secret),
+        client_secret_last4=client_secret[-4:],
+        resource_server=resource_server,
+        authorization_server=authorization_server,
+        tenant=tenant,
+        status=status,
+        verified_at=datetime.now(UTC) if status is ConnectionStatus.VERIFIED else None,
+    )
+
+
+async def organization(
+    seller_id: str,
+    external_id: str,
+    name: str,
+    *,
+    reference: str | None = None,
+    status: str = "ACTIVE",
+) -> Organization:
+    await seller(seller_id)
+    return await Organization.create(
+        seller_id=seller_id,
+        external_id=external_id,
+        name=name,
+        reference=reference or f"REF-{external_id}",
+        status=status,
+    )
+
+
+async def subscription(
+    org: Organization,
+    external_id: str,
+    *,
+    name: str = "Microsoft 365 Business Premium",
+    quantity: int = 10,
+    cost_price: str = "180.00",
+    customer_price: str = "220.00",
+    billing_cycle: str = "Monthly",
+    term_duration: str = "1 Year",
+    status: str = "ACTIVE",
+    start_date: date | None = date(2026, 1, 1),
+    end_date: date | None = date(2026, 12, 31),
+) -> Subscription:
+    return await Subscription.create(
+        seller_id=org.seller_id,  # type: ignore[attr-defined]
+        organization=org,
+        external_id=external_id,
+        name=name,
+        quantity=quantity,
+        cost_price=Decimal(cost_price),
+        customer_price=Decimal(customer_price),
+        billing_cycle=billing_cycle,
+        term_duration=term_duration,
+        status=status,
+        start_date=start_date,
+        end_date=end_date,
+    )
+
+
+async def psa_organization(
+    seller_id: str, halo_id: int, name: str, *, inactive: bool = False, present: bool = True
+) -> PsaOrganization:
+    await seller(seller_id)
+    return await PsaOrganization.create(
+        seller_id=seller_id, halo_id=halo_id, name=name, inactive=inactive, present=present
+    )
+
+
+async def mapping(org: Organization, psa: PsaOrganization, by: str = "test") -> OrganizationMapping:
+    return await OrganizationMapping.create(
+        seller_id=org.seller_id,  # type: ignore[attr-defined]
+        organization=org,
+        psa_organization=psa,
+        mapped_by=by,
+    )
