@@ -26,7 +26,6 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from gateway import db
 from gateway.crypto import secret_box_from_settings
 from gateway.events import build_event_bus
-from gateway.halo import build_rate_limiter
 from gateway.services import Deps
 from gateway.settings import Settings
 from schema import build_schema
@@ -65,7 +64,6 @@ def create_app(
         queue=None,  # type: ignore[arg-type]  # set by the lifespan once the broker exists
         secret_box=secret_box_from_settings(settings),
         halo_transport=halo_transport,
-        halo_rate_limiter=build_rate_limiter(settings),
     )
     state = AppState(deps=deps, holder=db.DatabaseHolder())
     view = GraphQLView(

@@ -79,7 +79,6 @@ def worker(threads: int) -> None:
 
     from gateway.crypto import secret_box_from_settings
     from gateway.events import build_event_bus
-    from gateway.halo import build_rate_limiter
     from gateway.logging import configure_logging
     from gateway.services import Deps
     from workers.broker import WORKER_TIMEOUT_MS, build_broker
@@ -96,7 +95,6 @@ def worker(threads: int) -> None:
         bus=build_event_bus(settings.redis_url, settings.redis_namespace),
         queue=None,  # type: ignore[arg-type]
         secret_box=secret_box_from_settings(settings),
-        halo_rate_limiter=build_rate_limiter(settings),
     )
     broker, runtime = build_broker(settings, deps)
     deps.queue = DramatiqJobQueue(broker, runtime.actors)

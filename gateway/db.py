@@ -28,8 +28,15 @@ SQLITE_PRAGMAS = {"busy_timeout": 10000, "synchronous": "NORMAL", "foreign_keys"
 POSTGRES_POOL = {"minsize": 1, "maxsize": 10}
 
 
+def connection_name(settings: Settings) -> str:
+    """Named by dialect: Tortoise caches prepared SQL per (connection name, table) process-wide,
+    so a SQLite and a PostgreSQL database must never share a name (the test suite uses both)."""
+    return "sqlite" if settings.is_sqlite else "postgres"
+
+
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     url = settings.database_url_resolved
+    name = connection_name(settings)
     if url.startswith("sqlite://"):
         path = url.removeprefix("sqlite://").split("?", 1)[0]
         if path != ":memory:":
@@ -47,11 +54,11 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
                 sep + extra if extra else ""
             )  # type: ignore[assignment]
     return {
-        "connections": {"default": connection},
+        "connections": {name: connection},
         "apps": {
             "models": {
                 "models": [MODELS_MODULE],
-                "default_connection": "default",
+                "default_connection": name,
                 "migrations": MIGRATIONS_MODULE,
             }
         },
@@ -62,12 +69,15 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
 
 async def open_db(settings: Settings) -> TortoiseContext:
     ctx = TortoiseContext()
-    await ctx.init(config=tortoise_config(settings))
+    # Tortoise resolves the app registry through the *current* context while initialising.
+    with bound(ctx):
+        await ctx.init(config=tortoise_config(settings))
     return ctx
 
 
 async def close_db(ctx: TortoiseContext) -> None:
-    await ctx.close_connections()
+    with bound(ctx):
+        await ctx.close_connections()
 
 
 async def migrate(settings: Settings) -> list[str]:
@@ -83,7 +93,7 @@ async def migrate(settings: Settings) -> list[str]:
 
     async with TortoiseContext() as ctx:
         await ctx.init(config=config)
-        executor = MigrationExecutor(ctx.db("default"), config["apps"])
+        executor = MigrationExecutor(ctx.db(connection_name(settings)), config["apps"])
         await executor.migrate(None, progress=progress)
     return applied
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.services import Deps
 from gateway.settings import Settings
+
+
+def rate_limiter(deps: Deps) -> Any:
+    """The process's shared HaloPSA rate limiter, made on first use."""
+    if deps.halo_rate_limiter is None:
+        deps.halo_rate_limiter = build_rate_limiter(deps.settings)
+    return deps.halo_rate_limiter
 
 
 def build_rate_limiter(settings: Settings) -> Any:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -137,23 +138,21 @@ class RunningGateway:
         return response.json()
 
 
-@pytest.fixture
-def gateway_factory(tmp_path: Path) -> Iterator[Any]:
-    """Start gateways (real uvicorn, real lifespan) with given settings; stops them after."""
+@contextlib.contextmanager
+def running_gateway(settings: Settings, **app_kwargs: Any) -> Iterator[RunningGateway]:
+    """A real gateway (uvicorn, lifespan and all) for the duration of the block."""
     from gateway.app import create_app
 
-    stack: list[Any] = []
+    app = create_app(settings, **app_kwargs)
+    with serve_in_thread(app) as base_url:
+        yield RunningGateway(base_url=base_url, settings=settings, app=app)
 
-    def start(settings: Settings, **app_kwargs: Any) -> RunningGateway:
-        app = create_app(settings, **app_kwargs)
-        server = serve_in_thread(app)
-        base_url = server.__enter__()
-        stack.append(server)
-        return RunningGateway(base_url=base_url, settings=settings, app=app)
 
-    yield start
-    for server in reversed(stack):
-        server.__exit__(None, None, None)
+@pytest.fixture
+def gateway_factory(database_url: str) -> Iterator[Any]:
+    """Start gateways with given settings; they stop before the test database is dropped."""
+    with contextlib.ExitStack() as stack:
+        yield lambda settings, **kw: stack.enter_context(running_gateway(settings, **kw))
 
 
 @pytest.fixture

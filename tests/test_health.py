@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import httpx
 
-from tests.conftest import POSTGRES_ADMIN_DSN, REDIS_URL, make_settings
+from tests.conftest import POSTGRES_ADMIN_DSN, REDIS_URL, make_settings, running_gateway
 
 
 async def _get(base_url: str, path: str) -> httpx.Response:
@@ -47,13 +47,13 @@ async def test_readyz_fails_when_the_database_goes_away(gateway_factory, tmp_pat
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{name}"')
     settings = make_settings(f"postgres://postgres@127.0.0.1:5432/{name}", tmp_path)
-    running = gateway_factory(settings)
     try:
-        assert (await _get(running.base_url, "/readyz")).status_code == 200
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        ready = await _get(running.base_url, "/readyz")
-        assert ready.status_code == 503
-        assert ready.json()["checks"]["database"] is False
+        with running_gateway(settings) as running:
+            assert (await _get(running.base_url, "/readyz")).status_code == 200
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            ready = await _get(running.base_url, "/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["database"] is False
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

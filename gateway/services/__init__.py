@@ -25,6 +25,7 @@ class Deps:
     secret_box: SecretBox
     # Optional httpx transport for HaloPSA calls (an in-process simulator in tests/bench).
     halo_transport: Any = None
-    # Shared rate limiter for HaloPSA requests (in memory or Redis), see gateway.halo.
+    # Shared rate limiter for HaloPSA requests (in memory or Redis): built on first use by
+    # gateway.halo.rate_limiter(), so processes that never call HaloPSA never make one.
     halo_rate_limiter: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
