@@ -20,7 +20,6 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -71,7 +70,7 @@ class EventBus(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
     async def publish(self, event: SyncEvent) -> None: ...
-    def subscribe(self, seller_id: str) -> AsyncIterator[SyncEvent]: ...
+    def subscribe(self, seller_id: str) -> EventStream: ...
     @property
     def subscriber_count(self) -> int: ...
 
@@ -142,17 +141,31 @@ class _FanOut:
                 with contextlib.suppress(RuntimeError):  # subscriber's loop already closed
                     sub.loop.call_soon_threadsafe(sub.offer, event)
 
-    async def iterate(self, seller_id: str) -> AsyncIterator[SyncEvent]:
-        sub = _Subscriber(seller_id)
-        self.add(sub)
-        try:
-            while True:
-                event = await sub.queue.get()
-                if event is None:
-                    return
-                yield event
-        finally:
-            self.remove(sub)
+    def stream(self, seller_id: str) -> EventStream:
+        return EventStream(self, _Subscriber(seller_id))
+
+
+class EventStream:
+    """A seller's events, registered from the moment it is created (nothing is missed between
+    subscribing and starting to iterate); ``aclose()`` unregisters it."""
+
+    def __init__(self, fanout: _FanOut, sub: _Subscriber) -> None:
+        self._fanout = fanout
+        self._sub = sub
+        fanout.add(sub)
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> SyncEvent:
+        event = await self._sub.queue.get()
+        if event is None:
+            await self.aclose()
+            raise StopAsyncIteration
+        return event
+
+    async def aclose(self) -> None:
+        self._fanout.remove(self._sub)
 
 
 class InMemoryEventBus:
@@ -168,8 +181,8 @@ class InMemoryEventBus:
     async def publish(self, event: SyncEvent) -> None:
         self._fanout.deliver(event, event.seller_id)
 
-    def subscribe(self, seller_id: str) -> AsyncIterator[SyncEvent]:
-        return self._fanout.iterate(seller_id)
+    def subscribe(self, seller_id: str) -> EventStream:
+        return self._fanout.stream(seller_id)
 
     @property
     def subscriber_count(self) -> int:
@@ -222,8 +235,8 @@ class RedisEventBus:
     async def publish(self, event: SyncEvent) -> None:
         await self._publisher().publish(self._prefix + event.seller_id, event.to_json())
 
-    def subscribe(self, seller_id: str) -> AsyncIterator[SyncEvent]:
-        return self._fanout.iterate(seller_id)
+    def subscribe(self, seller_id: str) -> EventStream:
+        return self._fanout.stream(seller_id)
 
     @property
     def subscriber_count(self) -> int:

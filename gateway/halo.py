@@ -7,10 +7,14 @@ that every worker process draws from one budget of 300 requests per rolling 5 mi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gateway.models import Connection
 from gateway.services import Deps
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from gateway.halopsa import HaloClient, HaloCredentials
 
 
 def rate_limiter(deps: Deps) -> Any:
@@ -34,4 +38,31 @@ def build_rate_limiter(settings: Settings) -> Any:
         )
     return InMemoryRateLimiter(
         settings.halo_rate_limit_requests, settings.halo_rate_limit_window_seconds
+    )
+
+
+def credentials_for(deps: Deps, connection: Connection) -> HaloCredentials:
+    """Decrypt a stored connection into client credentials (kept in memory only)."""
+    from gateway.halopsa import HaloCredentials
+
+    return HaloCredentials(
+        client_id=connection.client_id,
+        client_secret=deps.secret_box.decrypt(connection.client_secret_encrypted),
+        resource_server=connection.resource_server,
+        authorization_server=connection.authorization_server,
+        tenant=connection.tenant,
+    )
+
+
+def open_client(deps: Deps, credentials: HaloCredentials) -> HaloClient:
+    """A HaloPSA client with this process's limiter, timeouts and retry budget."""
+    from gateway.halopsa import HaloClient
+
+    settings = deps.settings
+    return HaloClient(
+        credentials,
+        rate_limiter=rate_limiter(deps),
+        timeout=settings.halo_timeout_seconds,
+        max_retries=settings.halo_max_retries,
+        transport=deps.halo_transport,
     )

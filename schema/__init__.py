@@ -20,11 +20,11 @@ from strawberry.extensions import (
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 
-from schema import graphql_core_patches, viewer
+from schema import graphql_core_patches, sync, viewer
 from schema.errors import DomainErrorExtension
 
 # The areas of the API, in the order their fields appear in the SDL.
-AREAS: list[ModuleType] = [viewer]
+AREAS: list[ModuleType] = [viewer, sync]
 
 # Guards against abusive queries (see README "Limits").
 MAX_QUERY_DEPTH = 12

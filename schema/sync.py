@@ -1,0 +1,324 @@
+"""Sync area: overview tiles, run history, sync mutations and the live subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.events import RESYNC
+from gateway.models import SyncKind as ModelSyncKind
+from gateway.models import SyncTrigger
+from gateway.services import sync as sync_service
+from schema.context import Context
+
+MAX_RUNS_PAGE = 100
+
+
+@strawberry.enum(
+    description="What a sync moves: organisations from HaloPSA, or subscriptions to it."
+)
+class SyncKind(Enum):
+    ORGANIZATIONS = "ORGANIZATIONS"
+    SUBSCRIPTIONS = "SUBSCRIPTIONS"
+
+
+@strawberry.enum
+class SyncScope(Enum):
+    ALL = "ALL"
+    ORGANIZATION = "ORGANIZATION"
+
+
+@strawberry.enum
+class SyncTriggerKind(Enum):
+    MANUAL = "MANUAL"
+    SCHEDULED = "SCHEDULED"
+    AUTOMATIC = "AUTOMATIC"
+
+
+@strawberry.enum(description="Life of one run: QUEUED → RUNNING → SUCCEEDED | FAILED | CANCELLED.")
+class RunState(Enum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.enum(description="What a sync button shows.")
+class SyncButtonState(Enum):
+    IDLE = "IDLE"
+    IN_PROGRESS = "IN_PROGRESS"
+    COOLDOWN = "COOLDOWN"
+
+
+@strawberry.enum
+class SyncPhase(Enum):
+    QUEUED = "QUEUED"
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    RESYNC = "RESYNC"
+
+
+@strawberry.type(description="One sync run with its counts and the HaloPSA budget it used.")
+class SyncRun:
+    id: strawberry.ID
+    kind: SyncKind
+    scope: SyncScope
+    organization_id: strawberry.ID | None
+    trigger: SyncTriggerKind
+    state: RunState
+    total: int
+    processed: int
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int
+    failed: int
+    message: str | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    halo_calls: int
+    halo_rate_limited: int
+    halo_retries: int
+    halo_wait_seconds: float
+
+    @classmethod
+    def from_row(cls, run: Any) -> SyncRun:
+        org = run.organization if run.organization_id else None
+        return cls(
+            id=strawberry.ID(str(run.id)),
+            kind=SyncKind(run.kind.value),
+            scope=SyncScope(run.scope.value),
+            organization_id=strawberry.ID(org.external_id) if org is not None else None,
+            trigger=SyncTriggerKind(run.trigger.value),
+            state=RunState(run.state.value),
+            total=run.total,
+            processed=run.processed,
+            created=run.created,
+            updated=run.updated,
+            unchanged=run.unchanged,
+            skipped=run.skipped,
+            failed=run.failed,
+            message=run.message,
+            queued_at=run.queued_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            duration_ms=run.duration_ms,
+            halo_calls=run.halo_calls,
+            halo_rate_limited=run.halo_rate_limited,
+            halo_retries=run.halo_retries,
+            halo_wait_seconds=round(run.halo_wait_seconds, 3),
+        )
+
+
+@strawberry.type(
+    description='A tile: when, and the text the seed asks for ("3h ago", "2 days ago").'
+)
+class SyncTile:
+    at: datetime | None
+    relative: str | None
+
+
+@strawberry.type
+class SyncKindStatus:
+    kind: SyncKind
+    state: SyncButtonState
+    message: str | None = strawberry.field(
+        description='"Sync in progress" or "You can trigger the next sync in xx minutes".'
+    )
+    next_allowed_at: datetime | None
+    retry_after_seconds: int
+    current_run: SyncRun | None
+    last_run: SyncRun | None
+
+
+@strawberry.type
+class SyncOverview:
+    last_sync_to_platform: SyncTile
+    last_sync_to_psa: SyncTile
+    organizations: SyncKindStatus
+    subscriptions: SyncKindStatus
+
+    @classmethod
+    def from_service(cls, overview: sync_service.SyncOverview) -> SyncOverview:
+        def status(k: sync_service.KindOverview) -> SyncKindStatus:
+            return SyncKindStatus(
+                kind=SyncKind(k.kind.value),
+                state=SyncButtonState(k.state),
+                message=k.message,
+                next_allowed_at=k.next_allowed_at,
+                retry_after_seconds=k.retry_after_seconds,
+                current_run=SyncRun.from_row(k.current_run) if k.current_run else None,
+                last_run=SyncRun.from_row(k.last_run) if k.last_run else None,
+            )
+
+        now = overview.now
+        return cls(
+            last_sync_to_platform=SyncTile(
+                at=overview.last_sync_to_platform,
+                relative=sync_service.relative_time(overview.last_sync_to_platform, now),
+            ),
+            last_sync_to_psa=SyncTile(
+                at=overview.last_sync_to_psa,
+                relative=sync_service.relative_time(overview.last_sync_to_psa, now),
+            ),
+            organizations=status(overview.organizations),
+            subscriptions=status(overview.subscriptions),
+        )
+
+
+@strawberry.type(description="A step of a sync run, pushed live to the seller's sockets.")
+class SyncEvent:
+    run_id: strawberry.ID
+    kind: str
+    scope: str
+    phase: SyncPhase
+    organization_id: strawberry.ID | None
+    processed: int
+    total: int
+    created: int
+    updated: int
+    skipped: int
+    failed: int
+    message: str | None
+    at: datetime
+
+
+def _run_id(value: strawberry.ID) -> int:
+    from gateway.errors import NotFound
+
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound("Sync run not found.", field="runId") from None
+
+
+async def _overview(info: Info[Context, None]) -> SyncOverview:
+    ctx = info.context
+    return SyncOverview.from_service(await sync_service.sync_overview(ctx.deps, ctx.seller_id))
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Sync tiles and the state of both sync buttons.")
+    async def sync_overview(self, info: Info[Context, None]) -> SyncOverview:
+        return await _overview(info)
+
+    @strawberry.field(description="Recent sync runs, newest first.")
+    async def sync_runs(
+        self, info: Info[Context, None], kind: SyncKind | None = None, first: int = 20
+    ) -> list[SyncRun]:
+        from gateway.errors import BadUserInput
+
+        if not 1 <= first <= MAX_RUNS_PAGE:
+            raise BadUserInput(f"first must be between 1 and {MAX_RUNS_PAGE}.", field="first")
+        rows = await sync_service.sync_runs(
+            info.context.seller_id, ModelSyncKind(kind.value) if kind else None, first
+        )
+        return [SyncRun.from_row(r) for r in rows]
+
+
+async def _trigger(
+    info: Info[Context, None], kind: ModelSyncKind, organization_id: strawberry.ID | None = None
+) -> SyncRun:
+    ctx = info.context
+    principal = ctx.principal
+    org_pk = None
+    if organization_id is not None:
+        org = await sync_service.organization_by_external_id(principal.seller_id, organization_id)
+        org_pk = org.id
+    run = await sync_service.trigger_sync(
+        ctx.deps,
+        principal.seller_id,
+        kind,
+        trigger=SyncTrigger.MANUAL,
+        organization_id=org_pk,
+        triggered_by=principal.subject,
+    )
+    return SyncRun.from_row(await sync_service.load_run(principal.seller_id, run.id))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Sync organizations from your PSA tool to the platform.")
+    async def sync_organizations(self, info: Info[Context, None]) -> SyncRun:
+        return await _trigger(info, ModelSyncKind.ORGANIZATIONS)
+
+    @strawberry.mutation(description="Sync subscriptions from platform to your PSA tool.")
+    async def sync_subscriptions(self, info: Info[Context, None]) -> SyncRun:
+        return await _trigger(info, ModelSyncKind.SUBSCRIPTIONS)
+
+    @strawberry.mutation(description="Sync the subscriptions of one mapped organization.")
+    async def sync_organization_subscriptions(
+        self, info: Info[Context, None], organization_id: strawberry.ID
+    ) -> SyncRun:
+        return await _trigger(info, ModelSyncKind.SUBSCRIPTIONS, organization_id)
+
+    @strawberry.mutation(description="Stop a sync at the next record boundary.")
+    async def cancel_sync(self, info: Info[Context, None], run_id: strawberry.ID) -> SyncRun:
+        ctx = info.context
+        run = await sync_service.cancel_sync(ctx.deps, ctx.seller_id, _run_id(run_id))
+        return SyncRun.from_row(await sync_service.load_run(ctx.seller_id, run.id))
+
+
+def _event(e: Any) -> SyncEvent:
+    return SyncEvent(
+        run_id=strawberry.ID(str(e.run_id)),
+        kind=e.kind,
+        scope=e.scope,
+        phase=SyncPhase(e.phase),
+        organization_id=strawberry.ID(e.organization_id) if e.organization_id else None,
+        processed=e.processed,
+        total=e.total,
+        created=e.created,
+        updated=e.updated,
+        skipped=e.skipped,
+        failed=e.failed,
+        message=e.message,
+        at=e.at,
+    )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Every event of this seller's sync runs (RESYNC: refresh, events were missed)."
+    )
+    async def sync_events(
+        self, info: Info[Context, None], kind: SyncKind | None = None
+    ) -> AsyncGenerator[SyncEvent, None]:
+        ctx = info.context
+        events = ctx.deps.bus.subscribe(ctx.seller_id)
+        try:
+            async for event in events:
+                if event.phase != RESYNC and kind is not None and event.kind != kind.value:
+                    continue
+                yield _event(event)
+        finally:
+            await events.aclose()
+
+    @strawberry.subscription(description="The sync overview now, and again whenever it changes.")
+    async def sync_overview_changed(
+        self, info: Info[Context, None]
+    ) -> AsyncGenerator[SyncOverview, None]:
+        ctx = info.context
+        # Subscribe before reading the overview, so no change falls between the two.
+        events = ctx.deps.bus.subscribe(ctx.seller_id)
+        try:
+            yield await _overview(info)
+            async for event in events:
+                if event.phase == "PROGRESS":
+                    continue  # counts move in syncEvents; the overview changes with states
+                yield await _overview(info)
+        finally:
+            await events.aclose()
