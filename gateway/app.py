@@ -3,8 +3,8 @@
 ``create_app(settings)`` returns a Starlette app serving GraphQL at ``/graphql`` (POST, GET
 for GraphiQL, websocket with graphql-transport-ws), ``/healthz``, ``/readyz`` and
 ``/metrics``. The lifespan opens and closes, in order: migrations (if enabled), the database,
-the event bus, the broker (and, in embedded mode, a Dramatiq worker inside this process),
-and the in-process scheduler when asked for.
+the event bus, the broker and, in embedded mode, a Dramatiq worker and the scheduler inside
+this process.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ def create_app(
     *,
     halo_transport: Any = None,
     extra_routes: Sequence[BaseRoute] = (),
-    run_scheduler: bool = False,
 ) -> Starlette:
     bus = build_event_bus(settings.redis_url, settings.redis_namespace)
     deps = Deps(
@@ -89,10 +88,10 @@ def create_app(
             deps.queue = DramatiqJobQueue(broker, _runtime.actors)
             if settings.embedded:
                 state.worker = start_embedded_worker(broker, settings.embedded_worker_threads)
-            if run_scheduler:
+            if settings.scheduler_runs_in_process:
                 from workers.scheduler import start_in_process_scheduler
 
-                state.background.append(start_in_process_scheduler(settings, deps))
+                state.background.append(start_in_process_scheduler(settings, deps, ctx))
             try:
                 yield
             finally:

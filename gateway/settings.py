@@ -95,6 +95,9 @@ class Settings(BaseSettings):
 
     # --- embedded worker -------------------------------------------------------------------
     embedded_worker_threads: int = 2
+    # The daily schedule inside the gateway process: on by default in embedded mode (nobody
+    # else would run it); scale-out runs `halo-gateway scheduler` instead.
+    in_process_scheduler: bool | None = None
 
     # --- logging ---------------------------------------------------------------------------
     log_level: str = "INFO"
@@ -109,6 +112,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite://{self.data_dir / 'halo-gateway.sqlite3'}"
+
+    @property
+    def scheduler_runs_in_process(self) -> bool:
+        if self.in_process_scheduler is None:
+            return self.embedded
+        return self.in_process_scheduler
 
     @property
     def loopback_http_allowed(self) -> bool:

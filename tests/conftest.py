@@ -77,6 +77,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "jwt_secret": TEST_JWT_SECRET,
         "secrets_key": Fernet.generate_key().decode(),
         "embedded_worker_threads": 2,
+        "in_process_scheduler": False,
         "log_level": "INFO",
     }
     values.update(overrides)
