@@ -25,9 +25,11 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from gateway import db
 from gateway.crypto import secret_box_from_settings
+from gateway.edge import LimitBodySize, SecurityHeaders
 from gateway.events import build_event_bus
 from gateway.services import Deps
-from gateway.settings import Settings
+from gateway.services.throttle import build_throttle
+from gateway.settings import Environment, Settings
 from schema import build_schema
 from schema.view import GraphQLView
 from workers.broker import build_broker, start_embedded_worker
@@ -63,10 +65,11 @@ def create_app(
         queue=None,  # type: ignore[arg-type]  # set by the lifespan once the broker exists
         secret_box=secret_box_from_settings(settings),
         halo_transport=halo_transport,
+        throttle=build_throttle(settings.redis_url, settings.redis_namespace),
     )
     state = AppState(deps=deps, holder=db.DatabaseHolder())
     view = GraphQLView(
-        build_schema(introspection=settings.introspection),
+        build_schema(introspection=settings.introspection, max_depth=settings.graphql_max_depth),
         deps,
         graphql_ide="graphiql" if settings.graphiql else None,
         keep_alive=True,
@@ -122,7 +125,11 @@ def create_app(
         Route("/readyz", readyz),
         *extra_routes,
     ]
-    middleware = [Middleware(db.BindDatabase, holder=state.holder)]
+    middleware = [
+        Middleware(SecurityHeaders, hsts=settings.environment is Environment.PRODUCTION),
+        Middleware(LimitBodySize),
+        Middleware(db.BindDatabase, holder=state.holder),
+    ]
     if settings.cors_origins:
         middleware.insert(
             0,

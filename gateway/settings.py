@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     port: int = 8000
     graphiql: bool = True
     introspection: bool = True
+    # Deepest selection a query may have (introspection is not counted by the limiter).
+    graphql_max_depth: int = 12
     cors_origins: list[str] = Field(default_factory=list)
 
     # --- embedded worker -------------------------------------------------------------------

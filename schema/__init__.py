@@ -13,6 +13,7 @@ from types import ModuleType
 import strawberry
 from strawberry.extensions import (
     MaxAliasesLimiter,
+    MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
     ValidationCache,
@@ -29,6 +30,9 @@ AREAS: list[ModuleType] = [viewer, sync]
 # Guards against abusive queries (see README "Limits").
 MAX_QUERY_DEPTH = 12
 MAX_ALIASES = 30
+# Tokens in one document: the largest frontend query is a few hundred; bulk upserts travel
+# in variables, not in the document.
+MAX_TOKENS = 5000
 # Parsed documents and validation results kept per process: the frontend sends a few
 # dozen distinct documents; caching them halves the cost of small queries (pitfalls.md #2).
 DOCUMENT_CACHE_SIZE = 512
@@ -41,14 +45,17 @@ def _merged(name: str) -> type | None:
     return merge_types(name, parts)
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+def build_schema(
+    *, introspection: bool = True, max_depth: int = MAX_QUERY_DEPTH
+) -> strawberry.Schema:
     graphql_core_patches.apply()
     extensions: list = [
         DomainErrorExtension,
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -25,13 +26,32 @@ logger = logging.getLogger("gateway.errors")
 INTERNAL_MESSAGE = "Internal error."
 
 
-def _classify_without_original(error: GraphQLError) -> str:
+# Messages of the query guards (strawberry's limiters and graphql-core's token cap).
+_TOO_COMPLEX_MARKERS = (
+    "exceeds maximum operation depth",
+    "aliases found. Allowed:",
+    "contains more than",
+)
+
+
+def classify_without_original(error: GraphQLError) -> str:
     message = error.message
+    if any(marker in message for marker in _TOO_COMPLEX_MARKERS):
+        return "QUERY_TOO_COMPLEX"
     if message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
     if message.startswith("Variable '$") or "got invalid value" in message:
         return "BAD_USER_INPUT"
     return "GRAPHQL_VALIDATION_FAILED"
+
+
+def add_missing_codes(response: dict[str, Any]) -> dict[str, Any]:
+    """Parse errors skip the extensions' result hooks; give them their code on the way out."""
+    for error in response.get("errors") or []:
+        extensions = error.setdefault("extensions", {})
+        if "code" not in extensions:
+            extensions["code"] = classify_without_original(GraphQLError(error.get("message", "")))
+    return response
 
 
 class DomainErrorExtension(MaskErrors):
@@ -47,7 +67,7 @@ class DomainErrorExtension(MaskErrors):
             return self._rebuild(error, original.message, original.extensions)
         if original is None or isinstance(original, GraphQLError):
             extensions = dict(error.extensions or {})
-            extensions.setdefault("code", _classify_without_original(error))
+            extensions.setdefault("code", classify_without_original(error))
             return self._rebuild(error, error.message, extensions)
         error_id = uuid.uuid4().hex[:12]
         logger.error(

@@ -20,6 +20,7 @@ from strawberry.types.unset import UNSET
 from gateway.errors import DomainError, Forbidden, Unauthenticated
 from gateway.services import Deps
 from schema.context import Context, token_from_connection_params
+from schema.errors import add_missing_codes
 
 WS_UNAUTHORIZED = 4401
 WS_FORBIDDEN = 4403
@@ -61,6 +62,9 @@ class GraphQLView(GraphQL):
         if isinstance(request, Request):
             await context.authenticate(request.headers.get("authorization"))
         return context
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        return add_missing_codes(await super().process_result(request, result))
 
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
         token = token_from_connection_params(context.connection_params)

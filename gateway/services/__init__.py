@@ -28,4 +28,6 @@ class Deps:
     # Shared rate limiter for HaloPSA requests (in memory or Redis): built on first use by
     # gateway.halo.rate_limiter(), so processes that never call HaloPSA never make one.
     halo_rate_limiter: Any = None
+    # Per-seller throttle of the mutations that reach HaloPSA (services.throttle).
+    throttle: Any = None
     extras: dict[str, Any] = field(default_factory=dict)

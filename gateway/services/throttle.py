@@ -1,0 +1,94 @@
+"""Per-seller request throttling for the mutations that reach HaloPSA.
+
+``testConnection`` and the sync triggers each cost HaloPSA calls from the seller's own budget
+(300 requests per 5 minutes); a script in a loop must not burn it. Fixed windows are enough
+here (the aim is to stop loops, not to shape traffic): in memory in embedded mode, in Redis
+(INCR + EXPIRE, shared by every replica) in scale-out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from typing import Any, Protocol
+
+from gateway.errors import RateLimited
+
+# (requests, window seconds) per seller and action.
+LIMITS: dict[str, tuple[int, float]] = {
+    # A person clicks "Test Connection" a few times; a loop clicks it hundreds of times.
+    "test_connection": (10, 60.0),
+    # Sync buttons are also guarded by the one-at-a-time rule and the cooldown; this stops
+    # scripts hammering the database and queue with refused triggers.
+    "sync_trigger": (30, 60.0),
+}
+
+
+class Throttle(Protocol):
+    async def hit(self, key: str, limit: int, window: float) -> float:
+        """Count one request; return 0 if allowed, else seconds until the window resets."""
+        ...
+
+
+class InMemoryThrottle:
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    async def hit(self, key: str, limit: int, window: float) -> float:
+        now = time.monotonic()
+        with self._lock:
+            start, count = self._windows.get(key, (now, 0))
+            if now - start >= window:
+                start, count = now, 0
+            count += 1
+            self._windows[key] = (start, count)
+        if count > limit:
+            return window - (now - start)
+        return 0.0
+
+
+class RedisThrottle:
+    def __init__(self, redis_url: str, namespace: str) -> None:
+        self._url = redis_url
+        self._prefix = f"{namespace}:throttle:"
+        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+
+    def _client(self) -> Any:
+        import redis.asyncio as aioredis
+
+        loop = asyncio.get_running_loop()
+        if loop not in self._clients:
+            self._clients[loop] = aioredis.Redis.from_url(self._url, socket_timeout=2)
+        return self._clients[loop]
+
+    async def hit(self, key: str, limit: int, window: float) -> float:
+        from redis.exceptions import RedisError
+
+        full = self._prefix + key
+        try:
+            pipe = self._client().pipeline()
+            pipe.incr(full)
+            pipe.pttl(full)
+            count, ttl = await pipe.execute()
+            if ttl < 0:
+                await self._client().pexpire(full, int(window * 1000))
+                ttl = int(window * 1000)
+        except (RedisError, OSError):
+            return 0.0  # fail open: throttling must not take the API down with Redis
+        return ttl / 1000 if count > limit else 0.0
+
+
+def build_throttle(redis_url: str | None, namespace: str) -> Throttle:
+    return RedisThrottle(redis_url, namespace) if redis_url else InMemoryThrottle()
+
+
+async def check(throttle: Throttle | None, action: str, seller_id: str) -> None:
+    if throttle is None:
+        return
+    limit, window = LIMITS[action]
+    retry_after = await throttle.hit(f"{action}:{seller_id}", limit, window)
+    if retry_after > 0:
+        raise RateLimited(max(1, math.ceil(retry_after)), what=action.replace("_", " ") + "s")
