@@ -16,7 +16,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,13 +109,10 @@ class RunningGateway:
     base_url: str
     settings: Settings
     app: Any
-    tokens: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def token(self, seller_id: str = "seller-a", role: str = "SELLER_ADMIN") -> str:
-        key = (seller_id, role)
-        if key not in self.tokens:
-            self.tokens[key] = mint_token(self.settings, seller_id=seller_id, roles=[role])
-        return self.tokens[key]
+        # Minted per call: tests travel in time, a cached token would expire under them.
+        return mint_token(self.settings, seller_id=seller_id, roles=[role])
 
     async def gql(
         self,
@@ -167,3 +164,28 @@ def assert_error_code(result: dict[str, Any], code: str) -> dict[str, Any]:
     assert errors, f"expected a {code} error, got {result}"
     assert errors[0].get("extensions", {}).get("code") == code, errors
     return errors[0]
+
+
+@dataclass
+class RunningSimulator:
+    base_url: str
+    state: Any
+
+    def instance(self, name: str = "default") -> Any:
+        return self.state.instance(name)
+
+    def urls(self, name: str = "default") -> tuple[str, str]:
+        prefix = "" if name == "default" else f"/{name}"
+        return f"{self.base_url}{prefix}/api", f"{self.base_url}{prefix}/auth"
+
+
+@pytest.fixture
+def halo_sim() -> Iterator[RunningSimulator]:
+    """The HaloPSA simulator over real HTTP, with a default instance and no rate limit."""
+    from gateway.halopsa.simulator import SimulatorState, create_simulator_app
+
+    state = SimulatorState()
+    state.add_instance("default", client_id="halo-client", client_secret="halo-secret-1234")
+    state.instance().set_faults(rate_limit=None)
+    with serve_in_thread(create_simulator_app(state)) as base_url:
+        yield RunningSimulator(base_url=base_url, state=state)

@@ -22,9 +22,9 @@ from gateway.models import (
 from gateway.settings import Settings
 
 
-async def seller(seller_id: str = "seller-a", *, unit_prices: bool = False) -> Seller:
+async def seller(seller_id: str = "seller-a", *, unit_prices: bool | None = None) -> Seller:
     row, _ = await Seller.get_or_create(id=seller_id)
-    if row.sync_unit_prices != unit_prices:
+    if unit_prices is not None and row.sync_unit_prices != unit_prices:
         row.sync_unit_prices = unit_prices
         await row.save()
     return row

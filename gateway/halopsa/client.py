@@ -1,0 +1,328 @@
+"""The async HaloPSA client: OAuth2 client credentials, paging, batched licence writes, retries.
+
+One instance per sync run (or connection test); it counts what it did in ``stats`` so the run
+can record its HaloPSA budget. Every request first takes a slot from the rate limiter (keyed by
+the HaloPSA host), then goes out with a cached bearer token. Reactions:
+
+* 401 → the token is refreshed once and the request repeated; a second 401 is fatal;
+* 429, 502, 503, 504, 500, timeouts and dropped connections → jittered exponential back-off
+  (``Retry-After`` honoured if HaloPSA ever sends one), at most ``max_retries`` times;
+* other 4xx → no retry: 400 is a rejected record, 403 a missing permission, 404 not found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from gateway.halopsa.errors import (
+    HaloAuthError,
+    HaloError,
+    HaloNotFound,
+    HaloPermissionError,
+    HaloRateLimited,
+    HaloRecordRejected,
+    HaloRequestError,
+    HaloUnavailable,
+    error_message,
+)
+from gateway.halopsa.records import (
+    CallStats,
+    ClientRecord,
+    HaloCredentials,
+    LicenceRecord,
+    LicenceWrite,
+    WriteOutcome,
+)
+
+logger = logging.getLogger(__name__)
+
+# HaloPSA returns at most 100 rows a page whatever page_size asks for.
+PAGE_SIZE = 100
+# Licences per POST array: 50 keeps a request well under HaloPSA's body limits and makes
+# the 300-requests budget carry 15,000 records per 5 minutes.
+WRITE_BATCH_SIZE = 50
+DEFAULT_TIMEOUT_SECONDS = 20.0
+DEFAULT_MAX_RETRIES = 5
+# Back-off: 0.5 s, 1 s, 2 s, … capped at 30 s, each with ±50 % jitter so that several
+# workers do not retry in lock-step.
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_MAX_SECONDS = 30.0
+# Refresh the token this long before HaloPSA says it expires.
+TOKEN_REFRESH_MARGIN_SECONDS = 60.0
+RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class HaloClient:
+    def __init__(
+        self,
+        credentials: HaloCredentials,
+        *,
+        rate_limiter: Any = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        transport: httpx.AsyncBaseTransport | None = None,
+        backoff_base: float = BACKOFF_BASE_SECONDS,
+        backoff_max: float = BACKOFF_MAX_SECONDS,
+        batch_size: int = WRITE_BATCH_SIZE,
+    ) -> None:
+        self.credentials = credentials
+        self.rate_limiter = rate_limiter
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.batch_size = batch_size
+        self.stats = CallStats()
+        self._api = credentials.resource_server.rstrip("/")
+        self._token_url = credentials.authorization_server.rstrip("/") + "/token"
+        self._limiter_key = urlsplit(self._api).netloc or self._api
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+
+    async def __aenter__(self) -> HaloClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- auth ---------------------------------------------------------------------------
+
+    async def _access_token(self, *, force: bool = False) -> str:
+        stale = self._token
+        async with self._token_lock:
+            # Another caller may have refreshed while we waited for the lock.
+            fresh = self._token is not None and time.monotonic() < self._token_expires
+            if fresh and (not force or self._token != stale):
+                return self._token  # type: ignore[return-value]
+            self._token = await self._fetch_token()
+            return self._token
+
+    async def _fetch_token(self) -> str:
+        creds = self.credentials
+        params = {"tenant": creds.tenant} if creds.tenant else None
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret,
+            "scope": "all",
+        }
+        response = await self._send("POST", self._token_url, params=params, data=form, auth=False)
+        if response.status_code != 200:
+            raise HaloAuthError(
+                "HaloPSA refused the client credentials: "
+                + (error_message(response.text) or f"HTTP {response.status_code}"),
+                status=response.status_code,
+                body=response.text,
+            )
+        try:
+            payload = response.json()
+            token = str(payload["access_token"])
+            lifetime = float(payload.get("expires_in") or 3600)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise HaloAuthError(
+                "The authorisation server did not answer like HaloPSA.", status=200
+            ) from exc
+        self._token_expires = time.monotonic() + max(1.0, lifetime - TOKEN_REFRESH_MARGIN_SECONDS)
+        if lifetime <= TOKEN_REFRESH_MARGIN_SECONDS:
+            self._token_expires = time.monotonic() + lifetime / 2
+        return token
+
+    # --- transport ------------------------------------------------------------------------
+
+    async def _send(
+        self, method: str, url: str, *, auth: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        """One request with limiter, token, retries; returns any non-retriable answer."""
+        refreshed = False
+        attempt = 0
+        while True:
+            if self.rate_limiter is not None:
+                self.stats.wait_seconds += await self.rate_limiter.acquire(self._limiter_key)
+            headers = {"Accept": "application/json"}
+            if auth:
+                headers["Authorization"] = f"Bearer {await self._access_token()}"
+            self.stats.calls += 1
+            try:
+                response = await self._http.request(method, url, headers=headers, **kwargs)
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                if isinstance(exc, httpx.ConnectError) and _is_tls(exc):
+                    raise HaloUnavailable(f"TLS error talking to HaloPSA: {exc}") from exc
+                failure: Exception = exc
+                retry_after = None
+                status = None
+            else:
+                if auth and response.status_code == 401 and not refreshed:
+                    refreshed = True
+                    await self._access_token(force=True)
+                    continue
+                if response.status_code not in RETRIABLE_STATUSES:
+                    return response
+                failure = HaloError(error_message(response.text), status=response.status_code)
+                status = response.status_code
+                retry_after = _retry_after(response)
+                if status == 429:
+                    self.stats.rate_limited += 1
+            if attempt >= self.max_retries:
+                message = f"HaloPSA {method} {urlsplit(url).path} failed after {attempt + 1} tries"
+                if status == 429:
+                    raise HaloRateLimited(message + " (rate limit reached)", status=429) from (
+                        failure if isinstance(failure, BaseException) else None
+                    )
+                raise HaloUnavailable(
+                    message + (f" (HTTP {status})" if status else f" ({type(failure).__name__})"),
+                    status=status,
+                ) from failure
+            delay = retry_after if retry_after is not None else self._backoff(attempt)
+            attempt += 1
+            self.stats.retries += 1
+            self.stats.wait_seconds += delay
+            logger.info("HaloPSA %s %s: retry %d in %.2fs", method, url, attempt, delay)
+            await asyncio.sleep(delay)
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self.backoff_max, self.backoff_base * (2**attempt))
+        return base * random.uniform(0.5, 1.5)
+
+    async def _get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        response = await self._send("GET", self._api + path, params=params)
+        _raise_for_status(response)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise HaloRequestError(
+                "HaloPSA answered with something that is not JSON.",
+                status=response.status_code,
+                body=response.text[:500],
+            ) from exc
+
+    # --- clients --------------------------------------------------------------------------
+
+    async def iter_clients(self, *, include_inactive: bool = True) -> AsyncIterator[ClientRecord]:
+        params: dict[str, Any] = {}
+        if include_inactive:
+            params = {"includeactive": "true", "includeinactive": "true"}
+        async for row in self._pages("/Client", "clients", params):
+            yield ClientRecord.from_json(row)
+
+    async def get_client(self, client_id: int) -> ClientRecord:
+        return ClientRecord.from_json(await self._get_json(f"/Client/{client_id}"))
+
+    # --- licences -------------------------------------------------------------------------
+
+    async def iter_licences(self, *, client_id: int) -> AsyncIterator[LicenceRecord]:
+        params = {"client_id": client_id, "includeinactive": "true"}
+        async for row in self._pages("/SoftwareLicence", "licences", params):
+            yield LicenceRecord.from_json(row)
+
+    async def write_licences(self, writes: list[LicenceWrite]) -> list[WriteOutcome]:
+        """Create/update in POST arrays; outcomes in input order, rejected records isolated."""
+        outcomes: list[WriteOutcome] = []
+        for start in range(0, len(writes), self.batch_size):
+            chunk = writes[start : start + self.batch_size]
+            outcomes.extend(await self._write_chunk(chunk, start))
+        return outcomes
+
+    async def _write_chunk(self, chunk: list[LicenceWrite], offset: int) -> list[WriteOutcome]:
+        response = await self._send(
+            "POST", self._api + "/SoftwareLicence", json=[w.to_json() for w in chunk]
+        )
+        if response.status_code == 400:
+            rejection = HaloRecordRejected(
+                error_message(response.text) or "HaloPSA rejected the record.",
+                status=400,
+                body=response.text,
+            )
+            if len(chunk) == 1:
+                return [WriteOutcome(offset, None, rejection)]
+            # Bisect: one bad record must not fail the ninety-nine good ones.
+            middle = len(chunk) // 2
+            return await self._write_chunk(chunk[:middle], offset) + await self._write_chunk(
+                chunk[middle:], offset + middle
+            )
+        _raise_for_status(response)
+        body = response.json()
+        saved = body if isinstance(body, list) else [body]
+        if len(saved) != len(chunk):
+            raise HaloRequestError(
+                f"HaloPSA saved {len(saved)} licences for {len(chunk)} sent.", status=200
+            )
+        return [WriteOutcome(offset + i, int(item["id"])) for i, item in enumerate(saved)]
+
+    # --- paging ---------------------------------------------------------------------------
+
+    async def _pages(
+        self, path: str, envelope: str, params: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        page_no = 1
+        received = 0
+        previous_first: Any = object()
+        while True:
+            body = await self._get_json(
+                path, {**params, "pageinate": "true", "page_size": PAGE_SIZE, "page_no": page_no}
+            )
+            rows = body.get(envelope) or [] if isinstance(body, dict) else []
+            total = int(body.get("record_count") or 0) if isinstance(body, dict) else 0
+            if not rows:
+                return
+            first = rows[0].get("id")
+            if first == previous_first:
+                logger.warning("HaloPSA %s paging repeated page %d; stopping", path, page_no)
+                return
+            previous_first = first
+            for row in rows:
+                yield row
+            received += len(rows)
+            if received >= total or len(rows) < PAGE_SIZE:
+                return
+            page_no += 1
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    message = error_message(response.text) or f"HTTP {status}"
+    if status == 401:
+        raise HaloAuthError("HaloPSA no longer accepts the credentials: " + message, status=401)
+    if status == 403:
+        raise HaloPermissionError("HaloPSA denied access: " + message, status=403)
+    if status == 404:
+        raise HaloNotFound(message, status=404, body=response.text)
+    if status == 400:
+        raise HaloRecordRejected(message, status=400, body=response.text)
+    raise HaloRequestError(message, status=status, body=response.text)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _is_tls(exc: BaseException) -> bool:
+    import ssl
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "SSL" in type(seen).__name__:
+            return True
+        if "CERTIFICATE" in str(seen).upper():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

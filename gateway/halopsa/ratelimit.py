@@ -1,0 +1,56 @@
+"""Keeping under HaloPSA's rate limit before HaloPSA has to say so.
+
+Hosted HaloPSA allows 300 requests per *rolling* 5 minutes per instance and answers 429 past
+it, without a Retry-After. A sleep of seconds cannot outlast such a window, so the client
+acquires a slot before every request. ``InMemoryRateLimiter`` is exact for one process; the
+Redis implementation (``gateway.ratelimit_redis``) shares the budget across processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from typing import Protocol
+
+# The hosted HaloPSA limit.
+DEFAULT_LIMIT = 300
+DEFAULT_WINDOW_SECONDS = 300.0
+
+
+class RateLimiter(Protocol):
+    async def acquire(self, key: str) -> float:
+        """Wait until a request may be sent; return the seconds waited."""
+        ...
+
+
+class InMemoryRateLimiter:
+    """A sliding log per key: at most ``limit`` acquisitions in any ``window`` seconds."""
+
+    def __init__(self, limit: int = DEFAULT_LIMIT, window: float = DEFAULT_WINDOW_SECONDS):
+        self.limit = limit
+        self.window = window
+        self._logs: dict[str, deque[float]] = {}
+        # Threads: the gateway loop and the embedded worker's loop share this limiter.
+        self._lock = threading.Lock()
+
+    def _try(self, key: str) -> float:
+        now = time.monotonic()
+        with self._lock:
+            log = self._logs.setdefault(key, deque())
+            while log and log[0] <= now - self.window:
+                log.popleft()
+            if len(log) < self.limit:
+                log.append(now)
+                return 0.0
+            return log[0] + self.window - now
+
+    async def acquire(self, key: str) -> float:
+        waited = 0.0
+        while True:
+            delay = self._try(key)
+            if delay <= 0:
+                return waited
+            await asyncio.sleep(delay)
+            waited += delay

@@ -1,0 +1,153 @@
+"""In-memory state of the HaloPSA simulator: instances, their clients, licences and faults.
+
+One simulator serves several HaloPSA *instances* (each seller has its own HaloPSA): the
+default one at the root (``/auth/token``, ``/api/…``) and named ones under ``/<name>/``.
+Tests and the demo drive it through this Python API; out-of-process users through the
+``/_sim/`` admin routes.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_INSTANCE = "default"
+# HaloPSA's hosted limit: 300 requests per rolling 5 minutes.
+DEFAULT_RATE_LIMIT = (300, 300.0)
+DEFAULT_TOKEN_TTL_SECONDS = 3600
+
+
+@dataclass
+class Faults:
+    """What goes wrong, set per instance at run time."""
+
+    latency_ms: float = 0.0
+    rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT
+    error_rate: float = 0.0  # fraction of API requests answered 500/503
+    error_statuses: tuple[int, ...] = (500, 503)
+    drop_rate: float = 0.0  # fraction of API requests whose connection is dropped
+    token_ttl_seconds: int = DEFAULT_TOKEN_TTL_SECONDS
+    reject_names: set[str] = field(default_factory=set)  # licences always rejected (400)
+    revoked: bool = False  # credentials revoked: tokens refused, API answers 401
+    fail_next: list[int] = field(default_factory=list)  # exact statuses for the next requests
+    seed: int = 7
+
+    def rng(self) -> random.Random:
+        return random.Random(self.seed)
+
+
+@dataclass
+class Instance:
+    name: str
+    client_id: str
+    client_secret: str
+    tenant: str | None = None
+    clients: dict[int, dict[str, Any]] = field(default_factory=dict)
+    licences: dict[int, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, float] = field(default_factory=dict)
+    faults: Faults = field(default_factory=Faults)
+    next_client_id: int = 1
+    next_licence_id: int = 1
+    requests: deque[float] = field(default_factory=deque)
+    counters: dict[str, int] = field(default_factory=dict)
+    _rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counters[what] = self.counters.get(what, 0) + n
+
+    def add_client(self, name: str, *, inactive: bool = False, **extra: Any) -> dict[str, Any]:
+        client = {
+            "id": self.next_client_id,
+            "name": name,
+            "inactive": inactive,
+            "toplevel_id": 1,
+            "toplevel_name": "Customers",
+            "ref": extra.pop("ref", f"C{self.next_client_id:05d}"),
+            "datecreated": "2026-01-01T00:00:00",
+            **extra,
+        }
+        self.clients[client["id"]] = client
+        self.next_client_id += 1
+        return client
+
+    def licences_of(self, client_id: int) -> list[dict[str, Any]]:
+        return [lic for lic in self.licences.values() if lic["client_id"] == client_id]
+
+    def issue_token(self) -> str:
+        token = secrets.token_urlsafe(24)
+        self.tokens[token] = time.monotonic() + self.faults.token_ttl_seconds
+        return token
+
+    def token_valid(self, token: str) -> bool:
+        expires = self.tokens.get(token)
+        return expires is not None and time.monotonic() < expires and not self.faults.revoked
+
+    def set_faults(self, **changes: Any) -> None:
+        for key, value in changes.items():
+            if not hasattr(self.faults, key):
+                raise ValueError(f"unknown fault {key!r}")
+            if key == "reject_names":
+                value = set(value)
+            if key == "rate_limit" and value is not None:
+                value = (int(value[0]), float(value[1]))
+            if key == "error_statuses":
+                value = tuple(value)
+            setattr(self.faults, key, value)
+        if "seed" in changes:
+            self._rng = random.Random(self.faults.seed)
+
+    def roll(self) -> float:
+        return self._rng.random()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "clients": list(self.clients.values()),
+            "licences": list(self.licences.values()),
+            "counters": dict(self.counters),
+        }
+
+
+class SimulatorState:
+    def __init__(self) -> None:
+        self.instances: dict[str, Instance] = {}
+        self.lock = threading.Lock()
+
+    def add_instance(
+        self,
+        name: str = DEFAULT_INSTANCE,
+        *,
+        client_id: str = "halo-client",
+        client_secret: str = "halo-secret",
+        tenant: str | None = None,
+    ) -> Instance:
+        instance = Instance(
+            name=name, client_id=client_id, client_secret=client_secret, tenant=tenant
+        )
+        self.instances[name.lower()] = instance
+        return instance
+
+    def instance(self, name: str = DEFAULT_INSTANCE) -> Instance:
+        return self.instances[name.lower()]
+
+    def reset(self) -> None:
+        self.instances.clear()
+
+    def seed_clients(
+        self,
+        instance: str,
+        names: list[str] | int,
+        *,
+        inactive_ratio: float = 0.0,
+        seed: int = 1,
+    ) -> list[dict[str, Any]]:
+        inst = self.instance(instance)
+        rng = random.Random(seed)
+        if isinstance(names, int):
+            names = [f"Customer {i:05d}" for i in range(1, names + 1)]
+        return [inst.add_client(n, inactive=rng.random() < inactive_ratio) for n in names]

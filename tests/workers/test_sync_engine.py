@@ -1,0 +1,278 @@
+"""Syncs end to end: GraphQL trigger → embedded Dramatiq worker → HaloPSA simulator over HTTP."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from gateway.models import LogEntry, LogLevel, PsaOrganization, SyncedSubscription
+from tests.conftest import assert_error_code
+from tests.support import data
+from tests.support.runs import trigger, wait_for_run
+
+SYNC_ORGS = "mutation { syncOrganizations { id state } }"
+SYNC_SUBS = "mutation { syncSubscriptions { id state } }"
+SYNC_ONE = "mutation ($id: ID!) { syncOrganizationSubscriptions(organizationId: $id) { id } }"
+
+
+@pytest.fixture
+async def connected(migrated_db, halo_sim):
+    """seller-a has a verified connection to the simulator's default instance."""
+    api, auth = halo_sim.urls()
+    await data.connection(
+        migrated_db,
+        "seller-a",
+        resource_server=api,
+        authorization_server=auth,
+        client_id="halo-client",
+        client_secret="halo-secret-1234",
+    )
+    return halo_sim
+
+
+async def _mapped_org(seller: str, ext: str, name: str, halo_client: dict) -> object:
+    org = await data.organization(seller, ext, name)
+    psa = await PsaOrganization.get_or_none(seller_id=seller, halo_id=halo_client["id"])
+    if psa is None:
+        psa = await data.psa_organization(seller, halo_client["id"], halo_client["name"])
+    await data.mapping(org, psa)
+    return org
+
+
+async def test_organizations_sync_creates_updates_and_flags_vanished_clients(
+    connected, gateway
+) -> None:
+    sim = connected.instance()
+    clients = [sim.add_client(f"Customer {i:03d}", inactive=i % 10 == 0) for i in range(250)]
+
+    run = await wait_for_run(gateway, (await trigger(gateway, SYNC_ORGS))["id"])
+    assert (run["state"], run["created"], run["updated"], run["failed"]) == ("SUCCEEDED", 250, 0, 0)
+    assert await PsaOrganization.filter(seller_id="seller-a").count() == 250
+    assert await PsaOrganization.filter(seller_id="seller-a", inactive=True).count() == 25
+
+    # Given a rename, a deactivation and a client deleted in HaloPSA
+    clients[1]["name"] = "Customer 001 (renamed)"
+    clients[2]["inactive"] = True
+    del sim.clients[clients[3]["id"]]
+    run = await wait_for_run(gateway, (await trigger(gateway, SYNC_ORGS))["id"])
+    assert (run["created"], run["updated"], run["unchanged"]) == (0, 2, 247)
+    vanished = await PsaOrganization.get(seller_id="seller-a", halo_id=clients[3]["id"])
+    assert vanished.present is False  # kept, flagged: its mapping shows Response Error
+    titles = await LogEntry.filter(seller_id="seller-a").values_list("title", flat=True)
+    assert titles.count("Customers sync started") == 2
+    assert titles.count("Customers sync completed") == 2
+    assert "Customers missing from HaloPSA" in titles
+
+
+async def test_subscriptions_sync_writes_each_subscription_once_and_skips_quantity_zero(
+    connected, gateway
+) -> None:
+    sim = connected.instance()
+    acme, globex = sim.add_client("Acme Ltd"), sim.add_client("Globex")
+    org_a = await _mapped_org("seller-a", "org-a", "Acme", acme)
+    org_b = await _mapped_org("seller-a", "org-b", "Globex Corp", globex)
+    await data.subscription(
+        org_a, "s1", name="M365 E3", quantity=10, cost_price="180.00", customer_price="220.00"
+    )
+    await data.subscription(org_a, "s2", name="Azure Plan", quantity=1)
+    await data.subscription(org_a, "s3", name="Zero seats", quantity=0)
+    await data.subscription(
+        org_b,
+        "s4",
+        name="Acronis Backup",
+        quantity=3,
+        billing_cycle="Annual",
+        term_duration="3 Years",
+    )
+
+    run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    assert run["state"] == "SUCCEEDED", run
+    assert (run["created"], run["updated"], run["skipped"], run["failed"]) == (3, 0, 1, 0)
+    licences = {lic["name"]: lic for lic in sim.licences.values()}
+    assert set(licences) == {"M365 E3", "Azure Plan", "Acronis Backup"}
+    e3 = licences["M365 E3"]
+    assert (e3["client_id"], e3["count"], e3["purchase_price"], e3["price"]) == (
+        acme["id"],
+        10,
+        180.0,
+        220.0,
+    )
+    assert e3["start_date"] == "2026-01-01T00:00:00"
+    assert licences["Acronis Backup"]["client_id"] == globex["id"]
+    assert licences["Acronis Backup"]["billing_cycle"] == "Annual"
+    warnings = await LogEntry.filter(seller_id="seller-a", level=LogLevel.WARNING)
+    assert [w.title for w in warnings] == ["Subscription skipped"]
+    assert "Zero seats" in warnings[0].details and "Quantity is zero" in warnings[0].details
+    completed = await LogEntry.get(seller_id="seller-a", title="Subscriptions sync completed")
+    assert "Created: 3" in completed.details and "Skipped: 1" in completed.details
+    assert "Reseller ID: seller-a" in completed.details and "Provider: HALO" in completed.details
+
+
+async def test_a_resync_without_changes_makes_no_write_calls_and_changes_update_in_place(
+    connected, gateway, migrated_db
+) -> None:
+    sim = connected.instance()
+    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    sub = await data.subscription(org, "s1", quantity=5)
+    await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    posts = sim.counters["licence_posts"]
+
+    with time_machine.travel("2099-01-01", tick=True):  # past the cooldown
+        run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    assert (run["created"], run["updated"], run["unchanged"]) == (0, 0, 1)
+    assert sim.counters["licence_posts"] == posts  # zero write calls
+
+    sub.quantity = 7
+    await sub.save()
+    with time_machine.travel("2099-02-01", tick=True):
+        run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    assert (run["created"], run["updated"]) == (0, 1)
+    assert [lic["count"] for lic in sim.licences.values()] == [7]  # updated, not duplicated
+
+
+async def test_unit_price_mode_divides_totals_by_quantity_with_four_decimals(
+    connected, gateway
+) -> None:
+    sim = connected.instance()
+    await data.seller("seller-a", unit_prices=True)
+    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    await data.subscription(org, "s1", quantity=3, cost_price="100.00", customer_price="200.00")
+    run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    assert run["state"] == "SUCCEEDED"
+    (licence,) = sim.licences.values()
+    assert Decimal(str(licence["purchase_price"])) == Decimal("33.3333")
+    assert Decimal(str(licence["price"])) == Decimal("66.6667")
+
+
+async def test_a_rejected_record_is_one_error_and_the_others_are_written(
+    connected, gateway
+) -> None:
+    sim = connected.instance()
+    sim.set_faults(reject_names={"Bad Licence"})
+    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    for i in range(6):
+        await data.subscription(org, f"s{i}", name="Bad Licence" if i == 3 else f"Licence {i}")
+    run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    assert (run["state"], run["created"], run["failed"]) == ("SUCCEEDED", 5, 1)
+    assert sorted(lic["name"] for lic in sim.licences.values()) == [
+        f"Licence {i}" for i in (0, 1, 2, 4, 5)
+    ]
+    errors = await LogEntry.filter(seller_id="seller-a", level=LogLevel.ERROR)
+    assert len(errors) == 1
+    assert "Bad Licence" in errors[0].details and "is not allowed" in errors[0].details
+
+
+async def test_haloPSA_429_and_5xx_during_a_run_are_retried_and_the_run_completes(
+    connected, gateway_factory, settings
+) -> None:
+    sim = connected.instance()
+    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    for i in range(3):
+        await data.subscription(org, f"s{i}", name=f"Licence {i}")
+    sim.set_faults(fail_next=[429, 503, 500, 502])
+    fast = settings.model_copy(update={"halo_timeout_seconds": 5.0})
+    running = gateway_factory(fast)
+    run = await wait_for_run(running, (await trigger(running, SYNC_SUBS))["id"])
+    assert (run["state"], run["created"]) == ("SUCCEEDED", 3)
+    assert run["haloRetries"] >= 4 and run["haloRateLimited"] >= 1
+    assert len(sim.licences) == 3
+
+
+async def test_revoked_credentials_end_the_run_failed_with_a_plain_reason(
+    connected, gateway
+) -> None:
+    sim = connected.instance()
+    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    await data.subscription(org, "s1")
+    sim.set_faults(revoked=True)
+    run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    assert run["state"] == "FAILED"
+    assert "refused the credentials" in run["message"]
+    entry = await LogEntry.get(seller_id="seller-a", title="Subscriptions sync failed")
+    assert entry.level is LogLevel.ERROR and "refused the credentials" in entry.details
+    # A failed run starts no cooldown: the seller can try again at once.
+    sim.set_faults(revoked=False)
+    again = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    assert again["state"] == "SUCCEEDED"
+
+
+async def test_remapped_organization_gets_new_writes_and_the_old_licences_stay(
+    connected, gateway
+) -> None:
+    from gateway.models import OrganizationMapping
+
+    sim = connected.instance()
+    first, second = sim.add_client("Acme Old"), sim.add_client("Acme New")
+    org = await _mapped_org("seller-a", "org-a", "Acme", first)
+    await data.subscription(org, "s1", name="M365")
+    await wait_for_run(gateway, (await trigger(gateway, SYNC_ONE, variables={"id": "org-a"}))["id"])
+
+    mapping = await OrganizationMapping.get(organization_id=org.id)
+    mapping.psa_organization = await data.psa_organization("seller-a", second["id"], "Acme New")
+    await mapping.save()
+    with time_machine.travel("2099-01-01", tick=True):
+        run = await wait_for_run(
+            gateway, (await trigger(gateway, SYNC_ONE, variables={"id": "org-a"}))["id"]
+        )
+    assert run["created"] == 1
+    by_client = sorted((lic["client_id"], lic["name"]) for lic in sim.licences.values())
+    assert by_client == [(first["id"], "M365"), (second["id"], "M365")]
+    ledger = await SyncedSubscription.filter(seller_id="seller-a").values_list(
+        "halo_client_id", flat=True
+    )
+    assert sorted(ledger) == [first["id"], second["id"]]
+
+
+async def test_manual_subscriptions_sync_within_the_cooldown_is_refused_with_minutes(
+    connected, gateway
+) -> None:
+    sim = connected.instance()
+    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    await data.subscription(org, "s1")
+    await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    error = assert_error_code(await gateway.gql(SYNC_SUBS), "SYNC_COOLDOWN")
+    assert error["message"] == "You can trigger the next sync in 60 minutes"
+    assert 3590 <= error["extensions"]["retryAfterSeconds"] <= 3600
+    overview = await gateway.gql(
+        "{ syncOverview { subscriptions { state message retryAfterSeconds } "
+        "lastSyncToPsa { relative } } }"
+    )
+    subs = overview["data"]["syncOverview"]["subscriptions"]
+    assert subs["state"] == "COOLDOWN"
+    assert subs["message"] == "You can trigger the next sync in 60 minutes"
+    assert overview["data"]["syncOverview"]["lastSyncToPsa"]["relative"] == "0h ago"
+    # The per-organisation cooldown is separate from the seller-wide one.
+    one = await gateway.gql(SYNC_ONE, {"id": "org-a"})
+    assert "errors" not in one, one
+    with time_machine.travel("2099-01-01", tick=True):
+        assert "errors" not in await gateway.gql(SYNC_SUBS)
+
+
+async def test_a_second_trigger_while_one_runs_is_refused_as_in_progress(
+    connected, gateway
+) -> None:
+    sim = connected.instance()
+    sim.set_faults(latency_ms=300)
+    for i in range(3):
+        sim.add_client(f"Customer {i}")
+    first = await trigger(gateway, SYNC_ORGS)
+    assert_error_code(await gateway.gql(SYNC_ORGS), "SYNC_IN_PROGRESS")
+    assert_error_code(await gateway.gql(SYNC_SUBS), "SYNC_IN_PROGRESS")
+    overview = await gateway.gql("{ syncOverview { organizations { state message } } }")
+    assert overview["data"]["syncOverview"]["organizations"] == {
+        "state": "IN_PROGRESS",
+        "message": "Sync in progress",
+    }
+    assert (await wait_for_run(gateway, first["id"]))["state"] == "SUCCEEDED"
+
+
+async def test_syncing_an_unmapped_organization_is_refused(connected, gateway) -> None:
+    await data.organization("seller-a", "org-x", "Unmapped Inc")
+    assert_error_code(await gateway.gql(SYNC_ONE, {"id": "org-x"}), "ORGANIZATION_NOT_MAPPED")
+    assert_error_code(await gateway.gql(SYNC_ONE, {"id": "nope"}), "NOT_FOUND")
+
+
+async def test_syncs_before_a_verified_connection_are_refused(gateway) -> None:
+    assert_error_code(await gateway.gql(SYNC_ORGS), "INTEGRATION_NOT_CONFIGURED")
