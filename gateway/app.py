@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,7 @@ def create_app(
     *,
     halo_transport: Any = None,
     extra_routes: Sequence[BaseRoute] = (),
+    on_started: Callable[[Deps], Awaitable[None]] | None = None,
 ) -> Starlette:
     bus = build_event_bus(settings.redis_url, settings.redis_namespace)
     deps = Deps(
@@ -95,6 +96,8 @@ def create_app(
                 from workers.scheduler import start_in_process_scheduler
 
                 state.background.append(start_in_process_scheduler(settings, deps, ctx))
+            if on_started is not None:
+                await on_started(deps)
             try:
                 yield
             finally:

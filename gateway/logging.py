@@ -55,3 +55,5 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level.upper())
     # httpx logs every request URL at INFO; our client reports what matters itself.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # One line per job added at start-up says nothing an operator needs.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
