@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     # (or parallel test runs) can share one Redis.
     redis_namespace: str = "halo-gateway"
 
+    # A worker that stopped heart-beating this long is dead: its messages are redelivered.
+    broker_heartbeat_timeout_ms: int = 30_000
+    # Out of a million broker commands, how many also run queue maintenance (which is what
+    # redelivers a dead worker's messages). Dramatiq's default (1,000) means minutes.
+    broker_maintenance_chance: int = 10_000
+
     # --- auth ----------------------------------------------------------------------------
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: str = "HS256"

@@ -34,8 +34,6 @@ logger = logging.getLogger(__name__)
 # Redis socket timeouts for the broker: a dead Redis must fail an enqueue in seconds
 # (BROKER_UNAVAILABLE), not hang a request.
 REDIS_SOCKET_TIMEOUT_SECONDS = 5.0
-# A worker whose heartbeat stopped for this long has its unacked messages redelivered.
-REDIS_HEARTBEAT_TIMEOUT_MS = 30_000
 # How long an idle worker waits for a message before polling again (pitfalls.md #6).
 WORKER_TIMEOUT_MS = 100
 
@@ -80,7 +78,8 @@ def build_broker(settings: Settings, deps: Deps) -> tuple[dramatiq.Broker, Worke
         broker = RedisBroker(
             url=settings.redis_url,
             namespace=f"{settings.redis_namespace}-dramatiq",
-            heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
+            heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
+            maintenance_chance=settings.broker_maintenance_chance,
         )
         pool = broker.client.connection_pool
         pool.connection_kwargs["socket_timeout"] = REDIS_SOCKET_TIMEOUT_SECONDS

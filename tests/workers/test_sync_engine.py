@@ -276,3 +276,33 @@ async def test_syncing_an_unmapped_organization_is_refused(connected, gateway) -
 
 async def test_syncs_before_a_verified_connection_are_refused(gateway) -> None:
     assert_error_code(await gateway.gql(SYNC_ORGS), "INTEGRATION_NOT_CONFIGURED")
+
+
+async def test_a_licence_created_just_before_a_crash_is_adopted_not_duplicated(
+    connected, gateway
+) -> None:
+    """The worker died after HaloPSA saved the licence but before the ledger recorded it."""
+    from gateway.models import LedgerState
+    from workers.sync_engine import licence_payload, payload_hash, to_licence_write
+
+    sim = connected.instance()
+    halo_client = sim.add_client("Acme")
+    org = await _mapped_org("seller-a", "org-a", "Acme", halo_client)
+    sub = await data.subscription(org, "s1", name="M365", quantity=4)
+    intent = licence_payload(sub, halo_client["id"], unit_prices=False)
+    await SyncedSubscription.create(
+        seller_id="seller-a",
+        subscription=sub,
+        halo_client_id=halo_client["id"],
+        state=LedgerState.PENDING,
+        intent=intent,
+        intent_hash=payload_hash(intent),
+    )
+    orphan = {"id": 900, "is_active": True, **to_licence_write(intent, None).to_json()}
+    sim.licences[900] = orphan  # what HaloPSA holds after the crash
+
+    run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    assert (run["state"], run["created"], run["unchanged"]) == ("SUCCEEDED", 0, 1)
+    assert list(sim.licences) == [900]
+    row = await SyncedSubscription.get(subscription_id=sub.id)
+    assert (row.state, row.halo_licence_id) == (LedgerState.WRITTEN, 900)

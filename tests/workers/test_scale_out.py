@@ -1,0 +1,152 @@
+"""Scale-out: a gateway and separate worker processes on a real Redis broker.
+
+The headline fault: the worker is killed with SIGKILL in the middle of a subscriptions sync;
+a new worker picks the redelivered message up, resumes the same run, and every subscription
+ends up in HaloPSA exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from gateway.models import LedgerState, SyncedSubscription, SyncRun
+from tests.conftest import REDIS_URL, make_settings
+from tests.support import data
+from tests.support.runs import trigger, wait_for_run
+
+BIN = Path(sys.executable).parent / "halo-gateway"
+SUBSCRIPTIONS = 150
+
+
+@pytest.fixture
+def scale_out_settings(database_url, tmp_path, redis_namespace):
+    return make_settings(
+        database_url,
+        tmp_path,
+        redis_url=REDIS_URL,
+        redis_namespace=redis_namespace,
+        broker_heartbeat_timeout_ms=1500,
+        broker_maintenance_chance=1_000_000,
+        halo_timeout_seconds=5.0,
+    )
+
+
+def _env(settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+    env.update(
+        ENVIRONMENT="test",
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        REDIS_NAMESPACE=settings.redis_namespace,
+        JWT_SECRET=settings.jwt_secret.get_secret_value(),
+        SECRETS_KEY=settings.secrets_key.get_secret_value(),
+        DATA_DIR=str(settings.data_dir),
+        BROKER_HEARTBEAT_TIMEOUT_MS=str(settings.broker_heartbeat_timeout_ms),
+        BROKER_MAINTENANCE_CHANCE=str(settings.broker_maintenance_chance),
+        HALO_TIMEOUT_SECONDS="5",
+        dramatiq_worker_timeout="100",
+    )
+    return env
+
+
+async def _start_worker(settings) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        str(BIN),
+        "worker",
+        "--threads",
+        "1",
+        env=_env(settings),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 20)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def test_a_worker_killed_mid_sync_is_resumed_and_writes_every_subscription_once(
+    scale_out_settings, migrated_db, halo_sim, gateway_factory
+) -> None:
+    settings = scale_out_settings
+    sim = halo_sim.instance()
+    api, auth = halo_sim.urls()
+    await data.connection(
+        settings,
+        "seller-a",
+        resource_server=api,
+        authorization_server=auth,
+        client_id="halo-client",
+        client_secret="halo-secret-1234",
+    )
+    client = sim.add_client("Acme")
+    org = await data.organization("seller-a", "org-a", "Acme")
+    await data.mapping(org, await data.psa_organization("seller-a", client["id"], "Acme"))
+    for i in range(SUBSCRIPTIONS):
+        await data.subscription(org, f"s{i:03d}", name=f"Licence {i:03d}", quantity=i % 7 + 1)
+    sim.set_faults(latency_ms=250)  # each HaloPSA call is slow enough to die in the middle
+
+    gateway = gateway_factory(settings)
+    worker = await _start_worker(settings)
+    replacement = None
+    try:
+        run = await trigger(gateway, "mutation { syncSubscriptions { id } }")
+        # When HaloPSA has saved the first batch, kill the worker without warning.
+        for _ in range(600):
+            if sim.counters.get("licence_creates", 0) >= 50:
+                break
+            await asyncio.sleep(0.01)
+        worker.send_signal(signal.SIGKILL)
+        await worker.wait()
+        assert len(sim.licences) < SUBSCRIPTIONS, "the run finished before the kill"
+        replacement = await _start_worker(settings)
+        finished = await wait_for_run(gateway, run["id"], timeout=120)
+    finally:
+        await _stop(worker)
+        if replacement is not None:
+            await _stop(replacement)
+
+    assert finished["state"] == "SUCCEEDED", finished
+    names = Counter(lic["name"] for lic in sim.licences.values())
+    assert len(names) == SUBSCRIPTIONS and set(names.values()) == {1}, "duplicates in HaloPSA"
+    written = await SyncedSubscription.filter(state=LedgerState.WRITTEN).count()
+    assert written == SUBSCRIPTIONS
+    stored = await SyncRun.get(id=int(run["id"]))
+    assert stored.attempts == 2  # the same run, resumed — not a second run
+
+
+async def test_two_concurrent_triggers_create_one_run(
+    scale_out_settings, migrated_db, halo_sim, gateway_factory
+) -> None:
+    settings = scale_out_settings
+    api, auth = halo_sim.urls()
+    await data.connection(
+        settings,
+        "seller-a",
+        resource_server=api,
+        authorization_server=auth,
+        client_id="halo-client",
+        client_secret="halo-secret-1234",
+    )
+    first, second = gateway_factory(settings), gateway_factory(settings)
+    results = await asyncio.gather(
+        *(g.gql("mutation { syncOrganizations { id } }") for g in (first, second, first, second))
+    )
+    ok = [r for r in results if "errors" not in r]
+    refused = [r["errors"][0]["extensions"]["code"] for r in results if "errors" in r]
+    assert len(ok) == 1
+    assert refused == ["SYNC_IN_PROGRESS"] * 3
+    assert await SyncRun.all().count() == 1
