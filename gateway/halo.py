@@ -66,3 +66,16 @@ def open_client(deps: Deps, credentials: HaloCredentials) -> HaloClient:
         max_retries=settings.halo_max_retries,
         transport=deps.halo_transport,
     )
+
+
+def credentials_from_values(values: Any) -> HaloCredentials:
+    """Credentials from a not-yet-saved form (``client_secret`` already resolved)."""
+    from gateway.halopsa import HaloCredentials
+
+    return HaloCredentials(
+        client_id=values.client_id,
+        client_secret=values.client_secret,
+        resource_server=values.resource_server,
+        authorization_server=values.authorization_server,
+        tenant=values.tenant,
+    )

@@ -1,0 +1,145 @@
+"""Connection and configuration area: the seed's "Authentication" and "Configuration" pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.services import configuration as configuration_service
+from gateway.services import connection as connection_service
+from schema.context import Context
+
+
+@strawberry.enum
+class ConnectionStatus(Enum):
+    NOT_CONFIGURED = "NOT_CONFIGURED"
+    VERIFIED = "VERIFIED"
+    INVALID = "INVALID"
+
+
+@strawberry.type(description="The saved HaloPSA connection. The secret itself is never returned.")
+class Connection:
+    client_id: str | None
+    secret_set: bool
+    secret_last4: str | None = strawberry.field(description="Last 4 characters of the secret.")
+    resource_server: str | None
+    authorization_server: str | None
+    tenant: str | None
+    status: ConnectionStatus
+    verified_at: datetime | None
+
+    @classmethod
+    def from_view(cls, view: connection_service.ConnectionView) -> Connection:
+        return cls(
+            client_id=view.client_id,
+            secret_set=view.secret_set,
+            secret_last4=view.secret_last4,
+            resource_server=view.resource_server,
+            authorization_server=view.authorization_server,
+            tenant=view.tenant,
+            status=ConnectionStatus(view.status.value),
+            verified_at=view.verified_at,
+        )
+
+
+@strawberry.input(description="Connection settings. Omit clientSecret to keep the stored one.")
+class ConnectionInput:
+    client_id: str
+    resource_server: str
+    authorization_server: str
+    client_secret: str | None = None
+    tenant: str | None = None
+
+    def to_service(self) -> connection_service.ConnectionInput:
+        return connection_service.ConnectionInput(
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            resource_server=self.resource_server,
+            authorization_server=self.authorization_server,
+            tenant=self.tenant,
+        )
+
+
+@strawberry.type
+class ConnectionTestResult:
+    success: bool
+    message: str = strawberry.field(
+        description='"Test is successful." or "Test is not successful."'
+    )
+    reason: str = strawberry.field(description="Why, in plain words.")
+    reason_code: str
+
+
+@strawberry.type
+class SaveConnectionResult:
+    connection: Connection
+    message: str
+    organizations_sync_queued: bool
+
+
+@strawberry.type
+class Configuration:
+    sync_unit_prices: bool = strawberry.field(description="Sync unit prices to HaloPSA.")
+
+
+@strawberry.type
+class ConfigurationUpdate:
+    configuration: Configuration
+    message: str
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The HaloPSA connection settings of the seller.")
+    async def connection(self, info: Info[Context, None]) -> Connection:
+        return Connection.from_view(await connection_service.get_connection(info.context.seller_id))
+
+    @strawberry.field(description="How subscriptions are sent to HaloPSA.")
+    async def configuration(self, info: Info[Context, None]) -> Configuration:
+        view = await configuration_service.get_configuration(info.context.seller_id)
+        return Configuration(sync_unit_prices=view.sync_unit_prices)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Try the settings against HaloPSA without saving them.")
+    async def test_connection(
+        self, info: Info[Context, None], input: ConnectionInput
+    ) -> ConnectionTestResult:
+        ctx = info.context
+        result = await connection_service.test_connection(
+            ctx.deps, ctx.principal, input.to_service()
+        )
+        return ConnectionTestResult(
+            success=result.success,
+            message=result.message,
+            reason=result.reason,
+            reason_code=result.reason_code,
+        )
+
+    @strawberry.mutation(description="Test, then save the settings (only a working configuration).")
+    async def save_connection(
+        self, info: Info[Context, None], input: ConnectionInput
+    ) -> SaveConnectionResult:
+        ctx = info.context
+        result = await connection_service.save_connection(
+            ctx.deps, ctx.principal, input.to_service()
+        )
+        return SaveConnectionResult(
+            connection=Connection.from_view(result.connection),
+            message="Connection settings saved.",
+            organizations_sync_queued=result.organizations_sync_queued,
+        )
+
+    @strawberry.mutation(description="Turn 'Sync unit prices to HaloPSA' on or off.")
+    async def set_sync_unit_prices(
+        self, info: Info[Context, None], enabled: bool
+    ) -> ConfigurationUpdate:
+        view = await configuration_service.set_sync_unit_prices(info.context.principal, enabled)
+        return ConfigurationUpdate(
+            configuration=Configuration(sync_unit_prices=view.sync_unit_prices),
+            message=configuration_service.UPDATED,
+        )
