@@ -73,11 +73,8 @@ async def run_scheduled(deps: Deps, kind: SyncKind, now: datetime | None = None)
     return counts
 
 
-async def purge_logs() -> int:
-    purge = getattr(product_log, "purge_expired_logs", None)
-    if purge is None:
-        return 0
-    return int(await purge())
+async def purge_logs(settings: Settings) -> int:
+    return await product_log.purge_expired_logs(settings.log_retention_days)
 
 
 def build_scheduler(settings: Settings, deps: Deps, ctx: TortoiseContext) -> AsyncIOScheduler:
@@ -107,7 +104,7 @@ def build_scheduler(settings: Settings, deps: Deps, ctx: TortoiseContext) -> Asy
         **common,
     )
     scheduler.add_job(
-        job(purge_logs),
+        job(purge_logs, settings),
         CronTrigger(hour=RETENTION_HOUR_UTC, minute=0, timezone=UTC),
         id="log-retention",
         **common,

@@ -7,8 +7,12 @@ data, not the process log: they are written to the database and shown to the sel
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from tortoise.expressions import Q
+
+from gateway.errors import BadUserInput
 from gateway.models import LogEntry, LogLevel
 
 PROVIDER = "HALO"
@@ -36,3 +40,98 @@ async def record(
 def format_details(**fields: object) -> str:
     """``Reseller ID: s-1, Provider: HALO, Created: 3`` — the seed's "details line"."""
     return ", ".join(f"{key}: {value}" for key, value in fields.items())
+
+
+# --- the Logs & Monitoring page -------------------------------------------------------------
+
+PAGE_SIZES = (10, 20, 50, 100)
+DEFAULT_PAGE_SIZE = 20
+MAX_SEARCH_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class LogOverview:
+    total: int
+    errors: int
+    warnings: int
+    last_update: datetime | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class LogPage:
+    entries: list[LogEntry]
+    total: int
+    page: int
+    page_size: int
+    page_count: int
+
+    @property
+    def range_text(self) -> str:
+        """The seed's pagination text, e.g. "1 – 20 of 236"."""
+        if self.total == 0 or not self.entries:
+            return f"0 of {self.total}"
+        first = (self.page - 1) * self.page_size + 1
+        return f"{first} – {first + len(self.entries) - 1} of {self.total}"
+
+
+def window_start(settings_days: int, now: datetime) -> datetime:
+    return now - timedelta(days=settings_days)
+
+
+async def log_overview(
+    seller_id: str, retention_days: int, now: datetime | None = None
+) -> LogOverview:
+    now = now or datetime.now(UTC)
+    recent = LogEntry.filter(seller_id=seller_id, created_at__gte=window_start(retention_days, now))
+    last = await recent.order_by("-created_at").first().values_list("created_at", flat=True)
+    return LogOverview(
+        total=await recent.count(),
+        errors=await recent.filter(level=LogLevel.ERROR).count(),
+        warnings=await recent.filter(level=LogLevel.WARNING).count(),
+        last_update=last,
+        now=now,
+    )
+
+
+async def list_logs(
+    seller_id: str,
+    *,
+    retention_days: int,
+    level: LogLevel | None = None,
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    search: str | None = None,
+    run_id: int | None = None,
+    now: datetime | None = None,
+) -> LogPage:
+    if page_size not in PAGE_SIZES:
+        raise BadUserInput(
+            f"pageSize must be one of {', '.join(map(str, PAGE_SIZES))}.", field="pageSize"
+        )
+    if page < 1:
+        raise BadUserInput("page starts at 1.", field="page")
+    now = now or datetime.now(UTC)
+    query = LogEntry.filter(seller_id=seller_id, created_at__gte=window_start(retention_days, now))
+    if level is not None:
+        query = query.filter(level=level)
+    if run_id is not None:
+        query = query.filter(run_id=run_id)
+    if search:
+        term = search.strip()[:MAX_SEARCH_LENGTH]
+        if term:
+            query = query.filter(Q(title__icontains=term) | Q(details__icontains=term))
+    total = await query.count()
+    entries = (
+        await query.order_by("-created_at", "-id").offset((page - 1) * page_size).limit(page_size)
+    )
+    page_count = max(1, -(-total // page_size))
+    # Out of range pages answer empty with the real totals: a stale page number after
+    # a filter change should not be an error.
+    return LogPage(entries, total, page, page_size, page_count)
+
+
+async def purge_expired_logs(retention_days: int, now: datetime | None = None) -> int:
+    """Delete entries past retention (the daily job); queries hide them before it runs."""
+    now = now or datetime.now(UTC)
+    return await LogEntry.filter(created_at__lt=window_start(retention_days, now)).delete()

@@ -1,0 +1,120 @@
+"""Logs & Monitoring area: tiles and the paginated, filterable log list (last 30 days)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.models import LogLevel as ModelLogLevel
+from gateway.services import logs as logs_service
+from gateway.services.sync import relative_time
+from schema.context import Context
+
+
+@strawberry.enum(description="Log level filter; ALL is the default.")
+class LogLevelFilter(Enum):
+    ALL = "ALL"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+@strawberry.enum
+class LogLevel(Enum):
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+@strawberry.type
+class LogOverview:
+    total: int = strawberry.field(description="Total Logs (30d)")
+    errors: int = strawberry.field(description="Errors (30d)")
+    warnings: int = strawberry.field(description="Warnings (30d)")
+    last_update: datetime | None = strawberry.field(description="Last Update (UTC)")
+    last_update_relative: str | None = strawberry.field(description='e.g. "9h ago"')
+
+
+@strawberry.type
+class LogEntry:
+    id: strawberry.ID
+    level: LogLevel
+    timestamp: datetime
+    title: str
+    details: str
+    run_id: strawberry.ID | None
+
+
+@strawberry.type
+class LogPage:
+    entries: list[LogEntry]
+    total: int
+    page: int
+    page_size: int
+    page_count: int
+    range: str = strawberry.field(description='e.g. "1 – 20 of 236"')
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The four tiles of the Logs & Monitoring page.")
+    async def log_overview(self, info: Info[Context, None]) -> LogOverview:
+        ctx = info.context
+        view = await logs_service.log_overview(ctx.seller_id, ctx.deps.settings.log_retention_days)
+        return LogOverview(
+            total=view.total,
+            errors=view.errors,
+            warnings=view.warnings,
+            last_update=view.last_update,
+            last_update_relative=relative_time(view.last_update, view.now),
+        )
+
+    @strawberry.field(description="Log entries of the last 30 days, newest first.")
+    async def logs(
+        self,
+        info: Info[Context, None],
+        level: LogLevelFilter = LogLevelFilter.ALL,
+        page: int = 1,
+        page_size: int = logs_service.DEFAULT_PAGE_SIZE,
+        search: str | None = None,
+        run_id: strawberry.ID | None = None,
+    ) -> LogPage:
+        ctx = info.context
+        run = None
+        if run_id is not None:
+            from gateway.errors import BadUserInput
+
+            try:
+                run = int(run_id)
+            except ValueError:
+                raise BadUserInput("runId must be a sync run id.", field="runId") from None
+        result = await logs_service.list_logs(
+            ctx.seller_id,
+            retention_days=ctx.deps.settings.log_retention_days,
+            level=None if level is LogLevelFilter.ALL else ModelLogLevel(level.value),
+            page=page,
+            page_size=page_size,
+            search=search,
+            run_id=run,
+        )
+        return LogPage(
+            entries=[
+                LogEntry(
+                    id=strawberry.ID(str(e.id)),
+                    level=LogLevel(e.level.value),
+                    timestamp=e.created_at,
+                    title=e.title,
+                    details=e.details,
+                    run_id=strawberry.ID(str(e.run_id)) if e.run_id else None,  # type: ignore[attr-defined]
+                )
+                for e in result.entries
+            ],
+            total=result.total,
+            page=result.page,
+            page_size=result.page_size,
+            page_count=result.page_count,
+            range=result.range_text,
+        )
