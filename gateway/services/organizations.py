@@ -1,0 +1,363 @@
+"""The seed's "Data Mapping" page: the organisations grid, the PSA picker, map and unmap.
+
+The grid is one SQL query per page (LEFT JOINs to the mapping and the PSA organisation) plus
+one count; rows are plain dataclasses, so the GraphQL layer resolves no field lazily.
+
+"Response Error" (seed: "If there's an issue retrieving responses from PSA integration"):
+a mapped row whose PSA organisation vanished from HaloPSA, or every mapped row while the
+seller's last organisations sync failed (HaloPSA could not be reached). PSA fields are then
+empty and the tooltip says "Please refresh the page in a few minutes and try again."
+
+The 1:1 rule is two unique constraints; concurrent attempts to map one PSA organisation are
+decided by the database (an IntegrityError becomes PSA_ORGANIZATION_TAKEN).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+
+from gateway.auth import Principal
+from gateway.errors import BadUserInput, NotFound, PsaOrganizationTaken
+from gateway.models import (
+    LogLevel,
+    MappingChange,
+    Organization,
+    OrganizationMapping,
+    PsaOrganization,
+    RunState,
+    SyncKind,
+    SyncRun,
+)
+from gateway.services import logs as product_log
+from gateway.services.connection_state import require_verified_connection
+
+RESPONSE_ERROR_TOOLTIP = "Please refresh the page in a few minutes and try again."
+PAGE_SIZES = (10, 20, 50, 100)
+DEFAULT_PAGE_SIZE = 20
+MAX_SEARCH_LENGTH = 200
+MAX_PICKER_ROWS = 100
+
+
+class MappingStatus(StrEnum):
+    MAPPED = "MAPPED"
+    UNMAPPED = "UNMAPPED"
+    RESPONSE_ERROR = "RESPONSE_ERROR"
+
+
+class SortField(StrEnum):
+    NAME = "name"
+    REFERENCE = "reference"
+    STATUS = "status"
+
+
+@dataclass(frozen=True)
+class OrganizationRow:
+    id: str
+    name: str
+    reference: str
+    status: str
+    psa_id: int | None
+    psa_name: str | None
+    psa_status: str | None
+    mapping_status: MappingStatus
+    tooltip: str | None
+
+    @property
+    def can_sync_subscriptions(self) -> bool:
+        return self.mapping_status is MappingStatus.MAPPED
+
+
+@dataclass(frozen=True)
+class OrganizationPage:
+    rows: list[OrganizationRow]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+@dataclass(frozen=True)
+class PsaOrganizationRow:
+    id: int
+    name: str
+    status: str
+    mapped: bool
+
+
+@dataclass(frozen=True)
+class Filters:
+    search: str | None = None
+    statuses: tuple[str, ...] = ()
+    psa_statuses: tuple[str, ...] = ()  # ACTIVE / INACTIVE
+    mapping_statuses: tuple[MappingStatus, ...] = ()
+
+
+_FIELDS = (
+    "external_id",
+    "name",
+    "reference",
+    "status",
+    "mapping__id",
+    "mapping__psa_organization__halo_id",
+    "mapping__psa_organization__name",
+    "mapping__psa_organization__inactive",
+    "mapping__psa_organization__present",
+)
+
+
+async def _psa_unreachable(seller_id: str) -> bool:
+    """Did the seller's last finished organisations sync fail (HaloPSA unreachable)?"""
+    last = (
+        await SyncRun.filter(
+            seller_id=seller_id, kind=SyncKind.ORGANIZATIONS, finished_at__isnull=False
+        )
+        .order_by("-finished_at")
+        .first()
+        .values_list("state", flat=True)
+    )
+    return last == RunState.FAILED
+
+
+def _row(values: dict[str, Any], unreachable: bool) -> OrganizationRow:
+    mapped = values["mapping__id"] is not None
+    error = mapped and (unreachable or not values["mapping__psa_organization__present"])
+    if not mapped:
+        status = MappingStatus.UNMAPPED
+    elif error:
+        status = MappingStatus.RESPONSE_ERROR
+    else:
+        status = MappingStatus.MAPPED
+    show_psa = mapped and not error
+    return OrganizationRow(
+        id=values["external_id"],
+        name=values["name"],
+        reference=values["reference"],
+        status=values["status"],
+        psa_id=values["mapping__psa_organization__halo_id"] if show_psa else None,
+        psa_name=values["mapping__psa_organization__name"] if show_psa else None,
+        psa_status=(
+            ("INACTIVE" if values["mapping__psa_organization__inactive"] else "ACTIVE")
+            if show_psa
+            else None
+        ),
+        mapping_status=status,
+        tooltip=RESPONSE_ERROR_TOOLTIP if error else None,
+    )
+
+
+def _search_filter(term: str) -> Q:
+    q = (
+        Q(name__icontains=term)
+        | Q(reference__icontains=term)
+        | Q(mapping__psa_organization__name__icontains=term)
+    )
+    if term.isdigit() and len(term) < 10:
+        q |= Q(mapping__psa_organization__halo_id=int(term))
+    return q
+
+
+def _mapping_filter(statuses: tuple[MappingStatus, ...], unreachable: bool) -> Q:
+    clauses = []
+    for status in statuses:
+        if status is MappingStatus.UNMAPPED:
+            clauses.append(Q(mapping__id__isnull=True))
+        elif status is MappingStatus.MAPPED:
+            if not unreachable:
+                clauses.append(
+                    Q(mapping__id__isnull=False, mapping__psa_organization__present=True)
+                )
+        elif unreachable:
+            clauses.append(Q(mapping__id__isnull=False))
+        else:
+            clauses.append(Q(mapping__id__isnull=False, mapping__psa_organization__present=False))
+    if not clauses:
+        return Q(id__in=[])  # nothing can match
+    combined = clauses[0]
+    for clause in clauses[1:]:
+        combined |= clause
+    return combined
+
+
+async def list_organizations(
+    seller_id: str,
+    filters: Filters,
+    *,
+    sort: SortField = SortField.NAME,
+    descending: bool = False,
+    page: int = 1,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> OrganizationPage:
+    if page_size not in PAGE_SIZES:
+        raise BadUserInput(
+            f"pageSize must be one of {', '.join(map(str, PAGE_SIZES))}.", field="pageSize"
+        )
+    if page < 1:
+        raise BadUserInput("page starts at 1.", field="page")
+    unreachable = await _psa_unreachable(seller_id)
+    query = Organization.filter(seller_id=seller_id, deleted_at__isnull=True)
+    if filters.search and filters.search.strip():
+        query = query.filter(_search_filter(filters.search.strip()[:MAX_SEARCH_LENGTH]))
+    if filters.statuses:
+        query = query.filter(status__in=list(filters.statuses))
+    if filters.psa_statuses:
+        wanted = {s.upper() for s in filters.psa_statuses}
+        if wanted == {"ACTIVE"}:
+            query = query.filter(mapping__psa_organization__inactive=False)
+        elif wanted == {"INACTIVE"}:
+            query = query.filter(mapping__psa_organization__inactive=True)
+        else:
+            query = query.filter(mapping__id__isnull=False)
+        if unreachable:
+            query = query.filter(id__in=[])  # no PSA status can be shown
+        else:
+            query = query.filter(mapping__psa_organization__present=True)
+    if filters.mapping_statuses:
+        query = query.filter(_mapping_filter(filters.mapping_statuses, unreachable))
+    total = await query.count()
+    order = ("-" if descending else "") + sort.value
+    tie = "-id" if descending else "id"
+    values = (
+        await query.order_by(order, tie)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+        .values(*_FIELDS)
+    )
+    return OrganizationPage([_row(v, unreachable) for v in values], total, page, page_size)
+
+
+async def psa_organizations(
+    seller_id: str, search: str | None, *, only_unmapped: bool = True, first: int = 50
+) -> list[PsaOrganizationRow]:
+    if not 1 <= first <= MAX_PICKER_ROWS:
+        raise BadUserInput(f"first must be between 1 and {MAX_PICKER_ROWS}.", field="first")
+    query = PsaOrganization.filter(seller_id=seller_id, present=True)
+    if only_unmapped:
+        query = query.filter(mappings__id__isnull=True)
+    term = (search or "").strip()[:MAX_SEARCH_LENGTH]
+    if term:
+        q = Q(name__icontains=term)
+        if term.isdigit() and len(term) < 10:
+            q |= Q(halo_id=int(term))
+        query = query.filter(q)
+    rows = (
+        await query.order_by("name", "halo_id")
+        .limit(first)
+        .values("halo_id", "name", "inactive", "mappings__id")
+    )
+    return [
+        PsaOrganizationRow(
+            id=r["halo_id"],
+            name=r["name"],
+            status="INACTIVE" if r["inactive"] else "ACTIVE",
+            mapped=r["mappings__id"] is not None,
+        )
+        for r in rows
+    ]
+
+
+async def _organization(seller_id: str, external_id: str) -> Organization:
+    org = await Organization.get_or_none(
+        seller_id=seller_id, external_id=external_id, deleted_at__isnull=True
+    )
+    if org is None:
+        raise NotFound("Organization not found.", field="organizationId")
+    return org
+
+
+async def _row_for(seller_id: str, org: Organization) -> OrganizationRow:
+    values = await Organization.filter(id=org.id).values(*_FIELDS)
+    return _row(values[0], await _psa_unreachable(seller_id))
+
+
+async def map_organization(
+    principal: Principal, organization_id: str, psa_organization_id: int
+) -> OrganizationRow:
+    seller_id = principal.seller_id
+    await require_verified_connection(seller_id)
+    org = await _organization(seller_id, organization_id)
+    psa = await PsaOrganization.get_or_none(
+        seller_id=seller_id, halo_id=psa_organization_id, present=True
+    )
+    if psa is None:
+        raise NotFound("PSA organization not found.", field="psaOrganizationId")
+    current = await OrganizationMapping.get_or_none(organization_id=org.id).select_related(
+        "psa_organization"
+    )
+    if current is not None and current.psa_organization_id == psa.id:  # type: ignore[attr-defined]
+        return await _row_for(seller_id, org)
+    now = datetime.now(UTC)
+    try:
+        if current is None:
+            await OrganizationMapping.create(
+                seller_id=seller_id,
+                organization=org,
+                psa_organization=psa,
+                mapped_by=principal.subject,
+                mapped_at=now,
+            )
+        else:
+            await OrganizationMapping.filter(id=current.id).update(
+                psa_organization_id=psa.id, mapped_by=principal.subject, mapped_at=now
+            )
+    except IntegrityError as exc:
+        raise PsaOrganizationTaken(psaOrganizationId=psa_organization_id) from exc
+    if current is not None:
+        await MappingChange.filter(organization_id=org.id, unmapped_at__isnull=True).update(
+            unmapped_at=now, unmapped_by=principal.subject
+        )
+    await MappingChange.create(
+        seller_id=seller_id,
+        organization=org,
+        halo_id=psa.halo_id,
+        psa_name=psa.name,
+        mapped_at=now,
+        mapped_by=principal.subject,
+    )
+    verb = "remapped" if current is not None else "mapped"
+    previous = (
+        f" (previously HaloPSA '{current.psa_organization.name}' "
+        f"(ID {current.psa_organization.halo_id}))"
+        if current is not None
+        else ""
+    )
+    await product_log.record(
+        seller_id,
+        LogLevel.INFO,
+        f"Organization {verb}",
+        f"Organization '{org.name}' ({org.reference}) {verb} to HaloPSA '{psa.name}' "
+        f"(ID {psa.halo_id}){previous} by {principal.subject}.",
+    )
+    return await _row_for(seller_id, org)
+
+
+async def unmap_organization(principal: Principal, organization_id: str) -> OrganizationRow:
+    seller_id = principal.seller_id
+    await require_verified_connection(seller_id)
+    org = await _organization(seller_id, organization_id)
+    current = await OrganizationMapping.get_or_none(organization_id=org.id).select_related(
+        "psa_organization"
+    )
+    if current is not None:
+        now = datetime.now(UTC)
+        await current.delete()
+        await MappingChange.filter(organization_id=org.id, unmapped_at__isnull=True).update(
+            unmapped_at=now, unmapped_by=principal.subject
+        )
+        await product_log.record(
+            seller_id,
+            LogLevel.INFO,
+            "Organization unmapped",
+            f"Organization '{org.name}' ({org.reference}) unmapped from HaloPSA "
+            f"'{current.psa_organization.name}' (ID {current.psa_organization.halo_id}) by "
+            f"{principal.subject}. Subscriptions already in HaloPSA stay unchanged.",
+        )
+    return await _row_for(seller_id, org)

@@ -1,0 +1,194 @@
+"""Mapping area: the organisations grid, the PSA organisation picker, map and unmap."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.errors import BadUserInput
+from gateway.services import organizations as service
+from schema.context import Context
+
+
+@strawberry.enum
+class MappingStatus(Enum):
+    MAPPED = "MAPPED"
+    UNMAPPED = "UNMAPPED"
+    RESPONSE_ERROR = "RESPONSE_ERROR"
+
+
+@strawberry.enum
+class OrganizationSortField(Enum):
+    NAME = "name"
+    REFERENCE = "reference"
+    STATUS = "status"
+
+
+@strawberry.enum
+class SortDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@strawberry.enum
+class PsaStatus(Enum):
+    ACTIVE = "ACTIVE"
+    INACTIVE = "INACTIVE"
+
+
+@strawberry.input
+class OrganizationFilter:
+    status: list[str] | None = None
+    psa_status: list[PsaStatus] | None = None
+    mapping_status: list[MappingStatus] | None = None
+
+
+@strawberry.input
+class OrganizationSort:
+    field: OrganizationSortField = OrganizationSortField.NAME
+    direction: SortDirection = SortDirection.ASC
+
+
+@strawberry.type(description="A HaloPSA organisation (client).")
+class PsaOrganization:
+    id: int
+    name: str
+    status: PsaStatus
+    mapped: bool
+
+
+@strawberry.type(description="A row of the mapping grid.")
+class OrganizationRow:
+    id: strawberry.ID = strawberry.field(description="The platform's organisation id.")
+    name: str
+    reference: str = strawberry.field(description="Organization Reference #")
+    status: str
+    psa_organization_id: int | None
+    psa_organization_name: str | None
+    psa_organization_status: PsaStatus | None
+    mapping_status: MappingStatus
+    mapping_status_tooltip: str | None
+    can_sync_subscriptions: bool
+
+    @classmethod
+    def from_row(cls, row: service.OrganizationRow) -> OrganizationRow:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            reference=row.reference,
+            status=row.status,
+            psa_organization_id=row.psa_id,
+            psa_organization_name=row.psa_name,
+            psa_organization_status=PsaStatus(row.psa_status) if row.psa_status else None,
+            mapping_status=MappingStatus(row.mapping_status.value),
+            mapping_status_tooltip=row.tooltip,
+            can_sync_subscriptions=row.can_sync_subscriptions,
+        )
+
+
+@strawberry.type
+class OrganizationPage:
+    rows: list[OrganizationRow]
+    total: int
+    page: int
+    page_size: int
+    page_count: int
+    range: str
+
+
+def _range(page: service.OrganizationPage) -> str:
+    if not page.rows:
+        return f"0 of {page.total}"
+    first = (page.page - 1) * page.page_size + 1
+    return f"{first} – {first + len(page.rows) - 1} of {page.total}"
+
+
+def _psa_id(value: strawberry.ID | int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise BadUserInput(
+            "psaOrganizationId must be a HaloPSA id.", field="psaOrganizationId"
+        ) from None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="The mapping grid. Search matches organization name, PSA organization name, "
+        "organization reference and PSA organization ID."
+    )
+    async def organizations(
+        self,
+        info: Info[Context, None],
+        search: str | None = None,
+        filter: OrganizationFilter | None = None,
+        sort: OrganizationSort | None = None,
+        page: int = 1,
+        page_size: int = service.DEFAULT_PAGE_SIZE,
+    ) -> OrganizationPage:
+        f = filter or OrganizationFilter()
+        s = sort or OrganizationSort()
+        result = await service.list_organizations(
+            info.context.seller_id,
+            service.Filters(
+                search=search,
+                statuses=tuple(f.status or ()),
+                psa_statuses=tuple(p.value for p in f.psa_status or ()),
+                mapping_statuses=tuple(
+                    service.MappingStatus(m.value) for m in f.mapping_status or ()
+                ),
+            ),
+            sort=service.SortField(s.field.value),
+            descending=s.direction is SortDirection.DESC,
+            page=page,
+            page_size=page_size,
+        )
+        return OrganizationPage(
+            rows=[OrganizationRow.from_row(r) for r in result.rows],
+            total=result.total,
+            page=result.page,
+            page_size=result.page_size,
+            page_count=result.page_count,
+            range=_range(result),
+        )
+
+    @strawberry.field(description="HaloPSA organisations for the mapping drop-down.")
+    async def psa_organizations(
+        self,
+        info: Info[Context, None],
+        search: str | None = None,
+        only_unmapped: bool = True,
+        first: int = 50,
+    ) -> list[PsaOrganization]:
+        rows = await service.psa_organizations(
+            info.context.seller_id, search, only_unmapped=only_unmapped, first=first
+        )
+        return [
+            PsaOrganization(id=r.id, name=r.name, status=PsaStatus(r.status), mapped=r.mapped)
+            for r in rows
+        ]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Map (or remap) a platform organisation to a PSA one.")
+    async def map_organization(
+        self,
+        info: Info[Context, None],
+        organization_id: strawberry.ID,
+        psa_organization_id: strawberry.ID,
+    ) -> OrganizationRow:
+        row = await service.map_organization(
+            info.context.principal, str(organization_id), _psa_id(psa_organization_id)
+        )
+        return OrganizationRow.from_row(row)
+
+    @strawberry.mutation(description="Remove the mapping; what is in HaloPSA stays unchanged.")
+    async def unmap_organization(
+        self, info: Info[Context, None], organization_id: strawberry.ID
+    ) -> OrganizationRow:
+        row = await service.unmap_organization(info.context.principal, str(organization_id))
+        return OrganizationRow.from_row(row)

@@ -1,0 +1,246 @@
+"""The mapping grid, the PSA picker, map/unmap/remap, the 1:1 rule and Response Error."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gateway.models import (
+    ConnectionStatus,
+    LogEntry,
+    MappingChange,
+    OrganizationMapping,
+    PsaOrganization,
+    RunState,
+    SyncKind,
+    SyncRun,
+    SyncTrigger,
+)
+from tests.conftest import assert_error_code
+from tests.support import data
+
+GRID = """query ($search: String, $filter: OrganizationFilter, $sort: OrganizationSort,
+$page: Int, $pageSize: Int) { organizations(search: $search, filter: $filter, sort: $sort,
+page: $page, pageSize: $pageSize) { total page pageSize pageCount range rows { id name reference
+status psaOrganizationId psaOrganizationName psaOrganizationStatus mappingStatus
+mappingStatusTooltip canSyncSubscriptions } } }"""
+MAP = """mutation ($org: ID!, $psa: ID!) { mapOrganization(organizationId: $org,
+psaOrganizationId: $psa) { id mappingStatus psaOrganizationId psaOrganizationName } }"""
+UNMAP = "mutation ($org: ID!) { unmapOrganization(organizationId: $org) { id mappingStatus } }"
+PICKER = """query ($search: String, $only: Boolean) { psaOrganizations(search: $search,
+onlyUnmapped: $only) { id name status mapped } }"""
+
+
+@pytest.fixture
+async def scene(migrated_db):
+    """seller-a: verified, 30 organisations, 10 PSA organisations, 3 mapped."""
+    await data.connection(
+        migrated_db,
+        "seller-a",
+        resource_server="https://h.example/api",
+        authorization_server="https://h.example/auth",
+        client_id="c",
+        client_secret="secret-0000",
+    )
+    orgs = [
+        await data.organization(
+            "seller-a",
+            f"org-{i:02d}",
+            f"Org {chr(65 + i % 26)}{i:02d}",
+            reference=f"REF-{100 - i}",
+            status="ACTIVE" if i % 5 else "SUSPENDED",
+        )
+        for i in range(30)
+    ]
+    psas = [
+        await data.psa_organization("seller-a", 1000 + i, f"Halo Client {i}", inactive=i == 2)
+        for i in range(10)
+    ]
+    for i in range(3):
+        await data.mapping(orgs[i], psas[i])
+    return orgs, psas
+
+
+async def test_the_grid_lists_every_organization_with_its_mapping(gateway, scene) -> None:
+    page = (await gateway.gql(GRID))["data"]["organizations"]
+    assert (page["total"], page["pageSize"], page["pageCount"], page["range"]) == (
+        30,
+        20,
+        2,
+        "1 – 20 of 30",
+    )
+    first = page["rows"][0]
+    assert first == {
+        "id": "org-00",
+        "name": "Org A00",
+        "reference": "REF-100",
+        "status": "SUSPENDED",
+        "psaOrganizationId": 1000,
+        "psaOrganizationName": "Halo Client 0",
+        "psaOrganizationStatus": "ACTIVE",
+        "mappingStatus": "MAPPED",
+        "mappingStatusTooltip": None,
+        "canSyncSubscriptions": True,
+    }
+    unmapped = page["rows"][5]
+    assert (
+        unmapped["mappingStatus"],
+        unmapped["psaOrganizationName"],
+        unmapped["canSyncSubscriptions"],
+    ) == ("UNMAPPED", None, False)
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected_ids"),
+    [
+        ({"search": "halo client 1"}, ["org-01"]),
+        ({"search": "1002"}, ["org-02"]),
+        ({"search": "REF-71"}, ["org-29"]),
+        ({"search": "org b01"}, ["org-01"]),
+        ({"filter": {"mappingStatus": ["MAPPED"]}}, ["org-00", "org-01", "org-02"]),
+        ({"filter": {"psaStatus": ["INACTIVE"]}}, ["org-02"]),
+        (
+            {"filter": {"status": ["SUSPENDED"], "mappingStatus": ["UNMAPPED"]}},
+            ["org-05", "org-10", "org-15", "org-20", "org-25"],
+        ),
+    ],
+    ids=["psa-name", "psa-id", "reference", "name", "mapped", "psa-inactive", "status+unmapped"],
+)
+async def test_search_and_filters(gateway, scene, variables, expected_ids) -> None:
+    rows = (await gateway.gql(GRID, {**variables, "pageSize": 100}))["data"]["organizations"]
+    assert sorted(r["id"] for r in rows["rows"]) == expected_ids
+
+
+async def test_sorting_by_reference_descending_and_status(gateway, scene) -> None:
+    by_ref = await gateway.gql(
+        GRID, {"sort": {"field": "REFERENCE", "direction": "ASC"}, "pageSize": 10}
+    )
+    refs = [r["reference"] for r in by_ref["data"]["organizations"]["rows"]]
+    assert refs == sorted(refs)
+    by_name = await gateway.gql(
+        GRID, {"sort": {"field": "NAME", "direction": "DESC"}, "page": 3, "pageSize": 10}
+    )
+    rows = by_name["data"]["organizations"]
+    assert rows["range"] == "21 – 30 of 30"
+    names = [r["name"] for r in rows["rows"]]
+    assert names == sorted(names, reverse=True)
+    by_status = await gateway.gql(GRID, {"sort": {"field": "STATUS"}, "pageSize": 10})
+    assert [r["status"] for r in by_status["data"]["organizations"]["rows"][:6]] == ["ACTIVE"] * 6
+
+
+async def test_a_page_size_not_offered_is_bad_input(gateway, scene) -> None:
+    error = assert_error_code(await gateway.gql(GRID, {"pageSize": 15}), "BAD_USER_INPUT")
+    assert error["extensions"]["field"] == "pageSize"
+
+
+async def test_the_picker_offers_only_unmapped_psa_organizations_searchable_by_name_or_id(
+    gateway, scene
+) -> None:
+    rows = (await gateway.gql(PICKER))["data"]["psaOrganizations"]
+    assert [r["id"] for r in rows] == [1003, 1004, 1005, 1006, 1007, 1008, 1009]
+    assert (await gateway.gql(PICKER, {"search": "1005"}))["data"]["psaOrganizations"][0][
+        "name"
+    ] == "Halo Client 5"
+    every = (await gateway.gql(PICKER, {"only": False}))["data"]["psaOrganizations"]
+    assert len(every) == 10 and sum(r["mapped"] for r in every) == 3
+
+
+async def test_map_remap_and_unmap_keep_a_history_and_an_audit_trail(gateway, scene) -> None:
+    mapped = (await gateway.gql(MAP, {"org": "org-05", "psa": "1005"}))["data"]["mapOrganization"]
+    assert mapped == {
+        "id": "org-05",
+        "mappingStatus": "MAPPED",
+        "psaOrganizationId": 1005,
+        "psaOrganizationName": "Halo Client 5",
+    }
+    remapped = (await gateway.gql(MAP, {"org": "org-05", "psa": "1006"}))["data"]
+    assert remapped["mapOrganization"]["psaOrganizationId"] == 1006
+    unmapped = (await gateway.gql(UNMAP, {"org": "org-05"}))["data"]["unmapOrganization"]
+    assert unmapped["mappingStatus"] == "UNMAPPED"
+    history = await MappingChange.filter(organization__external_id="org-05").order_by("id")
+    assert [(h.halo_id, h.unmapped_at is not None) for h in history] == [(1005, True), (1006, True)]
+    titles = (
+        await LogEntry.filter(seller_id="seller-a").order_by("id").values_list("title", flat=True)
+    )
+    assert titles == ["Organization mapped", "Organization remapped", "Organization unmapped"]
+
+
+async def test_a_psa_organization_already_mapped_elsewhere_is_taken(gateway, scene) -> None:
+    result = await gateway.gql(MAP, {"org": "org-05", "psa": "1000"})
+    assert_error_code(result, "PSA_ORGANIZATION_TAKEN")
+
+
+async def test_concurrent_attempts_to_map_one_psa_organization_have_one_winner(
+    gateway, scene
+) -> None:
+    results = await asyncio.gather(
+        *(gateway.gql(MAP, {"org": f"org-{i:02d}", "psa": "1009"}) for i in range(10, 16))
+    )
+    winners = [r for r in results if "errors" not in r]
+    losers = [r["errors"][0]["extensions"]["code"] for r in results if "errors" in r]
+    assert len(winners) == 1
+    assert set(losers) == {"PSA_ORGANIZATION_TAKEN"}
+    psa = await PsaOrganization.get(seller_id="seller-a", halo_id=1009)
+    assert await OrganizationMapping.filter(psa_organization=psa).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("org", "psa"), [("nope", "1005"), ("org-05", "4242"), ("org-05", "not-an-id")]
+)
+async def test_unknown_ids_are_not_found(gateway, scene, org, psa) -> None:
+    result = await gateway.gql(MAP, {"org": org, "psa": psa})
+    assert result["errors"][0]["extensions"]["code"] in ("NOT_FOUND", "BAD_USER_INPUT")
+
+
+async def test_another_seller_can_neither_see_nor_map_seller_as_organizations(
+    gateway, scene
+) -> None:
+    await data.connection(
+        gateway.settings,
+        "seller-b",
+        resource_server="https://b.example/api",
+        authorization_server="https://b.example/auth",
+        client_id="b",
+        client_secret="secret-bbbb",
+    )
+    assert (await gateway.gql(GRID, seller="seller-b"))["data"]["organizations"]["total"] == 0
+    assert_error_code(
+        await gateway.gql(MAP, {"org": "org-05", "psa": "1005"}, seller="seller-b"), "NOT_FOUND"
+    )
+    assert_error_code(await gateway.gql(UNMAP, {"org": "org-00"}, seller="seller-b"), "NOT_FOUND")
+    assert (await gateway.gql(PICKER, seller="seller-b"))["data"]["psaOrganizations"] == []
+
+
+async def test_mapping_before_a_verified_connection_is_not_configured(gateway, scene) -> None:
+    from gateway.models import Connection
+
+    await Connection.filter(seller_id="seller-a").update(status=ConnectionStatus.INVALID)
+    assert_error_code(
+        await gateway.gql(MAP, {"org": "org-05", "psa": "1005"}), "INTEGRATION_NOT_CONFIGURED"
+    )
+
+
+async def test_response_error_when_the_psa_organization_vanished_or_halopsa_is_unreachable(
+    gateway, scene
+) -> None:
+    await PsaOrganization.filter(seller_id="seller-a", halo_id=1001).update(present=False)
+    rows = await gateway.gql(GRID, {"filter": {"mappingStatus": ["RESPONSE_ERROR"]}})
+    (row,) = rows["data"]["organizations"]["rows"]
+    assert row["id"] == "org-01"
+    assert row["mappingStatusTooltip"] == "Please refresh the page in a few minutes and try again."
+    assert (row["psaOrganizationName"], row["canSyncSubscriptions"]) == (None, False)
+
+    # The last organisations sync could not reach HaloPSA: every mapped row is a Response Error.
+    from datetime import UTC, datetime
+
+    await SyncRun.create(
+        seller_id="seller-a",
+        kind=SyncKind.ORGANIZATIONS,
+        trigger=SyncTrigger.SCHEDULED,
+        state=RunState.FAILED,
+        finished_at=datetime.now(UTC),
+    )
+    rows = (await gateway.gql(GRID, {"pageSize": 100}))["data"]["organizations"]["rows"]
+    by_id = {r["id"]: r["mappingStatus"] for r in rows}
+    assert [by_id[f"org-{i:02d}"] for i in range(4)] == ["RESPONSE_ERROR"] * 3 + ["UNMAPPED"]
