@@ -150,3 +150,49 @@ async def test_two_concurrent_triggers_create_one_run(
     assert len(ok) == 1
     assert refused == ["SYNC_IN_PROGRESS"] * 3
     assert await SyncRun.all().count() == 1
+
+
+async def test_clients_on_two_gateways_get_every_event_of_a_worker_process(
+    scale_out_settings, migrated_db, halo_sim, gateway_factory
+) -> None:
+    from tests.support.ws import open_socket, receive, subscribe
+
+    settings = scale_out_settings
+    api, auth = halo_sim.urls()
+    await data.connection(
+        settings,
+        "seller-a",
+        resource_server=api,
+        authorization_server=auth,
+        client_id="halo-client",
+        client_secret="halo-secret-1234",
+    )
+    for i in range(120):
+        halo_sim.instance().add_client(f"Customer {i}")
+    halo_sim.instance().set_faults(latency_ms=20)
+    gateways = [gateway_factory(settings), gateway_factory(settings)]
+    sockets = []
+    for gateway in gateways:
+        socket = await open_socket(gateway.base_url, {"token": gateway.token()})
+        assert (await receive(socket))["type"] == "connection_ack"
+        await subscribe(socket, "subscription { syncEvents { runId phase processed } }")
+        sockets.append(socket)
+    await asyncio.sleep(0.3)
+    worker = await _start_worker(settings)
+    try:
+        run = await trigger(gateways[0], "mutation { syncOrganizations { id } }")
+        seen = []
+        for socket in sockets:
+            phases = []
+            while "COMPLETED" not in phases:
+                message = await receive(socket, timeout=60)
+                event = message["payload"]["data"]["syncEvents"]
+                assert event["runId"] == run["id"]
+                phases.append(event["phase"])
+            seen.append(phases)
+    finally:
+        await _stop(worker)
+        for socket in sockets:
+            await socket.close()
+    assert seen[0] == seen[1]
+    assert seen[0][0] == "QUEUED" and seen[0][1] == "STARTED" and seen[0][-1] == "COMPLETED"
