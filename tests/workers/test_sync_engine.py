@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -306,3 +307,30 @@ async def test_a_licence_created_just_before_a_crash_is_adopted_not_duplicated(
     assert list(sim.licences) == [900]
     row = await SyncedSubscription.get(subscription_id=sub.id)
     assert (row.state, row.halo_licence_id) == (LedgerState.WRITTEN, 900)
+
+
+async def test_cancel_sync_stops_a_running_sync_at_a_record_boundary(connected, gateway) -> None:
+    sim = connected.instance()
+    sim.set_faults(latency_ms=150)
+    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    for i in range(400):
+        await data.subscription(org, f"s{i:03d}", name=f"Licence {i:03d}")
+    run = await trigger(gateway, SYNC_SUBS)
+    for _ in range(200):
+        if sim.counters.get("licence_posts", 0) >= 1:
+            break
+        await asyncio.sleep(0.02)
+    cancelled = await gateway.gql(
+        "mutation ($id: ID!) { cancelSync(runId: $id) { id } }", {"id": run["id"]}
+    )
+    assert "errors" not in cancelled, cancelled
+    final = await wait_for_run(gateway, run["id"])
+    assert final["state"] == "CANCELLED"
+    assert 0 < len(sim.licences) < 400
+    written = await SyncedSubscription.filter(halo_licence_id__isnull=False).count()
+    assert written == len(sim.licences)  # the ledger matches HaloPSA exactly
+    entry = await LogEntry.get(seller_id="seller-a", title="Subscriptions sync cancelled")
+    assert entry.run_id == int(run["id"])  # type: ignore[attr-defined]
+    assert_error_code(
+        await gateway.gql('mutation { cancelSync(runId: "999999") { id } }'), "NOT_FOUND"
+    )
