@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.halopsa import HaloClient, HaloCredentials, InMemoryRateLimiter, LicenceWrite  # noqa: E402
-from gateway.halopsa.simulator import SimulatorState, create_simulator_app  # noqa: E402
-from tests.support.servers import serve_in_thread  # noqa: E402
+from gateway.halopsa import HaloClient, HaloCredentials, InMemoryRateLimiter, LicenceWrite
+from gateway.halopsa.simulator import SimulatorState, create_simulator_app
+from tests.support.servers import serve_in_thread
 
 LATENCY_MS = 50
 LIMIT, WINDOW = 300, 3.0
@@ -31,8 +31,20 @@ LIMIT, WINDOW = 300, 3.0
 
 def writes(n: int, client_id: int) -> list[LicenceWrite]:
     return [
-        LicenceWrite(None, client_id, f"Licence {i}", date(2026, 1, 1), date(2026, 12, 31), 5,
-                     "Monthly", "1 Year", "ACTIVE", True, Decimal("10.00"), Decimal("12.50"))
+        LicenceWrite(
+            None,
+            client_id,
+            f"Licence {i}",
+            date(2026, 1, 1),
+            date(2026, 12, 31),
+            5,
+            "Monthly",
+            "1 Year",
+            "ACTIVE",
+            True,
+            Decimal("10.00"),
+            Decimal("12.50"),
+        )
         for i in range(n)
     ]
 
@@ -57,17 +69,22 @@ async def main(records: int, naive: int) -> None:
         batched_time, batched_calls = await measure(base, writes(records, client_id), 50)
         await asyncio.sleep(WINDOW)  # let the window empty
         naive_time, naive_calls = await measure(base, writes(naive, client_id), 1)
+
     # Calls are sequential: the floor is max(rate-limit bound, calls × latency).
     def floor(calls: int) -> float:
         return max(max(0, calls - LIMIT) / LIMIT * WINDOW, calls * LATENCY_MS / 1000)
 
     naive_extrapolated = naive_time * records / naive
     print(f"records={records} latency={LATENCY_MS}ms limit={LIMIT}/{WINDOW}s")
-    print(f"batched(50): wall={batched_time:.2f}s calls={batched_calls} "
-          f"lower_bound={floor(batched_calls):.2f}s ratio={batched_time / floor(batched_calls):.2f}")
-    print(f"naive(1):    wall={naive_time:.2f}s for {naive} calls={naive_calls} "
-          f"→ {naive_extrapolated:.1f}s extrapolated to {records} "
-          f"({naive_extrapolated / batched_time:.1f}x slower than batched)")
+    print(
+        f"batched(50): wall={batched_time:.2f}s calls={batched_calls} "
+        f"lower_bound={floor(batched_calls):.2f}s ratio={batched_time / floor(batched_calls):.2f}"
+    )
+    print(
+        f"naive(1):    wall={naive_time:.2f}s for {naive} calls={naive_calls} "
+        f"→ {naive_extrapolated:.1f}s extrapolated to {records} "
+        f"({naive_extrapolated / batched_time:.1f}x slower than batched)"
+    )
 
 
 if __name__ == "__main__":

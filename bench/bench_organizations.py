@@ -21,18 +21,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
-from cryptography.fernet import Fernet  # noqa: E402
-from starlette.requests import Request  # noqa: E402
-from starlette.responses import JSONResponse  # noqa: E402
-from starlette.routing import Route  # noqa: E402
+import httpx
+from cryptography.fernet import Fernet
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-from gateway import db  # noqa: E402
-from gateway.auth import mint_token  # noqa: E402
-from gateway.models import Organization, OrganizationMapping, PsaOrganization, Seller  # noqa: E402
-from gateway.services import organizations  # noqa: E402
-from gateway.settings import Settings  # noqa: E402
-from tests.support.servers import serve_in_thread  # noqa: E402
+from gateway import db
+from gateway.auth import mint_token
+from gateway.models import Organization, OrganizationMapping, PsaOrganization, Seller
+from gateway.services import organizations
+from gateway.settings import Settings
+from tests.support.servers import serve_in_thread
 
 QUERY = """query ($search: String) { organizations(search: $search, pageSize: 100) { total rows {
 id name reference status psaOrganizationId psaOrganizationName psaOrganizationStatus
@@ -45,19 +45,37 @@ async def seed(settings: Settings, count: int) -> None:
     with db.bound(ctx):
         await Seller.create(id="bench")
         await Organization.bulk_create(
-            [Organization(seller_id="bench", external_id=f"o{i}", name=f"Organization {i:05d}",
-                          reference=f"R{i}", status="ACTIVE") for i in range(count)],
+            [
+                Organization(
+                    seller_id="bench",
+                    external_id=f"o{i}",
+                    name=f"Organization {i:05d}",
+                    reference=f"R{i}",
+                    status="ACTIVE",
+                )
+                for i in range(count)
+            ],
             batch_size=1000,
         )
         await PsaOrganization.bulk_create(
-            [PsaOrganization(seller_id="bench", halo_id=i, name=f"Halo {i}") for i in range(count // 2)],
+            [
+                PsaOrganization(seller_id="bench", halo_id=i, name=f"Halo {i}")
+                for i in range(count // 2)
+            ],
             batch_size=1000,
         )
         orgs = await Organization.filter(seller_id="bench").order_by("id").limit(count // 2)
         psas = await PsaOrganization.filter(seller_id="bench").order_by("id")
         await OrganizationMapping.bulk_create(
-            [OrganizationMapping(seller_id="bench", organization_id=o.id, psa_organization_id=p.id,
-                                 mapped_by="bench") for o, p in zip(orgs, psas, strict=True)],
+            [
+                OrganizationMapping(
+                    seller_id="bench",
+                    organization_id=o.id,
+                    psa_organization_id=p.id,
+                    mapped_by="bench",
+                )
+                for o, p in zip(orgs, psas, strict=True)
+            ],
             batch_size=1000,
         )
     await db.close_db(ctx)
@@ -67,9 +85,19 @@ async def baseline(request: Request) -> JSONResponse:
     page = await organizations.list_organizations(
         "bench", organizations.Filters(search=request.query_params.get("search")), page_size=100
     )
-    return JSONResponse({"total": page.total, "rows": [
-        {**asdict(r), "mapping_status": r.mapping_status.value,
-         "can_sync_subscriptions": r.can_sync_subscriptions} for r in page.rows]})
+    return JSONResponse(
+        {
+            "total": page.total,
+            "rows": [
+                {
+                    **asdict(r),
+                    "mapping_status": r.mapping_status.value,
+                    "can_sync_subscriptions": r.can_sync_subscriptions,
+                }
+                for r in page.rows
+            ],
+        }
+    )
 
 
 async def timed(client: httpx.AsyncClient, n: int, call) -> list[float]:
@@ -90,23 +118,40 @@ async def main(count: int, requests: int) -> None:
     from gateway.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(database_url=f"sqlite://{tmp}/bench.sqlite3", data_dir=Path(tmp),
-                            secrets_key=Fernet.generate_key().decode(), in_process_scheduler=False,
-                            log_level="WARNING")
+        settings = Settings(
+            database_url=f"sqlite://{tmp}/bench.sqlite3",
+            data_dir=Path(tmp),
+            secrets_key=Fernet.generate_key().decode(),
+            in_process_scheduler=False,
+            log_level="WARNING",
+        )
         await seed(settings, count)
         app = create_app(settings, extra_routes=[Route("/baseline", baseline)])
         token = mint_token(settings, seller_id="bench", roles=["SELLER_ADMIN"])
         with serve_in_thread(app) as base:
-            async with httpx.AsyncClient(base_url=base, timeout=30,
-                                         headers={"Authorization": f"Bearer {token}"}) as client:
+            async with httpx.AsyncClient(
+                base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"}
+            ) as client:
                 for label, search in (("page 1", None), ("search", "Organization 0123")):
-                    gql = await timed(client, requests, lambda c: c.post(
-                        "/graphql", json={"query": QUERY, "variables": {"search": search}}))
-                    plain = await timed(client, requests, lambda c: c.get(
-                        "/baseline", params={"search": search} if search else {}))
-                    print(f"{label:7} graphql p50={pct(gql, 50):6.1f}ms p99={pct(gql, 99):6.1f}ms | "
-                          f"plain json p50={pct(plain, 50):6.1f}ms p99={pct(plain, 99):6.1f}ms | "
-                          f"ratio p50={pct(gql, 50) / pct(plain, 50):.2f}")
+                    gql = await timed(
+                        client,
+                        requests,
+                        lambda c, search=search: c.post(
+                            "/graphql", json={"query": QUERY, "variables": {"search": search}}
+                        ),
+                    )
+                    plain = await timed(
+                        client,
+                        requests,
+                        lambda c, search=search: c.get(
+                            "/baseline", params={"search": search} if search else {}
+                        ),
+                    )
+                    print(
+                        f"{label:7} graphql p50={pct(gql, 50):6.1f}ms p99={pct(gql, 99):6.1f}ms | "
+                        f"plain json p50={pct(plain, 50):6.1f}ms p99={pct(plain, 99):6.1f}ms | "
+                        f"ratio p50={pct(gql, 50) / pct(plain, 50):.2f}"
+                    )
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 
 import strawberry
+from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from gateway.errors import BadUserInput
@@ -115,7 +117,7 @@ def _psa_id(value: strawberry.ID | int) -> int:
 
 
 @strawberry.type
-class Query:
+class GridQuery:
     @strawberry.field(
         description="The mapping grid. Search matches organization name, PSA organization name, "
         "organization reference and PSA organization ID."
@@ -192,3 +194,67 @@ class Mutation:
     ) -> OrganizationRow:
         row = await service.unmap_organization(info.context.principal, str(organization_id))
         return OrganizationRow.from_row(row)
+
+
+@strawberry.type(description="A licence the sync wrote to HaloPSA (from the ledger).")
+class WrittenLicence:
+    subscription_id: strawberry.ID
+    subscription_name: str
+    licence_id: int
+    written_at: datetime | None
+
+
+@strawberry.type(description="A mapping, current or past, and what was written under it.")
+class MappingRecord:
+    organization_id: strawberry.ID
+    organization_name: str
+    psa_organization_id: int
+    psa_organization_name: str
+    mapped_at: datetime | None
+    mapped_by: str | None
+    unmapped_at: datetime | None
+    unmapped_by: str | None
+    current: bool
+    licences: list[WrittenLicence]
+
+
+@strawberry.type
+class MappingQuery:
+    @strawberry.field(description="Mapping records; with includeHistory, earlier mappings too.")
+    async def mappings(
+        self,
+        info: Info[Context, None],
+        organization_id: strawberry.ID | None = None,
+        include_history: bool = False,
+    ) -> list[MappingRecord]:
+        records = await service.mapping_records(
+            info.context.seller_id,
+            str(organization_id) if organization_id is not None else None,
+            include_history=include_history,
+        )
+        return [
+            MappingRecord(
+                organization_id=strawberry.ID(r.organization_id),
+                organization_name=r.organization_name,
+                psa_organization_id=r.psa_organization_id,
+                psa_organization_name=r.psa_organization_name,
+                mapped_at=r.mapped_at,
+                mapped_by=r.mapped_by,
+                unmapped_at=r.unmapped_at,
+                unmapped_by=r.unmapped_by,
+                current=r.current,
+                licences=[
+                    WrittenLicence(
+                        subscription_id=strawberry.ID(w.subscription_id),
+                        subscription_name=w.subscription_name,
+                        licence_id=w.licence_id,
+                        written_at=w.written_at,
+                    )
+                    for w in r.licences
+                ],
+            )
+            for r in records
+        ]
+
+
+Query = merge_types("Query", (GridQuery, MappingQuery))

@@ -361,3 +361,121 @@ async def unmap_organization(principal: Principal, organization_id: str) -> Orga
             f"{principal.subject}. Subscriptions already in HaloPSA stay unchanged.",
         )
     return await _row_for(seller_id, org)
+
+
+# --- mapping records and their history ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WrittenLicence:
+    subscription_id: str
+    subscription_name: str
+    licence_id: int
+    written_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MappingRecord:
+    organization_id: str
+    organization_name: str
+    psa_organization_id: int
+    psa_organization_name: str
+    mapped_at: datetime | None
+    mapped_by: str | None
+    unmapped_at: datetime | None
+    unmapped_by: str | None
+    current: bool
+    licences: list[WrittenLicence]
+
+
+async def mapping_records(
+    seller_id: str, organization_id: str | None, *, include_history: bool
+) -> list[MappingRecord]:
+    """Current mappings (and, with history, earlier ones) with the licences the ledger holds
+    for each: where last month's subscriptions went after a remap."""
+    current = OrganizationMapping.filter(seller_id=seller_id).select_related(
+        "organization", "psa_organization"
+    )
+    past = MappingChange.filter(seller_id=seller_id, unmapped_at__isnull=False).select_related(
+        "organization"
+    )
+    if organization_id is not None:
+        org = await _organization(seller_id, organization_id)
+        current = current.filter(organization_id=org.id)
+        past = past.filter(organization_id=org.id)
+    records: list[tuple[int, MappingRecord]] = []
+    for m in await current:
+        records.append(
+            (
+                m.organization.id,
+                MappingRecord(
+                    m.organization.external_id,
+                    m.organization.name,
+                    m.psa_organization.halo_id,
+                    m.psa_organization.name,
+                    m.mapped_at,
+                    m.mapped_by,
+                    None,
+                    None,
+                    True,
+                    [],
+                ),
+            )
+        )
+    if include_history:
+        for h in await past.order_by("-unmapped_at"):
+            records.append(
+                (
+                    h.organization.id,
+                    MappingRecord(
+                        h.organization.external_id,
+                        h.organization.name,
+                        h.halo_id,
+                        h.psa_name,
+                        h.mapped_at,
+                        h.mapped_by,
+                        h.unmapped_at,
+                        h.unmapped_by,
+                        False,
+                        [],
+                    ),
+                )
+            )
+    if not records:
+        return []
+    from gateway.models import SyncedSubscription
+
+    rows = await SyncedSubscription.filter(
+        seller_id=seller_id,
+        halo_licence_id__isnull=False,
+        subscription__organization_id__in=list({org_id for org_id, _ in records}),
+    ).values(
+        "subscription__organization_id",
+        "halo_client_id",
+        "subscription__external_id",
+        "subscription__name",
+        "halo_licence_id",
+        "written_at",
+    )
+    by_target: dict[tuple[int, int], list[WrittenLicence]] = {}
+    for r in rows:
+        by_target.setdefault((r["subscription__organization_id"], r["halo_client_id"]), []).append(
+            WrittenLicence(
+                r["subscription__external_id"],
+                r["subscription__name"],
+                r["halo_licence_id"],
+                r["written_at"],
+            )
+        )
+    return [
+        MappingRecord(
+            **{
+                **record.__dict__,
+                "licences": sorted(
+                    by_target.get((org_id, record.psa_organization_id), []),
+                    key=lambda w: w.licence_id,
+                ),
+            }
+        )
+        for org_id, record in records
+    ]

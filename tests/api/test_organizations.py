@@ -244,3 +244,35 @@ async def test_response_error_when_the_psa_organization_vanished_or_halopsa_is_u
     rows = (await gateway.gql(GRID, {"pageSize": 100}))["data"]["organizations"]["rows"]
     by_id = {r["id"]: r["mappingStatus"] for r in rows}
     assert [by_id[f"org-{i:02d}"] for i in range(4)] == ["RESPONSE_ERROR"] * 3 + ["UNMAPPED"]
+
+
+async def test_mapping_records_show_history_and_the_licences_written_under_each(
+    gateway, scene
+) -> None:
+    from gateway.models import LedgerState, SyncedSubscription
+
+    orgs, _ = scene
+    sub = await data.subscription(orgs[5], "sub-1", name="M365")
+    await gateway.gql(MAP, {"org": "org-05", "psa": "1005"})
+    await SyncedSubscription.create(
+        seller_id="seller-a",
+        subscription=sub,
+        halo_client_id=1005,
+        halo_licence_id=77,
+        state=LedgerState.WRITTEN,
+    )
+    await gateway.gql(MAP, {"org": "org-05", "psa": "1006"})
+    query = """query ($org: ID, $history: Boolean!) { mappings(organizationId: $org,
+        includeHistory: $history) { psaOrganizationId current unmappedBy
+        licences { subscriptionId licenceId } } }"""
+    now = (await gateway.gql(query, {"org": "org-05", "history": False}))["data"]["mappings"]
+    assert now == [{"psaOrganizationId": 1006, "current": True, "unmappedBy": None, "licences": []}]
+    everything = (await gateway.gql(query, {"org": "org-05", "history": True}))["data"]
+    assert everything["mappings"][1] == {
+        "psaOrganizationId": 1005,
+        "current": False,
+        "unmappedBy": "dev-user",
+        "licences": [{"subscriptionId": "sub-1", "licenceId": 77}],
+    }
+    other = await gateway.gql(query, {"org": "org-05", "history": True}, seller="seller-b")
+    assert_error_code(other, "NOT_FOUND")
