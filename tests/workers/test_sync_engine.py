@@ -334,3 +334,24 @@ async def test_cancel_sync_stops_a_running_sync_at_a_record_boundary(connected, 
     assert_error_code(
         await gateway.gql('mutation { cancelSync(runId: "999999") { id } }'), "NOT_FOUND"
     )
+
+
+async def test_an_unmapped_organization_gets_no_writes_and_keeps_its_licences_in_halopsa(
+    connected, gateway
+) -> None:
+    from gateway.models import OrganizationMapping
+
+    sim = connected.instance()
+    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    sub = await data.subscription(org, "s1", quantity=2)
+    await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    posts = sim.counters["licence_posts"]
+    await OrganizationMapping.filter(organization_id=org.id).delete()
+    sub.quantity = 9
+    await sub.save()
+    with time_machine.travel("2099-01-01", tick=True):
+        run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    assert (run["state"], run["total"], run["created"], run["updated"]) == ("SUCCEEDED", 0, 0, 0)
+    assert sim.counters["licence_posts"] == posts
+    assert [lic["count"] for lic in sim.licences.values()] == [2]  # untouched, not deleted
+    assert await SyncedSubscription.filter(subscription_id=sub.id).count() == 1
