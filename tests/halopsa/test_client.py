@@ -1,0 +1,256 @@
+"""Unit tests of the HaloPSA client's behaviours, with HTTP faked at the route level (respx)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+from datetime import date
+from decimal import Decimal
+
+import httpx
+import pytest
+import respx
+
+from gateway.halopsa import (
+    HaloAuthError,
+    HaloClient,
+    HaloCredentials,
+    HaloNotFound,
+    HaloPermissionError,
+    HaloRateLimited,
+    HaloUnavailable,
+    InMemoryRateLimiter,
+    LicenceWrite,
+    error_message,
+)
+
+API, AUTH = "https://halo.test/api", "https://halo.test/auth"
+SECRET, TOKEN = "very-secret-value-9999", "tok-abcdefghijklmnop"
+CREDS = HaloCredentials("cid", SECRET, API, AUTH, tenant="acme")
+
+
+def client(**kw) -> HaloClient:
+    return HaloClient(CREDS, backoff_base=0.001, backoff_max=0.01, **kw)
+
+
+def token_route(mock: respx.MockRouter, token: str = TOKEN, expires_in: int = 3600):
+    return mock.post(f"{AUTH}/token").mock(
+        return_value=httpx.Response(
+            200, json={"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
+        )
+    )
+
+
+def licence(i: int, name: str | None = None) -> LicenceWrite:
+    return LicenceWrite(
+        None,
+        1,
+        name or f"L{i}",
+        date(2026, 1, 1),
+        None,
+        1,
+        "Monthly",
+        "1 Year",
+        "ACTIVE",
+        True,
+        Decimal("1.50"),
+        Decimal("2.00"),
+    )
+
+
+@respx.mock
+async def test_the_token_is_requested_once_with_the_tenant_and_reused() -> None:
+    token = token_route(respx.mock)
+    respx.get(f"{API}/Client/1").mock(return_value=httpx.Response(200, json={"id": 1, "name": "A"}))
+    async with client() as c:
+        await asyncio.gather(*(c.get_client(1) for _ in range(5)))
+    assert token.call_count == 1
+    request = token.calls[0].request
+    assert request.url.params["tenant"] == "acme"
+    form = dict(x.split("=") for x in request.content.decode().split("&"))
+    assert form["grant_type"] == "client_credentials" and form["scope"] == "all"
+
+
+@respx.mock
+async def test_a_401_refreshes_the_token_once_then_gives_up() -> None:
+    tokens = (f"t{n}" for n in itertools.count(1))
+    respx.post(f"{AUTH}/token").mock(
+        side_effect=lambda r: httpx.Response(
+            200, json={"access_token": next(tokens), "expires_in": 3600}
+        )
+    )
+    route = respx.get(f"{API}/Client/1").mock(
+        side_effect=[httpx.Response(401), httpx.Response(200, json={"id": 1, "name": "A"})]
+    )
+    async with client() as c:
+        assert (await c.get_client(1)).name == "A"
+    assert route.calls[1].request.headers["authorization"] == "Bearer t2"
+    respx.get(f"{API}/Client/2").mock(return_value=httpx.Response(401))
+    async with client() as c:
+        with pytest.raises(HaloAuthError):
+            await c.get_client(2)
+
+
+@respx.mock
+async def test_a_refused_token_is_an_auth_error_without_the_secret() -> None:
+    respx.post(f"{AUTH}/token").mock(
+        return_value=httpx.Response(
+            401, json={"error": "invalid_client", "error_description": "Invalid client credentials"}
+        )
+    )
+    async with client() as c:
+        with pytest.raises(HaloAuthError) as raised:
+            await c.get_client(1)
+    assert "Invalid client credentials" in str(raised.value)
+    assert SECRET not in str(raised.value)
+
+
+@respx.mock
+async def test_clients_are_paged_past_the_100_row_cap_including_inactive() -> None:
+    token_route(respx.mock)
+    rows = [{"id": i, "name": f"C{i}", "inactive": i % 2 == 0} for i in range(1, 251)]
+
+    def page(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params["page_no"])
+        return httpx.Response(
+            200, json={"record_count": 250, "clients": rows[(n - 1) * 100 : n * 100]}
+        )
+
+    route = respx.get(f"{API}/Client").mock(side_effect=page)
+    async with client() as c:
+        got = [x async for x in c.iter_clients(include_inactive=True)]
+    assert [x.id for x in got] == list(range(1, 251))
+    assert route.call_count == 3
+    params = route.calls[0].request.url.params
+    assert (params["pageinate"], params["includeinactive"], params["page_size"]) == (
+        "true",
+        "true",
+        "100",
+    )
+
+
+@respx.mock
+async def test_a_server_repeating_the_same_page_does_not_loop_forever() -> None:
+    token_route(respx.mock)
+    same = {"record_count": 1000, "clients": [{"id": i, "name": "x"} for i in range(100)]}
+    route = respx.get(f"{API}/Client").mock(return_value=httpx.Response(200, json=same))
+    async with client() as c:
+        got = [x async for x in c.iter_clients()]
+    assert len(got) == 100 and route.call_count == 2
+
+
+@respx.mock
+async def test_licences_are_written_in_batches_and_ids_come_back_in_order() -> None:
+    token_route(respx.mock)
+    next_id = iter(range(1, 1000))
+
+    def save(request: httpx.Request) -> httpx.Response:
+        items = json.loads(request.content)
+        saved = [{**item, "id": next(next_id)} for item in items]
+        return httpx.Response(200, json=saved[0] if len(saved) == 1 else saved)
+
+    route = respx.post(f"{API}/SoftwareLicence").mock(side_effect=save)
+    async with client(batch_size=50) as c:
+        outcomes = await c.write_licences([licence(i) for i in range(101)])
+    assert route.call_count == 3
+    assert [o.licence_id for o in outcomes] == list(range(1, 102))
+    body = json.loads(route.calls[0].request.content)[0]
+    assert (body["purchase_price"], body["start_date"]) == (1.5, "2026-01-01T00:00:00")
+
+
+@respx.mock
+async def test_a_rejected_batch_is_bisected_to_isolate_the_bad_record() -> None:
+    token_route(respx.mock)
+
+    def save(request: httpx.Request) -> httpx.Response:
+        items = json.loads(request.content)
+        if any(i["name"] == "BAD" for i in items):
+            return httpx.Response(400, json={"[0].name": ["The name field is not allowed."]})
+        saved = [{**item, "id": 7} for item in items]
+        return httpx.Response(200, json=saved[0] if len(saved) == 1 else saved)
+
+    respx.post(f"{API}/SoftwareLicence").mock(side_effect=save)
+    async with client() as c:
+        outcomes = await c.write_licences([licence(i, "BAD" if i == 5 else None) for i in range(8)])
+    assert [o.error is not None for o in outcomes] == [i == 5 for i in range(8)]
+    assert "not allowed" in outcomes[5].error.message
+
+
+@respx.mock
+async def test_429_and_5xx_are_retried_with_retry_after_honoured_and_counted() -> None:
+    token_route(respx.mock)
+    route = respx.get(f"{API}/Client/1").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "0.01"}, text="Rate Limit Reached"),
+            httpx.Response(503),
+            httpx.ConnectTimeout("slow"),
+            httpx.Response(200, json={"id": 1, "name": "A"}),
+        ]
+    )
+    async with client() as c:
+        assert (await c.get_client(1)).id == 1
+        assert (c.stats.retries, c.stats.rate_limited, c.stats.calls) == (3, 1, 5)
+        assert c.stats.wait_seconds >= 0.01
+    assert route.call_count == 4
+
+
+@respx.mock
+async def test_retries_are_bounded() -> None:
+    token_route(respx.mock)
+    respx.get(f"{API}/Client/1").mock(return_value=httpx.Response(429))
+    respx.get(f"{API}/Client/2").mock(side_effect=httpx.ReadError("dropped"))
+    async with client(max_retries=2) as c:
+        with pytest.raises(HaloRateLimited):
+            await c.get_client(1)
+        with pytest.raises(HaloUnavailable):
+            await c.get_client(2)
+
+
+@respx.mock
+@pytest.mark.parametrize(("status", "error"), [(403, HaloPermissionError), (404, HaloNotFound)])
+async def test_other_4xx_are_not_retried(status, error) -> None:
+    token_route(respx.mock)
+    route = respx.get(f"{API}/Client/1").mock(return_value=httpx.Response(status))
+    async with client() as c:
+        with pytest.raises(error):
+            await c.get_client(1)
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"[0].name": ["The name field is required."]}', "[0].name: The name field is required."),
+        ('{"ClassName": "System.Exception", "Message": "Boom"}', "Boom"),
+        ('{"error": "invalid_client", "error_description": "Bad"}', "Bad"),
+        ('"plain json string"', "plain json string"),
+        ("Service Unavailable", "Service Unavailable"),
+    ],
+)
+def test_error_messages_are_parsed_from_every_body_shape(body, message) -> None:
+    assert error_message(body) == message
+
+
+@respx.mock
+async def test_the_secret_and_token_never_reach_the_log(caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    token_route(respx.mock)
+    respx.get(f"{API}/Client/1").mock(
+        side_effect=[httpx.Response(503), httpx.Response(200, json={"id": 1, "name": "A"})]
+    )
+    async with client() as c:
+        await c.get_client(1)
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert SECRET not in text and TOKEN not in text
+    assert SECRET not in repr(CREDS)
+
+
+async def test_the_in_memory_limiter_keeps_under_the_window() -> None:
+    limiter = InMemoryRateLimiter(5, 0.2)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    waits = [await limiter.acquire("h") for _ in range(11)]
+    assert loop.time() - started >= 0.4  # 11 slots of 5 per 0.2 s need two full windows
+    assert sum(waits) > 0

@@ -1,0 +1,43 @@
+"""Two processes sharing one HaloPSA budget through Redis never exceed it together."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from tests.conftest import REDIS_URL
+
+LIMIT, WINDOW, PER_PROCESS = 10, 1.0, 15
+
+CHILD = """
+import asyncio, sys, time
+from gateway.ratelimit_redis import RedisRateLimiter
+async def main():
+    limiter = RedisRateLimiter.from_url(sys.argv[1], limit=int(sys.argv[3]),
+                                        window_seconds=float(sys.argv[4]), prefix=sys.argv[2])
+    for _ in range(int(sys.argv[5])):
+        await limiter.acquire("halo.example.com")
+        print(time.time(), flush=True)
+asyncio.run(main())
+"""
+
+
+async def test_two_processes_sharing_the_redis_limiter_stay_under_the_limit(
+    redis_namespace,
+) -> None:
+    args = [REDIS_URL, redis_namespace, str(LIMIT), str(WINDOW), str(PER_PROCESS)]
+    children = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", CHILD, *args, stdout=asyncio.subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    outputs = await asyncio.wait_for(asyncio.gather(*(c.communicate() for c in children)), 60)
+    assert all(c.returncode == 0 for c in children)
+    stamps = sorted(float(line) for out, _ in outputs for line in out.decode().split())
+    assert len(stamps) == 2 * PER_PROCESS
+    for i, start in enumerate(stamps):
+        in_window = [t for t in stamps[i:] if t < start + WINDOW]
+        assert len(in_window) <= LIMIT, f"{len(in_window)} requests within {WINDOW}s"
+    # And the budget was used, not wasted: 30 requests at 10/s take about 2 s, not 3+.
+    assert stamps[-1] - stamps[0] < 3 * WINDOW
