@@ -22,7 +22,7 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 
 from schema import connection, graphql_core_patches, logs, organizations, sync, viewer
-from schema.errors import DomainErrorExtension
+from schema.errors import DomainErrorExtension, RejectNulCharacters
 
 # The areas of the API, in the order their fields appear in the SDL.
 AREAS: list[ModuleType] = [viewer, connection, organizations, sync, logs]
@@ -51,6 +51,7 @@ def build_schema(
     graphql_core_patches.apply()
     extensions: list = [
         DomainErrorExtension,
+        RejectNulCharacters,
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: QueryDepthLimiter(max_depth=max_depth),

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from graphql.error import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 from gateway.errors import DomainError
 
@@ -92,3 +93,33 @@ class DomainErrorExtension(MaskErrors):
             original_error=None,
             extensions=extensions,
         )
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+class RejectNulCharacters(SchemaExtension):
+    """NUL characters are valid GraphQL but not storable (PostgreSQL refuses them in text):
+    refuse them up front as bad input instead of failing deep inside a query."""
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        document_text = context.query or ""
+        if (
+            _contains_nul(context.variables)
+            or "\\u0000" in document_text
+            or "\x00" in document_text
+        ):
+            error = GraphQLError(
+                "String values must not contain NUL characters.",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+            context.pre_execution_errors = [*(context.pre_execution_errors or []), error]

@@ -12,6 +12,7 @@ from gateway.models import LogLevel as ModelLogLevel
 from gateway.services import logs as logs_service
 from gateway.services.sync import relative_time
 from schema.context import Context
+from schema.ids import parse_int_id
 
 
 @strawberry.enum(description="Log level filter; ALL is the default.")
@@ -87,10 +88,7 @@ class Query:
         if run_id is not None:
             from gateway.errors import BadUserInput
 
-            try:
-                run = int(run_id)
-            except ValueError:
-                raise BadUserInput("runId must be a sync run id.", field="runId") from None
+            run = parse_int_id(run_id, BadUserInput("runId must be a sync run id.", field="runId"))
         result = await logs_service.list_logs(
             ctx.seller_id,
             retention_days=ctx.deps.settings.log_retention_days,

@@ -9,9 +9,10 @@ import strawberry
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
-from gateway.errors import BadUserInput
+from gateway.errors import NotFound
 from gateway.services import organizations as service
 from schema.context import Context
+from schema.ids import parse_int_id
 
 
 @strawberry.enum
@@ -108,12 +109,7 @@ def _range(page: service.OrganizationPage) -> str:
 
 
 def _psa_id(value: strawberry.ID | int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise BadUserInput(
-            "psaOrganizationId must be a HaloPSA id.", field="psaOrganizationId"
-        ) from None
+    return parse_int_id(value, NotFound("PSA organization not found.", field="psaOrganizationId"))
 
 
 @strawberry.type

@@ -16,6 +16,7 @@ from gateway.models import SyncTrigger
 from gateway.services import sync as sync_service
 from gateway.services import throttle
 from schema.context import Context
+from schema.ids import parse_int_id
 
 MAX_RUNS_PAGE = 100
 
@@ -198,10 +199,7 @@ class SyncEvent:
 def _run_id(value: strawberry.ID) -> int:
     from gateway.errors import NotFound
 
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound("Sync run not found.", field="runId") from None
+    return parse_int_id(value, NotFound("Sync run not found.", field="runId"))
 
 
 async def _overview(info: Info[Context, None]) -> SyncOverview:

@@ -247,6 +247,7 @@ async def test_manual_subscriptions_sync_within_the_cooldown_is_refused_with_min
     # The per-organisation cooldown is separate from the seller-wide one.
     one = await gateway.gql(SYNC_ONE, {"id": "org-a"})
     assert "errors" not in one, one
+    await wait_for_run(gateway, one["data"]["syncOrganizationSubscriptions"]["id"])
     with time_machine.travel("2099-01-01", tick=True):
         assert "errors" not in await gateway.gql(SYNC_SUBS)
 
