@@ -67,6 +67,16 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def current_connection_name() -> str:
+    """The default connection of the current context (for ``in_transaction``)."""
+    from tortoise.context import require_context
+
+    name = require_context().default_connection
+    if name is None:  # pragma: no cover - one connection is always configured
+        raise RuntimeError("no default database connection")
+    return name
+
+
 async def open_db(settings: Settings) -> TortoiseContext:
     ctx = TortoiseContext()
     # Tortoise resolves the app registry through the *current* context while initialising.

@@ -21,11 +21,11 @@ from strawberry.extensions import (
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 
-from schema import connection, graphql_core_patches, logs, organizations, sync, viewer
+from schema import connection, graphql_core_patches, imports, logs, organizations, sync, viewer
 from schema.errors import DomainErrorExtension, RejectNulCharacters
 
 # The areas of the API, in the order their fields appear in the SDL.
-AREAS: list[ModuleType] = [viewer, connection, organizations, sync, logs]
+AREAS: list[ModuleType] = [viewer, connection, organizations, sync, logs, imports]
 
 # Guards against abusive queries (see README "Limits").
 MAX_QUERY_DEPTH = 12

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from gateway.db import current_connection_name
 from gateway.errors import (
     BrokerUnavailable,
     NotFound,
@@ -57,14 +58,6 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def connection_name() -> str:
-    from tortoise.context import require_context
-
-    name = require_context().default_connection
-    assert name is not None
-    return name
-
-
 async def trigger_sync(
     deps: Deps,
     seller_id: str,
@@ -86,7 +79,7 @@ async def trigger_sync(
         if remaining > 0:
             raise SyncCooldown(remaining)
 
-    async with in_transaction(connection_name()):
+    async with in_transaction(current_connection_name()):
         run = await SyncRun.create(
             seller_id=seller_id,
             kind=kind,

@@ -1,0 +1,282 @@
+"""Platform data in: bulk, idempotent upserts and soft deletes of organisations and subscriptions.
+
+Integrators (and the platform) push their records keyed by their own ids. Every call is
+validated field by field first — all problems are reported, each naming the item's index and
+field — and written in one transaction, so a call with one bad item writes nothing. Sending
+the same batch twice changes nothing (unchanged rows are not touched). Deletes are soft
+(``deleted_at``) so the next sync knows; upserting a deleted id brings it back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from gateway.db import current_connection_name
+from gateway.errors import BadUserInput
+from gateway.models import Organization, Seller, Subscription
+
+# Items per call: a page of the platform's export; bigger batches go through the CLI import.
+MAX_ITEMS_PER_CALL = 1000
+ORGANIZATION_STATUSES = ("ACTIVE", "SUSPENDED", "INACTIVE", "PENDING")
+SUBSCRIPTION_STATUSES = ("ACTIVE", "SUSPENDED", "CANCELLED", "PENDING", "EXPIRED")
+BILLING_CYCLES = ("Monthly", "Annual", "Quarterly", "One-time")
+TERM_DURATIONS = ("1 Month", "1 Year", "2 Years", "3 Years", "None")
+MAX_PRICE = Decimal("1000000000")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass(frozen=True)
+class OrganizationItem:
+    id: str
+    name: str
+    reference: str
+    status: str
+
+
+@dataclass(frozen=True)
+class SubscriptionItem:
+    id: str
+    organization_id: str
+    name: str
+    start_date: str | None
+    end_date: str | None
+    quantity: int
+    billing_cycle: str
+    term_duration: str
+    status: str
+    cost_price: str
+    customer_price: str
+    currency: str = "USD"
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    created: int
+    updated: int
+    unchanged: int
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, index: int, field: str, message: str) -> None:
+        self.items.append({"index": index, "field": field, "message": message})
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            first = self.items[0]
+            raise BadUserInput(
+                f"Item {first['index']}, {first['field']}: {first['message']}"
+                + (f" (and {len(self.items) - 1} more)" if len(self.items) > 1 else ""),
+                field=first["field"],
+                index=first["index"],
+                problems=self.items[:100],
+            )
+
+
+def _check_size(items: Sequence[Any]) -> None:
+    if not items:
+        raise BadUserInput("Send at least one item.", field="input")
+    if len(items) > MAX_ITEMS_PER_CALL:
+        raise BadUserInput(
+            f"At most {MAX_ITEMS_PER_CALL} items per call.", field="input", limit=MAX_ITEMS_PER_CALL
+        )
+
+
+def _text(problems: _Problems, i: int, field: str, value: str, maximum: int) -> str:
+    value = (value or "").strip()
+    if not value:
+        problems.add(i, field, "is required")
+    elif len(value) > maximum:
+        problems.add(i, field, f"is longer than {maximum} characters")
+    return value
+
+
+def _choice(problems: _Problems, i: int, field: str, value: str, allowed: Sequence[str]) -> str:
+    for option in allowed:
+        if value.strip().lower() == option.lower():
+            return option
+    problems.add(i, field, f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def _date(problems: _Problems, i: int, field: str, value: str | None) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problems.add(i, field, "must be an ISO date (YYYY-MM-DD)")
+        return None
+
+
+def _money(problems: _Problems, i: int, field: str, value: str) -> Decimal:
+    try:
+        amount = Decimal(value.strip())
+    except (InvalidOperation, AttributeError):
+        problems.add(i, field, "must be a decimal amount like 12.50")
+        return Decimal(0)
+    if not amount.is_finite() or amount < 0 or amount > MAX_PRICE:
+        problems.add(i, field, "must be between 0 and 1,000,000,000")
+        return Decimal(0)
+    if amount.as_tuple().exponent < -4:  # type: ignore[operator]
+        problems.add(i, field, "has more than 4 decimal places")
+    return amount
+
+
+def _duplicates(problems: _Problems, ids: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, item_id in enumerate(ids):
+        if item_id in seen:
+            problems.add(i, "id", f"repeats item {seen[item_id]}")
+        seen.setdefault(item_id, i)
+
+
+async def upsert_organizations(seller_id: str, items: Sequence[OrganizationItem]) -> UpsertResult:
+    _check_size(items)
+    problems = _Problems()
+    clean = []
+    for i, item in enumerate(items):
+        clean.append(
+            {
+                "external_id": _text(problems, i, "id", item.id, 128),
+                "name": _text(problems, i, "name", item.name, 255),
+                "reference": _text(problems, i, "reference", item.reference, 128),
+                "status": _choice(problems, i, "status", item.status, ORGANIZATION_STATUSES),
+            }
+        )
+    _duplicates(problems, [c["external_id"] for c in clean])
+    problems.raise_if_any()
+    await Seller.get_or_create(id=seller_id)
+    created = updated = unchanged = 0
+    async with in_transaction(current_connection_name()):
+        existing = {
+            o.external_id: o
+            for o in await Organization.filter(
+                seller_id=seller_id, external_id__in=[c["external_id"] for c in clean]
+            )
+        }
+        for values in clean:
+            row = existing.get(values["external_id"])
+            if row is None:
+                await Organization.create(seller_id=seller_id, **values)
+                created += 1
+            elif _differs(row, values) or row.deleted_at is not None:
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.deleted_at = None
+                await row.save()
+                updated += 1
+            else:
+                unchanged += 1
+    return UpsertResult(created, updated, unchanged)
+
+
+async def upsert_subscriptions(seller_id: str, items: Sequence[SubscriptionItem]) -> UpsertResult:
+    _check_size(items)
+    problems = _Problems()
+    orgs = {
+        o.external_id: o.id
+        for o in await Organization.filter(
+            seller_id=seller_id,
+            deleted_at__isnull=True,
+            external_id__in=list({item.organization_id for item in items}),
+        )
+    }
+    clean = []
+    for i, item in enumerate(items):
+        org_id = orgs.get(item.organization_id)
+        if org_id is None:
+            problems.add(i, "organizationId", "is not a known organization")
+        start = _date(problems, i, "startDate", item.start_date)
+        end = _date(problems, i, "endDate", item.end_date)
+        if start and end and end < start:
+            problems.add(i, "endDate", "is before startDate")
+        if item.quantity < 0:
+            problems.add(i, "quantity", "must not be negative")
+        currency = (item.currency or "").strip().upper()
+        if not _CURRENCY.match(currency):
+            problems.add(i, "currency", "must be a 3-letter ISO 4217 code")
+        clean.append(
+            {
+                "external_id": _text(problems, i, "id", item.id, 128),
+                "organization_id": org_id,
+                "name": _text(problems, i, "name", item.name, 255),
+                "start_date": start,
+                "end_date": end,
+                "quantity": item.quantity,
+                "billing_cycle": _choice(
+                    problems, i, "billingCycle", item.billing_cycle, BILLING_CYCLES
+                ),
+                "term_duration": _choice(
+                    problems, i, "termDuration", item.term_duration, TERM_DURATIONS
+                ),
+                "status": _choice(problems, i, "status", item.status, SUBSCRIPTION_STATUSES),
+                "cost_price": _money(problems, i, "costPrice", item.cost_price),
+                "customer_price": _money(problems, i, "customerPrice", item.customer_price),
+                "currency": currency,
+            }
+        )
+    _duplicates(problems, [c["external_id"] for c in clean])
+    problems.raise_if_any()
+    created = updated = unchanged = 0
+    async with in_transaction(current_connection_name()):
+        existing = {
+            s.external_id: s
+            for s in await Subscription.filter(
+                seller_id=seller_id, external_id__in=[c["external_id"] for c in clean]
+            )
+        }
+        for values in clean:
+            row = existing.get(values["external_id"])
+            if row is None:
+                await Subscription.create(seller_id=seller_id, **values)
+                created += 1
+            elif _differs(row, values) or row.deleted_at is not None:
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.deleted_at = None
+                await row.save()
+                updated += 1
+            else:
+                unchanged += 1
+    return UpsertResult(created, updated, unchanged)
+
+
+async def delete_organizations(seller_id: str, ids: Sequence[str]) -> int:
+    _check_size(ids)
+    now = datetime.now(UTC)
+    async with in_transaction(current_connection_name()):
+        org_ids = await Organization.filter(
+            seller_id=seller_id, external_id__in=list(ids), deleted_at__isnull=True
+        ).values_list("id", flat=True)
+        await Subscription.filter(
+            organization_id__in=list(org_ids), deleted_at__isnull=True
+        ).update(deleted_at=now)
+        return await Organization.filter(id__in=list(org_ids)).update(deleted_at=now)
+
+
+async def delete_subscriptions(seller_id: str, ids: Sequence[str]) -> int:
+    _check_size(ids)
+    return await Subscription.filter(
+        seller_id=seller_id, external_id__in=list(ids), deleted_at__isnull=True
+    ).update(deleted_at=datetime.now(UTC))
+
+
+def _differs(row: Any, values: dict[str, Any]) -> bool:
+    for key, value in values.items():
+        current = getattr(row, key)
+        if isinstance(value, Decimal) and current is not None:
+            if Decimal(current) != value:
+                return True
+        elif current != value:
+            return True
+    return False
