@@ -20,10 +20,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from gateway import db
+from gateway import db, metrics
 from gateway.crypto import secret_box_from_settings
 from gateway.edge import LimitBodySize, SecurityHeaders
 from gateway.events import build_event_bus
@@ -121,11 +121,17 @@ def create_app(
             status_code=200 if ready else 503,
         )
 
+    async def metrics_endpoint(request: Request) -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    metrics.track_subscribers(lambda: bus.subscriber_count)
     routes: list[BaseRoute] = [
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         *extra_routes,
     ]
     middleware = [

@@ -27,6 +27,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from gateway import metrics
 from gateway.halo import credentials_for, open_client
 from gateway.halopsa import (
     HaloAuthError,
@@ -301,6 +302,24 @@ async def _finish(
         run.halo_wait_seconds += stats.wait_seconds
     await run.save()
     await release_lock(seller_id, run.id)
+    metrics.observe_run(
+        run.kind.value,
+        state.value,
+        {
+            "created": run.created,
+            "updated": run.updated,
+            "unchanged": run.unchanged,
+            "skipped": run.skipped,
+            "failed": run.failed,
+        },
+        {
+            "calls": run.halo_calls,
+            "rate_limited": run.halo_rate_limited,
+            "retries": run.halo_retries,
+            "wait_seconds": run.halo_wait_seconds,
+        },
+        run.duration_ms,
+    )
     organizations = run.kind is SyncKind.ORGANIZATIONS
     counts = {
         "Reseller ID": seller_id,
