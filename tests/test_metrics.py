@@ -28,10 +28,8 @@ async def test_metrics_count_sync_runs_and_haloPSA_calls(migrated_db, halo_sim, 
 
     def value(text: str, name: str) -> float:
         for line in text.splitlines():
-            if (
-                line.startswith(name + " ")
-                or (line.startswith(name + "{")
-                and line.split(" ")[0] == name)
+            if line.startswith(name + " ") or (
+                line.startswith(name + "{") and line.split(" ")[0] == name
             ):
                 return float(line.rsplit(" ", 1)[1])
         return 0.0

@@ -134,6 +134,9 @@ class SimulatorApp:
         if not auth.lower().startswith("bearer ") or not instance.token_valid(auth[7:].strip()):
             instance.count("unauthorized")
             return Response(status_code=401)
+        if faults.stall_next:
+            instance.count("stalled")
+            await asyncio.sleep(faults.stall_next.pop(0))
         if faults.fail_next:
             status = faults.fail_next.pop(0)
             instance.count(f"injected_{status}")

@@ -35,6 +35,7 @@ class Faults:
     reject_names: set[str] = field(default_factory=set)  # licences always rejected (400)
     revoked: bool = False  # credentials revoked: tokens refused, API answers 401
     fail_next: list[int] = field(default_factory=list)  # exact statuses for the next requests
+    stall_next: list[float] = field(default_factory=list)  # seconds the next requests hang
     seed: int = 7
 
     def rng(self) -> random.Random:

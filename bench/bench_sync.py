@@ -1,0 +1,196 @@
+"""A whole subscriptions sync: 1,000 organisations × 20 subscriptions through the real stack.
+
+    .venv/bin/python bench/bench_sync.py [--organizations 1000] [--per-org 20]
+        [--limit 300] [--window 300] [--latency-ms 50]
+
+Gateway with its embedded worker, SQLite, and the HaloPSA simulator over real HTTP with 50 ms
+latency and (by default) the real rate limit of 300 requests per rolling 300 s. Printed: wall
+time of the run, write calls, the lower bound the rate limit and latency allow, their ratio,
+and the process's peak memory. A second, no-change run shows the ledger's zero-write resync.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+from cryptography.fernet import Fernet
+
+from gateway import db
+from gateway.auth import mint_token
+from gateway.crypto import secret_box_from_settings
+from gateway.halopsa.simulator import SimulatorState, create_simulator_app
+from gateway.models import (
+    Connection,
+    Organization,
+    OrganizationMapping,
+    PsaOrganization,
+    Seller,
+    Subscription,
+)
+from gateway.settings import Settings
+from tests.support.servers import serve_in_thread
+
+BATCH = 50
+
+
+async def seed(settings: Settings, sim_url: str, orgs: int, per_org: int, clients: list) -> None:
+    await db.migrate(settings)
+    ctx = await db.open_db(settings)
+    with db.bound(ctx):
+        await Seller.create(id="bench")
+        box = secret_box_from_settings(settings)
+        await Connection.create(
+            seller_id="bench",
+            client_id="c",
+            client_secret_encrypted=box.encrypt("s"),
+            client_secret_last4="s",
+            resource_server=f"{sim_url}/api",
+            authorization_server=f"{sim_url}/auth",
+        )
+        await Organization.bulk_create(
+            [
+                Organization(
+                    seller_id="bench",
+                    external_id=f"o{i}",
+                    name=f"Org {i}",
+                    reference=f"R{i}",
+                    status="ACTIVE",
+                )
+                for i in range(orgs)
+            ],
+            batch_size=1000,
+        )
+        await PsaOrganization.bulk_create(
+            [PsaOrganization(seller_id="bench", halo_id=c["id"], name=c["name"]) for c in clients],
+            batch_size=1000,
+        )
+        org_rows = await Organization.filter(seller_id="bench").order_by("id")
+        psa_rows = await PsaOrganization.filter(seller_id="bench").order_by("id")
+        await OrganizationMapping.bulk_create(
+            [
+                OrganizationMapping(
+                    seller_id="bench",
+                    organization_id=o.id,
+                    psa_organization_id=p.id,
+                    mapped_by="bench",
+                )
+                for o, p in zip(org_rows, psa_rows, strict=True)
+            ],
+            batch_size=1000,
+        )
+        await Subscription.bulk_create(
+            [
+                Subscription(
+                    seller_id="bench",
+                    organization_id=o.id,
+                    external_id=f"s{o.id}-{j}",
+                    name=f"Licence {j}",
+                    quantity=j + 1,
+                    billing_cycle="Monthly",
+                    term_duration="1 Year",
+                    status="ACTIVE",
+                    cost_price=Decimal("10.00"),
+                    customer_price=Decimal("12.00"),
+                )
+                for o in org_rows
+                for j in range(per_org)
+            ],
+            batch_size=2000,
+        )
+    await db.close_db(ctx)
+
+
+async def run_sync(client: httpx.AsyncClient) -> dict:
+    mutation = "mutation { syncSubscriptions { id } }"
+    run_id = (await client.post("/graphql", json={"query": mutation})).json()["data"][
+        "syncSubscriptions"
+    ]["id"]
+    query = (
+        "{ syncRuns(first: 5) { id state created unchanged haloCalls haloRateLimited "
+        "haloWaitSeconds } }"
+    )
+    while True:
+        runs = (await client.post("/graphql", json={"query": query})).json()["data"]["syncRuns"]
+        run = next(r for r in runs if r["id"] == run_id)
+        if run["state"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return run
+        await asyncio.sleep(0.5)
+
+
+async def main(args: argparse.Namespace) -> None:
+    from gateway.app import create_app
+
+    state = SimulatorState()
+    instance = state.add_instance(client_id="c", client_secret="s")
+    instance.set_faults(latency_ms=args.latency_ms, rate_limit=(args.limit, args.window))
+    clients = [instance.add_client(f"Org {i}") for i in range(args.organizations)]
+    records = args.organizations * args.per_org
+    writes = -(-records // BATCH)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        serve_in_thread(create_simulator_app(state)) as sim_url,
+    ):
+        settings = Settings(
+            database_url=f"sqlite://{tmp}/bench.sqlite3",
+            data_dir=Path(tmp),
+            secrets_key=Fernet.generate_key().decode(),
+            in_process_scheduler=False,
+            halo_rate_limit_requests=args.limit,
+            halo_rate_limit_window_seconds=args.window,
+            log_level="WARNING",
+            sync_cooldown_minutes=0,
+        )
+        await seed(settings, sim_url, args.organizations, args.per_org, clients)
+        token = mint_token(settings, seller_id="bench", roles=["SELLER_ADMIN"])
+        with serve_in_thread(create_app(settings)) as base:
+            async with httpx.AsyncClient(
+                base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}
+            ) as client:
+                started = time.perf_counter()
+                run = await run_sync(client)
+                wall = time.perf_counter() - started
+                again_started = time.perf_counter()
+                again = await run_sync(client)
+                again_wall = time.perf_counter() - again_started
+    latency_floor = writes * args.latency_ms / 1000
+    over = max(0, writes - args.limit)
+    rate_floor = (
+        (args.window if over else 0) + over * args.latency_ms / 1000 if over <= args.limit else None
+    )
+    floor = max(latency_floor, rate_floor or 0)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"{args.organizations} orgs × {args.per_org} subs = {records} licences; "
+        f"limit {args.limit}/{args.window:.0f}s; latency {args.latency_ms} ms"
+    )
+    print(
+        f"run: {run['state']} created={run['created']} wall={wall:.1f}s "
+        f"write calls={instance.counters.get('licence_posts', 0)} (needed {writes}) "
+        f"halo calls={run['haloCalls']} 429s={run['haloRateLimited']} "
+        f"waited={run['haloWaitSeconds']:.1f}s"
+    )
+    print(f"lower bound={floor:.1f}s ratio={wall / floor:.2f}  peak RSS={peak_mb:.0f} MB")
+    print(
+        f"no-change resync: unchanged={again['unchanged']} wall={again_wall:.1f}s "
+        f"write calls added={instance.counters.get('licence_posts', 0) - writes}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--organizations", type=int, default=1000)
+    parser.add_argument("--per-org", type=int, default=20)
+    parser.add_argument("--limit", type=int, default=300)
+    parser.add_argument("--window", type=float, default=300.0)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    asyncio.run(main(parser.parse_args()))
