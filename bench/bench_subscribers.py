@@ -42,7 +42,9 @@ QUERY = "subscription { syncEvents { runId phase processed at } }"
 
 
 async def open_subscriber(url: str, token: str) -> object:
-    ws = await connect(url, subprotocols=["graphql-transport-ws"], max_queue=None)  # type: ignore[list-item]
+    ws = await connect(
+        url, subprotocols=["graphql-transport-ws"], max_queue=None, ping_interval=None
+    )  # type: ignore[list-item]
     await ws.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
     assert json.loads(await ws.recv())["type"] == "connection_ack"
     await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY}}))
