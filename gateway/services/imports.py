@@ -156,28 +156,7 @@ async def upsert_organizations(seller_id: str, items: Sequence[OrganizationItem]
     _duplicates(problems, [c["external_id"] for c in clean])
     problems.raise_if_any()
     await Seller.get_or_create(id=seller_id)
-    created = updated = unchanged = 0
-    async with in_transaction(current_connection_name()):
-        existing = {
-            o.external_id: o
-            for o in await Organization.filter(
-                seller_id=seller_id, external_id__in=[c["external_id"] for c in clean]
-            )
-        }
-        for values in clean:
-            row = existing.get(values["external_id"])
-            if row is None:
-                await Organization.create(seller_id=seller_id, **values)
-                created += 1
-            elif _differs(row, values) or row.deleted_at is not None:
-                for key, value in values.items():
-                    setattr(row, key, value)
-                row.deleted_at = None
-                await row.save()
-                updated += 1
-            else:
-                unchanged += 1
-    return UpsertResult(created, updated, unchanged)
+    return await _write(Organization, seller_id, clean)
 
 
 async def upsert_subscriptions(seller_id: str, items: Sequence[SubscriptionItem]) -> UpsertResult:
@@ -227,28 +206,7 @@ async def upsert_subscriptions(seller_id: str, items: Sequence[SubscriptionItem]
         )
     _duplicates(problems, [c["external_id"] for c in clean])
     problems.raise_if_any()
-    created = updated = unchanged = 0
-    async with in_transaction(current_connection_name()):
-        existing = {
-            s.external_id: s
-            for s in await Subscription.filter(
-                seller_id=seller_id, external_id__in=[c["external_id"] for c in clean]
-            )
-        }
-        for values in clean:
-            row = existing.get(values["external_id"])
-            if row is None:
-                await Subscription.create(seller_id=seller_id, **values)
-                created += 1
-            elif _differs(row, values) or row.deleted_at is not None:
-                for key, value in values.items():
-                    setattr(row, key, value)
-                row.deleted_at = None
-                await row.save()
-                updated += 1
-            else:
-                unchanged += 1
-    return UpsertResult(created, updated, unchanged)
+    return await _write(Subscription, seller_id, clean)
 
 
 async def delete_organizations(seller_id: str, ids: Sequence[str]) -> int:
@@ -269,6 +227,32 @@ async def delete_subscriptions(seller_id: str, ids: Sequence[str]) -> int:
     return await Subscription.filter(
         seller_id=seller_id, external_id__in=list(ids), deleted_at__isnull=True
     ).update(deleted_at=datetime.now(UTC))
+
+
+async def _write(model: Any, seller_id: str, clean: list[dict[str, Any]]) -> UpsertResult:
+    """One transaction: create the new, update the changed (reviving deleted), skip the same."""
+    created = updated = unchanged = 0
+    async with in_transaction(current_connection_name()):
+        existing = {
+            row.external_id: row
+            for row in await model.filter(
+                seller_id=seller_id, external_id__in=[c["external_id"] for c in clean]
+            )
+        }
+        for values in clean:
+            row = existing.get(values["external_id"])
+            if row is None:
+                await model.create(seller_id=seller_id, **values)
+                created += 1
+            elif _differs(row, values) or row.deleted_at is not None:
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.deleted_at = None
+                await row.save()
+                updated += 1
+            else:
+                unchanged += 1
+    return UpsertResult(created, updated, unchanged)
 
 
 def _differs(row: Any, values: dict[str, Any]) -> bool:
