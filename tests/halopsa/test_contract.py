@@ -74,3 +74,28 @@ async def test_licences_of_a_client_are_listed_for_recovery(sim) -> None:
     async with _client(sim) as c:
         listed = [lic async for lic in c.iter_licences(client_id=1)]
     assert len(listed) == 130 and listed[0].name == "L0"
+
+
+async def test_a_tls_failure_is_reported_in_plain_words(sim) -> None:
+    from gateway.halopsa import check_connection
+
+    https = sim.base_url.replace("http://", "https://")
+    creds = HaloCredentials("halo-client", "halo-secret-1234", f"{https}/api", f"{https}/auth")
+    result = await check_connection(creds, timeout=5)
+    assert (result.ok, result.code) == (False, "TLS_ERROR")
+    assert "TLS certificate" in result.reason
+
+
+async def test_the_admin_routes_inspect_set_faults_seed_and_reset(sim) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=sim.base_url) as admin:
+        assert (await admin.post("/_sim/seed", json={"clients": [{"name": "Seeded"}]})).json() == {
+            "created": 1
+        }
+        await admin.post("/_sim/faults", json={"reject_names": ["X"], "latency_ms": 1})
+        state = (await admin.get("/_sim/state")).json()
+        assert [c["name"] for c in state["clients"]] == ["Acme", "Seeded"]
+        assert sim.instance().faults.reject_names == {"X"}
+        await admin.post("/_sim/reset")
+        assert (await admin.get("/_sim/state")).json() is None

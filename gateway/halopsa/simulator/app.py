@@ -241,7 +241,8 @@ class SimulatorApp:
         if path == ["state"] and request.method == "GET":
             instance = self.state.instances.get(name.lower())
             return JSONResponse(instance.snapshot() if instance else None)
-        payload = await request.json() if request.method == "POST" else {}
+        body = await request.body() if request.method == "POST" else b""
+        payload = json.loads(body) if body.strip() else {}
         name = payload.pop("instance", name) if isinstance(payload, dict) else name
         if path == ["reset"]:
             self.state.reset()
