@@ -196,3 +196,78 @@ async def test_clients_on_two_gateways_get_every_event_of_a_worker_process(
             await socket.close()
     assert seen[0] == seen[1]
     assert seen[0][0] == "QUEUED" and seen[0][1] == "STARTED" and seen[0][-1] == "COMPLETED"
+
+
+async def _serve(settings, port: int) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        str(BIN),
+        "serve",
+        "--port",
+        str(port),
+        env={**_env(settings), "MIGRATE_ON_START": "false"},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def test_two_gateway_processes_and_a_worker_process_deliver_every_event_to_both(
+    scale_out_settings, migrated_db, halo_sim
+) -> None:
+    import httpx
+
+    from gateway.auth import mint_token
+    from tests.support.servers import free_port
+    from tests.support.ws import open_socket, receive, subscribe
+
+    settings = scale_out_settings
+    api, auth = halo_sim.urls()
+    await data.connection(
+        settings,
+        "seller-a",
+        resource_server=api,
+        authorization_server=auth,
+        client_id="halo-client",
+        client_secret="halo-secret-1234",
+    )
+    for i in range(60):
+        halo_sim.instance().add_client(f"Customer {i}")
+    ports = [free_port(), free_port()]
+    processes = [await _serve(settings, port) for port in ports] + [await _start_worker(settings)]
+    token = mint_token(settings, seller_id="seller-a", roles=["SELLER_ADMIN"])
+    sockets = []
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            for port in ports:
+                for _ in range(300):
+                    try:
+                        if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                            break
+                    except httpx.ConnectError:
+                        pass
+                    await asyncio.sleep(0.1)
+            for port in ports:
+                socket = await open_socket(f"http://127.0.0.1:{port}", {"token": token})
+                assert (await receive(socket))["type"] == "connection_ack"
+                await subscribe(socket, "subscription { syncEvents { runId phase } }")
+                sockets.append(socket)
+            await asyncio.sleep(0.5)
+            answer = await client.post(
+                f"http://127.0.0.1:{ports[1]}/graphql",
+                json={"query": "mutation { syncOrganizations { id } }"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        run_id = answer.json()["data"]["syncOrganizations"]["id"]
+        seen = []
+        for socket in sockets:
+            phases = []
+            while "COMPLETED" not in phases:
+                event = (await receive(socket, timeout=60))["payload"]["data"]["syncEvents"]
+                assert event["runId"] == run_id
+                phases.append(event["phase"])
+            seen.append(phases)
+    finally:
+        for socket in sockets:
+            await socket.close()
+        for process in processes:
+            await _stop(process)
+    assert seen[0] == seen[1] and seen[0][:2] == ["QUEUED", "STARTED"]
