@@ -94,7 +94,7 @@ async def baseline(request: Request) -> JSONResponse:
                     "mapping_status": r.mapping_status.value,
                     "can_sync_subscriptions": r.can_sync_subscriptions,
                 }
-                for r in page.rows
+                for r in page.items
             ],
         }
     )

@@ -10,9 +10,11 @@ from strawberry.types import Info
 
 from gateway.models import LogLevel as ModelLogLevel
 from gateway.services import logs as logs_service
+from gateway.services.paging import DEFAULT_PAGE_SIZE
 from gateway.services.sync import relative_time
 from schema.context import Context
 from schema.ids import parse_int_id
+from schema.paging import page_totals
 
 
 @strawberry.enum(description="Log level filter; ALL is the default.")
@@ -79,7 +81,7 @@ class Query:
         info: Info[Context, None],
         level: LogLevelFilter = LogLevelFilter.ALL,
         page: int = 1,
-        page_size: int = logs_service.DEFAULT_PAGE_SIZE,
+        page_size: int = DEFAULT_PAGE_SIZE,
         search: str | None = None,
         run_id: strawberry.ID | None = None,
     ) -> LogPage:
@@ -108,11 +110,7 @@ class Query:
                     details=e.details,
                     run_id=strawberry.ID(str(e.run_id)) if e.run_id else None,  # type: ignore[attr-defined]
                 )
-                for e in result.entries
+                for e in result.items
             ],
-            total=result.total,
-            page=result.page,
-            page_size=result.page_size,
-            page_count=result.page_count,
-            range=result.range_text,
+            **page_totals(result),
         )

@@ -11,8 +11,10 @@ from strawberry.types import Info
 
 from gateway.errors import NotFound
 from gateway.services import organizations as service
+from gateway.services.paging import DEFAULT_PAGE_SIZE
 from schema.context import Context
 from schema.ids import parse_int_id
+from schema.paging import page_totals
 
 
 @strawberry.enum
@@ -101,13 +103,6 @@ class OrganizationPage:
     range: str
 
 
-def _range(page: service.OrganizationPage) -> str:
-    if not page.rows:
-        return f"0 of {page.total}"
-    first = (page.page - 1) * page.page_size + 1
-    return f"{first} – {first + len(page.rows) - 1} of {page.total}"
-
-
 def _psa_id(value: strawberry.ID | int) -> int:
     return parse_int_id(value, NotFound("PSA organization not found.", field="psaOrganizationId"))
 
@@ -125,7 +120,7 @@ class GridQuery:
         filter: OrganizationFilter | None = None,
         sort: OrganizationSort | None = None,
         page: int = 1,
-        page_size: int = service.DEFAULT_PAGE_SIZE,
+        page_size: int = DEFAULT_PAGE_SIZE,
     ) -> OrganizationPage:
         f = filter or OrganizationFilter()
         s = sort or OrganizationSort()
@@ -145,12 +140,7 @@ class GridQuery:
             page_size=page_size,
         )
         return OrganizationPage(
-            rows=[OrganizationRow.from_row(r) for r in result.rows],
-            total=result.total,
-            page=result.page,
-            page_size=result.page_size,
-            page_count=result.page_count,
-            range=_range(result),
+            rows=[OrganizationRow.from_row(r) for r in result.items], **page_totals(result)
         )
 
     @strawberry.field(description="HaloPSA organisations for the mapping drop-down.")

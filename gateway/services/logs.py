@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q
 
-from gateway.errors import BadUserInput
 from gateway.models import LogEntry, LogLevel
+from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 
 PROVIDER = "HALO"
 
@@ -44,8 +44,6 @@ def format_details(**fields: object) -> str:
 
 # --- the Logs & Monitoring page -------------------------------------------------------------
 
-PAGE_SIZES = (10, 20, 50, 100)
-DEFAULT_PAGE_SIZE = 20
 MAX_SEARCH_LENGTH = 200
 
 
@@ -56,23 +54,6 @@ class LogOverview:
     warnings: int
     last_update: datetime | None
     now: datetime
-
-
-@dataclass(frozen=True)
-class LogPage:
-    entries: list[LogEntry]
-    total: int
-    page: int
-    page_size: int
-    page_count: int
-
-    @property
-    def range_text(self) -> str:
-        """The seed's pagination text, e.g. "1 – 20 of 236"."""
-        if self.total == 0 or not self.entries:
-            return f"0 of {self.total}"
-        first = (self.page - 1) * self.page_size + 1
-        return f"{first} – {first + len(self.entries) - 1} of {self.total}"
 
 
 def window_start(settings_days: int, now: datetime) -> datetime:
@@ -104,13 +85,8 @@ async def list_logs(
     search: str | None = None,
     run_id: int | None = None,
     now: datetime | None = None,
-) -> LogPage:
-    if page_size not in PAGE_SIZES:
-        raise BadUserInput(
-            f"pageSize must be one of {', '.join(map(str, PAGE_SIZES))}.", field="pageSize"
-        )
-    if page < 1:
-        raise BadUserInput("page starts at 1.", field="page")
+) -> Page[LogEntry]:
+    offset = check_page(page, page_size)
     now = now or datetime.now(UTC)
     query = LogEntry.filter(seller_id=seller_id, created_at__gte=window_start(retention_days, now))
     if level is not None:
@@ -122,13 +98,8 @@ async def list_logs(
         if term:
             query = query.filter(Q(title__icontains=term) | Q(details__icontains=term))
     total = await query.count()
-    entries = (
-        await query.order_by("-created_at", "-id").offset((page - 1) * page_size).limit(page_size)
-    )
-    page_count = max(1, -(-total // page_size))
-    # Out of range pages answer empty with the real totals: a stale page number after
-    # a filter change should not be an error.
-    return LogPage(entries, total, page, page_size, page_count)
+    entries = await query.order_by("-created_at", "-id").offset(offset).limit(page_size)
+    return Page(entries, total, page, page_size)
 
 
 async def purge_expired_logs(retention_days: int, now: datetime | None = None) -> int:

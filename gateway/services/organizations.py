@@ -36,10 +36,9 @@ from gateway.models import (
 )
 from gateway.services import logs as product_log
 from gateway.services.connection_state import require_verified_connection
+from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 
 RESPONSE_ERROR_TOOLTIP = "Please refresh the page in a few minutes and try again."
-PAGE_SIZES = (10, 20, 50, 100)
-DEFAULT_PAGE_SIZE = 20
 MAX_SEARCH_LENGTH = 200
 MAX_PICKER_ROWS = 100
 
@@ -71,18 +70,6 @@ class OrganizationRow:
     @property
     def can_sync_subscriptions(self) -> bool:
         return self.mapping_status is MappingStatus.MAPPED
-
-
-@dataclass(frozen=True)
-class OrganizationPage:
-    rows: list[OrganizationRow]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def page_count(self) -> int:
-        return max(1, -(-self.total // self.page_size))
 
 
 @dataclass(frozen=True)
@@ -195,13 +182,8 @@ async def list_organizations(
     descending: bool = False,
     page: int = 1,
     page_size: int = DEFAULT_PAGE_SIZE,
-) -> OrganizationPage:
-    if page_size not in PAGE_SIZES:
-        raise BadUserInput(
-            f"pageSize must be one of {', '.join(map(str, PAGE_SIZES))}.", field="pageSize"
-        )
-    if page < 1:
-        raise BadUserInput("page starts at 1.", field="page")
+) -> Page[OrganizationRow]:
+    offset = check_page(page, page_size)
     unreachable = await _psa_unreachable(seller_id)
     query = Organization.filter(seller_id=seller_id, deleted_at__isnull=True)
     if filters.search and filters.search.strip():
@@ -225,13 +207,8 @@ async def list_organizations(
     total = await query.count()
     order = ("-" if descending else "") + sort.value
     tie = "-id" if descending else "id"
-    values = (
-        await query.order_by(order, tie)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-        .values(*_FIELDS)
-    )
-    return OrganizationPage([_row(v, unreachable) for v in values], total, page, page_size)
+    values = await query.order_by(order, tie).offset(offset).limit(page_size).values(*_FIELDS)
+    return Page([_row(v, unreachable) for v in values], total, page, page_size)
 
 
 async def psa_organizations(
