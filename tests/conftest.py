@@ -29,6 +29,7 @@ from cryptography.fernet import Fernet
 from gateway import db
 from gateway.auth import mint_token
 from gateway.settings import Environment, Settings
+from tests.support.data import SIM_CLIENT_ID, SIM_CLIENT_SECRET
 from tests.support.servers import serve_in_thread
 
 POSTGRES_ADMIN_DSN = os.environ.get(
@@ -185,7 +186,7 @@ def halo_sim() -> Iterator[RunningSimulator]:
     from gateway.halopsa.simulator import SimulatorState, create_simulator_app
 
     state = SimulatorState()
-    state.add_instance("default", client_id="halo-client", client_secret="halo-secret-1234")
+    state.add_instance("default", client_id=SIM_CLIENT_ID, client_secret=SIM_CLIENT_SECRET)
     state.instance().set_faults(rate_limit=None)
     with serve_in_thread(create_simulator_app(state)) as base_url:
         yield RunningSimulator(base_url=base_url, state=state)

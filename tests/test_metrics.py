@@ -9,15 +9,7 @@ from tests.support.runs import trigger, wait_for_run
 
 
 async def test_metrics_count_sync_runs_and_haloPSA_calls(migrated_db, halo_sim, gateway) -> None:
-    api, auth = halo_sim.urls()
-    await data.connection(
-        migrated_db,
-        "seller-a",
-        resource_server=api,
-        authorization_server=auth,
-        client_id="halo-client",
-        client_secret="halo-secret-1234",
-    )
+    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
     halo_sim.instance().add_client("Acme")
 
     async def scrape() -> str:

@@ -37,15 +37,7 @@ async def _drain(socket, until_phase: str, timeout: float = 30.0) -> list[dict]:
 async def test_a_sync_streams_queued_started_progress_completed_to_its_seller_only(
     migrated_db, halo_sim, gateway
 ) -> None:
-    api, auth = halo_sim.urls()
-    await data.connection(
-        migrated_db,
-        "seller-a",
-        resource_server=api,
-        authorization_server=auth,
-        client_id="halo-client",
-        client_secret="halo-secret-1234",
-    )
+    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
     sim = halo_sim.instance()
     for i in range(250):
         sim.add_client(f"Customer {i:03d}")

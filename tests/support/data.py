@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from gateway.crypto import secret_box_from_settings
 from gateway.models import (
@@ -20,6 +21,10 @@ from gateway.models import (
     Subscription,
 )
 from gateway.settings import Settings
+
+# The credentials of the simulator's instances in the ``halo_sim`` fixture.
+SIM_CLIENT_ID = "halo-client"
+SIM_CLIENT_SECRET = "halo-secret-1234"
 
 
 async def seller(seller_id: str = "seller-a", *, unit_prices: bool | None = None) -> Seller:
@@ -53,6 +58,21 @@ async def connection(
         tenant=tenant,
         status=status,
         verified_at=datetime.now(UTC) if status is ConnectionStatus.VERIFIED else None,
+    )
+
+
+async def simulator_connection(
+    settings: Settings, seller_id: str, sim: Any, instance: str = "default"
+) -> Connection:
+    """A verified connection of ``seller_id`` to an instance of the ``halo_sim`` simulator."""
+    api, auth = sim.urls(instance)
+    return await connection(
+        settings,
+        seller_id,
+        resource_server=api,
+        authorization_server=auth,
+        client_id=SIM_CLIENT_ID,
+        client_secret=SIM_CLIENT_SECRET,
     )
 
 

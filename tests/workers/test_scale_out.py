@@ -83,15 +83,7 @@ async def test_a_worker_killed_mid_sync_is_resumed_and_writes_every_subscription
 ) -> None:
     settings = scale_out_settings
     sim = halo_sim.instance()
-    api, auth = halo_sim.urls()
-    await data.connection(
-        settings,
-        "seller-a",
-        resource_server=api,
-        authorization_server=auth,
-        client_id="halo-client",
-        client_secret="halo-secret-1234",
-    )
+    await data.simulator_connection(settings, "seller-a", halo_sim)
     client = sim.add_client("Acme")
     org = await data.organization("seller-a", "org-a", "Acme")
     await data.mapping(org, await data.psa_organization("seller-a", client["id"], "Acme"))
@@ -132,15 +124,7 @@ async def test_two_concurrent_triggers_create_one_run(
     scale_out_settings, migrated_db, halo_sim, gateway_factory
 ) -> None:
     settings = scale_out_settings
-    api, auth = halo_sim.urls()
-    await data.connection(
-        settings,
-        "seller-a",
-        resource_server=api,
-        authorization_server=auth,
-        client_id="halo-client",
-        client_secret="halo-secret-1234",
-    )
+    await data.simulator_connection(settings, "seller-a", halo_sim)
     first, second = gateway_factory(settings), gateway_factory(settings)
     results = await asyncio.gather(
         *(g.gql("mutation { syncOrganizations { id } }") for g in (first, second, first, second))
@@ -158,15 +142,7 @@ async def test_clients_on_two_gateways_get_every_event_of_a_worker_process(
     from tests.support.ws import open_socket, receive, subscribe
 
     settings = scale_out_settings
-    api, auth = halo_sim.urls()
-    await data.connection(
-        settings,
-        "seller-a",
-        resource_server=api,
-        authorization_server=auth,
-        client_id="halo-client",
-        client_secret="halo-secret-1234",
-    )
+    await data.simulator_connection(settings, "seller-a", halo_sim)
     for i in range(120):
         halo_sim.instance().add_client(f"Customer {i}")
     halo_sim.instance().set_faults(latency_ms=20)
@@ -220,15 +196,7 @@ async def test_two_gateway_processes_and_a_worker_process_deliver_every_event_to
     from tests.support.ws import open_socket, receive, subscribe
 
     settings = scale_out_settings
-    api, auth = halo_sim.urls()
-    await data.connection(
-        settings,
-        "seller-a",
-        resource_server=api,
-        authorization_server=auth,
-        client_id="halo-client",
-        client_secret="halo-secret-1234",
-    )
+    await data.simulator_connection(settings, "seller-a", halo_sim)
     for i in range(60):
         halo_sim.instance().add_client(f"Customer {i}")
     ports = [free_port(), free_port()]

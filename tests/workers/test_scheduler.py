@@ -12,23 +12,11 @@ from tests.support.runs import wait_for_run
 from workers.scheduler import build_scheduler, run_scheduled
 
 
-async def _verified(settings, seller: str, sim) -> None:
-    api, auth = sim.urls()
-    await data.connection(
-        settings,
-        seller,
-        resource_server=api,
-        authorization_server=auth,
-        client_id="halo-client",
-        client_secret="halo-secret-1234",
-    )
-
-
 async def test_two_schedulers_firing_the_same_day_queue_one_run_per_seller(
     migrated_db, halo_sim, gateway
 ) -> None:
-    await _verified(migrated_db, "seller-a", halo_sim)
-    await _verified(migrated_db, "seller-b", halo_sim)
+    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
+    await data.simulator_connection(migrated_db, "seller-b", halo_sim)
     await data.seller("seller-c")  # no connection: never scheduled
     deps = gateway.app.state.halo.deps
     now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -52,7 +40,7 @@ async def test_two_schedulers_firing_the_same_day_queue_one_run_per_seller(
 async def test_a_scheduled_run_meeting_a_running_sync_is_skipped_with_a_warning(
     migrated_db, halo_sim, gateway
 ) -> None:
-    await _verified(migrated_db, "seller-a", halo_sim)
+    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
     halo_sim.instance().set_faults(latency_ms=400)
     halo_sim.instance().add_client("Acme")
     manual = await gateway.gql("mutation { syncOrganizations { id } }")

@@ -21,15 +21,7 @@ SYNC_ONE = "mutation ($id: ID!) { syncOrganizationSubscriptions(organizationId: 
 @pytest.fixture
 async def connected(migrated_db, halo_sim):
     """seller-a has a verified connection to the simulator's default instance."""
-    api, auth = halo_sim.urls()
-    await data.connection(
-        migrated_db,
-        "seller-a",
-        resource_server=api,
-        authorization_server=auth,
-        client_id="halo-client",
-        client_secret="halo-secret-1234",
-    )
+    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
     return halo_sim
 
 
