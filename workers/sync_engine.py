@@ -22,12 +22,16 @@ import hashlib
 import json
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from gateway import metrics
+from gateway.db import current_connection_name
 from gateway.halo import credentials_for, open_client
 from gateway.halopsa import (
     HaloAuthError,
@@ -60,6 +64,9 @@ logger = logging.getLogger(__name__)
 # Records written per POST array: big enough to make the 300-calls-per-5-minutes budget go a
 # long way, small enough that a rejected batch is cheap to bisect.
 WRITE_BATCH_SIZE = 50
+# Organisations whose subscriptions and ledger rows are read together: far fewer queries than
+# one pair per organisation, and bounded memory for a seller with thousands of them.
+ORGANIZATIONS_PER_READ = 50
 # Progress events: at most one per this many seconds (and always at the end).
 PROGRESS_INTERVAL_SECONDS = 0.25
 # Unit prices keep 4 decimal places, half-up: 100.00 / 3 = 33.3333, so unit × quantity
@@ -484,24 +491,36 @@ class SubscriptionsPush:
         self.run.total = (
             await Subscription.filter(organization_id__in=org_ids).count() if org_ids else 0
         )
-        for mapping in mappings:
-            await self.push_organization(mapping)
+        for start in range(0, len(mappings), ORGANIZATIONS_PER_READ):
+            await self.push_organizations(mappings[start : start + ORGANIZATIONS_PER_READ])
         await self.flush()
         await self.progress.step(force=True)
 
-    async def push_organization(self, mapping: OrganizationMapping) -> None:
-        halo_client_id = mapping.psa_organization.halo_id
-        subs = await Subscription.filter(organization_id=mapping.organization_id).order_by("id")  # type: ignore[attr-defined]
-        ledger = {
-            row.subscription_id: row  # type: ignore[attr-defined]
-            for row in await SyncedSubscription.filter(
-                subscription_id__in=[s.id for s in subs], halo_client_id=halo_client_id
-            )
+    async def push_organizations(self, mappings: list[OrganizationMapping]) -> None:
+        """Push the subscriptions of a few organisations, read with one query each for
+        subscriptions and ledger rows (not two queries per organisation)."""
+        org_ids = [m.organization_id for m in mappings]  # type: ignore[attr-defined]
+        subs_by_org: dict[int, list[Subscription]] = defaultdict(list)
+        for sub in await Subscription.filter(organization_id__in=org_ids).order_by("id"):
+            subs_by_org[sub.organization_id].append(sub)  # type: ignore[attr-defined]
+        ledger_rows = {
+            (row.subscription_id, row.halo_client_id): row  # type: ignore[attr-defined]
+            for row in await SyncedSubscription.filter(subscription__organization_id__in=org_ids)
         }
-        if any(row.state is LedgerState.PENDING for row in ledger.values()):
-            await self.adopt_pending(halo_client_id, ledger)
-        for sub in subs:
-            await self.push_one(sub, mapping, halo_client_id, ledger.get(sub.id))
+        for mapping in mappings:
+            halo_client_id = mapping.psa_organization.halo_id
+            subs = subs_by_org.get(mapping.organization_id, [])  # type: ignore[attr-defined]
+            # Only the rows of the *current* HaloPSA client: after a remap, licences in the
+            # old client stay there and new ones are created in the new client.
+            ledger = {
+                sub.id: ledger_rows[(sub.id, halo_client_id)]
+                for sub in subs
+                if (sub.id, halo_client_id) in ledger_rows
+            }
+            if any(row.state is LedgerState.PENDING for row in ledger.values()):
+                await self.adopt_pending(halo_client_id, ledger)
+            for sub in subs:
+                await self.push_one(sub, mapping, halo_client_id, ledger.get(sub.id))
 
     async def adopt_pending(
         self, halo_client_id: int, ledger: dict[int, SyncedSubscription]
@@ -590,36 +609,39 @@ class SubscriptionsPush:
             return
         batch, self.batch = self.batch, []
         # Intent first: if the worker dies after HaloPSA answers, the resumed run finds these.
-        for item in batch:
-            await item.ledger.save()
+        # One transaction per batch: one commit instead of fifty.
+        async with in_transaction(current_connection_name()):
+            for item in batch:
+                await item.ledger.save()
         writes = [
             to_licence_write(item.payload, None if item.create else item.ledger.halo_licence_id)
             for item in batch
         ]
         outcomes = await self.client.write_licences(writes)
         written_at = now_utc()
-        for item, outcome in zip(batch, outcomes, strict=True):
-            self.run.processed += 1
-            if outcome.error is not None:
-                self.run.failed += 1
-                await product_log.record(
-                    self.seller_id,
-                    LogLevel.ERROR,
-                    "Subscription not synced",
-                    f"HaloPSA rejected subscription '{item.subscription.name}' "
-                    f"({item.subscription.external_id}): {outcome.error.message}",
-                    run_id=self.run.id,
-                )
-                continue
-            item.ledger.halo_licence_id = outcome.licence_id
-            item.ledger.state = LedgerState.WRITTEN
-            item.ledger.payload_hash = item.hash
-            item.ledger.written_at = written_at
-            await item.ledger.save()
-            if item.create:
-                self.run.created += 1
-            else:
-                self.run.updated += 1
+        async with in_transaction(current_connection_name()):
+            for item, outcome in zip(batch, outcomes, strict=True):
+                self.run.processed += 1
+                if outcome.error is not None:
+                    self.run.failed += 1
+                    await product_log.record(
+                        self.seller_id,
+                        LogLevel.ERROR,
+                        "Subscription not synced",
+                        f"HaloPSA rejected subscription '{item.subscription.name}' "
+                        f"({item.subscription.external_id}): {outcome.error.message}",
+                        run_id=self.run.id,
+                    )
+                    continue
+                item.ledger.halo_licence_id = outcome.licence_id
+                item.ledger.state = LedgerState.WRITTEN
+                item.ledger.payload_hash = item.hash
+                item.ledger.written_at = written_at
+                await item.ledger.save()
+                if item.create:
+                    self.run.created += 1
+                else:
+                    self.run.updated += 1
         await self.progress.step()
 
 
