@@ -51,9 +51,9 @@ def build_schema(
     graphql_core_patches.apply()
     extensions: list = [
         DomainErrorExtension,
-        RejectNulCharacters,
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        RejectNulCharacters,  # after ValidationCache: see its on_validate
         lambda: QueryDepthLimiter(max_depth=max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -110,7 +110,9 @@ class RejectNulCharacters(SchemaExtension):
     refuse them up front as bad input instead of failing deep inside a query."""
 
     def on_validate(self) -> Iterator[None]:
-        yield
+        # Before the yield: strawberry decides whether to execute inside the validation
+        # step, right after the hooks' first halves; an error added after it would be too
+        # late. Listed after ValidationCache, which replaces the errors list with its own.
         context = self.execution_context
         document_text = context.query or ""
         if (
@@ -123,3 +125,4 @@ class RejectNulCharacters(SchemaExtension):
                 extensions={"code": "BAD_USER_INPUT"},
             )
             context.pre_execution_errors = [*(context.pre_execution_errors or []), error]
+        yield

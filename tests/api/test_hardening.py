@@ -6,7 +6,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.models import SyncRun
+from gateway.models import Organization, Subscription, SyncRun
 from tests.conftest import assert_error_code, make_settings
 from tests.support import data
 
@@ -39,6 +39,49 @@ ident = st.one_of(
     st.text(max_size=40),
     st.integers(-(2**70), 2**70).map(str),
     st.sampled_from(["org-00", "1000", "0", "-1", "1e9", "null"]),
+)
+
+
+def _one_of_or_junk(*valid: str) -> st.SearchStrategy:
+    return st.one_of(st.sampled_from(valid), st.sampled_from([v.lower() for v in valid]), text)
+
+
+money = st.one_of(
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["12.50", "0", "-1", "1e999", "NaN", "1.23456", "1000000001", " 5 ", "5,00"]),
+    text,
+)
+day = st.one_of(
+    st.none(),
+    st.dates().map(str),
+    st.sampled_from(["2026-02-30", "2026-13-01", "26-1-1", "2026-01-01T00:00:00"]),
+    st.text(max_size=12),
+)
+organization_input = st.fixed_dictionaries(
+    {
+        "id": ident,
+        "name": text,
+        "reference": text,
+        "status": _one_of_or_junk("ACTIVE", "SUSPENDED", "INACTIVE", "PENDING"),
+    }
+)
+subscription_input = st.fixed_dictionaries(
+    {
+        "id": ident,
+        "organizationId": st.one_of(st.just("org-00"), ident),
+        "name": text,
+        "quantity": st.integers(-(2**33), 2**33),
+        "billingCycle": _one_of_or_junk("Monthly", "Annual", "Quarterly", "One-time"),
+        "termDuration": _one_of_or_junk("1 Month", "1 Year", "2 Years", "3 Years", "None"),
+        "status": _one_of_or_junk("ACTIVE", "SUSPENDED", "CANCELLED", "PENDING", "EXPIRED"),
+        "costPrice": money,
+        "customerPrice": money,
+    },
+    optional={
+        "currency": st.one_of(st.sampled_from(["EUR", "usd", "EURO", "€"]), text),
+        "startDate": day,
+        "endDate": day,
+    },
 )
 
 MUTATIONS = {
@@ -89,6 +132,22 @@ MUTATIONS = {
         "mutation ($r: ID!) { cancelSync(runId: $r) { id } }",
         st.fixed_dictionaries({"r": ident}),
     ),
+    "upsertOrganizations": (
+        "mutation ($i: [OrganizationInput!]!) { upsertOrganizations(input: $i) { created } }",
+        st.fixed_dictionaries({"i": st.lists(organization_input, max_size=4)}),
+    ),
+    "upsertSubscriptions": (
+        "mutation ($i: [SubscriptionInput!]!) { upsertSubscriptions(input: $i) { created } }",
+        st.fixed_dictionaries({"i": st.lists(subscription_input, max_size=4)}),
+    ),
+    "deleteOrganizations": (
+        "mutation ($i: [ID!]!) { deleteOrganizations(ids: $i) { deleted } }",
+        st.fixed_dictionaries({"i": st.lists(ident, max_size=4)}),
+    ),
+    "deleteSubscriptions": (
+        "mutation ($i: [ID!]!) { deleteSubscriptions(ids: $i) { deleted } }",
+        st.fixed_dictionaries({"i": st.lists(ident, max_size=4)}),
+    ),
     "logs": (
         "query ($p: Int, $s: Int, $q: String) { logs(page: $p, pageSize: $s, search: $q) "
         "{ total } }",
@@ -111,14 +170,20 @@ def test_generated_inputs_get_coded_rejections_and_change_nothing(gateway) -> No
         assert response.status_code == 200, response.text
         return response.json()
 
-    before = {"state": call(SNAPSHOT, {})}
-    assert "errors" not in before["state"], before
+    def snapshot() -> dict:
+        api = call(SNAPSHOT, {})
+        assert "errors" not in api, api
+        # No query lists the platform's subscriptions: read them (and deleted organisations)
+        # from the database, so a half-written upsert or delete cannot hide.
+        return {"api": api, "rows": asyncio.run(_platform_rows(gateway.settings))}
+
+    before = {"state": snapshot()}
     for name, (query, strategy) in MUTATIONS.items():
-        _property(call, name, query, strategy, before)
+        _property(call, snapshot, name, query, strategy, before)
     client.close()
 
 
-def _property(call, name: str, query: str, strategy, before: dict) -> None:
+def _property(call, snapshot, name: str, query: str, strategy, before: dict) -> None:
     # Rejected calls must leave the snapshot as it was; accepted ones move it on.
     @settings(
         max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
@@ -130,12 +195,45 @@ def _property(call, name: str, query: str, strategy, before: dict) -> None:
             code = error.get("extensions", {}).get("code")
             assert code, f"{name}: error without a code: {error}"
             assert code != "INTERNAL_SERVER_ERROR", f"{name}{variables}: {error}"
-        after = call(SNAPSHOT, {})
+        after = snapshot()
         if result.get("errors"):
             assert after == before["state"], f"{name}{variables} changed data"
         before["state"] = after  # accepted calls may change data; rejected ones never do
 
     run()
+
+
+async def _platform_rows(settings_) -> list:
+    from gateway import db
+
+    ctx = await db.open_db(settings_)
+    with db.bound(ctx):
+        organizations = (
+            await Organization.all()
+            .order_by("id")
+            .values_list("external_id", "name", "reference", "status", "deleted_at")
+        )
+        subscriptions = (
+            await Subscription.all()
+            .order_by("id")
+            .values_list(
+                "external_id",
+                "organization_id",
+                "name",
+                "quantity",
+                "billing_cycle",
+                "term_duration",
+                "status",
+                "cost_price",
+                "customer_price",
+                "currency",
+                "start_date",
+                "end_date",
+                "deleted_at",
+            )
+        )
+    await db.close_db(ctx)
+    return [list(map(str, row)) for row in [*organizations, *subscriptions]]
 
 
 async def _seed(settings_) -> None:
@@ -199,3 +297,23 @@ async def test_cors_allows_only_the_configured_origins(
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
     assert "access-control-allow-origin" not in denied.headers
+
+
+async def test_nul_characters_anywhere_are_refused_as_bad_input_before_any_query(
+    gateway,
+) -> None:
+    # Given: the same document sent twice, so the second answer comes from the caches.
+    upsert = "mutation ($i: [OrganizationInput!]!) { upsertOrganizations(input: $i) { created } }"
+    bad = {"i": [{"id": "org-1", "name": "Acme\x00", "reference": "R-1", "status": "ACTIVE"}]}
+    for _ in range(2):
+        assert_error_code(await gateway.gql(upsert, bad), "BAD_USER_INPUT")
+    for _ in range(2):
+        result = await gateway.gql(
+            "mutation ($o: ID!) { unmapOrganization(organizationId: $o) { id } }", {"o": "\x00"}
+        )
+        assert_error_code(result, "BAD_USER_INPUT")
+    literal = 'mutation { deleteOrganizations(ids: ["\\u0000"]) { deleted } }'
+    assert_error_code(await gateway.gql(literal), "BAD_USER_INPUT")
+    # Then: nothing was written.
+    grid = await gateway.gql("{ organizations { total } }")
+    assert grid["data"]["organizations"]["total"] == 0
