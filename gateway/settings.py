@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # Dramatiq queue names and Redis keys are prefixed with this, so several deployments
     # (or parallel test runs) can share one Redis.
     redis_namespace: str = "halo-gateway"
+    # SQLite: how long a writer waits for another connection's write lock before answering
+    # DATABASE_BUSY. The embedded worker writes in short transactions; 10 s covers a bulk
+    # import of 1,000 rows on a slow disk.
+    sqlite_busy_timeout_ms: int = 10_000
 
     # A worker that stopped heart-beating this long is dead: its messages are redelivered.
     broker_heartbeat_timeout_ms: int = 30_000
