@@ -75,6 +75,10 @@ def create_app(
         graphql_ide="graphiql" if settings.graphiql else None,
         keep_alive=True,
         keep_alive_interval=WS_KEEP_ALIVE_SECONDS,
+        # Browsers apply no CORS to websockets: Strawberry checks the handshake's Origin
+        # (no Origin, i.e. a script, and the same origin always pass) against the same
+        # list, and refuses the others with 403 before accepting.
+        allowed_origins=settings.cors_origins,
     )
 
     @contextlib.asynccontextmanager

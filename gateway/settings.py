@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     introspection: bool = True
     # Deepest selection a query may have (introspection is not counted by the limiter).
     graphql_max_depth: int = 12
+    # Browser origins (``https://app.example.com``, or ``*``) allowed to call the API: CORS
+    # for HTTP and the Origin check of websocket handshakes. Empty: same origin only.
     cors_origins: list[str] = Field(default_factory=list)
 
     # --- embedded worker -------------------------------------------------------------------

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import asyncpg
 import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
 
 from schema import MAX_ALIASES
-from tests.conftest import POSTGRES_ADMIN_DSN, assert_error_code, make_settings, running_gateway
+from tests.conftest import (
+    POSTGRES_ADMIN_DSN,
+    RunningGateway,
+    assert_error_code,
+    make_settings,
+    running_gateway,
+)
+from tests.support.ws import open_socket, receive
+
+FRONTEND = "https://app.example.com"
 
 
 async def test_a_query_deeper_than_the_limit_is_too_complex(
@@ -98,3 +109,49 @@ async def test_an_unexpected_failure_is_an_internal_error_with_an_id_and_no_inte
     assert len(error_id) == 12
     assert "database" not in str(result).lower()
     assert any(error_id in record.getMessage() for record in caplog.records)
+
+
+async def _first_message(gateway: RunningGateway, origin: str | None) -> str:
+    """Open a socket as a page from ``origin`` would (None: a script) and authenticate."""
+    socket = await open_socket(
+        gateway.base_url, {"Authorization": f"Bearer {gateway.token()}"}, origin=origin
+    )
+    try:
+        return str((await receive(socket))["type"])
+    finally:
+        await socket.close()
+
+
+async def _refused_status(gateway: RunningGateway, origin: str) -> int:
+    with pytest.raises(InvalidStatus) as refused:
+        await _first_message(gateway, origin)
+    return refused.value.response.status_code
+
+
+async def test_a_browser_websocket_from_an_origin_not_allowed_is_refused_at_the_handshake(
+    gateway_factory, database_url, tmp_path
+) -> None:
+    running = gateway_factory(make_settings(database_url, tmp_path, cors_origins=[FRONTEND]))
+    assert await _refused_status(running, "https://evil.example.com") == 403
+    assert await _refused_status(running, "null") == 403  # sandboxed frames, file:// pages
+    assert await _first_message(running, FRONTEND) == "connection_ack"
+    assert await _first_message(running, FRONTEND + "/") == "connection_ack"
+
+
+async def test_scripts_and_same_origin_pages_open_websockets_without_any_allowed_origins(
+    gateway,
+) -> None:
+    # No CORS_ORIGINS (the default): only pages served by the gateway itself (GraphiQL).
+    port = gateway.base_url.rsplit(":", 1)[1]
+    assert await _first_message(gateway, None) == "connection_ack"  # no Origin: a script
+    assert await _first_message(gateway, gateway.base_url) == "connection_ack"
+    assert await _refused_status(gateway, FRONTEND) == 403
+    assert await _refused_status(gateway, f"http://localhost:{port}") == 403  # another host
+    assert await _refused_status(gateway, "http://127.0.0.1:1") == 403  # another port
+
+
+async def test_every_origin_may_open_a_websocket_when_cors_allows_every_origin(
+    gateway_factory, database_url, tmp_path
+) -> None:
+    running = gateway_factory(make_settings(database_url, tmp_path, cors_origins=["*"]))
+    assert await _first_message(running, "https://evil.example.com") == "connection_ack"
