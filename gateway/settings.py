@@ -99,8 +99,12 @@ class Settings(BaseSettings):
     # --- web -----------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000
-    graphiql: bool = True
-    introspection: bool = True
+    # The GraphiQL IDE on GET /graphql and schema introspection. Unset: on, except in
+    # production, where the IDE (a page loading scripts from a CDN onto our origin) and a
+    # self-describing schema only help an attacker; the frontend builds against the
+    # committed schema.graphql. Set either explicitly to override.
+    graphiql: bool | None = None
+    introspection: bool | None = None
     # Deepest selection a query may have (introspection is not counted by the limiter).
     graphql_max_depth: int = 12
     # Browser origins (``https://app.example.com``, or ``*``) allowed to call the API: CORS
@@ -132,6 +136,18 @@ class Settings(BaseSettings):
         if self.in_process_scheduler is None:
             return self.embedded
         return self.in_process_scheduler
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        if self.graphiql is None:
+            return self.environment is not Environment.PRODUCTION
+        return self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.introspection is None:
+            return self.environment is not Environment.PRODUCTION
+        return self.introspection
 
     @property
     def loopback_http_allowed(self) -> bool:

@@ -155,3 +155,50 @@ async def test_every_origin_may_open_a_websocket_when_cors_allows_every_origin(
 ) -> None:
     running = gateway_factory(make_settings(database_url, tmp_path, cors_origins=["*"]))
     assert await _first_message(running, "https://evil.example.com") == "connection_ack"
+
+
+INTROSPECT = "{ __schema { queryType { name } } }"
+
+
+async def _browser_get(gateway: RunningGateway) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=gateway.base_url) as client:
+        return await client.get("/graphql", headers={"Accept": "text/html"})
+
+
+async def test_introspection_and_graphiql_are_on_by_default(gateway) -> None:
+    result = await gateway.gql(INTROSPECT, seller=None)
+    assert result["data"]["__schema"]["queryType"]["name"] == "Query"
+    page = await _browser_get(gateway)
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+
+
+async def test_with_introspection_off_schema_queries_are_refused_with_a_code(
+    gateway_factory, database_url, tmp_path
+) -> None:
+    running = gateway_factory(make_settings(database_url, tmp_path, introspection=False))
+    for query in (INTROSPECT, '{ __type(name: "Query") { name } }'):
+        for seller in ("seller-a", None):  # refused before authentication is even looked at
+            error = assert_error_code(
+                await running.gql(query, seller=seller), "GRAPHQL_VALIDATION_FAILED"
+            )
+            assert error["message"].startswith("GraphQL introspection has been disabled")
+    ordinary = await running.gql("{ __typename viewer { sellerId } }")
+    assert ordinary["data"] == {"__typename": "Query", "viewer": {"sellerId": "seller-a"}}
+
+
+async def test_with_graphiql_off_a_browser_get_is_not_found_and_queries_still_answer(
+    gateway_factory, database_url, tmp_path
+) -> None:
+    running = gateway_factory(make_settings(database_url, tmp_path, graphiql=False))
+    page = await _browser_get(running)
+    assert page.status_code == 404
+    assert page.text == "Not Found"
+    assert "graphiql" not in page.text.lower()
+    async with httpx.AsyncClient(base_url=running.base_url) as client:
+        answered = await client.get(
+            "/graphql",
+            params={"query": "{ viewer { sellerId } }"},
+            headers={"Authorization": f"Bearer {running.token()}"},
+        )
+    assert answered.json() == {"data": {"viewer": {"sellerId": "seller-a"}}}
