@@ -7,7 +7,7 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from schema import MAX_ALIASES
+from schema import DOCUMENT_CACHE_SIZE, MAX_ALIASES, build_schema
 from tests.conftest import (
     POSTGRES_ADMIN_DSN,
     RunningGateway,
@@ -29,6 +29,23 @@ async def test_a_query_deeper_than_the_limit_is_too_complex(
     assert "maximum operation depth of 2" in error["message"]
     shallow = await running.gql("{ syncOverview { lastSyncToPsa { relative } } }")
     assert "errors" not in shallow
+
+
+async def test_a_repeated_query_is_validated_once_with_the_limits_in_place() -> None:
+    # Validation is ~5 ms of a grid request; the limiters must not defeat its cache (a rule
+    # class built per request made every lookup a miss). Still refused when too deep.
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    schema = build_schema(max_depth=2)
+    cache = _get_validate_cache(DOCUMENT_CACHE_SIZE)
+    query = "query ($t: String!) { __type(name: $t) { name } a: __typename }"
+    before = cache.cache_info()
+    for name in ("Query", "Mutation", "SyncRun", "LogEntry", "Nope"):
+        assert (await schema.execute(query, variable_values={"t": name})).errors is None
+    after = cache.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 4)
+    deep = await schema.execute("{ syncOverview { subscriptions { currentRun { id } } } }")
+    assert deep.errors and "maximum operation depth of 2" in deep.errors[0].message
 
 
 async def test_too_many_aliases_are_too_complex(gateway) -> None:
