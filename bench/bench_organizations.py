@@ -27,9 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gateway import db
+from bench.seeding import mapped_organizations, migrated
 from gateway.auth import mint_token
-from gateway.models import Organization, OrganizationMapping, PsaOrganization, Seller
 from gateway.services import organizations
 from gateway.settings import Settings
 from tests.support.servers import serve_in_thread
@@ -40,45 +39,12 @@ mappingStatus canSyncSubscriptions } } }"""
 
 
 async def seed(settings: Settings, count: int) -> None:
-    await db.migrate(settings)
-    ctx = await db.open_db(settings)
-    with db.bound(ctx):
-        await Seller.create(id="bench")
-        await Organization.bulk_create(
-            [
-                Organization(
-                    seller_id="bench",
-                    external_id=f"o{i}",
-                    name=f"Organization {i:05d}",
-                    reference=f"R{i}",
-                    status="ACTIVE",
-                )
-                for i in range(count)
-            ],
-            batch_size=1000,
+    async with migrated(settings):
+        await mapped_organizations(
+            "bench",
+            [f"Organization {i:05d}" for i in range(count)],
+            [(i, f"Halo {i}") for i in range(count // 2)],
         )
-        await PsaOrganization.bulk_create(
-            [
-                PsaOrganization(seller_id="bench", halo_id=i, name=f"Halo {i}")
-                for i in range(count // 2)
-            ],
-            batch_size=1000,
-        )
-        orgs = await Organization.filter(seller_id="bench").order_by("id").limit(count // 2)
-        psas = await PsaOrganization.filter(seller_id="bench").order_by("id")
-        await OrganizationMapping.bulk_create(
-            [
-                OrganizationMapping(
-                    seller_id="bench",
-                    organization_id=o.id,
-                    psa_organization_id=p.id,
-                    mapped_by="bench",
-                )
-                for o, p in zip(orgs, psas, strict=True)
-            ],
-            batch_size=1000,
-        )
-    await db.close_db(ctx)
 
 
 async def baseline(request: Request) -> JSONResponse:

@@ -17,7 +17,6 @@ import resource
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -25,18 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 from cryptography.fernet import Fernet
 
-from gateway import db
+from bench import seeding
 from gateway.auth import mint_token
-from gateway.crypto import secret_box_from_settings
 from gateway.halopsa.simulator import SimulatorState, create_simulator_app
-from gateway.models import (
-    Connection,
-    Organization,
-    OrganizationMapping,
-    PsaOrganization,
-    Seller,
-    Subscription,
-)
 from gateway.settings import Settings
 from tests.support.servers import serve_in_thread
 
@@ -44,70 +34,12 @@ BATCH = 50
 
 
 async def seed(settings: Settings, sim_url: str, orgs: int, per_org: int, clients: list) -> None:
-    await db.migrate(settings)
-    ctx = await db.open_db(settings)
-    with db.bound(ctx):
-        await Seller.create(id="bench")
-        box = secret_box_from_settings(settings)
-        await Connection.create(
-            seller_id="bench",
-            client_id="c",
-            client_secret_encrypted=box.encrypt("s"),
-            client_secret_last4="s",
-            resource_server=f"{sim_url}/api",
-            authorization_server=f"{sim_url}/auth",
+    async with seeding.migrated(settings):
+        org_rows = await seeding.mapped_organizations(
+            "bench", [f"Org {i}" for i in range(orgs)], [(c["id"], c["name"]) for c in clients]
         )
-        await Organization.bulk_create(
-            [
-                Organization(
-                    seller_id="bench",
-                    external_id=f"o{i}",
-                    name=f"Org {i}",
-                    reference=f"R{i}",
-                    status="ACTIVE",
-                )
-                for i in range(orgs)
-            ],
-            batch_size=1000,
-        )
-        await PsaOrganization.bulk_create(
-            [PsaOrganization(seller_id="bench", halo_id=c["id"], name=c["name"]) for c in clients],
-            batch_size=1000,
-        )
-        org_rows = await Organization.filter(seller_id="bench").order_by("id")
-        psa_rows = await PsaOrganization.filter(seller_id="bench").order_by("id")
-        await OrganizationMapping.bulk_create(
-            [
-                OrganizationMapping(
-                    seller_id="bench",
-                    organization_id=o.id,
-                    psa_organization_id=p.id,
-                    mapped_by="bench",
-                )
-                for o, p in zip(org_rows, psa_rows, strict=True)
-            ],
-            batch_size=1000,
-        )
-        await Subscription.bulk_create(
-            [
-                Subscription(
-                    seller_id="bench",
-                    organization_id=o.id,
-                    external_id=f"s{o.id}-{j}",
-                    name=f"Licence {j}",
-                    quantity=j + 1,
-                    billing_cycle="Monthly",
-                    term_duration="1 Year",
-                    status="ACTIVE",
-                    cost_price=Decimal("10.00"),
-                    customer_price=Decimal("12.00"),
-                )
-                for o in org_rows
-                for j in range(per_org)
-            ],
-            batch_size=2000,
-        )
-    await db.close_db(ctx)
+        await seeding.connection(settings, "bench", sim_url)
+        await seeding.subscriptions("bench", org_rows, per_org)
 
 
 async def run_sync(client: httpx.AsyncClient) -> dict:

@@ -70,11 +70,17 @@ def create_app(
     )
     state = AppState(deps=deps, holder=db.DatabaseHolder())
     view = GraphQLView(
-        build_schema(introspection=settings.introspection, max_depth=settings.graphql_max_depth),
+        build_schema(
+            introspection=settings.introspection_enabled, max_depth=settings.graphql_max_depth
+        ),
         deps,
-        graphql_ide="graphiql" if settings.graphiql else None,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
         keep_alive=True,
         keep_alive_interval=WS_KEEP_ALIVE_SECONDS,
+        # Browsers apply no CORS to websockets: Strawberry checks the handshake's Origin
+        # (no Origin, i.e. a script, and the same origin always pass) against the same
+        # list, and refuses the others with 403 before accepting.
+        allowed_origins=settings.cors_origins,
     )
 
     @contextlib.asynccontextmanager

@@ -21,9 +21,11 @@ from gateway.settings import Settings
 MODELS_MODULE = "gateway.models"
 MIGRATIONS_MODULE = "gateway.migrations"
 
-# SQLite: wait for a writer instead of failing with "database is locked" (the gateway and
-# an embedded worker write the same file); NORMAL is safe with WAL and much faster.
-SQLITE_PRAGMAS = {"busy_timeout": 10000, "synchronous": "NORMAL", "foreign_keys": "ON"}
+# SQLite: NORMAL is safe with WAL and much faster. The busy timeout (wait for a writer
+# instead of failing with "database is locked": the gateway and an embedded worker write the
+# same file) comes from settings; transactions and lock errors are handled by our engine.
+SQLITE_PRAGMAS = {"synchronous": "NORMAL", "foreign_keys": "ON"}
+SQLITE_ENGINE = "gateway.sqlite_backend"
 # PostgreSQL pool per process: enough for a busy gateway, small enough for N replicas.
 POSTGRES_POOL = {"minsize": 1, "maxsize": 10}
 
@@ -42,8 +44,12 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         if path != ":memory:":
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         connection: dict[str, Any] = {
-            "engine": "tortoise.backends.sqlite",
-            "credentials": {"file_path": path, **SQLITE_PRAGMAS},
+            "engine": SQLITE_ENGINE,
+            "credentials": {
+                "file_path": path,
+                "busy_timeout": settings.sqlite_busy_timeout_ms,
+                **SQLITE_PRAGMAS,
+            },
         }
     else:
         connection = url  # type: ignore[assignment]

@@ -17,6 +17,7 @@ internal error with an id. Resolvers never build GraphQL errors themselves.
     ├── SyncCooldown               SYNC_COOLDOWN (retryAfterSeconds=…)
     ├── RateLimited                RATE_LIMITED (retryAfterSeconds=…)
     ├── BrokerUnavailable          BROKER_UNAVAILABLE
+    ├── DatabaseBusy               DATABASE_BUSY (retryAfterSeconds=…)
     └── QueryTooComplex            QUERY_TOO_COMPLEX
 """
 
@@ -116,6 +117,27 @@ class BrokerUnavailable(DomainError):
     default_message = (
         "The sync queue is unavailable right now; nothing was started. Try again shortly."
     )
+
+
+# A lock held past the busy timeout (seconds) is a long write (a bulk import, a migration);
+# a second later it is usually gone.
+DATABASE_BUSY_RETRY_AFTER_SECONDS = 1
+
+
+class DatabaseBusy(DomainError):
+    """Another writer held the database past the busy timeout.
+
+    The statement (or transaction) that waited changed nothing; a service whose writes form
+    one transaction therefore changed nothing at all.
+    """
+
+    code = "DATABASE_BUSY"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database is busy; try again in a moment.",
+            retryAfterSeconds=DATABASE_BUSY_RETRY_AFTER_SECONDS,
+        )
 
 
 class QueryTooComplex(DomainError):

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # Dramatiq queue names and Redis keys are prefixed with this, so several deployments
     # (or parallel test runs) can share one Redis.
     redis_namespace: str = "halo-gateway"
+    # SQLite: how long a writer waits for another connection's write lock before answering
+    # DATABASE_BUSY. The embedded worker writes in short transactions; 10 s covers a bulk
+    # import of 1,000 rows on a slow disk.
+    sqlite_busy_timeout_ms: int = 10_000
 
     # A worker that stopped heart-beating this long is dead: its messages are redelivered.
     broker_heartbeat_timeout_ms: int = 30_000
@@ -95,10 +99,16 @@ class Settings(BaseSettings):
     # --- web -----------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000
-    graphiql: bool = True
-    introspection: bool = True
+    # The GraphiQL IDE on GET /graphql and schema introspection. Unset: on, except in
+    # production, where the IDE (a page loading scripts from a CDN onto our origin) and a
+    # self-describing schema only help an attacker; the frontend builds against the
+    # committed schema.graphql. Set either explicitly to override.
+    graphiql: bool | None = None
+    introspection: bool | None = None
     # Deepest selection a query may have (introspection is not counted by the limiter).
     graphql_max_depth: int = 12
+    # Browser origins (``https://app.example.com``, or ``*``) allowed to call the API: CORS
+    # for HTTP and the Origin check of websocket handshakes. Empty: same origin only.
     cors_origins: list[str] = Field(default_factory=list)
 
     # --- embedded worker -------------------------------------------------------------------
@@ -126,6 +136,18 @@ class Settings(BaseSettings):
         if self.in_process_scheduler is None:
             return self.embedded
         return self.in_process_scheduler
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        if self.graphiql is None:
+            return self.environment is not Environment.PRODUCTION
+        return self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.introspection is None:
+            return self.environment is not Environment.PRODUCTION
+        return self.introspection
 
     @property
     def loopback_http_allowed(self) -> bool:

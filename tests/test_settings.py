@@ -57,3 +57,27 @@ def test_production_starts_with_real_secrets_and_never_shows_them() -> None:
 
 def test_development_allows_the_builtin_secret_for_the_demo() -> None:
     assert Settings().jwt_secret.get_secret_value() == DEV_JWT_SECRET
+
+
+def test_graphiql_and_introspection_are_on_by_default_and_off_by_default_in_production() -> None:
+    development = Settings()
+    assert development.graphiql_enabled and development.introspection_enabled
+    production = Settings(
+        environment="production", jwt_secret="s" * 40, secrets_key=Fernet.generate_key().decode()
+    )
+    assert not production.graphiql_enabled and not production.introspection_enabled
+
+
+def test_graphiql_and_introspection_follow_explicit_settings_in_any_environment(
+    monkeypatch,
+) -> None:
+    monkeypatch.setenv("GRAPHIQL", "true")
+    monkeypatch.setenv("INTROSPECTION", "true")
+    production = Settings(
+        environment="production", jwt_secret="s" * 40, secrets_key=Fernet.generate_key().decode()
+    )
+    assert production.graphiql_enabled and production.introspection_enabled
+    monkeypatch.setenv("GRAPHIQL", "false")
+    monkeypatch.setenv("INTROSPECTION", "false")
+    development = Settings()
+    assert not development.graphiql_enabled and not development.introspection_enabled

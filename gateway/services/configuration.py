@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tortoise.transactions import in_transaction
+
 from gateway.auth import Principal
+from gateway.db import current_connection_name
 from gateway.models import LogLevel, Seller
 from gateway.services import logs as product_log
 
@@ -26,15 +29,17 @@ async def get_configuration(seller_id: str) -> ConfigurationView:
 
 
 async def set_sync_unit_prices(principal: Principal, enabled: bool) -> ConfigurationView:
-    await Seller.filter(id=principal.seller_id).update(sync_unit_prices=enabled)
-    await product_log.record(
-        principal.seller_id,
-        LogLevel.INFO,
-        UPDATED.rstrip("."),
-        product_log.format_details(
-            **{"Reseller ID": principal.seller_id},
-            **{"Sync unit prices to HaloPSA": "On" if enabled else "Off"},
-            By=principal.subject,
-        ),
-    )
+    # One transaction: the setting never changes without its log entry, or the reverse.
+    async with in_transaction(current_connection_name()):
+        await Seller.filter(id=principal.seller_id).update(sync_unit_prices=enabled)
+        await product_log.record(
+            principal.seller_id,
+            LogLevel.INFO,
+            UPDATED.rstrip("."),
+            product_log.format_details(
+                **{"Reseller ID": principal.seller_id},
+                **{"Sync unit prices to HaloPSA": "On" if enabled else "Off"},
+                By=principal.subject,
+            ),
+        )
     return ConfigurationView(sync_unit_prices=enabled)

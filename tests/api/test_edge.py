@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import asyncpg
 import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
 
-from schema import MAX_ALIASES
-from tests.conftest import POSTGRES_ADMIN_DSN, assert_error_code, make_settings, running_gateway
+from schema import DOCUMENT_CACHE_SIZE, MAX_ALIASES, build_schema
+from tests.conftest import (
+    POSTGRES_ADMIN_DSN,
+    RunningGateway,
+    assert_error_code,
+    make_settings,
+    running_gateway,
+)
+from tests.support.ws import open_socket, receive
+
+FRONTEND = "https://app.example.com"
 
 
 async def test_a_query_deeper_than_the_limit_is_too_complex(
@@ -18,6 +29,23 @@ async def test_a_query_deeper_than_the_limit_is_too_complex(
     assert "maximum operation depth of 2" in error["message"]
     shallow = await running.gql("{ syncOverview { lastSyncToPsa { relative } } }")
     assert "errors" not in shallow
+
+
+async def test_a_repeated_query_is_validated_once_with_the_limits_in_place() -> None:
+    # Validation is ~5 ms of a grid request; the limiters must not defeat its cache (a rule
+    # class built per request made every lookup a miss). Still refused when too deep.
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    schema = build_schema(max_depth=2)
+    cache = _get_validate_cache(DOCUMENT_CACHE_SIZE)
+    query = "query ($t: String!) { __type(name: $t) { name } a: __typename }"
+    before = cache.cache_info()
+    for name in ("Query", "Mutation", "SyncRun", "LogEntry", "Nope"):
+        assert (await schema.execute(query, variable_values={"t": name})).errors is None
+    after = cache.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 4)
+    deep = await schema.execute("{ syncOverview { subscriptions { currentRun { id } } } }")
+    assert deep.errors and "maximum operation depth of 2" in deep.errors[0].message
 
 
 async def test_too_many_aliases_are_too_complex(gateway) -> None:
@@ -98,3 +126,96 @@ async def test_an_unexpected_failure_is_an_internal_error_with_an_id_and_no_inte
     assert len(error_id) == 12
     assert "database" not in str(result).lower()
     assert any(error_id in record.getMessage() for record in caplog.records)
+
+
+async def _first_message(gateway: RunningGateway, origin: str | None) -> str:
+    """Open a socket as a page from ``origin`` would (None: a script) and authenticate."""
+    socket = await open_socket(
+        gateway.base_url, {"Authorization": f"Bearer {gateway.token()}"}, origin=origin
+    )
+    try:
+        return str((await receive(socket))["type"])
+    finally:
+        await socket.close()
+
+
+async def _refused_status(gateway: RunningGateway, origin: str) -> int:
+    with pytest.raises(InvalidStatus) as refused:
+        await _first_message(gateway, origin)
+    return refused.value.response.status_code
+
+
+async def test_a_browser_websocket_from_an_origin_not_allowed_is_refused_at_the_handshake(
+    gateway_factory, database_url, tmp_path
+) -> None:
+    running = gateway_factory(make_settings(database_url, tmp_path, cors_origins=[FRONTEND]))
+    assert await _refused_status(running, "https://evil.example.com") == 403
+    assert await _refused_status(running, "null") == 403  # sandboxed frames, file:// pages
+    assert await _first_message(running, FRONTEND) == "connection_ack"
+    assert await _first_message(running, FRONTEND + "/") == "connection_ack"
+
+
+async def test_scripts_and_same_origin_pages_open_websockets_without_any_allowed_origins(
+    gateway,
+) -> None:
+    # No CORS_ORIGINS (the default): only pages served by the gateway itself (GraphiQL).
+    port = gateway.base_url.rsplit(":", 1)[1]
+    assert await _first_message(gateway, None) == "connection_ack"  # no Origin: a script
+    assert await _first_message(gateway, gateway.base_url) == "connection_ack"
+    assert await _refused_status(gateway, FRONTEND) == 403
+    assert await _refused_status(gateway, f"http://localhost:{port}") == 403  # another host
+    assert await _refused_status(gateway, "http://127.0.0.1:1") == 403  # another port
+
+
+async def test_every_origin_may_open_a_websocket_when_cors_allows_every_origin(
+    gateway_factory, database_url, tmp_path
+) -> None:
+    running = gateway_factory(make_settings(database_url, tmp_path, cors_origins=["*"]))
+    assert await _first_message(running, "https://evil.example.com") == "connection_ack"
+
+
+INTROSPECT = "{ __schema { queryType { name } } }"
+
+
+async def _browser_get(gateway: RunningGateway) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=gateway.base_url) as client:
+        return await client.get("/graphql", headers={"Accept": "text/html"})
+
+
+async def test_introspection_and_graphiql_are_on_by_default(gateway) -> None:
+    result = await gateway.gql(INTROSPECT, seller=None)
+    assert result["data"]["__schema"]["queryType"]["name"] == "Query"
+    page = await _browser_get(gateway)
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+
+
+async def test_with_introspection_off_schema_queries_are_refused_with_a_code(
+    gateway_factory, database_url, tmp_path
+) -> None:
+    running = gateway_factory(make_settings(database_url, tmp_path, introspection=False))
+    for query in (INTROSPECT, '{ __type(name: "Query") { name } }'):
+        for seller in ("seller-a", None):  # refused before authentication is even looked at
+            error = assert_error_code(
+                await running.gql(query, seller=seller), "GRAPHQL_VALIDATION_FAILED"
+            )
+            assert error["message"].startswith("GraphQL introspection has been disabled")
+    ordinary = await running.gql("{ __typename viewer { sellerId } }")
+    assert ordinary["data"] == {"__typename": "Query", "viewer": {"sellerId": "seller-a"}}
+
+
+async def test_with_graphiql_off_a_browser_get_is_not_found_and_queries_still_answer(
+    gateway_factory, database_url, tmp_path
+) -> None:
+    running = gateway_factory(make_settings(database_url, tmp_path, graphiql=False))
+    page = await _browser_get(running)
+    assert page.status_code == 404
+    assert page.text == "Not Found"
+    assert "graphiql" not in page.text.lower()
+    async with httpx.AsyncClient(base_url=running.base_url) as client:
+        answered = await client.get(
+            "/graphql",
+            params={"query": "{ viewer { sellerId } }"},
+            headers={"Authorization": f"Bearer {running.token()}"},
+        )
+    assert answered.json() == {"data": {"viewer": {"sellerId": "seller-a"}}}

@@ -14,8 +14,15 @@ def ws_url(base_url: str) -> str:
     return base_url.replace("http://", "ws://", 1) + "/graphql"
 
 
-async def open_socket(base_url: str, payload: dict[str, Any] | None) -> ClientConnection:
-    socket = await connect(ws_url(base_url), subprotocols=[PROTOCOL])  # type: ignore[list-item]
+async def open_socket(
+    base_url: str, payload: dict[str, Any] | None, *, origin: str | None = None
+) -> ClientConnection:
+    """A socket past ``connection_init``; ``origin`` is what a browser page would send."""
+    socket = await connect(
+        ws_url(base_url),
+        subprotocols=[PROTOCOL],  # type: ignore[list-item]
+        origin=origin,  # type: ignore[arg-type]
+    )
     await socket.send(json.dumps({"type": "connection_init", "payload": payload or {}}))
     return socket
 

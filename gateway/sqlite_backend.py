@@ -1,0 +1,127 @@
+"""Tortoise's SQLite client with two fixes for a file shared by several writers.
+
+The gateway, its embedded worker (its own connection) and any ``halo-gateway`` command
+write the same SQLite file. ``PRAGMA busy_timeout`` makes a writer wait for the lock
+instead of failing with "database is locked" — but only for statements outside a
+transaction, or a transaction's *first* statement: Tortoise opens transactions with a plain
+(deferred) ``BEGIN``, and a deferred transaction that has read and then wants to write gets
+``SQLITE_BUSY`` at once, without waiting (SQLite cannot let it wait: the writer it waits for
+may be waiting for it). Measured: an integrator upsert failed within 90 ms while another
+connection held the write lock, while a plain update waited and succeeded.
+
+So here:
+
+* transactions start with ``BEGIN IMMEDIATE``: the write lock is taken (and waited for,
+  up to the busy timeout) before the first read, so a transaction never fails half-way on
+  a lock;
+* a ``BEGIN`` that fails (the lock was not freed in time) releases Tortoise's per-connection
+  transaction lock: Tortoise's own context only releases it in ``__aexit__``, which never
+  runs when ``__aenter__`` raises, so every later query of the process hung;
+* a lock still held when the busy timeout runs out raises
+  :class:`gateway.errors.DatabaseBusy` (``DATABASE_BUSY``) instead of an internal error —
+  the statement or transaction changed nothing, and the caller may simply retry.
+
+Used as the Tortoise ``engine`` by :func:`gateway.db.tortoise_config`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from tortoise.backends.base.client import TransactionalDBClient, TransactionContext
+from tortoise.backends.sqlite.client import (
+    SqliteClient,
+    SqliteTransactionContext,
+    SqliteTransactionWrapper,
+)
+from tortoise.connection import get_connections
+from tortoise.exceptions import OperationalError, TransactionManagementError
+
+from gateway.errors import DatabaseBusy
+
+# Primary result codes of a lock another connection holds (extended codes keep these in
+# their low byte).
+_LOCK_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    # Tortoise wraps the driver's error: OperationalError(sqlite3.OperationalError(...)).
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+    code = getattr(cause, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in _LOCK_CODES
+
+
+@contextmanager
+def _busy_as_domain_error() -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.OperationalError, OperationalError, TransactionManagementError) as exc:
+        if _is_lock_error(exc):
+            raise DatabaseBusy() from exc
+        raise
+
+
+class _TranslateBusy(SqliteClient):
+    """The statement entry points, with a held lock turned into :class:`DatabaseBusy`."""
+
+    async def execute_insert(self, query: str, values: list) -> int:
+        with _busy_as_domain_error():
+            return await super().execute_insert(query, values)
+
+    async def execute_many(self, query: str, values: list[list]) -> None:
+        with _busy_as_domain_error():
+            await super().execute_many(query, values)
+
+    async def execute_query(
+        self, query: str, values: list | None = None
+    ) -> tuple[int, Sequence[dict]]:
+        with _busy_as_domain_error():
+            return await super().execute_query(query, values)
+
+    async def execute_query_dict(self, query: str, values: list | None = None) -> list[dict]:
+        with _busy_as_domain_error():
+            return await super().execute_query_dict(query, values)
+
+    async def execute_script(self, query: str) -> None:
+        with _busy_as_domain_error():
+            await super().execute_script(query)
+
+
+class _ImmediateTransactionWrapper(_TranslateBusy, SqliteTransactionWrapper):
+    async def begin(self) -> None:
+        with _busy_as_domain_error():
+            await self._connection.commit()  # as Tortoise does: end any implicit transaction
+            await self._connection.execute("BEGIN IMMEDIATE")
+
+    async def commit(self) -> None:
+        with _busy_as_domain_error():
+            await super().commit()
+
+
+class _TransactionContext(SqliteTransactionContext):
+    async def __aenter__(self) -> TransactionalDBClient:
+        await self._trxlock.acquire()
+        token = None
+        try:
+            await self.ensure_connection()
+            token = get_connections().set(self.connection_name, self.connection)
+            await self.connection.begin()
+        except BaseException:
+            if token is not None:
+                get_connections().reset(token)
+            self._trxlock.release()
+            raise
+        self.token = token
+        return self.connection
+
+
+class GatewaySqliteClient(_TranslateBusy):
+    def _in_transaction(self) -> TransactionContext:
+        return _TransactionContext(_ImmediateTransactionWrapper(self), self._lock)
+
+
+client_class = GatewaySqliteClient
+
+__all__ = ["GatewaySqliteClient", "client_class"]
