@@ -92,7 +92,11 @@ class _Subscriber:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
             self.dropped = True
-            logger.warning("dropping slow event subscriber of seller %s", self.seller_id)
+            logger.warning(
+                "dropping slow event subscriber of seller %s",
+                self.seller_id,
+                extra={"seller_id": self.seller_id},
+            )
             # Make room for the end-of-stream marker so the iterator finishes.
             with contextlib.suppress(asyncio.QueueEmpty):
                 self.queue.get_nowait()

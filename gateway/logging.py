@@ -1,9 +1,14 @@
 """Process logging for operators (not the seller-visible log entries, see services/logs.py).
 
-Plain text for a terminal, JSON lines (``LOG_FORMAT=json``) for production: level, event
-(the message), logger, and the seller / run ids when the code passes them in ``extra``.
-A redaction filter masks anything that looks like a bearer token or a client secret, as a
-second line of defence: the code itself never logs them.
+Plain text for a terminal, JSON lines (``LOG_FORMAT=json``) for production: ``time``,
+``level``, ``event`` (the message), ``name`` (the logger) and, inside a sync run, the
+``seller_id`` and ``run_id`` that :func:`log_context` set — also on the lines of code that
+knows nothing of sellers (the HaloPSA client's retries, httpx, Tortoise).
+
+Secrets: our code never logs the HaloPSA client secret, access tokens, JWTs or Authorization
+headers. As a second line of defence the formatters mask anything shaped like them in all
+of a line — message, arguments, ``extra`` fields and tracebacks, since an exception message
+can quote a URL, a request body or a response.
 """
 
 from __future__ import annotations
@@ -11,15 +16,41 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
 from gateway.settings import Settings
 
+REDACTED = "[REDACTED]"
+
+# Names whose value is a credential wherever it appears: a form or query parameter
+# (client_secret=…), a JSON or dict key ("access_token": …) or an HTTP header line.
+_SECRET_KEYS = (
+    r"client_secret|access_token|refresh_token|id_token|password|secret|token|authorization"
+)
+_SECRET_KEY = re.compile(rf"(?i)^(?:{_SECRET_KEYS})$")
 _SECRET_PATTERNS = [
-    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1[REDACTED]"),
-    (re.compile(r"(?i)(client_secret[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"), r"\1[REDACTED]"),
-    (re.compile(r"(?i)(access_token[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"), r"\1[REDACTED]"),
+    # "Bearer <token>" / "Basic <credentials>": the Authorization header's value.
+    (
+        re.compile(r"(?i)\b(bearer|basic)\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{8,}"),
+        rf"\1 {REDACTED}",
+    ),
+    # The password of a URL (a database or Redis URL in a connection error).
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@"), rf"\1{REDACTED}@"),
+    # A JWT anywhere (three base64url parts, the first a JSON object: "eyJ").
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), REDACTED),
+    # key=value, key: value, "key": "value", 'key': 'value' (not an already masked scheme).
+    (
+        re.compile(
+            rf"(?i)((?:{_SECRET_KEYS})[\"']?\s*[:=]\s*[\"']?)"
+            r"(?!\[REDACTED\]|(?:bearer|basic)\s)[^\s\"'&,;}\])]+"
+        ),
+        rf"\1{REDACTED}",
+    ),
 ]
 
 
@@ -29,12 +60,60 @@ def redact(text: str) -> str:
     return text
 
 
-class RedactingFilter(logging.Filter):
+def _redact_value(value: Any, key: str | None = None) -> Any:
+    if key is not None and _SECRET_KEY.match(key) and value is not None:
+        return REDACTED
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: _redact_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_redact_value(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact(str(value))
+
+
+class RedactingTextFormatter(logging.Formatter):
+    """The text format, masked as a whole line, with the seller / run ids appended."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        context = " ".join(
+            f"{key}={getattr(record, key)}" for key in CONTEXT_KEYS if hasattr(record, key)
+        )
+        return redact(f"{line} [{context}]" if context else line)
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    """JSON lines whose every field is masked before it is serialised (no escaping games)."""
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+        return {key: _redact_value(value, key) for key, value in log_data.items()}
+
+
+# --- seller / run ids on every line of a unit of work ---------------------------------------
+
+CONTEXT_KEYS = ("seller_id", "run_id")
+_context: ContextVar[Mapping[str, Any] | None] = ContextVar("halo_log_context", default=None)
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Every process log line emitted inside the block (in this task and the tasks it
+    starts) carries these fields, e.g. ``log_context(seller_id=…, run_id=…)`` around a run."""
+    token = _context.set({**(_context.get() or {}), **fields})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        for key, value in (_context.get() or {}).items():
+            if not hasattr(record, key):  # an explicit ``extra`` wins
+                setattr(record, key, value)
         return True
 
 
@@ -42,14 +121,16 @@ def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if settings.log_format == "json":
         handler.setFormatter(
-            JsonFormatter(
+            RedactingJsonFormatter(
                 "%(asctime)s %(levelname)s %(name)s %(message)s",
                 rename_fields={"levelname": "level", "message": "event", "asctime": "time"},
             )
         )
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
+        handler.setFormatter(
+            RedactingTextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        )
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

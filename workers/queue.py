@@ -24,7 +24,9 @@ class DramatiqJobQueue:
             # The Redis client is synchronous: keep it off the event loop.
             await asyncio.to_thread(actor.send, run_id)
         except (RedisError, OSError) as exc:
-            logger.warning("could not enqueue sync run %s: %s", run_id, exc)
+            logger.warning(
+                "could not enqueue sync run %s: %s", run_id, exc, extra={"run_id": run_id}
+            )
             raise BrokerUnavailable() from exc
 
     async def ping(self) -> bool:

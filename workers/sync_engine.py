@@ -41,6 +41,7 @@ from gateway.halopsa import (
     HaloUnavailable,
     LicenceWrite,
 )
+from gateway.logging import log_context
 from gateway.models import (
     LedgerState,
     LogLevel,
@@ -201,6 +202,12 @@ async def execute_run(run_id: int, deps: Deps) -> None:
     run = await SyncRun.get_or_none(id=run_id)
     if run is None or run.state.finished:
         return  # deleted (enqueue failed) or already done: a duplicate delivery
+    # Every process log line of the run, the HaloPSA client's included, names seller and run.
+    with log_context(seller_id=run.seller_id, run_id=run.id):  # type: ignore[attr-defined]
+        await _execute_run(run, deps)
+
+
+async def _execute_run(run: SyncRun, deps: Deps) -> None:
     seller_id: str = run.seller_id  # type: ignore[attr-defined]
     lease = deps.settings.sync_lease_seconds
     if not await claim_lock(seller_id, run.id, now_utc(), lease):
@@ -230,6 +237,14 @@ async def execute_run(run_id: int, deps: Deps) -> None:
             ),
             run_id=run.id,
         )
+    logger.info(
+        "sync run %s started: %s, %s, attempt %d",
+        run.id,
+        run.kind.value.lower(),
+        "resumed" if resumed else run.trigger.value.lower(),
+        run.attempts,
+        extra={"kind": run.kind.value, "trigger": run.trigger.value, "attempt": run.attempts},
+    )
     await deps.bus.publish(event_for(run, "STARTED", message="Sync in progress"))
 
     progress = Progress(run, deps, lease)
@@ -253,7 +268,7 @@ async def execute_run(run_id: int, deps: Deps) -> None:
     except CannotContinue as exc:
         await _finish(run, deps, RunState.FAILED, str(exc), client=client)
     except Exception as exc:
-        logger.exception("sync run %s failed unexpectedly", run.id, extra={"run_id": run.id})
+        logger.exception("sync run %s failed unexpectedly", run.id)
         await _finish(
             run,
             deps,
@@ -309,6 +324,34 @@ async def _finish(
         run.halo_wait_seconds += stats.wait_seconds
     await run.save()
     await release_lock(seller_id, run.id)
+    logger.log(
+        logging.WARNING if state is RunState.FAILED else logging.INFO,
+        "sync run %s %s in %d ms%s",
+        run.id,
+        state.value.lower(),
+        run.duration_ms,
+        f": {message}" if message else "",
+        extra={
+            "kind": run.kind.value,
+            "state": state.value,
+            "duration_ms": run.duration_ms,
+            # Nested: "created" would clash with the LogRecord attribute of that name.
+            "counts": {
+                "total": run.total,
+                "created": run.created,
+                "updated": run.updated,
+                "unchanged": run.unchanged,
+                "skipped": run.skipped,
+                "failed": run.failed,
+            },
+            "halo": {
+                "calls": run.halo_calls,
+                "rate_limited": run.halo_rate_limited,
+                "retries": run.halo_retries,
+                "wait_seconds": round(run.halo_wait_seconds, 3),
+            },
+        },
+    )
     metrics.observe_run(
         run.kind.value,
         state.value,

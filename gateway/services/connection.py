@@ -163,6 +163,12 @@ async def test_connection(deps: Deps, principal: Principal, data: ConnectionInpu
     await throttle.check(deps.throttle, "test_connection", principal.seller_id)
     resolved = await _resolve(deps, principal.seller_id, data)
     result = await _check(deps, resolved)
+    logger.info(
+        "connection test of seller %s: %s",
+        principal.seller_id,
+        result.reason_code,
+        extra={"seller_id": principal.seller_id, "result": result.reason_code},
+    )
     await product_log.record(
         principal.seller_id,
         LogLevel.INFO if result.success else LogLevel.ERROR,
@@ -187,6 +193,12 @@ async def save_connection(deps: Deps, principal: Principal, data: ConnectionInpu
     await throttle.check(deps.throttle, "test_connection", seller_id)
     resolved = await _resolve(deps, seller_id, data)
     result = await _check(deps, resolved)
+    logger.info(
+        "connection of seller %s checked before saving: %s",
+        seller_id,
+        result.reason_code,
+        extra={"seller_id": seller_id, "result": result.reason_code},
+    )
     if not result.success:
         await product_log.record(
             seller_id,
@@ -242,7 +254,11 @@ async def save_connection(deps: Deps, principal: Principal, data: ConnectionInpu
             )
             queued = True
         except DomainError as exc:  # a sync already running, or the queue down: not fatal
-            logger.warning("first organisations sync not queued: %s", exc.message)
+            logger.warning(
+                "first organisations sync not queued: %s",
+                exc.message,
+                extra={"seller_id": seller_id},
+            )
     return SaveResult(await get_connection(seller_id), queued)
 
 

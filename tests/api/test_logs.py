@@ -69,6 +69,19 @@ async def test_tiles_count_the_last_30_days(gateway, entries) -> None:
     assert (other["total"], other["errors"]) == (1, 1)
 
 
+async def test_tiles_of_a_seller_without_entries_show_zeros_and_no_last_update(
+    gateway, entries
+) -> None:
+    tiles = (await gateway.gql(OVERVIEW, seller="seller-c"))["data"]["logOverview"]
+    assert tiles == {
+        "total": 0,
+        "errors": 0,
+        "warnings": 0,
+        "lastUpdate": None,
+        "lastUpdateRelative": None,
+    }
+
+
 async def test_the_first_page_is_the_newest_twenty_with_the_seed_range_text(
     gateway, entries
 ) -> None:
