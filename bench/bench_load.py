@@ -126,13 +126,47 @@ class Phase:
         return pooled
 
 
-async def load(browsers: list[httpx.AsyncClient], seconds: float, phase: Phase | None) -> None:
-    """One task per browser, sending grid queries back to back for ``seconds``."""
-    deadline = time.perf_counter() + seconds
+class LoadGenerator:
+    """One task per browser, sending grid queries back to back from start to stop.
 
-    async def one_client(index: int, browser: httpx.AsyncClient) -> None:
+    The load never pauses (a browser idle for longer than the server's keep-alive timeout
+    would find its connection closed under it, an artefact of the bench, not of the
+    gateway); phases are time windows over it. A request belongs to the window it started
+    in; an error at any time, inside a window or not, counts.
+    """
+
+    def __init__(self, browsers: list[httpx.AsyncClient], procs: dict[str, psutil.Process]):
+        self.browsers = browsers
+        self.procs = procs
+        self.window: Phase | None = None
+        self.unmeasured = Phase("outside the measured windows")
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._browse(i, b)) for i, b in enumerate(self.browsers)]
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._tasks)
+
+    async def measure(self, name: str, seconds: float) -> Phase:
+        await asyncio.sleep(WARM_UP_SECONDS)
+        phase = Phase(name)
+        before = {label: sum(p.cpu_times()[:2]) for label, p in self.procs.items()}
+        started = time.perf_counter()
+        self.window = phase
+        await asyncio.sleep(seconds)
+        self.window = None
+        phase.wall_s = time.perf_counter() - started
+        for label, proc in self.procs.items():
+            phase.cpu_s[label] = sum(proc.cpu_times()[:2]) - before[label]
+        return phase
+
+    async def _browse(self, index: int, browser: httpx.AsyncClient) -> None:
         rng = random.Random(index)
-        while time.perf_counter() < deadline:
+        while not self._stop.is_set():
+            phase = self.window or self.unmeasured
             payload = {"query": GRID, "variables": grid_variables(rng)}
             started = time.perf_counter()
             try:
@@ -146,30 +180,11 @@ async def load(browsers: list[httpx.AsyncClient], seconds: float, phase: Phase |
                     else None
                 )
             except (httpx.HTTPError, ValueError) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            if phase is None:
-                continue
+                problem = f"{type(exc).__name__}: {exc!r}"
             if problem is not None:
                 phase.errors.append(problem)
             else:
                 phase.latencies_ms.append((time.perf_counter() - started) * 1000)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(one_client(i, b) for i, b in enumerate(browsers)))
-    if phase is not None:
-        phase.wall_s = time.perf_counter() - started
-
-
-async def measured(
-    browsers: list[httpx.AsyncClient], seconds: float, name: str, procs: dict[str, psutil.Process]
-) -> Phase:
-    await load(browsers, WARM_UP_SECONDS, None)
-    phase = Phase(name)
-    before = {label: sum(p.cpu_times()[:2]) for label, p in procs.items()}
-    await load(browsers, seconds, phase)
-    for label, proc in procs.items():
-        phase.cpu_s[label] = sum(proc.cpu_times()[:2]) - before[label]
-    return phase
 
 
 async def gql(client: httpx.AsyncClient, query: str) -> dict:
@@ -299,24 +314,33 @@ async def main(args: argparse.Namespace) -> int:
                     )
                     for _ in range(args.clients)
                 ]
-                client = browsers[0]
+                client = await stack.enter_async_context(
+                    httpx.AsyncClient(
+                        base_url=base,
+                        timeout=REQUEST_TIMEOUT_SECONDS,
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                )
+                load = LoadGenerator(browsers, procs)
+                load.start()
                 # Baseline before and after the sync phase: their spread shows the noise of
                 # the shared machine, and pooling them cancels a drift.
-                first = await measured(browsers, args.duration, "baseline 1 (no sync)", procs)
+                first = await load.measure("baseline 1 (no sync)", args.duration)
 
                 run_id = (await gql(client, "mutation { syncSubscriptions { id } }"))[
                     "syncSubscriptions"
                 ]["id"]
                 before = await wait_for_running(client)
-                during = await measured(browsers, args.duration, "during sync", procs)
+                during = await load.measure("during sync", args.duration)
                 after = (await gql(client, RUNS))["syncRuns"][0]
                 if after["state"] not in FINISHED:
                     await gql(client, f'mutation {{ cancelSync(runId: "{run_id}") {{ id }} }}')
                     await wait_for_finish(client)
 
-                second = await measured(browsers, args.duration, "baseline 2 (no sync)", procs)
+                second = await load.measure("baseline 2 (no sync)", args.duration)
+                await load.stop()
 
-    return report(args, [first, second], during, before, after)
+    return report(args, [first, second], during, before, after, load.unmeasured)
 
 
 @contextmanager
@@ -329,7 +353,12 @@ def worker_process(cmd: str, env: dict[str, str], mode: str) -> Iterator[subproc
 
 
 def report(
-    args: argparse.Namespace, baselines: list[Phase], during: Phase, before: dict, after: dict
+    args: argparse.Namespace,
+    baselines: list[Phase],
+    during: Phase,
+    before: dict,
+    after: dict,
+    unmeasured: Phase,
 ) -> int:
     licences = args.mapped * args.per_org
     written = after["processed"] - before["processed"]
@@ -353,13 +382,17 @@ def report(
         f"({written / during.wall_s:.0f}/s)"
     )
     print(
+        f"requests outside the windows (warm-up, sync start and stop): "
+        f"{len(unmeasured.latencies_ms)}, errors {len(unmeasured.errors)}"
+    )
+    print(
         f"ratio during/baseline: throughput {during.throughput / baseline.throughput:.2f} "
         f"p50 {during.pct(50) / baseline.pct(50):.2f} p99 {during.pct(99) / baseline.pct(99):.2f} "
         f"gateway cpu/request "
         f"{during.gateway_cpu_ms_per_request() / baseline.gateway_cpu_ms_per_request():.2f}"
     )
     failed = False
-    for phase in (*baselines, during):
+    for phase in (*baselines, during, unmeasured):
         if phase.errors:
             failed = True
             print(f"ERRORS in {phase.name}: {len(phase.errors)}, first: {phase.errors[0]}")

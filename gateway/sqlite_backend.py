@@ -1,4 +1,4 @@
-"""Tortoise's SQLite client with two fixes for a file shared by several writers.
+"""Tortoise's SQLite client, fixed for a file shared by several writers.
 
 The gateway, its embedded worker (its own connection) and any ``halo-gateway`` command
 write the same SQLite file. ``PRAGMA busy_timeout`` makes a writer wait for the lock
@@ -12,8 +12,8 @@ connection held the write lock, while a plain update waited and succeeded.
 So here:
 
 * transactions start with ``BEGIN IMMEDIATE``: the write lock is taken (and waited for,
-  up to the busy timeout) before the first read, so a transaction never fails half-way on
-  a lock;
+  up to the busy timeout) before the first read, so a transaction does not fail half-way on
+  a lock (in WAL mode a COMMIT does not wait for readers);
 * a ``BEGIN`` that fails (the lock was not freed in time) releases Tortoise's per-connection
   transaction lock: Tortoise's own context only releases it in ``__aexit__``, which never
   runs when ``__aenter__`` raises, so every later query of the process hung;
@@ -94,10 +94,6 @@ class _ImmediateTransactionWrapper(_TranslateBusy, SqliteTransactionWrapper):
         with _busy_as_domain_error():
             await self._connection.commit()  # as Tortoise does: end any implicit transaction
             await self._connection.execute("BEGIN IMMEDIATE")
-
-    async def commit(self) -> None:
-        with _busy_as_domain_error():
-            await super().commit()
 
 
 class _TransactionContext(SqliteTransactionContext):
