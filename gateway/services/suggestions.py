@@ -17,20 +17,28 @@ The score (:func:`score`), an integer 0..100:
 
 * 100 — the normalised names are identical (core and legal form): "exact name after
   normalisation". Only these score 100.
-* otherwise ``100 × ratio × legal × numbers``, rounded down and capped at 99, where *ratio*
-  is difflib's ``SequenceMatcher`` ratio of the cores with their words sorted (a token-sort
-  ratio: word order does not matter, typos cost a little), *legal* is 1 for the same legal
-  form, 0.95 when only one name has one ("Acme" / "Acme Ltd" → 95) and 0.85 when they differ
-  ("Acme Ltd" / "Acme Inc" → 85: suggested at the default 80, not applied at the default
-  90), and *numbers* is 0.6 when the names' numbers differ ("Unit 4" / "Unit 5", or
-  "Acme Group" / "Acme Group 57", are different customers however alike the letters).
+* otherwise ``100 × ratio × legal × numbers × distinctive``, rounded down and capped at
+  99, where:
+
+  - *ratio* is difflib's ``SequenceMatcher`` ratio of the cores, the better of their words
+    sorted (a token-sort ratio: word order does not matter) and as written (a typo in a
+    first letter can move a word in the sorted order); typos cost a little;
+  - *legal* is 1 for the same legal form, 0.95 when only one name has one ("Acme" /
+    "Acme Ltd" → 95) and 0.85 when they differ ("Acme Ltd" / "Acme Inc" → 85: suggested at
+    the default 80, not applied at the default 90);
+  - *numbers* is 0.6 when the names' words with digits differ ("Unit 4" / "Unit 5", or
+    "Acme Group" / "Acme Group 57", are different customers however alike the letters);
+  - *distinctive* is 0.6 when neither name's most distinctive word (its rarest word among
+    the names compared) is in the other, not even one typo away: "Brown Consulting Group"
+    and "Green Consulting Group" share most letters, not a word that tells them apart.
 
 Why difflib rather than rapidfuzz: with the blocking below only a few candidate pairs per
-name are scored (≈ 30 µs each with difflib's cheap upper bounds tried first), so 10,000 ×
-10,000 takes seconds, not the hours of the all-pairs loop (``bench/RESULTS.md``). rapidfuzz
-would make each comparison ~10–50× faster, but the time is then dominated by Python-level
-blocking and bookkeeping, and the standard library keeps the dependency list (and its
-audit) shorter. Revisit if the benchmark shows scoring dominating.
+name reach a full comparison (difflib's cheap upper bounds reject most first), so 10,000 ×
+10,000 takes about a second, not the hours of the all-pairs loop (``bench/RESULTS.md``). Profiled on
+10,000 × 10,000 names with typos, difflib is about a quarter of the time; the rest is
+normalisation, blocking and bookkeeping in Python. A C++ scorer (rapidfuzz, well kept) could
+save at most that quarter, which does not pay for a compiled dependency. Revisit if the
+benchmark ever shows scoring dominating.
 
 Assignment is greedy, best score first: all candidate pairs at or above the threshold are
 sorted by score (ties: platform name, platform id, HaloPSA name, HaloPSA id), and a pair is
@@ -68,7 +76,7 @@ import heapq
 import math
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -110,6 +118,10 @@ MAX_GROUP_PAIRS = 10_000
 LEGAL_FORM_MISSING = 0.95
 LEGAL_FORM_DIFFERENT = 0.85
 NUMBERS_DIFFERENT = 0.6
+DISTINCTIVE_WORD_DIFFERENT = 0.6
+# Two words are "the same word" at this ratio or above: one typo in a four-letter word
+# ("acme" / "acne" = 0.75); "brown" / "green" (0.4) are different words.
+SAME_WORD_RATIO = 0.75
 
 REASON_EXACT = "exact name after normalisation"
 # Pages as the mapping grid's, so a client can show suggestions in the same table.
@@ -158,6 +170,12 @@ _JOINERS = re.compile(r"[.'’`´]")
 _SEPARATORS = re.compile(r"[\W_]+")
 
 
+def _has_digit(word: str) -> bool:
+    """Words with a digit ("4", "4b", "2024") are identifiers — unit, branch or year — and
+    must agree, however alike the letters around them."""
+    return any(c.isdigit() for c in word)
+
+
 @dataclass(frozen=True, slots=True)
 class NormalizedName:
     """A name's comparable parts, computed once (they are read for every candidate pair)."""
@@ -166,6 +184,7 @@ class NormalizedName:
     legal: tuple[str, ...]
     key: str  # identical keys ⇔ "exact name after normalisation"
     text: str  # the core's words sorted, for the token-sort ratio
+    plain: str  # the core's words as written
     numbers: tuple[str, ...]
 
     @classmethod
@@ -175,7 +194,8 @@ class NormalizedName:
             legal,
             " ".join(core) + "|" + " ".join(legal),
             " ".join(sorted(core)),
-            tuple(sorted(t for t in core if t.isdigit())),
+            " ".join(core),
+            tuple(sorted(t for t in core if _has_digit(t))),
         )
 
 
@@ -231,12 +251,54 @@ def _finish(
     return value, ", ".join([head, *notes])
 
 
-def score(a: NormalizedName, b: NormalizedName) -> tuple[int, str]:
-    """Score 0..100 of two normalised names and the reason a person reads."""
+def distinctive_words(names: Sequence[NormalizedName]) -> list[str | None]:
+    """Each name's most distinctive word: the one with a letter found in the fewest of
+    ``names`` (then the longest). In "Genco Holdings 623" it is "genco", not "holdings"."""
+    df = Counter(w for n in names for w in set(n.core))
+    found: list[str | None] = []
+    for n in names:
+        words = [w for w in n.core if not _has_digit(w)]
+        found.append(min(words, key=lambda w: (df[w], -len(w), w)) if words else None)
+    return found
+
+
+def _holds(word: str | None, name: NormalizedName) -> bool:
+    """Does ``name`` have ``word``, or a word one typo away from it?"""
+    if word is None or word in name.core:
+        return True
+    return any(
+        SequenceMatcher(None, word, w, autojunk=False).ratio() >= SAME_WORD_RATIO for w in name.core
+    )
+
+
+def _distinctive_factor(
+    a: NormalizedName, b: NormalizedName, word_a: str | None, word_b: str | None, notes: list[str]
+) -> float:
+    """Shared generic words ("Brown Consulting Group" / "Green Consulting Group") make the
+    letters alike; if neither name's distinctive word is in the other, the names are
+    probably different customers. (Not "either": a typo can make a junk word, "Ltd" →
+    "Ldt", the rarest word of a name that is otherwise right.)"""
+    if a.core == b.core or _holds(word_a, b) or _holds(word_b, a):
+        return 1.0
+    notes.append("different distinctive word")
+    return DISTINCTIVE_WORD_DIFFERENT
+
+
+def score(
+    a: NormalizedName,
+    b: NormalizedName,
+    word_a: str | None = None,
+    word_b: str | None = None,
+) -> tuple[int, str]:
+    """Score 0..100 of two normalised names and the reason a person reads. ``word_a`` and
+    ``word_b`` are the names' distinctive words (:func:`distinctive_words`), if known."""
     if a.key == b.key:
         return MAX_SCORE, REASON_EXACT
     factor, notes = _factors(a, b)
     ratio = SequenceMatcher(None, a.text, b.text, autojunk=False).ratio()
+    if a.plain != a.text or b.plain != b.text:
+        ratio = max(ratio, SequenceMatcher(None, a.plain, b.plain, autojunk=False).ratio())
+    factor *= _distinctive_factor(a, b, word_a, word_b, notes)
     return _finish(a, b, ratio, factor, notes)
 
 
@@ -260,7 +322,7 @@ def _deletions(word: str) -> set[str]:
 def _typo_prone(word: str) -> bool:
     """Looked up with one typo? Not short words (too many neighbours) and not numbers: a
     number one digit off is another number ("Unit 4" / "Unit 5"), penalised, not a typo."""
-    return len(word) >= MIN_TYPO_WORD_LENGTH and not word.isdigit()
+    return len(word) >= MIN_TYPO_WORD_LENGTH and not _has_digit(word)
 
 
 class _PsaIndex:
@@ -395,12 +457,14 @@ def match_names(platform: Sequence[str], psa: Sequence[str], min_score: int) -> 
         return exact
 
     index = _PsaIndex({j: q_norm[j] for j in left_q})
+    distinctive = distinctive_words(p_norm + q_norm)
     scored: list[Match] = []
     matcher = SequenceMatcher(None, autojunk=False)
+    as_written = SequenceMatcher(None, autojunk=False)
     for i in left_p:
         a = p_norm[i]
-        a_text = a.text
-        matcher.set_seq2(a_text)  # difflib caches what it learns about seq2
+        matcher.set_seq2(a.text)  # difflib caches what it learns about seq2
+        as_written.set_seq2(a.plain)
         for j in index.candidates(a):
             b = q_norm[j]
             factor, notes = _factors(a, b)
@@ -408,9 +472,18 @@ def match_names(platform: Sequence[str], psa: Sequence[str], min_score: int) -> 
             if needed > 1.0:
                 continue
             matcher.set_seq1(b.text)
+            # Upper bounds first (length, then letters regardless of order): both hold for
+            # the words sorted and as written.
             if matcher.real_quick_ratio() < needed or matcher.quick_ratio() < needed:
                 continue
-            value, reason = _finish(a, b, matcher.ratio(), factor, notes)
+            ratio = matcher.ratio()
+            if a.plain != a.text or b.plain != b.text:
+                as_written.set_seq1(b.plain)
+                ratio = max(ratio, as_written.ratio())
+            if ratio < needed:  # below the threshold before the distinctive-word check
+                continue
+            factor *= _distinctive_factor(a, b, distinctive[i], distinctive[len(p_norm) + j], notes)
+            value, reason = _finish(a, b, ratio, factor, notes)
             if value >= min_score:
                 scored.append(Match(i, j, value, reason))
 

@@ -183,6 +183,7 @@ async def small_books(migrated_db):
         ("o-cafe", "Café Müller GmbH", 505, "CAFE MULLER GMBH"),
         ("o-smith", "The Smith & Co", 506, "Smith and Company"),
         ("o-gone", "Vanished Corp", 507, "Vanished Corporation"),
+        ("o-brown", "Brown Consulting Group", 509, "Green Consulting Group"),
     ]
     for external_id, name, halo_id, halo_name in names:
         await data.organization("seller-a", external_id, name)
@@ -209,6 +210,7 @@ async def test_scores_and_reasons_follow_the_documented_rules(gateway, small_boo
         "o-initech": (501, 95, "same name, legal form only on one side"),
         "o-hooli": (502, 85, "same name, different legal form"),
         "o-unit4": (504, 50, "similar name, different numbers"),
+        "o-brown": (509, 51, "similar name, different distinctive word"),
     }
     assert by_org["o-cafe"]["psaOrganization"]["status"] == "INACTIVE"
     # The default threshold keeps the doubtful ones out; a deleted organisation and a client
