@@ -22,11 +22,20 @@ from strawberry.extensions import (
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.tools import merge_types
 
-from schema import connection, graphql_core_patches, imports, logs, organizations, sync, viewer
+from schema import (
+    connection,
+    graphql_core_patches,
+    imports,
+    logs,
+    organizations,
+    suggestions,
+    sync,
+    viewer,
+)
 from schema.errors import DomainErrorExtension, RejectNulCharacters
 
 # The areas of the API, in the order their fields appear in the SDL.
-AREAS: list[ModuleType] = [viewer, connection, organizations, sync, logs, imports]
+AREAS: list[ModuleType] = [viewer, connection, organizations, suggestions, sync, logs, imports]
 
 # Guards against abusive queries (see README "Limits").
 MAX_QUERY_DEPTH = 12
