@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.models import Organization, Subscription, SyncRun
-from tests.conftest import assert_error_code, make_settings
+from tests.conftest import REDIS_URL, assert_error_code, make_settings
 from tests.support import data
 
 SNAPSHOT = """{ connection { status clientId secretLast4 resourceServer }
@@ -148,6 +148,17 @@ MUTATIONS = {
         "mutation ($i: [ID!]!) { deleteSubscriptions(ids: $i) { deleted } }",
         st.fixed_dictionaries({"i": st.lists(ident, max_size=4)}),
     ),
+    "applySuggestedMappings": (
+        "mutation ($m: Int!) { applySuggestedMappings(minScore: $m) { mapped } }",
+        st.fixed_dictionaries({"m": st.integers(-(2**33), 2**33)}),
+    ),
+    "suggestMappings": (
+        "query ($m: Int, $p: Int, $s: Int) { suggestMappings(minScore: $m, page: $p, "
+        "pageSize: $s) { total } }",
+        st.fixed_dictionaries(
+            {"m": st.integers(-5, 200), "p": st.integers(-5, 10**6), "s": st.integers(-5, 1000)}
+        ),
+    ),
     "logs": (
         "query ($p: Int, $s: Int, $q: String) { logs(page: $p, pageSize: $s, search: $q) "
         "{ total } }",
@@ -156,9 +167,16 @@ MUTATIONS = {
 }
 
 
-def test_generated_inputs_get_coded_rejections_and_change_nothing(gateway) -> None:
+def test_generated_inputs_get_coded_rejections_and_change_nothing(
+    gateway_factory, database_url, tmp_path, redis_namespace
+) -> None:
     import asyncio
 
+    # A gateway on Redis with no worker process: accepted sync triggers stay queued, so the
+    # snapshot moves only with the calls themselves, never with a run in the background.
+    gateway = gateway_factory(
+        make_settings(database_url, tmp_path, redis_url=REDIS_URL, redis_namespace=redis_namespace)
+    )
     asyncio.run(_seed(gateway.settings))
     token = gateway.token()
     client = httpx.Client(
@@ -251,6 +269,9 @@ async def _seed(settings_) -> None:
         )
         org = await data.organization("seller-a", "org-00", "Acme")
         await data.mapping(org, await data.psa_organization("seller-a", 1000, "Acme PSA"))
+        # An unmapped pair for the suggestions to find.
+        await data.organization("seller-a", "org-01", "Globex Ltd")
+        await data.psa_organization("seller-a", 1001, "Globex Limited")
     await db.close_db(ctx)
 
 
