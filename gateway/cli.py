@@ -406,11 +406,10 @@ def export_command(seller_id: str, what: str, output: Path | None) -> None:
     from gateway.services.exports import ExportKind, export_csv
 
     settings = _settings()
-    stream = click.get_text_stream("stdout") if output is None else None
 
     async def work() -> int:
         if output is None:
-            return await export_csv(seller_id, ExportKind(what), stream)  # type: ignore[arg-type]
+            return await export_csv(seller_id, ExportKind(what), sys.stdout)
         with output.open("w", encoding="utf-8", newline="") as handle:
             return await export_csv(seller_id, ExportKind(what), handle)
 
