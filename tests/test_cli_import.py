@@ -146,6 +146,7 @@ async def test_bad_rows_are_reported_by_line_and_field_and_only_valid_rows_are_w
         "org-4,Hooli,R-4,ACTIVE\n"
         "org-1,Acme again,R-1,ACTIVE\n"
         "org-5,Only three,values\n"
+        ",,,\n"  # a spreadsheet's empty row: skipped
     )
     path = write(tmp_path, "orgs.csv", text)
 
@@ -257,6 +258,25 @@ async def test_json_lines_that_are_not_records_are_reported_alone(migrated_db, t
     assert summary(result.stdout)["created"] == 1
 
 
+async def test_bytes_that_are_not_utf8_are_a_bad_row_on_their_own_line(
+    migrated_db, tmp_path
+) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        b"id,name,reference,status\n"
+        + b"".join(b"org-%d,Org %d,R-%d,ACTIVE\n" % (i, i, i) for i in range(1, 3000))
+        + "org-x,Société Générale,R-x,ACTIVE\n".encode("latin-1")
+        + "org-y,Société Générale,R-y,ACTIVE\n".encode()
+    )
+
+    result = await run_cli(migrated_db, "import", str(path), "--seller", "seller-a")
+
+    assert result.exit_code == 1
+    assert problems(result.stdout) == ["line 3001: name: is not valid UTF-8"]
+    assert summary(result.stdout)["created"] == 3000
+    assert (await Organization.get(external_id="org-y")).name == "Société Générale"
+
+
 async def test_a_big_file_is_written_chunk_by_chunk_with_true_line_numbers(
     migrated_db, tmp_path
 ) -> None:
@@ -301,6 +321,27 @@ async def test_a_file_that_cannot_be_read_as_records_is_refused_whole(
         assert message in result.stderr, (name, result.stderr)
         assert result.stdout == ""
     assert await Organization.all().count() == 0
+
+
+async def test_a_csv_the_parser_gives_up_on_mid_file_stops_at_that_line(
+    migrated_db, tmp_path
+) -> None:
+    lines = [f"org-{i},Org {i},R-{i},ACTIVE" for i in range(1, 1501)]
+    huge = 'org-huge,"' + "x" * 200_000 + '",R,ACTIVE'  # over the csv module's 128 KiB cell
+    path = write(tmp_path, "orgs.csv", "id,name,reference,status\n" + "\n".join([*lines, huge]))
+
+    careful = await run_cli(
+        migrated_db, "import", str(path), "--seller", "seller-a", "--all-or-nothing"
+    )
+    assert careful.exit_code == 2
+    assert "orgs.csv, line 1502: field larger than field limit" in careful.stderr
+    assert await Organization.all().count() == 0
+
+    result = await run_cli(migrated_db, "import", str(path), "--seller", "seller-a")
+    assert result.exit_code == 2
+    assert "orgs.csv, line 1502: field larger than field limit" in result.stderr
+    assert "stopped there after handling 1,000 rows (1,000 created" in result.stderr
+    assert await Organization.all().count() == 1000  # the first chunk's transaction
 
 
 async def test_the_installed_command_keeps_piped_output_clean(migrated_db, tmp_path) -> None:

@@ -48,6 +48,8 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 # One JSON line is one record of a dozen short fields; a longer line is not a record and must
 # not be read into memory whole (the CSV reader has the same kind of cap per field).
 MAX_JSON_LINE_CHARS = 1024 * 1024
+# What the surrogateescape decoder makes of bytes that are not UTF-8.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 class Kind(StrEnum):
@@ -183,8 +185,13 @@ class ImportFile:
         self.total_bytes = path.stat().st_size
         self._counter = _CountingReader(io.FileIO(path, "rb"))
         # utf-8-sig: spreadsheets write a byte-order mark; newline="" as the csv module asks.
+        # Bytes that are not UTF-8 become lone surrogates, reported on their own row and field
+        # (a strict decoder fails a whole read-ahead block, far from the line at fault).
         self._text = io.TextIOWrapper(
-            io.BufferedReader(self._counter), encoding="utf-8-sig", newline=""
+            io.BufferedReader(self._counter),
+            encoding="utf-8-sig",
+            errors="surrogateescape",
+            newline="",
         )
         try:
             if self.format is FileFormat.CSV:
@@ -219,7 +226,7 @@ class ImportFile:
             header = next(reader)
         except StopIteration:
             raise BadUserInput(f"{self.path.name} is empty.", field="file") from None
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except csv.Error as exc:
             raise BadUserInput(f"{self.path.name}, line 1: {exc}", field="file") from exc
         columns: dict[str, str] = {}
         unknown = []
@@ -258,13 +265,13 @@ class ImportFile:
                 cells = next(reader)
             except StopIteration:
                 return
-            except (csv.Error, UnicodeDecodeError) as exc:
+            except csv.Error as exc:
                 raise BadUserInput(
                     f"{self.path.name}, line {last_line + 1}: {exc}", field="file"
                 ) from exc
             line, last_line = last_line + 1, reader.line_num  # a quoted cell may span lines
-            if not cells:
-                continue  # a blank line
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line, or a spreadsheet's empty row (",,,")
             row = _Row(line, dict(zip(order, cells, strict=False)), columns)
             if len(cells) != len(order):
                 row.problems.append(
@@ -297,20 +304,15 @@ class ImportFile:
         """(line number, text), text None for a line too long to be a record."""
         number = 0
         while True:
-            try:
-                text = self._text.readline(MAX_JSON_LINE_CHARS + 1)
-                if not text:
-                    return
-                number += 1
-                if len(text) > MAX_JSON_LINE_CHARS and not text.endswith("\n"):
-                    while text and not text.endswith("\n"):  # skip the rest, keeping nothing
-                        text = self._text.readline(MAX_JSON_LINE_CHARS)
-                    yield number, None
-                    continue
-            except UnicodeDecodeError as exc:
-                raise BadUserInput(
-                    f"{self.path.name}, line {number + 1}: {exc}", field="file"
-                ) from exc
+            text = self._text.readline(MAX_JSON_LINE_CHARS + 1)
+            if not text:
+                return
+            number += 1
+            if len(text) > MAX_JSON_LINE_CHARS and not text.endswith("\n"):
+                while text and not text.endswith("\n"):  # skip the rest, keeping nothing
+                    text = self._text.readline(MAX_JSON_LINE_CHARS)
+                yield number, None
+                continue
             yield number, text
 
     def _jsonl_rows(
@@ -397,6 +399,8 @@ def _string(row: _Row, name: str, *, default: str | None = "") -> str | None:
         value = str(value)
     if "\x00" in value:  # valid JSON/CSV, but PostgreSQL cannot store it
         _complain(row, name, "must not contain NUL characters")
+    if not value.isascii() and _UNDECODABLE.search(value):
+        _complain(row, name, "is not valid UTF-8")
     return value
 
 
@@ -504,10 +508,20 @@ async def _pass(
             if on_progress is not None:
                 on_progress(Progress(phase, report.rows, source.bytes_read, source.total_bytes))
 
-        for row in source.rows():
-            chunk.append(row)
-            if len(chunk) >= chunk_size:
-                await flush()
+        try:
+            for row in source.rows():
+                chunk.append(row)
+                if len(chunk) >= chunk_size:
+                    await flush()
+        except BadUserInput as exc:  # the file stopped being readable mid-way
+            if phase is Phase.IMPORTING and report.rows:
+                exc.message += (
+                    f" The import stopped there after handling {report.rows:,} rows "
+                    f"({report.created:,} created, {report.updated:,} updated, "
+                    f"{report.unchanged:,} unchanged, {report.invalid:,} invalid); "
+                    "fix the file and run it again."
+                )
+            raise
         if chunk:
             await flush()
         if on_progress is not None:  # the end of the file, even if it ended in blank lines
