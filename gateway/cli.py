@@ -9,6 +9,8 @@ halo-gateway token           mint a JWT for a seller and role
 halo-gateway export-schema   write schema.graphql
 halo-gateway simulator       run the HaloPSA simulator alone
 halo-gateway rotate-secrets  re-encrypt stored secrets with the newest key
+halo-gateway import          load organisations or subscriptions from a CSV / JSON-lines file
+halo-gateway export          write a seller's mappings or sync ledger as CSV
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ import asyncio
 import signal
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from gateway.settings import Settings
+
+T = TypeVar("T")
+
+# `halo-gateway import`: some rows were bad (reported, not written) vs the file refused whole.
+EXIT_BAD_ROWS = 1
+EXIT_FILE_REFUSED = 2
 
 
 def _settings() -> Settings:
@@ -29,6 +39,26 @@ def _settings() -> Settings:
         return Settings()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+async def _in_db(
+    settings: Settings, work: Callable[[], Awaitable[T]], *, migrate: bool = False
+) -> T:
+    """Run ``work`` inside a Tortoise context opened from DATABASE_URL, closed afterwards."""
+    from gateway import db
+
+    if migrate:
+        await db.migrate(settings)
+    ctx = await db.open_db(settings)
+    try:
+        with db.bound(ctx):
+            return await work()
+    finally:
+        await db.close_db(ctx)
+
+
+class _FileRefused(click.ClickException):
+    exit_code = EXIT_FILE_REFUSED
 
 
 @click.group()
@@ -196,6 +226,199 @@ def demo(host: str | None, port: int | None, organizations: int) -> None:
     from gateway.demo import run_demo
 
     run_demo(_settings(), host=host, port=port, organizations=organizations)
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--seller", "seller_id", required=True, help="The seller (reseller) id.")
+@click.option(
+    "--kind",
+    type=click.Choice(["organizations", "subscriptions"]),
+    default=None,
+    help="What the rows are (default: told by the columns).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default=None,
+    help="File format (default: by extension, .csv / .jsonl / .ndjson).",
+)
+@click.option("--dry-run", is_flag=True, help="Validate and count; write nothing.")
+@click.option(
+    "--all-or-nothing",
+    is_flag=True,
+    help="Validate the whole file first; write nothing if any row is bad.",
+)
+def import_command(
+    file: Path,
+    seller_id: str,
+    kind: str | None,
+    fmt: str | None,
+    dry_run: bool,
+    all_or_nothing: bool,
+) -> None:
+    """Import organisations or subscriptions for a seller from a CSV or JSON-lines file.
+
+    Rows go through the checks of the upsertOrganizations / upsertSubscriptions mutations,
+    1,000 per transaction. By default valid rows are written and each bad row is reported
+    (line, field, message) and skipped; the exit code is 1 if any row was bad, 2 if the file
+    was refused as a whole.
+    """
+    from rich.console import Console
+
+    from gateway.errors import DomainError
+    from gateway.services import bulk_import as bulk
+
+    settings = _settings()
+    mode = (
+        bulk.ImportMode.DRY_RUN
+        if dry_run
+        else bulk.ImportMode.ALL_OR_NOTHING
+        if all_or_nothing
+        else bulk.ImportMode.VALID_ROWS
+    )
+    out = Console(highlight=False, soft_wrap=True)
+    progress = _ImportProgress(Console(stderr=True), stdout_is_terminal=out.is_terminal)
+
+    def problem(p: bulk.RowProblem) -> None:
+        progress.print(f"line {p.line}: {p.field}: {p.message}")
+
+    async def work() -> bulk.ImportReport:
+        return await bulk.import_file(
+            seller_id,
+            file,
+            kind=bulk.Kind(kind) if kind else None,
+            fmt=bulk.FileFormat(fmt) if fmt else None,
+            mode=mode,
+            on_problem=problem,
+            on_progress=progress.update,
+        )
+
+    try:
+        with progress:
+            report = asyncio.run(_in_db(settings, work, migrate=settings.migrate_on_start))
+    except DomainError as exc:
+        raise _FileRefused(exc.message) from exc
+    out.print(_import_summary(report))
+    if report.invalid:
+        sys.exit(EXIT_BAD_ROWS)
+
+
+class _ImportProgress:
+    """A rich progress bar on stderr (bytes read, rows, rows/s); off when stderr is no TTY,
+    so logs and pipes stay clean."""
+
+    def __init__(self, console: Any, *, stdout_is_terminal: bool) -> None:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.console = console
+        self.bar = Progress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rows]:>9,} rows"),
+            TextColumn("{task.fields[rate]:>7,.0f} rows/s"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not console.is_terminal,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        # Problems belong on stdout; on a shared terminal they print above the live bar.
+        self.above_bar = stdout_is_terminal and not self.bar.disable
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _ImportProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def print(self, line: str) -> None:
+        if self.above_bar:
+            self.bar.console.print(line, highlight=False, markup=False, soft_wrap=True)
+        else:
+            click.echo(line)
+
+    def update(self, p: Any) -> None:
+        task = self.tasks.get(p.phase)
+        if task is None:
+            task = self.bar.add_task(str(p.phase), total=p.total_bytes or 1, rows=0, rate=0.0)
+            self.tasks[p.phase] = task
+        elapsed = self.bar.tasks[task].elapsed or 0.0
+        rate = p.rows / elapsed if elapsed > 0 else 0.0
+        self.bar.update(task, completed=p.bytes_read, rows=p.rows, rate=rate)
+
+
+def _import_summary(report: Any) -> Any:
+    from rich.table import Table
+
+    from gateway.services.bulk_import import ImportMode
+
+    verb = {
+        ImportMode.DRY_RUN: "would be (dry run, nothing written)",
+        ImportMode.ALL_OR_NOTHING: "",
+        ImportMode.VALID_ROWS: "",
+    }[report.mode]
+    title = f"{report.kind}: {report.rows:,} rows in {report.seconds:.1f} s"
+    if report.mode is ImportMode.ALL_OR_NOTHING and not report.written:
+        title += " (all or nothing: nothing written)"
+    table = Table(title=title, title_justify="left")
+    table.add_column(verb or "result")
+    table.add_column("rows", justify="right")
+    for label, value in (
+        ("created", report.created),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+        ("invalid (not written)", report.invalid),
+    ):
+        table.add_row(label, f"{value:,}")
+    table.add_row("rows/s", f"{report.rows_per_second:,.0f}")
+    return table
+
+
+@main.command("export")
+@click.option("--seller", "seller_id", required=True, help="The seller (reseller) id.")
+@click.option(
+    "--what",
+    type=click.Choice(["mappings", "ledger"]),
+    required=True,
+    help="mappings: platform organisation ↔ HaloPSA client; ledger: synced subscriptions.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV file to write (default: stdout).",
+)
+def export_command(seller_id: str, what: str, output: Path | None) -> None:
+    """Write a seller's mappings or sync ledger as CSV (for their accountant)."""
+    from gateway.errors import DomainError
+    from gateway.services.exports import ExportKind, export_csv
+
+    settings = _settings()
+
+    async def work() -> int:
+        if output is None:
+            return await export_csv(seller_id, ExportKind(what), sys.stdout)
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            return await export_csv(seller_id, ExportKind(what), handle)
+
+    try:
+        count = asyncio.run(_in_db(settings, work))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    if output is not None:
+        click.echo(f"wrote {count:,} {what} row(s) to {output}", err=True)
 
 
 def _wait_for_signal() -> None:

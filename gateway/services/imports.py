@@ -5,6 +5,10 @@ validated field by field first — all problems are reported, each naming the it
 field — and written in one transaction, so a call with one bad item writes nothing. Sending
 the same batch twice changes nothing (unchanged rows are not touched). Deletes are soft
 (``deleted_at``) so the next sync knows; upserting a deleted id brings it back.
+
+The validators (``validate_*``) and the write path (``write_*``) are public because
+``halo-gateway import`` (:mod:`gateway.services.bulk_import`) streams files through the very
+same checks and transactions, one chunk of ``MAX_ITEMS_PER_CALL`` at a time.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from gateway.models import Organization, Seller, Subscription
 
 # Items per call: a page of the platform's export; bigger batches go through the CLI import.
 MAX_ITEMS_PER_CALL = 1000
+# Rows per INSERT statement: 12 columns x 200 rows stays far below SQLite's 32,766 bound
+# parameters and PostgreSQL's 32,767.
+BULK_INSERT_BATCH = 200
 ORGANIZATION_STATUSES = ("ACTIVE", "SUSPENDED", "INACTIVE", "PENDING")
 SUBSCRIPTION_STATUSES = ("ACTIVE", "SUSPENDED", "CANCELLED", "PENDING", "EXPIRED")
 BILLING_CYCLES = ("Monthly", "Annual", "Quarterly", "One-time")
@@ -63,23 +70,53 @@ class UpsertResult:
     unchanged: int
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One invalid field of one item (``index`` counts from 0 within the call or chunk)."""
+
+    index: int
+    field: str
+    message: str
+    # The earlier item an id repeats: the CLI names it by line number, GraphQL by index.
+    repeats: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Validated:
+    """The validators' output: storable values aligned with the items, and every problem.
+
+    ``rows[i]`` is only meaningful when no problem names index ``i``.
+    """
+
+    rows: list[dict[str, Any]]
+    problems: list[Problem]
+
+    @property
+    def bad_indexes(self) -> set[int]:
+        return {p.index for p in self.problems}
+
+
 class _Problems:
     def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
+        self.items: list[Problem] = []
 
-    def add(self, index: int, field: str, message: str) -> None:
-        self.items.append({"index": index, "field": field, "message": message})
+    def add(self, index: int, field: str, message: str, repeats: int | None = None) -> None:
+        self.items.append(Problem(index, field, message, repeats))
 
-    def raise_if_any(self) -> None:
-        if self.items:
-            first = self.items[0]
-            raise BadUserInput(
-                f"Item {first['index']}, {first['field']}: {first['message']}"
-                + (f" (and {len(self.items) - 1} more)" if len(self.items) > 1 else ""),
-                field=first["field"],
-                index=first["index"],
-                problems=self.items[:100],
-            )
+
+def _raise_if_any(problems: list[Problem]) -> None:
+    if problems:
+        first = problems[0]
+        raise BadUserInput(
+            f"Item {first.index}, {first.field}: {first.message}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+            field=first.field,
+            index=first.index,
+            problems=[p.as_dict() for p in problems[:100]],
+        )
 
 
 def _check_size(items: Sequence[Any]) -> None:
@@ -136,12 +173,26 @@ def _duplicates(problems: _Problems, ids: list[str]) -> None:
     seen: dict[str, int] = {}
     for i, item_id in enumerate(ids):
         if item_id in seen:
-            problems.add(i, "id", f"repeats item {seen[item_id]}")
+            problems.add(i, "id", f"repeats item {seen[item_id]}", repeats=seen[item_id])
         seen.setdefault(item_id, i)
 
 
 async def upsert_organizations(seller_id: str, items: Sequence[OrganizationItem]) -> UpsertResult:
     _check_size(items)
+    checked = validate_organizations(items)
+    _raise_if_any(checked.problems)
+    return await write_organizations(seller_id, checked.rows)
+
+
+async def upsert_subscriptions(seller_id: str, items: Sequence[SubscriptionItem]) -> UpsertResult:
+    _check_size(items)
+    checked = await validate_subscriptions(seller_id, items)
+    _raise_if_any(checked.problems)
+    return await write_subscriptions(seller_id, checked.rows)
+
+
+def validate_organizations(items: Sequence[OrganizationItem]) -> Validated:
+    """Field-by-field checks shared by ``upsertOrganizations`` and ``halo-gateway import``."""
     problems = _Problems()
     clean = []
     for i, item in enumerate(items):
@@ -154,13 +205,12 @@ async def upsert_organizations(seller_id: str, items: Sequence[OrganizationItem]
             }
         )
     _duplicates(problems, [c["external_id"] for c in clean])
-    problems.raise_if_any()
-    await Seller.get_or_create(id=seller_id)
-    return await _write(Organization, seller_id, clean)
+    return Validated(clean, problems.items)
 
 
-async def upsert_subscriptions(seller_id: str, items: Sequence[SubscriptionItem]) -> UpsertResult:
-    _check_size(items)
+async def validate_subscriptions(seller_id: str, items: Sequence[SubscriptionItem]) -> Validated:
+    """Field-by-field checks shared by ``upsertSubscriptions`` and ``halo-gateway import``;
+    one query resolves the organisations the items name."""
     problems = _Problems()
     orgs = {
         o.external_id: o.id
@@ -205,8 +255,23 @@ async def upsert_subscriptions(seller_id: str, items: Sequence[SubscriptionItem]
             }
         )
     _duplicates(problems, [c["external_id"] for c in clean])
-    problems.raise_if_any()
-    return await _write(Subscription, seller_id, clean)
+    return Validated(clean, problems.items)
+
+
+async def write_organizations(
+    seller_id: str, rows: list[dict[str, Any]], *, apply: bool = True
+) -> UpsertResult:
+    """Store validated rows in one transaction (``apply=False`` only counts, for a dry run)."""
+    if apply:
+        await Seller.get_or_create(id=seller_id)
+    return await _write(Organization, seller_id, rows, apply=apply)
+
+
+async def write_subscriptions(
+    seller_id: str, rows: list[dict[str, Any]], *, apply: bool = True
+) -> UpsertResult:
+    """Store validated rows in one transaction (``apply=False`` only counts, for a dry run)."""
+    return await _write(Subscription, seller_id, rows, apply=apply)
 
 
 async def delete_organizations(seller_id: str, ids: Sequence[str]) -> int:
@@ -229,9 +294,17 @@ async def delete_subscriptions(seller_id: str, ids: Sequence[str]) -> int:
     ).update(deleted_at=datetime.now(UTC))
 
 
-async def _write(model: Any, seller_id: str, clean: list[dict[str, Any]]) -> UpsertResult:
-    """One transaction: create the new, update the changed (reviving deleted), skip the same."""
+async def _write(
+    model: Any, seller_id: str, clean: list[dict[str, Any]], *, apply: bool = True
+) -> UpsertResult:
+    """One transaction: create the new, update the changed (reviving deleted), skip the same.
+
+    With ``apply=False`` the same decisions are counted and nothing is written.
+    """
     created = updated = unchanged = 0
+    if not clean:
+        return UpsertResult(0, 0, 0)
+    new = []
     async with in_transaction(current_connection_name()):
         existing = {
             row.external_id: row
@@ -242,16 +315,20 @@ async def _write(model: Any, seller_id: str, clean: list[dict[str, Any]]) -> Ups
         for values in clean:
             row = existing.get(values["external_id"])
             if row is None:
-                await model.create(seller_id=seller_id, **values)
+                new.append(model(seller_id=seller_id, **values))
                 created += 1
             elif _differs(row, values) or row.deleted_at is not None:
-                for key, value in values.items():
-                    setattr(row, key, value)
-                row.deleted_at = None
-                await row.save()
+                if apply:
+                    for key, value in values.items():
+                        setattr(row, key, value)
+                    row.deleted_at = None
+                    await row.save()
                 updated += 1
             else:
                 unchanged += 1
+        if new and apply:
+            # One multi-row INSERT instead of a round trip per row (ids are validated unique).
+            await model.bulk_create(new, batch_size=BULK_INSERT_BATCH)
     return UpsertResult(created, updated, unchanged)
 
 

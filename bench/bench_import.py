@@ -1,0 +1,441 @@
+"""`halo-gateway import` at 100,000 rows: throughput, flat memory, and two baselines.
+
+    .venv/bin/python bench/bench_import.py [--rows 100000] [--small 10000] [--repeat 3]
+                                           [--kind organizations|subscriptions] [--postgres]
+
+The rows come from ``gateway.demo_data`` (the demo's generator; for subscriptions, 5 per
+organisation, the organisations imported first and not timed). Every measured run starts
+from a fresh database (SQLite in a temp dir, or a fresh PostgreSQL database with --postgres).
+Throughput runs are interleaved round by round (--repeat) and the best of each is compared,
+because the machine is shared. Printed, all measured in this run:
+
+* the real command as a subprocess: wall time, rows/s, peak RSS (psutil, sampled), then the
+  same file again (every row unchanged);
+* flat memory: peak RSS of the command for --small vs --rows rows, and the tracemalloc
+  peak of ``bulk_import.import_file`` in-process for both sizes — ratios ~1 mean memory
+  does not grow with the file;
+* baseline 1, the API path: the same rows through ``upsertOrganizations`` /
+  ``upsertSubscriptions`` over real HTTP in calls of 1,000 (gateway and client in one
+  process);
+* baseline 2, the floor: the same rows through ``Model.bulk_create`` with no validation and
+  no idempotency check.
+
+Each baseline runs in a fresh interpreter like the command, so none pays for another's heap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import gc
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+import httpx
+import psutil
+from cryptography.fernet import Fernet
+
+from gateway import db
+from gateway.auth import mint_token
+from gateway.demo_data import DemoOrganization, DemoSubscription, generate_platform_data
+from gateway.models import Organization, Seller, Subscription
+from gateway.services import bulk_import
+from gateway.settings import Settings
+from tests.support.servers import serve_in_thread
+
+BIN = Path(sys.executable).parent / "halo-gateway"
+SELLER = "bench"
+SUBSCRIPTIONS_PER_ORG = 5
+CHUNK = 1000
+RSS_SAMPLE_SECONDS = 0.01
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_HOST = "postgres@127.0.0.1:5432"
+
+ORG_MUTATION = """mutation ($input: [OrganizationInput!]!) { upsertOrganizations(input: $input)
+{ created updated unchanged } }"""
+SUB_MUTATION = """mutation ($input: [SubscriptionInput!]!) { upsertSubscriptions(input: $input)
+{ created updated unchanged } }"""
+ORG_COLUMNS = ["id", "name", "reference", "status"]
+SUB_COLUMNS = [
+    "id",
+    "organizationId",
+    "name",
+    "quantity",
+    "billingCycle",
+    "termDuration",
+    "status",
+    "costPrice",
+    "customerPrice",
+    "currency",
+    "startDate",
+    "endDate",
+]
+
+
+def org_record(o: DemoOrganization) -> dict:
+    return {"id": o.external_id, "name": o.name, "reference": o.reference, "status": o.status}
+
+
+def sub_record(s: DemoSubscription) -> dict:
+    return {
+        "id": s.external_id,
+        "organizationId": s.organization_external_id,
+        "name": s.name,
+        "quantity": s.quantity,
+        "billingCycle": s.billing_cycle,
+        "termDuration": s.term_duration,
+        "status": s.status,
+        "costPrice": str(s.cost_price),
+        "customerPrice": str(s.customer_price),
+        "currency": s.currency,
+        "startDate": s.start_date.isoformat(),
+        "endDate": s.end_date.isoformat(),
+    }
+
+
+def dataset(kind: str, rows: int) -> tuple[list[dict], list[dict]]:
+    """(organisations, subscriptions) as the mutations' records; ``rows`` of ``kind``."""
+    if kind == "organizations":
+        orgs, _ = generate_platform_data(rows, subscriptions_per_org=(0, 0))
+        return [org_record(o) for o in orgs], []
+    orgs, subs = generate_platform_data(
+        rows // SUBSCRIPTIONS_PER_ORG,
+        subscriptions_per_org=(SUBSCRIPTIONS_PER_ORG, SUBSCRIPTIONS_PER_ORG),
+    )
+    return [org_record(o) for o in orgs], [sub_record(s) for s in subs]
+
+
+def write_csv(path: Path, columns: list[str], records: list[dict]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(records)
+
+
+@asynccontextmanager
+async def fresh_database(tmp: Path, postgres: bool) -> AsyncIterator[Settings]:
+    """A new, migrated database; its settings."""
+    if postgres:
+        name = f"halo_bench_{uuid.uuid4().hex[:10]}"
+        admin = await asyncpg.connect(PG_ADMIN)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+        url = f"postgres://{PG_HOST}/{name}"
+    else:
+        url = f"sqlite://{tmp}/bench-{uuid.uuid4().hex[:8]}.sqlite3"
+    settings = Settings(
+        database_url=url,
+        data_dir=tmp,
+        secrets_key=Fernet.generate_key().decode(),
+        in_process_scheduler=False,
+        log_level="WARNING",
+    )
+    await db.migrate(settings)
+    try:
+        yield settings
+    finally:
+        if postgres:
+            admin = await asyncpg.connect(PG_ADMIN)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+
+
+async def seed_organizations(settings: Settings, path: Path) -> None:
+    """Subscriptions need their organisations: imported first, not timed."""
+    ctx = await db.open_db(settings)
+    with db.bound(ctx):
+        await bulk_import.import_file(SELLER, path)
+    await db.close_db(ctx)
+
+
+def run_command(settings: Settings, path: Path) -> tuple[float, float, int, str]:
+    """(wall s, import s as the command reports it, peak RSS bytes, stdout) of the real CLI.
+
+    RSS is sampled with psutil every 10 ms: ``ru_maxrss`` of a child would count the
+    bench's own memory, copied at fork time before the command's exec.
+    """
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
+        "DATABASE_URL": settings.database_url,
+        "DATA_DIR": str(settings.data_dir),
+        "MIGRATE_ON_START": "false",
+    }
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [str(BIN), "import", str(path), "--seller", SELLER],
+            env=env,
+            stdout=out,
+            stderr=err,
+            text=True,
+        )
+        watched = psutil.Process(process.pid)
+        peak = 0
+        while process.poll() is None:
+            with contextlib.suppress(psutil.Error):
+                peak = max(peak, watched.memory_info().rss)
+            time.sleep(RSS_SAMPLE_SECONDS)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if process.returncode != 0:
+        raise SystemExit(f"import failed ({process.returncode}):\n{stdout}\n{stderr}")
+    # The summary's rows and rows/s give the import's own time, without interpreter start-up.
+    total = int(re.search(r"([\d,]+) rows in", stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
+    rate = int(re.search(r"rows/s\s*│\s*([\d,]+)", stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
+    return wall, total / rate, peak, stdout
+
+
+def counts(stdout: str) -> str:
+    found = dict(re.findall(r"│\s*(created|updated|unchanged|invalid)\b[^│]*│\s*([\d,]+)", stdout))
+    return ", ".join(f"{k} {v}" for k, v in found.items())
+
+
+async def traced_peak(settings: Settings, path: Path) -> int:
+    """tracemalloc peak (bytes) of import_file alone, in this process."""
+    ctx = await db.open_db(settings)
+    with db.bound(ctx):
+        gc.collect()
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+        report = await bulk_import.import_file(SELLER, path)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    await db.close_db(ctx)
+    assert report.invalid == 0, report
+    return peak
+
+
+def baseline_in_subprocess(settings: Settings, which: str, kind: str, path: Path) -> float:
+    """Run a baseline in a fresh interpreter, on the same footing as the command."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--baseline",
+            which,
+            "--kind",
+            kind,
+            "--database-url",
+            settings.database_url,
+            "--data-dir",
+            str(settings.data_dir),
+            "--file",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def chunks(path: Path) -> Iterator[list[dict]]:
+    """The file's records, 1,000 at a time, as the mutations take them (streamed, so that the
+    baselines run with as small a heap as the command: a big heap slows the collector)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        chunk: list[dict] = []
+        for record in csv.DictReader(handle):
+            if "quantity" in record:
+                record["quantity"] = int(record["quantity"])
+            chunk.append(record)
+            if len(chunk) == CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+async def graphql_baseline(settings: Settings, kind: str, path: Path) -> float:
+    from gateway.app import create_app
+
+    query = ORG_MUTATION if kind == "organizations" else SUB_MUTATION
+    token = mint_token(settings, seller_id=SELLER, roles=["SELLER_ADMIN"])
+    with serve_in_thread(create_app(settings)) as base:
+        async with httpx.AsyncClient(
+            base_url=base, timeout=120, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
+            started = time.perf_counter()
+            for chunk in chunks(path):
+                answer = (
+                    await client.post(
+                        "/graphql", json={"query": query, "variables": {"input": chunk}}
+                    )
+                ).json()
+                assert "errors" not in answer, answer["errors"][0]
+            return time.perf_counter() - started
+
+
+async def raw_baseline(settings: Settings, kind: str, path: Path) -> float:
+    ctx = await db.open_db(settings)
+    with db.bound(ctx):
+        await Seller.get_or_create(id=SELLER)
+        started = time.perf_counter()
+        if kind == "organizations":
+            for chunk in chunks(path):
+                await Organization.bulk_create(
+                    [
+                        Organization(
+                            seller_id=SELLER,
+                            external_id=r["id"],
+                            name=r["name"],
+                            reference=r["reference"],
+                            status=r["status"],
+                        )
+                        for r in chunk
+                    ],
+                    batch_size=200,
+                )
+        else:
+            org_ids = dict(
+                await Organization.filter(seller_id=SELLER).values_list("external_id", "id")
+            )
+            for chunk in chunks(path):
+                await Subscription.bulk_create(
+                    [
+                        Subscription(
+                            seller_id=SELLER,
+                            organization_id=org_ids[r["organizationId"]],
+                            external_id=r["id"],
+                            name=r["name"],
+                            quantity=r["quantity"],
+                            billing_cycle=r["billingCycle"],
+                            term_duration=r["termDuration"],
+                            status=r["status"],
+                            cost_price=Decimal(r["costPrice"]),
+                            customer_price=Decimal(r["customerPrice"]),
+                            currency=r["currency"],
+                            start_date=date.fromisoformat(r["startDate"]),
+                            end_date=date.fromisoformat(r["endDate"]),
+                        )
+                        for r in chunk
+                    ],
+                    batch_size=200,
+                )
+        elapsed = time.perf_counter() - started
+    await db.close_db(ctx)
+    return elapsed
+
+
+async def main(rows: int, small: int, kind: str, postgres: bool, repeat: int) -> None:
+    mb = 1024 * 1024
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        org_files: dict[int, Path] = {}
+        target: dict[int, Path] = {}
+        for size in (small, rows):
+            orgs, subs = dataset(kind, size)
+            org_files[size] = tmp / f"orgs-{size}.csv"
+            write_csv(org_files[size], ORG_COLUMNS, orgs)
+            target[size] = org_files[size]
+            if subs:
+                target[size] = tmp / f"subs-{size}.csv"
+                write_csv(target[size], SUB_COLUMNS, subs)
+        del orgs, subs
+        gc.collect()
+        backend = "PostgreSQL" if postgres else "SQLite"
+        print(f"{kind}: {rows:,} rows ({target[rows].stat().st_size / mb:.1f} MiB CSV), {backend}")
+
+        @asynccontextmanager
+        async def prepared(size: int) -> AsyncIterator[Settings]:
+            async with fresh_database(tmp, postgres) as settings:
+                if kind == "subscriptions":
+                    await seed_organizations(settings, org_files[size])
+                yield settings
+
+        # 1. throughput: the command, the same file again, and both baselines, interleaved
+        # round by round so that load from other users of the machine hits all of them.
+        times: dict[str, list[float]] = {"command": [], "again": [], "api": [], "floor": []}
+        last_out = ""
+        for _ in range(repeat):
+            async with prepared(rows) as settings:
+                _, reported, rss_big, out = run_command(settings, target[rows])
+                times["command"].append(reported)
+                _, reported2, _, last_out = run_command(settings, target[rows])
+                times["again"].append(reported2)
+            assert "created 0" not in counts(out) and "unchanged 0" not in counts(last_out)
+            async with prepared(rows) as settings:
+                times["api"].append(baseline_in_subprocess(settings, "api", kind, target[rows]))
+            async with prepared(rows) as settings:
+                times["floor"].append(baseline_in_subprocess(settings, "floor", kind, target[rows]))
+        best = {k: min(v) for k, v in times.items()}
+
+        def line(label: str, key: str, note: str) -> str:
+            return (
+                f"{label:<15}{best[key]:6.1f} s  {rows / best[key]:7,.0f} rows/s  "
+                f"(median {statistics.median(times[key]):.1f} s of {repeat})  {note}"
+            )
+
+        print(line("command", "command", f"[{counts(out)}]"))
+        print(line("same again", "again", f"[{counts(last_out)}]"))
+        print(line("baseline API", "api", "upsert mutation over HTTP, 1,000 per call"))
+        print(line("baseline floor", "floor", "bulk_create, no checks"))
+        print(
+            f"ratios (best)  the command is {best['api'] / best['command']:.2f}x as fast as the "
+            f"API path and takes {best['command'] / best['floor']:.2f}x the floor"
+        )
+
+        # 2. flat memory: 10x the rows, the same peak
+        async with prepared(small) as settings:
+            _, _, rss_small, _ = run_command(settings, target[small])
+        print(
+            f"flat memory    peak RSS of the command: {small:,} rows {rss_small / mb:.1f} MiB, "
+            f"{rows:,} rows {rss_big / mb:.1f} MiB: ratio {rss_big / rss_small:.2f}"
+        )
+        peaks = {}
+        for size in (small, rows):
+            async with prepared(size) as settings:
+                peaks[size] = await traced_peak(settings, target[size])
+        print(
+            f"flat memory    tracemalloc peak of import_file: {small:,} rows "
+            f"{peaks[small] / mb:.1f} MiB, {rows:,} rows {peaks[rows] / mb:.1f} MiB: "
+            f"ratio {peaks[rows] / peaks[small]:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument(
+        "--kind", choices=["organizations", "subscriptions"], default="organizations"
+    )
+    parser.add_argument("--postgres", action="store_true", help="fresh PostgreSQL databases")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the best is compared")
+    # Internal: one baseline run in this (fresh) process, printing its seconds.
+    parser.add_argument("--baseline", choices=["api", "floor"], help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.baseline:
+        child = Settings(
+            database_url=args.database_url,
+            data_dir=args.data_dir,
+            secrets_key=Fernet.generate_key().decode(),
+            in_process_scheduler=False,
+            migrate_on_start=False,
+            log_level="WARNING",
+        )
+        run = graphql_baseline if args.baseline == "api" else raw_baseline
+        print(asyncio.run(run(child, args.kind, args.file)))
+    else:
+        asyncio.run(main(args.rows, args.small, args.kind, args.postgres, args.repeat))
