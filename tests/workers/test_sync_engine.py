@@ -250,7 +250,9 @@ async def test_a_second_trigger_while_one_runs_is_refused_as_in_progress(
     connected, gateway
 ) -> None:
     sim = connected.instance()
-    sim.set_faults(latency_ms=300)
+    # The run's first HaloPSA call hangs 3 s: long enough to ask twice on a loaded machine
+    # (a fixed 300 ms latency let the run finish first now and then).
+    sim.set_faults(stall_next=[3.0])
     for i in range(3):
         sim.add_client(f"Customer {i}")
     first = await trigger(gateway, SYNC_ORGS)
