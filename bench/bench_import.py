@@ -57,6 +57,7 @@ from gateway.auth import mint_token
 from gateway.demo_data import DemoOrganization, DemoSubscription, generate_platform_data
 from gateway.models import Organization, Seller, Subscription
 from gateway.services import bulk_import
+from gateway.services.bulk_import import FIELDS, Kind
 from gateway.settings import Settings
 from tests.support.servers import serve_in_thread
 
@@ -72,21 +73,8 @@ ORG_MUTATION = """mutation ($input: [OrganizationInput!]!) { upsertOrganizations
 { created updated unchanged } }"""
 SUB_MUTATION = """mutation ($input: [SubscriptionInput!]!) { upsertSubscriptions(input: $input)
 { created updated unchanged } }"""
-ORG_COLUMNS = ["id", "name", "reference", "status"]
-SUB_COLUMNS = [
-    "id",
-    "organizationId",
-    "name",
-    "quantity",
-    "billingCycle",
-    "termDuration",
-    "status",
-    "costPrice",
-    "customerPrice",
-    "currency",
-    "startDate",
-    "endDate",
-]
+ORG_COLUMNS = list(FIELDS[Kind.ORGANIZATIONS])
+SUB_COLUMNS = list(FIELDS[Kind.SUBSCRIPTIONS])
 
 
 def org_record(o: DemoOrganization) -> dict:

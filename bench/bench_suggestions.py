@@ -43,6 +43,7 @@ from gateway.models import Organization, PsaOrganization
 from gateway.services import suggestions
 from gateway.services.suggestions import (
     Match,
+    assign_best_first,
     distinctive_words,
     match_names,
     normalize,
@@ -110,24 +111,7 @@ def naive(platform: Sequence[str], psa: Sequence[str], min_score: int) -> list[M
             value, reason = score(a, b, words[i], words[len(p_norm) + j])
             if value >= min_score:
                 scored.append(Match(i, j, value, reason))
-    scored.sort(
-        key=lambda m: (
-            -m.score,
-            platform[m.platform].casefold(),
-            m.platform,
-            psa[m.psa].casefold(),
-            m.psa,
-        )
-    )
-    taken_p: set[int] = set()
-    taken_q: set[int] = set()
-    result = []
-    for m in scored:
-        if m.platform not in taken_p and m.psa not in taken_q:
-            result.append(m)
-            taken_p.add(m.platform)
-            taken_q.add(m.psa)
-    return result
+    return assign_best_first(platform, psa, scored)
 
 
 def quality(matches: list[Match], truth: dict[int, int]) -> tuple[float, float]:

@@ -485,18 +485,30 @@ def match_names(platform: Sequence[str], psa: Sequence[str], min_score: int) -> 
             if value >= min_score:
                 scored.append(Match(i, j, value, reason))
 
-    scored.sort(
+    return assign_best_first(platform, psa, scored, taken=exact)
+
+
+def assign_best_first(
+    platform: Sequence[str],
+    psa: Sequence[str],
+    scored: list[Match],
+    taken: Sequence[Match] = (),
+) -> list[Match]:
+    """The greedy assignment: best score first (ties by name, then index, so the same books
+    give the same proposals), each platform and HaloPSA name at most once, after ``taken``."""
+    scored = sorted(
+        scored,
         key=lambda m: (
             -m.score,
             platform[m.platform].casefold(),
             m.platform,
             psa[m.psa].casefold(),
             m.psa,
-        )
+        ),
     )
-    taken_p = {m.platform for m in exact}
-    taken_q = {m.psa for m in exact}
-    result = list(exact)
+    taken_p = {m.platform for m in taken}
+    taken_q = {m.psa for m in taken}
+    result = list(taken)
     for m in scored:
         if m.platform not in taken_p and m.psa not in taken_q:
             result.append(m)
