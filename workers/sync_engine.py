@@ -497,6 +497,10 @@ async def sync_organizations(run: SyncRun, client: Any, progress: Progress) -> N
 # --- subscriptions: platform → HaloPSA ----------------------------------------------------
 
 
+# What HaloPSA's answer changes on a ledger row.
+_WRITTEN_FIELDS = ["halo_licence_id", "state", "payload_hash", "written_at", "updated_at"]
+
+
 @dataclass
 class PendingWrite:
     subscription: Subscription
@@ -662,6 +666,7 @@ class SubscriptionsPush:
         ]
         outcomes = await self.client.write_licences(writes)
         written_at = now_utc()
+        written: list[SyncedSubscription] = []
         async with in_transaction(current_connection_name()):
             for item, outcome in zip(batch, outcomes, strict=True):
                 self.run.processed += 1
@@ -680,11 +685,14 @@ class SubscriptionsPush:
                 item.ledger.state = LedgerState.WRITTEN
                 item.ledger.payload_hash = item.hash
                 item.ledger.written_at = written_at
-                await item.ledger.save()
+                item.ledger.updated_at = written_at
+                written.append(item.ledger)
                 if item.create:
                     self.run.created += 1
                 else:
                     self.run.updated += 1
+            if written:  # one UPDATE for the batch, not one per licence
+                await SyncedSubscription.bulk_update(written, fields=_WRITTEN_FIELDS)
         await self.progress.step()
 
 
