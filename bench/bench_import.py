@@ -17,8 +17,8 @@ because the machine is shared. Printed, all measured in this run:
 * baseline 1, the API path: the same rows through ``upsertOrganizations`` /
   ``upsertSubscriptions`` over real HTTP in calls of 1,000 (gateway and client in one
   process);
-* baseline 2, the floor: the same rows through ``Model.bulk_create`` with no validation and
-  no idempotency check.
+* baseline 2, the floor: the same rows through ``Model.bulk_create``, one transaction per
+  1,000 rows like the command, with no validation and no idempotency check.
 
 Each baseline runs in a fresh interpreter like the command, so none pays for another's heap.
 """
@@ -51,9 +51,11 @@ import asyncpg
 import httpx
 import psutil
 from cryptography.fernet import Fernet
+from tortoise.transactions import in_transaction
 
 from gateway import db
 from gateway.auth import mint_token
+from gateway.db import current_connection_name
 from gateway.demo_data import DemoOrganization, DemoSubscription, generate_platform_data
 from gateway.models import Organization, Seller, Subscription
 from gateway.services import bulk_import
@@ -279,45 +281,47 @@ async def raw_baseline(settings: Settings, kind: str, path: Path) -> float:
         started = time.perf_counter()
         if kind == "organizations":
             for chunk in chunks(path):
-                await Organization.bulk_create(
-                    [
-                        Organization(
-                            seller_id=SELLER,
-                            external_id=r["id"],
-                            name=r["name"],
-                            reference=r["reference"],
-                            status=r["status"],
-                        )
-                        for r in chunk
-                    ],
-                    batch_size=200,
-                )
+                async with in_transaction(current_connection_name()):
+                    await Organization.bulk_create(
+                        [
+                            Organization(
+                                seller_id=SELLER,
+                                external_id=r["id"],
+                                name=r["name"],
+                                reference=r["reference"],
+                                status=r["status"],
+                            )
+                            for r in chunk
+                        ],
+                        batch_size=200,
+                    )
         else:
             org_ids = dict(
                 await Organization.filter(seller_id=SELLER).values_list("external_id", "id")
             )
             for chunk in chunks(path):
-                await Subscription.bulk_create(
-                    [
-                        Subscription(
-                            seller_id=SELLER,
-                            organization_id=org_ids[r["organizationId"]],
-                            external_id=r["id"],
-                            name=r["name"],
-                            quantity=r["quantity"],
-                            billing_cycle=r["billingCycle"],
-                            term_duration=r["termDuration"],
-                            status=r["status"],
-                            cost_price=Decimal(r["costPrice"]),
-                            customer_price=Decimal(r["customerPrice"]),
-                            currency=r["currency"],
-                            start_date=date.fromisoformat(r["startDate"]),
-                            end_date=date.fromisoformat(r["endDate"]),
-                        )
-                        for r in chunk
-                    ],
-                    batch_size=200,
-                )
+                async with in_transaction(current_connection_name()):
+                    await Subscription.bulk_create(
+                        [
+                            Subscription(
+                                seller_id=SELLER,
+                                organization_id=org_ids[r["organizationId"]],
+                                external_id=r["id"],
+                                name=r["name"],
+                                quantity=r["quantity"],
+                                billing_cycle=r["billingCycle"],
+                                term_duration=r["termDuration"],
+                                status=r["status"],
+                                cost_price=Decimal(r["costPrice"]),
+                                customer_price=Decimal(r["customerPrice"]),
+                                currency=r["currency"],
+                                start_date=date.fromisoformat(r["startDate"]),
+                                end_date=date.fromisoformat(r["endDate"]),
+                            )
+                            for r in chunk
+                        ],
+                        batch_size=200,
+                    )
         elapsed = time.perf_counter() - started
     await db.close_db(ctx)
     return elapsed

@@ -263,7 +263,7 @@ def import_command(
     Rows go through the checks of the upsertOrganizations / upsertSubscriptions mutations,
     1,000 per transaction. By default valid rows are written and each bad row is reported
     (line, field, message) and skipped; the exit code is 1 if any row was bad, 2 if the file
-    was refused as a whole.
+    could not be read as records.
     """
     from rich.console import Console
 
