@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.fernet import Fernet
 
+from bench import seeding
 from gateway import db
 from gateway.auth import Principal
 from gateway.demo_data import organization_names
-from gateway.models import Organization, PsaOrganization
 from gateway.services import suggestions
 from gateway.services.suggestions import (
     Match,
@@ -166,25 +166,8 @@ async def run_service(n: int, apply_n: int, min_score: int) -> None:
                     client_id="c",
                     client_secret="secret-0000",
                 )
-                await Organization.bulk_create(
-                    [
-                        Organization(
-                            seller_id=seller,
-                            external_id=f"o{i}",
-                            name=name,
-                            reference=f"R{i}",
-                            status="ACTIVE",
-                        )
-                        for i, name in enumerate(platform)
-                    ],
-                    batch_size=1000,
-                )
-                await PsaOrganization.bulk_create(
-                    [
-                        PsaOrganization(seller_id=seller, halo_id=j + 1, name=name)
-                        for j, name in enumerate(psa)
-                    ],
-                    batch_size=1000,
+                await seeding.organizations(
+                    seller, platform, [(j + 1, name) for j, name in enumerate(psa)]
                 )
             times = []
             for _ in range(3):

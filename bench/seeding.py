@@ -40,15 +40,12 @@ async def migrated(settings: Settings) -> AsyncIterator[None]:
         await db.close_db(ctx)
 
 
-async def mapped_organizations(
+async def organizations(
     seller_id: str, names: Sequence[str], psa_clients: Sequence[tuple[int, str]]
-) -> list[Organization]:
-    """The seller, one organisation per name, the PSA organisations ``(halo_id, name)``, and
-    a mapping of each PSA organisation to the next organisation in id order.
-
-    Returns every organisation, in id order.
-    """
-    await Seller.create(id=seller_id)
+) -> None:
+    """The seller, one organisation per name and the PSA organisations ``(halo_id, name)``,
+    none of them mapped."""
+    await Seller.get_or_create(id=seller_id)
     await Organization.bulk_create(
         [
             Organization(
@@ -69,6 +66,17 @@ async def mapped_organizations(
         ],
         batch_size=BATCH_SIZE,
     )
+
+
+async def mapped_organizations(
+    seller_id: str, names: Sequence[str], psa_clients: Sequence[tuple[int, str]]
+) -> list[Organization]:
+    """:func:`organizations`, then a mapping of each PSA organisation to the next
+    organisation in id order.
+
+    Returns every organisation, in id order.
+    """
+    await organizations(seller_id, names, psa_clients)
     orgs = await Organization.filter(seller_id=seller_id).order_by("id")
     psas = await PsaOrganization.filter(seller_id=seller_id).order_by("id")
     await OrganizationMapping.bulk_create(
