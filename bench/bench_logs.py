@@ -53,9 +53,9 @@ from gateway import db
 from gateway.auth import mint_token
 from gateway.models import LogEntry, LogLevel
 from gateway.services import logs
+from gateway.services.sync import journal
 from gateway.settings import Settings
 from tests.support.servers import serve_in_thread
-from workers import sync_engine
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_HOST = "postgres@127.0.0.1:5432"
@@ -169,9 +169,7 @@ class Generator:
                     run_id,
                     "INFO",
                     at,
-                    sync_engine.CUSTOMERS_STARTED
-                    if customers
-                    else sync_engine.SUBSCRIPTIONS_STARTED,
+                    journal.CUSTOMERS_STARTED if customers else journal.SUBSCRIPTIONS_STARTED,
                     details(
                         Trigger="scheduled" if scheduled else "manual",
                         Scope="all organizations"

@@ -122,7 +122,7 @@ async def test_a_sync_run_logs_json_lines_with_seller_and_run_ids_and_no_credent
     for run_id, kind in ((orgs_run.id, "ORGANIZATIONS"), (int(run["id"]), "SUBSCRIPTIONS")):
         mine = [line for line in lines if line.get("run_id") == run_id]
         assert {line["seller_id"] for line in mine} == {"seller-a"}
-        events = [line["event"] for line in mine if line["name"] == "workers.sync_engine"]
+        events = [line["event"] for line in mine if line["name"] == "gateway.services.sync.engine"]
         assert events[0].startswith(f"sync run {run_id} started: {kind.lower()}"), events
         assert events[-1].startswith(f"sync run {run_id} succeeded in"), events
         finished[kind] = next(line for line in mine if line.get("state") == "SUCCEEDED")

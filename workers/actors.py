@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from gateway.db import bound
+from gateway.services.sync import execute_run
 
 if TYPE_CHECKING:
     from workers.broker import WorkerRuntime
@@ -25,10 +26,8 @@ SYNC_MIN_BACKOFF_MS = 1_000
 
 def make_run_sync(runtime: WorkerRuntime) -> Callable[[int], Awaitable[None]]:
     async def run_sync(run_id: int) -> None:
-        from workers import sync_engine
-
         with bound(runtime.database()):
-            await sync_engine.execute_run(run_id, runtime.deps)
+            await execute_run(run_id, runtime.deps)
 
     return run_sync
 

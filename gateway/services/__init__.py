@@ -26,7 +26,7 @@ class Deps:
     # Optional httpx transport for HaloPSA calls (an in-process simulator in tests/bench).
     halo_transport: Any = None
     # Shared rate limiter for HaloPSA requests (in memory or Redis): built on first use by
-    # gateway.halo.rate_limiter(), so processes that never call HaloPSA never make one.
+    # services.halo_client.rate_limiter(), so processes that never call HaloPSA never make one.
     halo_rate_limiter: Any = None
     # Per-seller throttle of the mutations that reach HaloPSA (services.throttle).
     throttle: Any = None

@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 from gateway.auth import Principal
 from gateway.db import bound
 from gateway.errors import BadUserInput, InvalidConnection
-from gateway.halo import credentials_from_values
 from gateway.models import Connection, ConnectionStatus, LogLevel, SyncKind, SyncTrigger
 from gateway.services import Deps, throttle
 from gateway.services import logs as product_log
+from gateway.services.halo_client import credentials_from_values
 from gateway.settings import Settings
 
 logger = logging.getLogger(__name__)

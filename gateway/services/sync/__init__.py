@@ -1,0 +1,49 @@
+"""A sync run, from button to ledger: its one home.
+
+    triggers.py   who may start or cancel a run (connection, mapping, cooldown, one per seller)
+    runs.py       the seller's lock and its lease, events, progress, the run's exceptions
+    engine.py     execute_run(run_id, deps): claim → pull | push → finish
+    pull.py       organisations in (HaloPSA clients)
+    push.py       subscriptions out (ledger intents, batches, adoption)
+    licences.py   payload, hash, unit price, match: pure functions
+    overview.py   tiles, button states, run history
+    journal.py    every seller-visible text of a run
+
+Callers (the GraphQL edge, the workers, the CLI) import from this package only.
+"""
+
+from gateway.services.sync.engine import execute_run
+from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
+from gateway.services.sync.overview import (
+    KindOverview,
+    SyncOverview,
+    load_run,
+    relative_time,
+    sync_overview,
+    sync_runs,
+)
+from gateway.services.sync.runs import active_run, event_for, now_utc
+from gateway.services.sync.triggers import (
+    cancel_sync,
+    cooldown_remaining,
+    organization_by_external_id,
+    trigger_sync,
+)
+
+__all__ = [
+    "IN_PROGRESS_MESSAGE",
+    "KindOverview",
+    "SyncOverview",
+    "active_run",
+    "cancel_sync",
+    "cooldown_remaining",
+    "event_for",
+    "execute_run",
+    "load_run",
+    "now_utc",
+    "organization_by_external_id",
+    "relative_time",
+    "sync_overview",
+    "sync_runs",
+    "trigger_sync",
+]

@@ -1,0 +1,87 @@
+"""Who may start a sync: connection, mapping, cooldown, one per seller (seed "Limitations")."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+
+from gateway.models import PsaOrganization
+from tests.conftest import assert_error_code
+from tests.support import data
+from tests.support.runs import trigger, wait_for_run
+
+SYNC_ORGS = "mutation { syncOrganizations { id state } }"
+SYNC_SUBS = "mutation { syncSubscriptions { id state } }"
+SYNC_ONE = "mutation ($id: ID!) { syncOrganizationSubscriptions(organizationId: $id) { id } }"
+
+
+@pytest.fixture
+async def connected(migrated_db, halo_sim):
+    """seller-a has a verified connection to the simulator's default instance."""
+    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
+    return halo_sim
+
+
+async def _mapped_org(seller: str, ext: str, name: str, halo_client: dict) -> object:
+    org = await data.organization(seller, ext, name)
+    psa = await PsaOrganization.get_or_none(seller_id=seller, halo_id=halo_client["id"])
+    if psa is None:
+        psa = await data.psa_organization(seller, halo_client["id"], halo_client["name"])
+    await data.mapping(org, psa)
+    return org
+
+
+async def test_manual_subscriptions_sync_within_the_cooldown_is_refused_with_minutes(
+    connected, gateway
+) -> None:
+    sim = connected.instance()
+    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    await data.subscription(org, "s1")
+    await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    error = assert_error_code(await gateway.gql(SYNC_SUBS), "SYNC_COOLDOWN")
+    assert error["message"] == "You can trigger the next sync in 60 minutes"
+    assert 3590 <= error["extensions"]["retryAfterSeconds"] <= 3600
+    overview = await gateway.gql(
+        "{ syncOverview { subscriptions { state message retryAfterSeconds } "
+        "lastSyncToPsa { relative } } }"
+    )
+    subs = overview["data"]["syncOverview"]["subscriptions"]
+    assert subs["state"] == "COOLDOWN"
+    assert subs["message"] == "You can trigger the next sync in 60 minutes"
+    assert overview["data"]["syncOverview"]["lastSyncToPsa"]["relative"] == "0h ago"
+    # The per-organisation cooldown is separate from the seller-wide one.
+    one = await gateway.gql(SYNC_ONE, {"id": "org-a"})
+    assert "errors" not in one, one
+    await wait_for_run(gateway, one["data"]["syncOrganizationSubscriptions"]["id"])
+    with time_machine.travel("2099-01-01", tick=True):
+        assert "errors" not in await gateway.gql(SYNC_SUBS)
+
+
+async def test_a_second_trigger_while_one_runs_is_refused_as_in_progress(
+    connected, gateway
+) -> None:
+    sim = connected.instance()
+    # The run's first HaloPSA call hangs 3 s: long enough to ask twice on a loaded machine
+    # (a fixed 300 ms latency let the run finish first now and then).
+    sim.set_faults(stall_next=[3.0])
+    for i in range(3):
+        sim.add_client(f"Customer {i}")
+    first = await trigger(gateway, SYNC_ORGS)
+    assert_error_code(await gateway.gql(SYNC_ORGS), "SYNC_IN_PROGRESS")
+    assert_error_code(await gateway.gql(SYNC_SUBS), "SYNC_IN_PROGRESS")
+    overview = await gateway.gql("{ syncOverview { organizations { state message } } }")
+    assert overview["data"]["syncOverview"]["organizations"] == {
+        "state": "IN_PROGRESS",
+        "message": "Sync in progress",
+    }
+    assert (await wait_for_run(gateway, first["id"]))["state"] == "SUCCEEDED"
+
+
+async def test_syncing_an_unmapped_organization_is_refused(connected, gateway) -> None:
+    await data.organization("seller-a", "org-x", "Unmapped Inc")
+    assert_error_code(await gateway.gql(SYNC_ONE, {"id": "org-x"}), "ORGANIZATION_NOT_MAPPED")
+    assert_error_code(await gateway.gql(SYNC_ONE, {"id": "nope"}), "NOT_FOUND")
+
+
+async def test_syncs_before_a_verified_connection_are_refused(gateway) -> None:
+    assert_error_code(await gateway.gql(SYNC_ORGS), "INTEGRATION_NOT_CONFIGURED")
