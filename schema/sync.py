@@ -14,7 +14,6 @@ from gateway.events import RESYNC
 from gateway.models import SyncKind as ModelSyncKind
 from gateway.models import SyncTrigger
 from gateway.services import sync as sync_service
-from gateway.services import throttle
 from schema.context import Context
 from schema.ids import parse_int_id
 
@@ -232,7 +231,6 @@ async def _trigger(
 ) -> SyncRun:
     ctx = info.context
     principal = ctx.principal
-    await throttle.check(ctx.deps.throttle, "sync_trigger", principal.seller_id)
     org_pk = None
     if organization_id is not None:
         org = await sync_service.organization_by_external_id(principal.seller_id, organization_id)

@@ -20,8 +20,9 @@ from gateway.errors import RateLimited
 LIMITS: dict[str, tuple[int, float]] = {
     # A person clicks "Test Connection" a few times; a loop clicks it hundreds of times.
     "test_connection": (10, 60.0),
-    # Sync buttons are also guarded by the one-at-a-time rule and the cooldown; this stops
-    # scripts hammering the database and queue with refused triggers.
+    # Counted only for sync triggers the rules would let through (one at a time, cooldown):
+    # refused ones get the seed's answer, not this. It stops a script starting run after run
+    # (organisations syncs have no cooldown).
     "sync_trigger": (30, 60.0),
 }
 
