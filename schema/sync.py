@@ -290,16 +290,27 @@ def _event(e: Any) -> SyncEvent:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="Every event of this seller's sync runs (RESYNC: refresh, events were missed)."
+        description=(
+            "Every event of this seller's sync runs. RESYNC: events were missed (the event "
+            "bus lost Redis); it is followed by the latest run's current state."
+        )
     )
     async def sync_events(
         self, info: Info[Context, None], kind: SyncKind | None = None
     ) -> AsyncGenerator[SyncEvent, None]:
         ctx = info.context
+        model_kind = ModelSyncKind(kind.value) if kind is not None else None
         events = ctx.deps.bus.subscribe(ctx.seller_id)
         try:
             async for event in events:
-                if event.phase != RESYNC and kind is not None and event.kind != kind.value:
+                if event.phase == RESYNC:
+                    # Events were missed (Redis was away): say so, then where things stand.
+                    yield _event(event)
+                    latest = await sync_service.latest_run_event(ctx.seller_id, model_kind)
+                    if latest is not None:
+                        yield _event(latest)
+                    continue
+                if kind is not None and event.kind != kind.value:
                     continue
                 yield _event(event)
         finally:

@@ -11,18 +11,28 @@ also in embedded mode, where the gateway's own loop has a separate context.
 Actors are declared against the broker built here (``register_actors``), never at import
 time, so importing this package never creates a default broker behind our back
 (pitfalls.md #6: ``get_broker()`` silently prefers RabbitMQ when pika is installed).
+
+Redis may restart under a worker. Dramatiq itself re-polls (its consumer threads log
+CRITICAL "Consumer encountered a connection error" and restart every 3 s) and repeats acks
+until Redis answers; the one gap is the ``Retries`` middleware, whose re-enqueue of a failed
+message raised during the outage (CRITICAL "Unexpected failure in after_process_message of
+Retries") and the retry was lost. :class:`RetriesThatWaitForRedis` closes it.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import AsyncIO
+from dramatiq.middleware import AsyncIO, Retries, default_middleware
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise.context import TortoiseContext
 
 from gateway.db import close_db, open_db
@@ -36,6 +46,10 @@ logger = logging.getLogger(__name__)
 REDIS_SOCKET_TIMEOUT_SECONDS = 5.0
 # How long an idle worker waits for a message before polling again (pitfalls.md #6).
 WORKER_TIMEOUT_MS = 100
+# Back-off of a re-enqueue (Retries) while Redis is away: first try again soon (a restart
+# takes seconds), then no more than every 5 s (dramatiq's own ack retry interval).
+REENQUEUE_RETRY_MIN_SECONDS = 0.5
+REENQUEUE_RETRY_MAX_SECONDS = 5.0
 
 
 @dataclass
@@ -72,11 +86,67 @@ class DatabaseOnWorkerLoop(dramatiq.Middleware):
             self.runtime.db = None
 
 
+class RetriesThatWaitForRedis(Retries):
+    """Dramatiq's ``Retries``, whose re-enqueue of a failed message waits for Redis.
+
+    The message is acked only after this returns (``Worker.post_process_message``), so
+    waiting here loses nothing: a worker stopped meanwhile leaves the message unacked and
+    Redis delivers it again — as with dramatiq's own ack, retried until Redis answers.
+    """
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.Message[Any],
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        super().after_process_message(
+            _EnqueueUntilRedisAnswers(broker),  # type: ignore[arg-type]
+            message,
+            result=result,
+            exception=exception,
+        )
+
+
+class _EnqueueUntilRedisAnswers:
+    """The broker, with ``enqueue`` repeated with back-off while Redis cannot be reached."""
+
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self._broker = broker
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._broker, name)
+
+    def enqueue(self, message: dramatiq.Message[Any], *, delay: int | None = None) -> Any:
+        wait = REENQUEUE_RETRY_MIN_SECONDS
+        warned = False
+        while True:
+            try:
+                return self._broker.enqueue(message, delay=delay)
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                if not warned:
+                    warned = True
+                    logger.warning(
+                        "cannot re-enqueue message %s for its retry (%s); "
+                        "trying again until Redis is back",
+                        message.message_id,
+                        exc,
+                    )
+                time.sleep(wait)
+                wait = min(wait * 2, REENQUEUE_RETRY_MAX_SECONDS)
+
+
 def build_broker(settings: Settings, deps: Deps) -> tuple[dramatiq.Broker, WorkerRuntime]:
     broker: dramatiq.Broker
     if settings.redis_url:
         broker = RedisBroker(
             url=settings.redis_url,
+            middleware=[
+                RetriesThatWaitForRedis() if factory is Retries else factory()
+                for factory in default_middleware
+            ],
             namespace=f"{settings.redis_namespace}-dramatiq",
             heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
             maintenance_chance=settings.broker_maintenance_chance,

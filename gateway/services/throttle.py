@@ -27,6 +27,10 @@ LIMITS: dict[str, tuple[int, float]] = {
 }
 
 
+# The throttle fails open: past this, a Redis that does not answer lets the request through.
+REDIS_TIMEOUT_SECONDS = 2.0
+
+
 class Throttle(Protocol):
     async def hit(self, key: str, limit: int, window: float) -> float:
         """Count one request; return 0 if allowed, else seconds until the window resets."""
@@ -59,10 +63,19 @@ class RedisThrottle:
 
     def _client(self) -> Any:
         import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
         loop = asyncio.get_running_loop()
         if loop not in self._clients:
-            self._clients[loop] = aioredis.Redis.from_url(self._url, socket_timeout=2)
+            self._clients[loop] = aioredis.Redis.from_url(
+                self._url,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                # One immediate retry (a connection a Redis restart closed), not redis-py's
+                # ten with back-off: a trigger must not wait seconds to fail open.
+                retry=Retry(NoBackoff(), 1),
+            )
         return self._clients[loop]
 
     async def hit(self, key: str, limit: int, window: float) -> float:

@@ -17,6 +17,7 @@ from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
 from gateway.services.sync.overview import (
     KindOverview,
     SyncOverview,
+    latest_run_event,
     load_run,
     relative_time,
     sync_overview,
@@ -39,6 +40,7 @@ __all__ = [
     "cooldown_remaining",
     "event_for",
     "execute_run",
+    "latest_run_event",
     "load_run",
     "now_utc",
     "organization_by_external_id",

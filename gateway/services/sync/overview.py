@@ -9,6 +9,7 @@ from gateway.errors import (
     NotFound,
     SyncCooldown,
 )
+from gateway.events import SyncEvent
 from gateway.models import (
     RunState,
     SyncKind,
@@ -16,7 +17,7 @@ from gateway.models import (
 )
 from gateway.services import Deps
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
-from gateway.services.sync.runs import active_run, now_utc
+from gateway.services.sync.runs import active_run, event_for, now_utc
 from gateway.services.sync.triggers import cooldown_remaining
 
 # --- overview -----------------------------------------------------------------------------
@@ -99,6 +100,28 @@ async def sync_runs(seller_id: str, kind: SyncKind | None, first: int) -> list[S
     if kind is not None:
         query = query.filter(kind=kind)
     return await query.select_related("organization").order_by("-queued_at", "-id").limit(first)
+
+
+# The event phase that says where a run stands now.
+_PHASE_OF_STATE = {
+    RunState.QUEUED: "QUEUED",
+    RunState.RUNNING: "PROGRESS",
+    RunState.SUCCEEDED: "COMPLETED",
+    RunState.FAILED: "FAILED",
+    RunState.CANCELLED: "CANCELLED",
+}
+
+
+async def latest_run_event(seller_id: str, kind: SyncKind | None = None) -> SyncEvent | None:
+    """The seller's latest run as an event: what a live page shows after missing events
+    (``RESYNC``), so it is right again without asking for anything."""
+    query = SyncRun.filter(seller_id=seller_id)
+    if kind is not None:
+        query = query.filter(kind=kind)
+    run = await query.order_by("-id").first()
+    if run is None:
+        return None
+    return event_for(run, _PHASE_OF_STATE[run.state])
 
 
 async def load_run(seller_id: str, run_id: int) -> SyncRun:
