@@ -105,13 +105,12 @@ def app_from_environment() -> object:
 @click.option("--threads", type=int, default=4, help="Concurrent sync runs in this process.")
 def worker(threads: int) -> None:
     """Run a Dramatiq worker that executes sync runs (scale-out mode)."""
-    import dramatiq
 
     from gateway.crypto import secret_box_from_settings
     from gateway.events import build_event_bus
     from gateway.logging import configure_logging
     from gateway.services import Deps
-    from workers.broker import WORKER_TIMEOUT_MS, build_broker
+    from workers.broker import build_broker, build_worker
     from workers.queue import DramatiqJobQueue
 
     settings = _settings()
@@ -128,9 +127,7 @@ def worker(threads: int) -> None:
     )
     broker, runtime = build_broker(settings, deps)
     deps.queue = DramatiqJobQueue(broker, runtime.actors)
-    process_worker = dramatiq.Worker(
-        broker, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS
-    )
+    process_worker = build_worker(broker, threads)
     process_worker.start()
     click.echo(f"worker started ({threads} threads); Ctrl-C to stop", err=True)
     _wait_for_signal()

@@ -338,8 +338,13 @@ class RedisEventBus:
                     await client.aclose()
 
 
-def _resync_marker(seller_id: str = "*") -> SyncEvent:
+def resync_event(seller_id: str) -> SyncEvent:
+    """Tells a seller's pages to read the state again (events were missed or withdrawn)."""
     return SyncEvent(seller_id=seller_id, run_id=0, kind="*", scope="*", phase=RESYNC)
+
+
+def _resync_marker(seller_id: str = "*") -> SyncEvent:
+    return resync_event(seller_id)
 
 
 class _PublishOutage:

@@ -10,8 +10,10 @@ from typing import Protocol
 
 
 class JobQueue(Protocol):
-    async def enqueue_sync(self, run_id: int) -> None:
-        """Queue the sync run; raises ``BrokerUnavailable`` when the broker cannot take it."""
+    async def enqueue_sync(self, run_id: int, *, delay_seconds: float | None = None) -> None:
+        """Queue the sync run, to start at once or after ``delay_seconds`` (a run waiting for
+        HaloPSA's rate limit, or for another execution's lease); raises ``BrokerUnavailable``
+        when the broker cannot take it."""
         ...
 
     async def ping(self) -> bool:

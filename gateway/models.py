@@ -88,6 +88,10 @@ class Seller(Model):
     # The one-sync-at-a-time lock: claimed by a conditional UPDATE, lost when the lease expires.
     active_run_id = fields.IntField(null=True)
     lease_expires_at = fields.DatetimeField(null=True)
+    # Which execution of the run holds the lease (None: queued or waiting to continue, the
+    # next execution takes it): a second delivery of a run's message never runs beside a
+    # live first one, it waits for that one's lease to expire.
+    lease_owner = fields.CharField(max_length=32, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -257,6 +261,9 @@ class SyncRun(Model):
     halo_retries = fields.IntField(default=0)
     halo_wait_seconds = fields.FloatField(default=0.0)
     attempts = fields.IntField(default=0)
+    # Since when HaloPSA's rate limit has held the run up (its first 429 of the episode): the
+    # run waits for the window, re-queued, until a deadline counted from here.
+    rate_limited_since = fields.DatetimeField(null=True)
     cancel_requested = fields.BooleanField(default=False)
     message = fields.TextField(null=True)
     # A scheduled run is enqueued once per (seller, kind, day) even with two schedulers.

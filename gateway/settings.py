@@ -93,8 +93,11 @@ class Settings(BaseSettings):
 
     # --- sync rules ----------------------------------------------------------------------
     sync_cooldown_minutes: int = 60
-    # A run whose worker stopped renewing its lease for this long may be taken over.
-    sync_lease_seconds: int = 120
+    # A run whose worker stopped renewing its lease for this long may be taken over. A live
+    # execution renews it every third of this in the background (services/sync/runs.py), so
+    # it only needs to outlast a couple of missed renewals; a killed worker's run resumes
+    # about this long after Dramatiq redelivers its message (broker heartbeat timeout).
+    sync_lease_seconds: int = 30
     organizations_sync_cron_hour: int = 8
     subscriptions_sync_cron_hour: int = 18
     log_retention_days: int = 30

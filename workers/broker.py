@@ -173,7 +173,16 @@ def register_actors(broker: dramatiq.Broker, runtime: WorkerRuntime) -> dict[str
     }
 
 
-def start_embedded_worker(broker: dramatiq.Broker, threads: int) -> dramatiq.Worker:
+def build_worker(broker: dramatiq.Broker, threads: int) -> dramatiq.Worker:
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS)
+    # A sync run lasts minutes: a busy worker must not hold a message that an idle one could
+    # run now (another seller's run waited behind a long one). Dramatiq prefetches twice its
+    # threads by default, in-progress messages included; no spare one here.
+    worker.queue_prefetch = threads
+    return worker
+
+
+def start_embedded_worker(broker: dramatiq.Broker, threads: int) -> dramatiq.Worker:
+    worker = build_worker(broker, threads)
     worker.start()
     return worker

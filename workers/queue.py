@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 
 import dramatiq
 from redis.exceptions import RedisError
@@ -18,11 +19,12 @@ class DramatiqJobQueue:
         self.broker = broker
         self.actors = actors
 
-    async def enqueue_sync(self, run_id: int) -> None:
+    async def enqueue_sync(self, run_id: int, *, delay_seconds: float | None = None) -> None:
         actor = self.actors["run_sync"]
+        delay = None if delay_seconds is None else max(0, math.ceil(delay_seconds * 1000))
         try:
             # The Redis client is synchronous: keep it off the event loop.
-            await asyncio.to_thread(actor.send, run_id)
+            await asyncio.to_thread(actor.send_with_options, args=(run_id,), delay=delay)
         except (RedisError, OSError) as exc:
             logger.warning(
                 "could not enqueue sync run %s: %s", run_id, exc, extra={"run_id": run_id}

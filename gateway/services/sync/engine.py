@@ -23,6 +23,7 @@ import logging
 from gateway import metrics
 from gateway.halopsa import (
     HaloError,
+    HaloRateLimited,
 )
 from gateway.logging import log_context
 from gateway.models import (
@@ -53,9 +54,12 @@ from gateway.services.sync.runs import (
     RunCancelled,
     claim_lock,
     event_for,
+    keep_lease,
+    new_lease_owner,
     now_utc,
     release_lock,
 )
+from gateway.services.sync.waits import come_back_later, wait_for_rate_limit
 
 logger = logging.getLogger(__name__)
 
@@ -64,15 +68,21 @@ async def execute_run(run_id: int, deps: Deps) -> None:
     run = await SyncRun.get_or_none(id=run_id)
     if run is None or run.state.finished:
         return  # deleted (enqueue failed) or already done: a duplicate delivery
+    # This execution's hold on the run: renewed in the background while it works (runs.py).
+    owner = new_lease_owner()
+    lease = deps.settings.sync_lease_seconds
     # Every process log line of the run, the HaloPSA client's included, names seller and run.
     with log_context(seller_id=run.seller_id, run_id=run.id):  # type: ignore[attr-defined]
-        await _execute_run(run, deps)
+        async with keep_lease(run.seller_id, run.id, owner, lease):  # type: ignore[attr-defined]
+            await _execute_run(run, deps, owner)
 
 
-async def _execute_run(run: SyncRun, deps: Deps) -> None:
+async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
     seller_id: str = run.seller_id  # type: ignore[attr-defined]
     lease = deps.settings.sync_lease_seconds
-    if not await claim_lock(seller_id, run.id, now_utc(), lease):
+    if not await claim_lock(seller_id, run.id, now_utc(), lease, owner=owner):
+        if await come_back_later(run, deps):
+            return
         await _finish(run, deps, RunState.FAILED, "Another sync of this seller took over.")
         return
     if run.cancel_requested:
@@ -85,7 +95,8 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
         run.started_at = now_utc()
         run.sync_unit_prices = seller.sync_unit_prices
     run.attempts += 1
-    await run.save(update_fields=["state", "started_at", "sync_unit_prices", "attempts"])
+    run.message = None  # e.g. "Waiting for HaloPSA's rate limit" from the last attempt
+    await run.save(update_fields=["state", "started_at", "sync_unit_prices", "attempts", "message"])
     if not resumed:
         title = CUSTOMERS_STARTED if run.kind is SyncKind.ORGANIZATIONS else SUBSCRIPTIONS_STARTED
         await product_log.record(
@@ -109,7 +120,8 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
     )
     await deps.bus.publish(event_for(run, "STARTED", message="Sync in progress"))
 
-    progress = Progress(run, deps, lease)
+    progress = Progress(run, deps, lease, owner=owner)
+    processed_before = run.processed
     client = None
     try:
         connection = await require_verified_connection(seller_id)
@@ -126,6 +138,10 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
         logger.warning("run %s lost the seller lock; standing down", run.id)
         run.message = "Another sync of this seller took over."
         await run.save(update_fields=["message"])
+    except HaloRateLimited as exc:
+        gave_up = await wait_for_rate_limit(run, deps, exc, progress, owner, processed_before)
+        if gave_up is not None:
+            await _finish(run, deps, RunState.FAILED, gave_up, progress=progress)
     except HaloError as exc:
         await _finish(run, deps, RunState.FAILED, seller_reason(exc), progress=progress)
     except CannotContinue as exc:

@@ -31,6 +31,7 @@ from gateway.errors import (
     SyncCooldown,
     SyncInProgress,
 )
+from gateway.events import resync_event
 from gateway.models import (
     Organization,
     OrganizationMapping,
@@ -90,15 +91,18 @@ async def trigger_sync(
         )
     if previous and previous != run.id:
         await abandon_if_unfinished(previous, run.queued_at)
+    # Published before the message goes out, so that no page sees the worker's STARTED first.
+    await deps.bus.publish(event_for(run, "QUEUED"))
     try:
         await deps.queue.enqueue_sync(run.id)
     except BrokerUnavailable:
         # Nothing half-written: the run never existed as far as the seller can tell (a
-        # message that did reach Redis finds no run and is dropped by ``execute_run``).
+        # message that did reach Redis finds no run and is dropped by ``execute_run``);
+        # pages that saw it QUEUED are told to read again.
         await release_lock(seller_id, run.id)
         await run.delete()
+        await deps.bus.publish(resync_event(seller_id))
         raise
-    await deps.bus.publish(event_for(run, "QUEUED"))
     return run
 
 
