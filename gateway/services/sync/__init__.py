@@ -3,6 +3,7 @@
     triggers.py   who may start or cancel a run (connection, mapping, cooldown, one per seller)
     runs.py       the seller's lock and its lease, events, progress, the run's exceptions
     engine.py     execute_run(run_id, deps): claim → pull | push → finish
+    waits.py      a run re-queued with a delay: HaloPSA's rate limit, another execution's lease
     pull.py       organisations in (HaloPSA clients)
     push.py       subscriptions out (ledger intents, batches, adoption)
     licences.py   payload, hash, unit price, match: pure functions
