@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
-from gateway.models import SyncRun
+from gateway.models import RunState, SyncKind, SyncRun, SyncTrigger
 from tests.conftest import assert_error_code, make_settings
 from tests.support import data
 from tests.support.processes import log_records, start_worker, stop
@@ -150,3 +151,47 @@ async def test_a_redis_restart_mid_sync_loses_no_run_no_event_and_no_trigger(
     ]
     assert gateway_errors == []
     assert not [r for r in worker_records if "Unexpected failure" in str(r.get("event"))]
+
+
+async def test_subscribers_get_resync_then_the_current_state_when_redis_is_back(
+    restart_settings, own_redis, migrated_db, gateway_factory
+) -> None:
+    # Given a finished run and a page listening to both live subscriptions
+    await data.seller("seller-a")
+    done = await SyncRun.create(
+        seller_id="seller-a",
+        kind=SyncKind.SUBSCRIPTIONS,
+        trigger=SyncTrigger.MANUAL,
+        state=RunState.SUCCEEDED,
+        total=3,
+        processed=3,
+        created=3,
+        finished_at=datetime.now(UTC),
+    )
+    gateway = gateway_factory(restart_settings)
+    socket = await open_socket(gateway.base_url, {"token": gateway.token()})
+    try:
+        assert (await receive(socket))["type"] == "connection_ack"
+        await subscribe(socket, "subscription { syncEvents { runId phase processed } }", op_id="e")
+        await subscribe(
+            socket, "subscription { syncOverviewChanged { subscriptions { state } } }", op_id="o"
+        )
+        first = await receive(socket)
+        assert first["id"] == "o"  # the overview comes at once; events only when they happen
+        # When Redis restarts (nothing is published meanwhile: no run is going)
+        own_redis.stop()
+        await asyncio.sleep(OUTAGE_SECONDS)
+        own_redis.start()
+        # Then the events say "refresh" and where the latest run stands; the overview comes anew
+        got: dict[str, list] = {"e": [], "o": []}
+        while len(got["e"]) < 2 or not got["o"]:
+            message = await receive(socket, timeout=30)
+            got[message["id"]].append(message["payload"]["data"])
+    finally:
+        await socket.close()
+    events = [m["syncEvents"] for m in got["e"]]
+    assert events == [
+        {"runId": "0", "phase": "RESYNC", "processed": 0},
+        {"runId": str(done.id), "phase": "COMPLETED", "processed": 3},
+    ]
+    assert got["o"][0]["syncOverviewChanged"]["subscriptions"]["state"] == "COOLDOWN"
