@@ -55,6 +55,10 @@ def restart_settings(database_url, tmp_path, redis_namespace, own_redis):
     )
 
 
+def _our_errors(records: list[logging.LogRecord]) -> list[logging.LogRecord]:
+    return [r for r in records if r.levelno >= logging.ERROR and r.name.startswith(OUR_LOGGERS)]
+
+
 def _ours(records: list[dict], levels: set[str]) -> list[dict]:
     return [
         r
@@ -146,10 +150,7 @@ async def test_a_redis_restart_mid_sync_loses_no_run_no_event_and_no_trigger(
     # No error of ours in the gateway's log or the worker's
     worker_records = log_records(worker_log)
     assert _ours(worker_records, {"ERROR", "CRITICAL", "RAW"}) == [], worker_records
-    gateway_errors = [
-        r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith(OUR_LOGGERS)
-    ]
-    assert gateway_errors == []
+    assert _our_errors(caplog.records) == []
     assert not [r for r in worker_records if "Unexpected failure" in str(r.get("event"))]
 
 
@@ -195,3 +196,29 @@ async def test_subscribers_get_resync_then_the_current_state_when_redis_is_back(
         {"runId": str(done.id), "phase": "COMPLETED", "processed": 3},
     ]
     assert got["o"][0]["syncOverviewChanged"]["subscriptions"]["state"] == "COOLDOWN"
+
+
+async def test_a_trigger_while_redis_is_down_writes_nothing_and_the_next_one_works(
+    restart_settings, own_redis, migrated_db, halo_sim, gateway_factory, caplog
+) -> None:
+    await data.simulator_connection(restart_settings, "seller-a", halo_sim)
+    gateway = gateway_factory(restart_settings)
+    caplog.set_level(logging.INFO)
+    own_redis.stop()
+    try:
+        # When a sync is triggered while Redis (the queue, the events, the throttle) is away
+        refused = await gateway.gql("mutation { syncOrganizations { id } }")
+        overview = await gateway.gql("{ syncOverview { organizations { state } } }")
+        runs = await gateway.gql("{ syncRuns { id } }")
+    finally:
+        own_redis.start()
+    # Then the answer says nothing was started, and nothing was
+    error = assert_error_code(refused, "BROKER_UNAVAILABLE")
+    assert "nothing was started" in error["message"]
+    assert overview["data"]["syncOverview"]["organizations"]["state"] == "IDLE"
+    assert runs["data"]["syncRuns"] == []
+    assert await SyncRun.all().count() == 0
+    # And the first trigger once Redis is back starts a run
+    run = await trigger(gateway, "mutation { syncOrganizations { id state } }")
+    assert run["state"] == "QUEUED"
+    assert _our_errors(caplog.records) == []
