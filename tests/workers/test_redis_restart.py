@@ -147,10 +147,12 @@ async def test_a_redis_restart_mid_sync_loses_no_run_no_event_and_no_trigger(
         await stop(worker)
         await stop(worker2)
 
-    # No error of ours in the gateway's log or the worker's
-    worker_records = log_records(worker_log)
-    assert _ours(worker_records, {"ERROR", "CRITICAL", "RAW"}) == [], worker_records
+    # No error of ours in the gateway's log or the workers'
+    worker_records = log_records(worker_log) + log_records(tmp_path / "worker2.log")
+    assert _ours(worker_records, {"ERROR", "CRITICAL"}) == [], worker_records
     assert _our_errors(caplog.records) == []
+    raw = [r["event"] for r in worker_records if r["level"] == "RAW"]
+    assert [line for line in raw if not line.startswith("worker started")] == []
     assert not [r for r in worker_records if "Unexpected failure" in str(r.get("event"))]
 
 
