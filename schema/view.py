@@ -1,59 +1,51 @@
 """The Strawberry ASGI view: builds the context, authenticates HTTP and websocket callers.
 
+HTTP follows GraphQL over HTTP (media types, status codes, coded refusals, persisted-query
+fallback: ``schema.http``). Websockets speak graphql-transport-ws only (``schema.websocket``:
+frames checked, token expiry); the unmaintained subscriptions-transport-ws protocol is
+refused at the handshake (4406), so no second, unchecked frame parser is reachable.
+
 Websocket auth happens on ``connection_init`` (the token in its payload): a missing or bad
 token closes the socket with 4401, a token without an allowed role with 4403.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
-from gateway.errors import DomainError, Forbidden, Unauthenticated
+from gateway.errors import Unauthenticated
 from gateway.services import Deps
+from schema import http
 from schema.context import Context, token_from_connection_params
 from schema.errors import add_missing_codes
+from schema.websocket import SocketAuthRejected, TransportWSHandler
 
-WS_UNAUTHORIZED = 4401
-WS_FORBIDDEN = 4403
-
-
-class SocketAuthRejected(Exception):
-    def __init__(self, error: DomainError) -> None:
-        self.close_code = WS_FORBIDDEN if isinstance(error, Forbidden) else WS_UNAUTHORIZED
-        self.reason = "Forbidden" if self.close_code == WS_FORBIDDEN else "Unauthorized"
-        super().__init__(self.reason)
-
-
-class _TransportWSHandler(BaseGraphQLTransportWSHandler):
-    async def handle_connection_init(self, message: Any) -> None:
-        try:
-            await super().handle_connection_init(message)
-        except SocketAuthRejected as exc:
-            await self.websocket.close(code=exc.close_code, reason=exc.reason)
-
-
-class _LegacyWSHandler(BaseGraphQLWSHandler):
-    async def handle_connection_init(self, message: Any) -> None:
-        try:
-            await super().handle_connection_init(message)
-        except SocketAuthRejected as exc:
-            await self.websocket.close(code=exc.close_code, reason=exc.reason)
+_STATE_REQUEST_ERROR = "graphql_request_error"
 
 
 class GraphQLView(GraphQL):
-    graphql_transport_ws_handler_class = _TransportWSHandler
-    graphql_ws_handler_class = _LegacyWSHandler
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(self, schema: Any, deps: Deps, **kwargs: Any) -> None:
+        kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
+        kwargs.setdefault(
+            "connection_init_wait_timeout",
+            timedelta(seconds=deps.settings.ws_connection_init_timeout_seconds),
+        )
         super().__init__(schema, **kwargs)
         self.deps = deps
 
@@ -63,8 +55,84 @@ class GraphQLView(GraphQL):
             await context.authenticate(request.headers.get("authorization"))
         return context
 
+    # --- HTTP ---------------------------------------------------------------------------
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if self.is_websocket_request(request):
+            return await super().run(request, context, root_value)
+        media_type = http.negotiate(request.headers.get("accept"))
+        try:
+            response = await super().run(request, context, root_value)
+        except http.RequestRefused as refused:
+            return http.refusal_response(refused, media_type)
+        except HTTPException as exc:
+            if exc.status_code == 404:  # the IDE asked for while it is off: a page's 404
+                raise
+            return http.refusal_response(
+                http.RequestRefused(exc.status_code, exc.reason), media_type
+            )
+        if isinstance(response, Response) and response.media_type == http.JSON:
+            response.headers["content-type"] = http.content_type(media_type)
+            batch = response.body[:1] == b"["
+            if (
+                media_type == http.GRAPHQL_RESPONSE_JSON
+                and not batch
+                and getattr(request.state, _STATE_REQUEST_ERROR, False)
+            ):
+                response.status_code = 400
+        return response
+
+    async def parse_http_body(self, request: Any) -> Any:
+        if request.method == "POST":
+            media, _ = parse_content_type(request.content_type or "")
+            if media != http.JSON:
+                raise http.RequestRefused(
+                    415,
+                    "Send GraphQL requests as 'Content-Type: application/json'.",
+                    code=http.UNSUPPORTED_MEDIA_TYPE,
+                )
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData) and not isinstance(data.operation_name, str | None):
+            raise http.RequestRefused(
+                400, "The GraphQL request's `operationName` must be a string or null."
+            )
+        return data
+
+    def _validate_batch_request(self, request_data: list[Any], protocol: Any) -> None:
+        http.check_batch(request_data)
+        super()._validate_batch_request(request_data, protocol)
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        request_data: GraphQLRequestData = kwargs["request_data"]
+        if http.persisted_query_hash_only(request_data.query, request_data.extensions):
+            return ExecutionResult(data=None, errors=[http.persisted_query_error()])
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, InvalidOperationTypeError):
+                raise
+            if cause.operation_type is OperationType.SUBSCRIPTION:
+                raise http.RequestRefused(
+                    400,
+                    "Subscriptions are served over the websocket (graphql-transport-ws).",
+                ) from exc
+            raise http.RequestRefused(
+                405,
+                "Mutations must be sent with POST.",
+                code=http.METHOD_NOT_ALLOWED,
+                headers={"Allow": "POST"},
+            ) from exc
+
     async def process_result(self, request: Any, result: Any) -> Any:
-        return add_missing_codes(await super().process_result(request, result))
+        response = add_missing_codes(await super().process_result(request, result))
+        if http.is_request_error(response):
+            # The operation never ran: the GraphQL spec leaves ``data`` out.
+            response.pop("data", None)
+            setattr(request.state, _STATE_REQUEST_ERROR, True)
+        return response
+
+    # --- websocket ----------------------------------------------------------------------
 
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
         token = token_from_connection_params(context.connection_params)
