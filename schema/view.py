@@ -11,6 +11,7 @@ token closes the socket with 4401, a token without an allowed role with 4403.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -19,9 +20,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -35,6 +37,11 @@ from schema.errors import add_missing_codes
 from schema.websocket import SocketAuthRejected, TransportWSHandler
 
 _STATE_REQUEST_ERROR = "graphql_request_error"
+# What each method may run (GraphQL over HTTP: GET never mutates).
+_HTTP_OPERATIONS = {
+    "GET": frozenset({OperationType.QUERY}),
+    "POST": frozenset({OperationType.QUERY, OperationType.MUTATION}),
+}
 
 
 class GraphQLView(GraphQL):
@@ -54,6 +61,15 @@ class GraphQLView(GraphQL):
         if isinstance(request, Request):
             await context.authenticate(request.headers.get("authorization"))
         return context
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Request bodies and websocket frames. JSON nested deeper than Python's recursion
+        limit (``[[[[…`` × 100,000) raises RecursionError, which nothing above expects (a
+        500, a dropped socket): it is malformed JSON like any other here."""
+        try:
+            return json.loads(data)
+        except RecursionError as exc:
+            raise json.JSONDecodeError("JSON nested too deeply", "", 0) from exc
 
     # --- HTTP ---------------------------------------------------------------------------
 
@@ -102,17 +118,38 @@ class GraphQLView(GraphQL):
         http.check_batch(request_data)
         super()._validate_batch_request(request_data, protocol)
 
-    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
-        request_data: GraphQLRequestData = kwargs["request_data"]
+    async def execute_single(  # type: ignore[override]
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Any,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's, with the operation types HTTP may run here: Strawberry also lets
+        subscriptions through GET and POST (for its SSE and multipart transports, which are
+        not enabled), and they then failed as internal errors. Subscriptions are served over
+        the websocket."""
         if http.persisted_query_hash_only(request_data.query, request_data.extensions):
             return ExecutionResult(data=None, errors=[http.persisted_query_error()])
+        method = request_adapter.method
         try:
-            return await super().execute_single(*args, **kwargs)
-        except HTTPException as exc:
-            cause = exc.__cause__
-            if not isinstance(cause, InvalidOperationTypeError):
-                raise
-            if cause.operation_type is OperationType.SUBSCRIPTION:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=_HTTP_OPERATIONS[method],
+                operation_extensions=request_data.extensions,
+            )
+        except CannotGetOperationTypeError as exc:
+            raise http.RequestRefused(400, exc.as_http_error_reason()) from exc
+        except MissingQueryError as exc:
+            raise http.RequestRefused(400, "No GraphQL query found in the request.") from exc
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
                 raise http.RequestRefused(
                     400,
                     "Subscriptions are served over the websocket (graphql-transport-ws).",
