@@ -82,7 +82,7 @@ _SECRET_PATTERNS = [
     (
         re.compile(
             r"(?im)^(\s*(?:proxy-)?(?:authorization|x-[\w-]*(?:token|key|secret)[\w-]*):[ \t]*)"
-            rf"{_NOT_MASKED}(?!(?:bearer|basic)\s)\S+$"
+            rf"{_NOT_MASKED}(?!(?:bearer|basic)\s)\S.*$"
         ),
         rf"\1{REDACTED}",
     ),
