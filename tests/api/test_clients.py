@@ -25,7 +25,7 @@ def _statuses(scenario: dict[str, Any]) -> list[tuple[str, int]]:
     return [(e["method"], e["status"]) for e in scenario["exchanges"]]
 
 
-@pytest.mark.parametrize("client", ["apolloQuery", "urqlQuery"])
+@pytest.mark.parametrize("client", ["apolloReadme", "apolloQuery", "urqlQuery"])
 def test_a_query_answers_data_as_graphql_response_json(clients, client: str) -> None:
     scenario = clients[client]
     assert (scenario["data"], scenario["errors"]) == (VIEWER_DATA, None)

@@ -10,9 +10,13 @@ import { createHash } from "node:crypto";
 
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from "@apollo/client";
 import { BatchHttpLink } from "@apollo/client/link/batch-http";
+import { SetContextLink } from "@apollo/client/link/context";
+import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { Client, cacheExchange, fetchExchange, gql as urqlGql } from "@urql/core";
 import { persistedExchange } from "@urql/exchange-persisted";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 
 const [url, token] = process.argv.slice(2);
 const VIEWER = "query Viewer { viewer { sellerId } }";
@@ -128,7 +132,33 @@ async function urqlMutation(query) {
   return { data: result.data ?? null, errors: urqlErrors(result.error), exchanges };
 }
 
+// The set-up README "For frontend teams" shows, verbatim but for the URLs, fetch and ws.
+async function apolloAsInTheReadme() {
+  const exchanges = [];
+  const platformToken = async () => token;
+  const http = ApolloLink.from([
+    new SetContextLink(async (prev) => ({
+      headers: { ...prev.headers, authorization: `Bearer ${await platformToken()}` },
+    })),
+    new HttpLink({ uri: url, fetch: recordingFetch(exchanges) }),
+  ]);
+  const wsClient = createClient({
+    url: url.replace(/^http/, "ws"),
+    webSocketImpl: WebSocket,
+    connectionParams: async () => ({ Authorization: `Bearer ${await platformToken()}` }),
+  });
+  const ws = new GraphQLWsLink(wsClient);
+  const client = new ApolloClient({
+    cache: new InMemoryCache(),
+    link: ApolloLink.split(({ operationType }) => operationType === "subscription", ws, http),
+  });
+  const result = await client.query({ query: gql(VIEWER), fetchPolicy: "no-cache" });
+  await wsClient.dispose();
+  return { data: result.data ?? null, errors: errorsOf(result.error), exchanges };
+}
+
 const out = {
+  apolloReadme: await apolloAsInTheReadme(),
   apolloQuery: await apolloQuery(http, VIEWER),
   apolloUnauthenticated: await apolloQuery(http, VIEWER, {}),
   apolloValidation: await apolloQuery(http, UNKNOWN_FIELD),
