@@ -33,7 +33,12 @@ from schema import (
     sync,
     viewer,
 )
-from schema.errors import DomainErrorExtension, RejectNulCharacters, log_client_errors
+from schema.errors import (
+    DomainErrorExtension,
+    RejectNulCharacters,
+    client_error_budget,
+    log_client_errors,
+)
 from schema.http import MAX_BATCH_OPERATIONS
 
 # The areas of the API, in the order their fields appear in the SDL.
@@ -61,8 +66,12 @@ class GatewaySchema(strawberry.Schema):
     """Strawberry's schema with our error logging: Strawberry logs every error at ERROR
     (with a traceback for resolver errors); client errors are INFO and budgeted here."""
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.client_error_budget = client_error_budget()
+
     def process_errors(self, errors: list, execution_context: object = None) -> None:
-        log_client_errors(errors, execution_context)
+        log_client_errors(errors, execution_context, self.client_error_budget)
 
 
 def build_schema(

@@ -102,7 +102,9 @@ def client_error_code(error: GraphQLError) -> str:
     return (error.extensions or {}).get("code") or classify_without_original(error)
 
 
-_client_lines = KeyedLineBudget(CLIENT_ERROR_LINES_PER_WINDOW, CLIENT_ERROR_WINDOW_SECONDS)
+def client_error_budget() -> KeyedLineBudget:
+    """One per schema (so per gateway), not per process: tests run several gateways."""
+    return KeyedLineBudget(CLIENT_ERROR_LINES_PER_WINDOW, CLIENT_ERROR_WINDOW_SECONDS)
 
 
 def _client_key(execution_context: Any) -> str:
@@ -117,7 +119,9 @@ def _client_key(execution_context: Any) -> str:
     return f"address {client.host}" if client is not None else "address unknown"
 
 
-def log_client_errors(errors: list[GraphQLError], execution_context: Any = None) -> None:
+def log_client_errors(
+    errors: list[GraphQLError], execution_context: Any, budget: KeyedLineBudget
+) -> None:
     """Strawberry's ``process_errors``: client errors at INFO, budgeted per client, no
     traceback. Internal errors are logged (at ERROR, with the trace) by the extension
     below, which gives them the ``errorId`` the client sees."""
@@ -125,7 +129,7 @@ def log_client_errors(errors: list[GraphQLError], execution_context: Any = None)
         if is_internal(error):
             continue
         key = _client_key(execution_context)
-        admitted, suppressed = _client_lines.admit(key)
+        admitted, suppressed = budget.admit(key)
         if not admitted:
             continue
         message = error.message
