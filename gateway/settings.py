@@ -46,8 +46,9 @@ DEFAULT_CORS_ALLOW_HEADERS = (
     "apollo-require-preflight",
     "x-request-id",
 )
-# Response headers a cross-origin page may read (beyond the CORS-safelisted ones).
-# ``Retry-After`` travels with 429/503-style answers; ``Allow`` with a 405.
+# Response headers a cross-origin page may read (beyond the CORS-safelisted ones): ``Allow``
+# comes with our 405s; ``Retry-After`` and ``X-Request-Id`` are what a rate-limiting proxy or
+# load balancer in front adds (the gateway's own limits answer ``retryAfterSeconds``).
 DEFAULT_CORS_EXPOSE_HEADERS = ("retry-after", "allow", "x-request-id")
 
 

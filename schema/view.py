@@ -85,9 +85,14 @@ class GraphQLView(GraphQL):
         except HTTPException as exc:
             if exc.status_code == 404:  # the IDE asked for while it is off: a page's 404
                 raise
-            return http.refusal_response(
-                http.RequestRefused(exc.status_code, exc.reason), media_type
+            not_allowed = exc.status_code == 405  # HEAD: Starlette routes it with GET
+            refused = http.RequestRefused(
+                exc.status_code,
+                exc.reason,
+                code=http.METHOD_NOT_ALLOWED if not_allowed else http.BAD_REQUEST,
+                headers={"Allow": "GET, POST"} if not_allowed else None,
             )
+            return http.refusal_response(refused, media_type)
         if isinstance(response, Response) and response.media_type == http.JSON:
             response.headers["content-type"] = http.content_type(media_type)
             batch = response.body[:1] == b"["

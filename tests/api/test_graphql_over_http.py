@@ -242,3 +242,11 @@ def test_a_persisted_query_hash_answers_not_supported_so_clients_send_the_query(
     # A query sent with its hash (the client's retry) simply runs.
     with_query = _post(edge_gateway, {"query": VIEWER, "extensions": APQ}, accept=accept)
     assert with_query.json() == {"data": {"viewer": {"sellerId": "seller-a"}}}
+
+
+def test_head_is_not_allowed_and_says_which_methods_are(edge_gateway) -> None:
+    with httpx.Client(base_url=edge_gateway.base_url) as client:
+        response = client.head("/graphql", params={"query": "{ __typename }"})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
