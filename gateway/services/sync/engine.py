@@ -86,7 +86,10 @@ async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
         await _finish(run, deps, RunState.FAILED, "Another sync of this seller took over.")
         return
     if run.cancel_requested:
-        await _finish(run, deps, RunState.CANCELLED, "Cancelled before it started.")
+        # A RUNNING run here was waiting to continue (HaloPSA's rate limit) when cancelled.
+        started = run.state is RunState.RUNNING
+        why = "Cancelled by the user." if started else "Cancelled before it started."
+        await _finish(run, deps, RunState.CANCELLED, why)
         return
     resumed = run.state is RunState.RUNNING
     if not resumed:
