@@ -121,9 +121,8 @@ def start_in_process_scheduler(settings: Settings, deps: Deps, ctx: TortoiseCont
 
 async def run_scheduler_forever(settings: Settings) -> None:
     """``halo-gateway scheduler``: its own DB context and a broker to enqueue on."""
-    from gateway.crypto import secret_box_from_settings
-    from gateway.events import build_event_bus
-    from workers.broker import build_broker
+    from gateway.services import build_deps
+    from workers.broker import build_broker, register_actors
     from workers.queue import DramatiqJobQueue
 
     if settings.embedded:
@@ -131,15 +130,9 @@ async def run_scheduler_forever(settings: Settings) -> None:
             "halo-gateway scheduler needs REDIS_URL; in embedded mode `serve`/`demo` run it"
         )
     ctx = await db.open_db(settings)
-    bus = build_event_bus(settings.redis_url, settings.redis_namespace)
-    deps = Deps(
-        settings=settings,
-        bus=bus,
-        queue=None,  # type: ignore[arg-type]
-        secret_box=secret_box_from_settings(settings),
-    )
-    broker, runtime = build_broker(settings, deps)
-    deps.queue = DramatiqJobQueue(broker, runtime.actors)
+    broker = build_broker(settings)
+    deps = build_deps(settings, queue=DramatiqJobQueue(broker))
+    register_actors(broker, deps)  # only to send their messages: no worker runs here
     scheduler = build_scheduler(settings, deps, ctx)
     scheduler.start()
     logger.info("scheduler started: %s", [str(j.trigger) for j in scheduler.get_jobs()])
@@ -149,5 +142,7 @@ async def run_scheduler_forever(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     scheduler.shutdown(wait=False)
-    await bus.close()
+    broker.close()
+    await deps.bus.close()
+    await deps.aclose()
     await db.close_db(ctx)
