@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # --- HaloPSA -------------------------------------------------------------------------
     # A HaloPSA call that has not answered in 20 s is treated as a timeout and retried.
     halo_timeout_seconds: float = 20.0
+    # After a write whose answer was lost, wait this long (and at least the timeout above)
+    # before reading back what HaloPSA stored: HaloPSA may commit after it stopped answering.
+    halo_readback_delay_seconds: float = 20.0
     halo_max_retries: int = 5
     # Hosted HaloPSA allows 300 requests per rolling 5 minutes per instance.
     halo_rate_limit_requests: int = 300
