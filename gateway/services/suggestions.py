@@ -46,7 +46,7 @@ class SuggestedOrganization:
 class SuggestedPsaOrganization:
     id: int
     name: str
-    status: str  # ACTIVE / INACTIVE
+    status: organizations.PsaStatus
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ async def _suggestions(seller_id: str, min_score: int) -> list[Suggestion]:
             SuggestedPsaOrganization(
                 psas[m.psa]["halo_id"],
                 psas[m.psa]["name"],
-                "INACTIVE" if psas[m.psa]["inactive"] else "ACTIVE",
+                organizations.PsaStatus.of(psas[m.psa]["inactive"]),
             ),
             m.score,
             m.reason,

@@ -15,6 +15,7 @@ Callers (the GraphQL edge, the workers, the CLI) import from this package only.
 from gateway.services.sync.engine import execute_run
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
 from gateway.services.sync.overview import (
+    ButtonState,
     KindOverview,
     SyncOverview,
     load_run,
@@ -22,7 +23,7 @@ from gateway.services.sync.overview import (
     sync_overview,
     sync_runs,
 )
-from gateway.services.sync.runs import active_run, event_for, now_utc
+from gateway.services.sync.runs import RunPhase, active_run, event_for, now_utc
 from gateway.services.sync.triggers import (
     cancel_sync,
     cooldown_remaining,
@@ -32,7 +33,9 @@ from gateway.services.sync.triggers import (
 
 __all__ = [
     "IN_PROGRESS_MESSAGE",
+    "ButtonState",
     "KindOverview",
+    "RunPhase",
     "SyncOverview",
     "active_run",
     "cancel_sync",

@@ -51,6 +51,7 @@ from gateway.services.sync.runs import (
     LostLock,
     Progress,
     RunCancelled,
+    RunPhase,
     claim_lock,
     event_for,
     now_utc,
@@ -107,7 +108,7 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
         run.attempts,
         extra={"kind": run.kind.value, "trigger": run.trigger.value, "attempt": run.attempts},
     )
-    await deps.bus.publish(event_for(run, "STARTED", message="Sync in progress"))
+    await deps.bus.publish(event_for(run, RunPhase.STARTED, message="Sync in progress"))
 
     progress = Progress(run, deps, lease)
     client = None
@@ -238,7 +239,7 @@ async def _finish(
         await product_log.record(
             seller_id, LogLevel.INFO, title, product_log.format_details(**counts), run_id=run.id
         )
-        phase = "COMPLETED"
+        phase = RunPhase.COMPLETED
     else:
         kind_text = "Customers" if organizations else "Subscriptions"
         verb = "cancelled" if state is RunState.CANCELLED else "failed"
@@ -250,5 +251,5 @@ async def _finish(
             f"{message} " + product_log.format_details(**counts),
             run_id=run.id,
         )
-        phase = "CANCELLED" if state is RunState.CANCELLED else "FAILED"
+        phase = RunPhase.CANCELLED if state is RunState.CANCELLED else RunPhase.FAILED
     await deps.bus.publish(event_for(run, phase))

@@ -44,6 +44,7 @@ from gateway.services.connection_state import require_verified_connection
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
 from gateway.services.sync.runs import (
     QUEUED_LEASE_SECONDS,
+    RunPhase,
     abandon_if_unfinished,
     claim_lock,
     event_for,
@@ -97,7 +98,7 @@ async def trigger_sync(
         await release_lock(seller_id, run.id)
         await run.delete()
         raise
-    await deps.bus.publish(event_for(run, "QUEUED"))
+    await deps.bus.publish(event_for(run, RunPhase.QUEUED))
     return run
 
 
@@ -165,7 +166,7 @@ async def cancel_sync(deps: Deps, seller_id: str, run_id: int) -> SyncRun:
         if updated:
             await release_lock(seller_id, run.id)
             await run.refresh_from_db()
-            await deps.bus.publish(event_for(run, "CANCELLED", message=run.message))
+            await deps.bus.publish(event_for(run, RunPhase.CANCELLED, message=run.message))
             return run
     await SyncRun.filter(id=run.id).update(cancel_requested=True)
     await run.refresh_from_db()
