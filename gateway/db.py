@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise.context import TortoiseContext, _current_context
 
 from gateway.settings import Settings
+
+# An open database, as open_db() returns it and bound() binds it. The wiring (workers, the
+# app) names it by this alias: only the core knows it is Tortoise's context.
+Database: TypeAlias = TortoiseContext
 
 MODELS_MODULE = "gateway.models"
 MIGRATIONS_MODULE = "gateway.migrations"

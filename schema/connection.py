@@ -7,9 +7,9 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from gateway.models import ConnectionStatus
 from gateway.services import configuration as configuration_service
 from gateway.services import connection as connection_service
+from gateway.services.connection import ConnectionStatus
 from schema.context import Context
 
 # The core's enum, exposed as it is.

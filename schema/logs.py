@@ -8,8 +8,8 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-from gateway.models import LogLevel
 from gateway.services import logs as logs_service
+from gateway.services.logs import LogLevel
 from gateway.services.paging import DEFAULT_PAGE_SIZE
 from gateway.services.sync import relative_time
 from schema.context import Context

@@ -10,10 +10,9 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.events import RESYNC
-from gateway.models import RunState, SyncKind, SyncScope, SyncTrigger
 from gateway.services import sync as sync_service
 from gateway.services import throttle
-from gateway.services.sync import ButtonState, RunPhase
+from gateway.services.sync import ButtonState, RunPhase, RunState, SyncKind, SyncScope, SyncTrigger
 from schema.context import Context
 from schema.ids import parse_int_id
 

@@ -30,9 +30,8 @@ from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO
-from tortoise.context import TortoiseContext
 
-from gateway.db import close_db, open_db
+from gateway.db import Database, close_db, open_db
 from gateway.services import Deps
 from gateway.settings import Settings
 
@@ -51,10 +50,10 @@ class WorkerRuntime:
 
     settings: Settings
     deps: Deps
-    db: TortoiseContext | None = None
+    db: Database | None = None
     actors: dict[str, dramatiq.Actor] = field(default_factory=dict)
 
-    def database(self) -> TortoiseContext:
+    def database(self) -> Database:
         if self.db is None:
             raise RuntimeError("the worker's database is not open (worker not booted)")
         return self.db
