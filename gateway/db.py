@@ -47,7 +47,7 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         path = url.removeprefix("sqlite://").split("?", 1)[0]
         if path != ":memory:":
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        connection: dict[str, Any] = {
+        connection: str | dict[str, Any] = {
             "engine": SQLITE_ENGINE,
             "credentials": {
                 "file_path": path,
@@ -56,13 +56,13 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
             },
         }
     else:
-        connection = url  # type: ignore[assignment]
+        connection = url
         if url.startswith(("postgres://", "postgresql://", "asyncpg://")):
             sep = "&" if "?" in url else "?"
             extra = "&".join(f"{k}={v}" for k, v in POSTGRES_POOL.items() if f"{k}=" not in url)
             connection = url.replace("postgresql://", "postgres://", 1) + (
                 sep + extra if extra else ""
-            )  # type: ignore[assignment]
+            )
     return {
         "connections": {name: connection},
         "apps": {

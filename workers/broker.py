@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
@@ -51,7 +52,7 @@ class WorkerRuntime:
     settings: Settings
     deps: Deps
     db: Database | None = None
-    actors: dict[str, dramatiq.Actor] = field(default_factory=dict)
+    actors: dict[str, dramatiq.Actor[..., Any]] = field(default_factory=dict)
 
     def database(self) -> Database:
         if self.db is None:
@@ -110,7 +111,7 @@ def register_actors(broker: dramatiq.Broker, deps: Deps) -> WorkerRuntime:
     runtime = WorkerRuntime(settings=deps.settings, deps=deps)
     broker.add_middleware(DatabaseOnWorkerLoop(runtime))
     runtime.actors = {
-        name: dramatiq.actor(factory(runtime), actor_name=name, broker=broker, **options)
+        name: dramatiq.actor(actor_name=name, broker=broker, **options)(factory(runtime))
         for name, (factory, options) in DEFINITIONS.items()
     }
     return runtime

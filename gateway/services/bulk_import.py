@@ -377,7 +377,8 @@ def _kind_of_record(path: Path, number: int, text: str | None) -> Kind:
             "be told; pass --kind.",
             field="kind",
         )
-    return _kind_of({_CANONICAL.get(normalise_column(k), k): k for k in first})
+    keys: list[str] = list(first)  # a JSON object's keys are strings
+    return _kind_of({_CANONICAL.get(normalise_column(k), k): k for k in keys})
 
 
 # --- text to the mutation's items (what GraphQL's types do for the API) -------------------

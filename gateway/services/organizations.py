@@ -278,7 +278,7 @@ async def map_organization(
     current = await OrganizationMapping.get_or_none(organization_id=org.id).select_related(
         "psa_organization"
     )
-    if current is not None and current.psa_organization_id == psa.id:  # type: ignore[attr-defined]
+    if current is not None and current.psa_organization_id == psa.id:
         return await _row_for(seller_id, org)
     now = datetime.now(UTC)
     try:

@@ -85,12 +85,12 @@ async def abandon_if_unfinished(run_id: int, now: datetime) -> None:
 
 def event_for(run: SyncRun, phase: RunPhase, *, message: str | None = None) -> SyncEvent:
     return SyncEvent(
-        seller_id=run.seller_id,  # type: ignore[attr-defined]
+        seller_id=run.seller_id,
         run_id=run.id,
         kind=run.kind.value,
         scope=run.scope.value,
         phase=phase,
-        organization_id=str(run.organization_id) if run.organization_id else None,  # type: ignore[attr-defined]
+        organization_id=str(run.organization_id) if run.organization_id else None,
         processed=run.processed,
         total=run.total,
         created=run.created,
@@ -184,7 +184,7 @@ class Progress:
             halo_retries=run.halo_retries,
             halo_wait_seconds=run.halo_wait_seconds,
         )
-        if not await renew_lease(run.seller_id, run.id, self.lease_seconds):  # type: ignore[attr-defined]
+        if not await renew_lease(run.seller_id, run.id, self.lease_seconds):
             raise LostLock()
         cancel = await SyncRun.filter(id=run.id).values_list("cancel_requested", flat=True)
         if cancel and cancel[0]:

@@ -50,10 +50,8 @@ async def trigger_scheduled(
     """Queue today's run of ``kind`` for every seller with a verified connection."""
     now = now or now_utc()
     queued = already_queued = skipped = 0
-    sellers = await Connection.filter(status=ConnectionStatus.VERIFIED).values_list(
-        "seller_id", flat=True
-    )
-    for seller_id in sellers:
+    verified = await Connection.filter(status=ConnectionStatus.VERIFIED).values("seller_id")
+    for seller_id in (row["seller_id"] for row in verified):
         try:
             await trigger_sync(
                 deps,

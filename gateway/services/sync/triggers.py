@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -85,7 +86,9 @@ async def trigger_sync(
             dedupe_key=dedupe_key,
             queued_at=now,
         )
-        previous = await Seller.get(id=seller_id).values_list("active_run_id", flat=True)
+        previous = cast(
+            int | None, await Seller.get(id=seller_id).values_list("active_run_id", flat=True)
+        )
         claimed = await claim_lock(seller_id, run.id, now, QUEUED_LEASE_SECONDS)
         if not claimed:
             raise SyncInProgress(IN_PROGRESS_MESSAGE)
@@ -137,11 +140,12 @@ async def cooldown_remaining(
     else:
         filters["scope"] = SyncScope.ORGANIZATION
         filters["organization_id"] = organization_id
-    last = (
+    last = cast(
+        datetime | None,
         await SyncRun.filter(**filters)
         .order_by("-finished_at")
         .first()
-        .values_list("finished_at", flat=True)
+        .values_list("finished_at", flat=True),
     )
     if last is None:
         return 0
