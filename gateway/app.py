@@ -24,15 +24,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from gateway import db, metrics
-from gateway.crypto import secret_box_from_settings
 from gateway.edge import LimitBodySize, SecurityHeaders
-from gateway.events import build_event_bus
-from gateway.services import Deps
-from gateway.services.throttle import build_throttle
+from gateway.services import Deps, build_deps
 from gateway.settings import Environment, Settings
 from schema import build_schema
 from schema.view import GraphQLView
-from workers.broker import build_broker, start_embedded_worker
+from workers.broker import build_broker, register_actors, start_embedded_worker
 from workers.queue import DramatiqJobQueue
 
 logger = logging.getLogger(__name__)
@@ -47,7 +44,7 @@ class AppState:
 
     deps: Deps
     holder: db.DatabaseHolder
-    broker: dramatiq.Broker | None = None
+    broker: dramatiq.Broker
     worker: dramatiq.Worker | None = None
     background: list[Any] = field(default_factory=list)
 
@@ -59,16 +56,12 @@ def create_app(
     extra_routes: Sequence[BaseRoute] = (),
     on_started: Callable[[Deps], Awaitable[None]] | None = None,
 ) -> Starlette:
-    bus = build_event_bus(settings.redis_url, settings.redis_namespace)
-    deps = Deps(
-        settings=settings,
-        bus=bus,
-        queue=None,  # type: ignore[arg-type]  # set by the lifespan once the broker exists
-        secret_box=secret_box_from_settings(settings),
-        halo_transport=halo_transport,
-        throttle=build_throttle(settings.redis_url, settings.redis_namespace),
-    )
-    state = AppState(deps=deps, holder=db.DatabaseHolder())
+    # Built here, opened by the lifespan: nothing below connects before it runs.
+    broker = build_broker(settings)
+    deps = build_deps(settings, queue=DramatiqJobQueue(broker), halo_transport=halo_transport)
+    register_actors(broker, deps)
+    bus = deps.bus
+    state = AppState(deps=deps, holder=db.DatabaseHolder(), broker=broker)
     view = GraphQLView(
         build_schema(
             introspection=settings.introspection_enabled, max_depth=settings.graphql_max_depth
@@ -93,9 +86,6 @@ def create_app(
         state.holder.context = ctx
         with db.bound(ctx):
             await bus.start()
-            broker, _runtime = build_broker(settings, deps)
-            state.broker = broker
-            deps.queue = DramatiqJobQueue(broker, _runtime.actors)
             if settings.embedded:
                 state.worker = start_embedded_worker(broker, settings.embedded_worker_threads)
             if settings.scheduler_runs_in_process:
@@ -113,6 +103,7 @@ def create_app(
                     state.worker.stop()
                 broker.close()
                 await bus.close()
+                await deps.aclose()
                 state.holder.context = None
                 await db.close_db(ctx)
 
@@ -179,6 +170,4 @@ async def _database_ready() -> bool:
 
 
 async def _broker_ready(deps: Deps) -> bool:
-    if deps.queue is None:
-        return False
     return await deps.queue.ping()

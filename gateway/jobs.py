@@ -1,7 +1,8 @@
 """How services ask for background work without importing the workers.
 
-``workers.queue.DramatiqJobQueue`` implements this over the configured Dramatiq broker; the
-root (``gateway.app``/``gateway.cli``) wires it into :class:`gateway.services.Deps`.
+``workers.queue.DramatiqJobQueue`` implements this over the configured Dramatiq broker; each
+entry point (the app, the worker command, the scheduler) hands it to
+:func:`gateway.services.build_deps`.
 """
 
 from __future__ import annotations

@@ -13,17 +13,28 @@ Uniqueness that the product relies on is a database constraint, never a read-the
 one mapping per platform organisation, a PSA organisation mapped at most once per seller, one
 ledger row per (subscription, HaloPSA client), one scheduled run per (seller, kind, day).
 The one-sync-per-seller lock lives on ``Seller`` (``active_run_id`` + lease) and is claimed with
-a conditional UPDATE (``gateway.services.sync``).
+a conditional UPDATE (``gateway.services.sync``). Each relation's id column is declared beside
+it (``seller_id: str``) for the type checker; Tortoise sets it.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, TypeVar, cast
 
 from tortoise import fields
 from tortoise.models import Model
 
-MONEY = {"max_digits": 18, "decimal_places": 4}
+# Money columns: 18 digits, 4 after the point (unit prices keep 4 decimal places).
+MONEY_DIGITS = 18
+MONEY_PLACES = 4
+
+T = TypeVar("T")
+
+
+def _nullable(field: fields.Field[T]) -> fields.Field[T | None]:
+    """Tortoise types TextField and CharEnumField as never None, whatever ``null=True`` says."""
+    return cast("fields.Field[T | None]", field)
 
 
 class ConnectionStatus(StrEnum):
@@ -99,6 +110,7 @@ class Connection(Model):
     seller: fields.OneToOneRelation[Seller] = fields.OneToOneField(
         "models.Seller", related_name="connection", on_delete=fields.CASCADE
     )
+    seller_id: str
     client_id = fields.CharField(max_length=255)
     client_secret_encrypted = fields.TextField()
     client_secret_last4 = fields.CharField(max_length=4)
@@ -110,7 +122,7 @@ class Connection(Model):
     )
     verified_at = fields.DatetimeField(null=True)
     last_checked_at = fields.DatetimeField(null=True)
-    last_check_reason = fields.TextField(null=True)
+    last_check_reason = _nullable(fields.TextField(null=True))
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -122,6 +134,7 @@ class Organization(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="organizations", on_delete=fields.CASCADE
     )
+    seller_id: str
     external_id = fields.CharField(max_length=128)
     name = fields.CharField(max_length=255)
     reference = fields.CharField(max_length=128)
@@ -141,9 +154,11 @@ class Subscription(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="subscriptions", on_delete=fields.CASCADE
     )
+    seller_id: str
     organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="subscriptions", on_delete=fields.CASCADE
     )
+    organization_id: int
     external_id = fields.CharField(max_length=128)
     name = fields.CharField(max_length=255)
     start_date = fields.DateField(null=True)
@@ -152,8 +167,8 @@ class Subscription(Model):
     billing_cycle = fields.CharField(max_length=32)
     term_duration = fields.CharField(max_length=32)
     status = fields.CharField(max_length=32)
-    cost_price = fields.DecimalField(**MONEY)
-    customer_price = fields.DecimalField(**MONEY)
+    cost_price = fields.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    customer_price = fields.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     currency = fields.CharField(max_length=3, default="USD")
     deleted_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -170,6 +185,7 @@ class PsaOrganization(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="psa_organizations", on_delete=fields.CASCADE
     )
+    seller_id: str
     halo_id = fields.IntField()
     name = fields.CharField(max_length=255)
     inactive = fields.BooleanField(default=False)
@@ -192,12 +208,15 @@ class OrganizationMapping(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="mappings", on_delete=fields.CASCADE
     )
+    seller_id: str
     organization: fields.OneToOneRelation[Organization] = fields.OneToOneField(
         "models.Organization", related_name="mapping", on_delete=fields.CASCADE
     )
+    organization_id: int
     psa_organization: fields.ForeignKeyRelation[PsaOrganization] = fields.ForeignKeyField(
         "models.PsaOrganization", related_name="mappings", on_delete=fields.CASCADE
     )
+    psa_organization_id: int
     mapped_by = fields.CharField(max_length=255)
     mapped_at = fields.DatetimeField(auto_now_add=True)
 
@@ -215,9 +234,11 @@ class MappingChange(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="mapping_changes", on_delete=fields.CASCADE
     )
+    seller_id: str
     organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="mapping_changes", on_delete=fields.CASCADE
     )
+    organization_id: int
     halo_id = fields.IntField()
     psa_name = fields.CharField(max_length=255)
     mapped_at = fields.DatetimeField()
@@ -235,11 +256,13 @@ class SyncRun(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="sync_runs", on_delete=fields.CASCADE
     )
+    seller_id: str
     kind = fields.CharEnumField(SyncKind, max_length=16)
     scope = fields.CharEnumField(SyncScope, max_length=16, default=SyncScope.ALL)
     organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="sync_runs", null=True, on_delete=fields.SET_NULL
     )
+    organization_id: int | None
     trigger = fields.CharEnumField(SyncTrigger, max_length=16)
     triggered_by = fields.CharField(max_length=255, null=True)
     state = fields.CharEnumField(RunState, max_length=16, default=RunState.QUEUED)
@@ -258,7 +281,7 @@ class SyncRun(Model):
     halo_wait_seconds = fields.FloatField(default=0.0)
     attempts = fields.IntField(default=0)
     cancel_requested = fields.BooleanField(default=False)
-    message = fields.TextField(null=True)
+    message = _nullable(fields.TextField(null=True))
     # A scheduled run is enqueued once per (seller, kind, day) even with two schedulers.
     dedupe_key = fields.CharField(max_length=128, null=True, unique=True)
     queued_at = fields.DatetimeField(auto_now_add=True)
@@ -282,9 +305,11 @@ class SyncedSubscription(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="ledger", on_delete=fields.CASCADE
     )
+    seller_id: str
     subscription: fields.ForeignKeyRelation[Subscription] = fields.ForeignKeyField(
         "models.Subscription", related_name="ledger", on_delete=fields.CASCADE
     )
+    subscription_id: int
     halo_client_id = fields.IntField()
     halo_licence_id = fields.IntField(null=True)
     state = fields.CharEnumField(LedgerState, max_length=16, default=LedgerState.PENDING)
@@ -292,7 +317,7 @@ class SyncedSubscription(Model):
     payload_hash = fields.CharField(max_length=64, null=True)
     # What we are about to send (written before the POST): lets a resumed run recognise a
     # licence HaloPSA created just before the worker died.
-    intent = fields.JSONField(null=True)
+    intent: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     intent_hash = fields.CharField(max_length=64, null=True)
     # The highest HaloPSA licence id seen before the intent's create was sent: only a newer
     # licence can be the one that create made, so a licence entered by hand is never adopted.
@@ -300,7 +325,7 @@ class SyncedSubscription(Model):
     # The run that last handled this row and what it did: the run's counts, exact across
     # attempts (a resumed attempt does not count a row its run already counted).
     last_run_id = fields.IntField(null=True)
-    run_outcome = fields.CharEnumField(RunOutcome, max_length=16, null=True)
+    run_outcome = _nullable(fields.CharEnumField(RunOutcome, max_length=16, null=True))
     written_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -316,9 +341,11 @@ class LogEntry(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="log_entries", on_delete=fields.CASCADE
     )
+    seller_id: str
     run: fields.ForeignKeyNullableRelation[SyncRun] = fields.ForeignKeyField(
         "models.SyncRun", related_name="log_entries", null=True, on_delete=fields.SET_NULL
     )
+    run_id: int | None
     level = fields.CharEnumField(LogLevel, max_length=8)
     created_at = fields.DatetimeField()
     title = fields.CharField(max_length=255)

@@ -116,8 +116,6 @@ class Settings(BaseSettings):
     # Hosted HaloPSA allows 300 requests per rolling 5 minutes per instance.
     halo_rate_limit_requests: int = 300
     halo_rate_limit_window_seconds: float = 300.0
-    # Parallel requests one sync run may have in flight against one HaloPSA instance.
-    halo_max_concurrency: int = 4
 
     # --- sync rules ----------------------------------------------------------------------
     sync_cooldown_minutes: int = 60

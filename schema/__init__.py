@@ -96,8 +96,11 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    query = _merged("Query")
+    if query is None:  # pragma: no cover - the viewer area always has one
+        raise RuntimeError("no schema area defines a Query")
     return GatewaySchema(
-        query=_merged("Query"),  # type: ignore[arg-type]
+        query=query,
         mutation=_merged("Mutation"),
         subscription=_merged("Subscription"),
         extensions=extensions,

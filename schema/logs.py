@@ -8,8 +8,8 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-from gateway.models import LogLevel as ModelLogLevel
 from gateway.services import logs as logs_service
+from gateway.services.logs import LogLevel
 from gateway.services.paging import DEFAULT_PAGE_SIZE
 from gateway.services.sync import relative_time
 from schema.context import Context
@@ -25,11 +25,8 @@ class LogLevelFilter(Enum):
     ERROR = "ERROR"
 
 
-@strawberry.enum
-class LogLevel(Enum):
-    INFO = "INFO"
-    WARNING = "WARNING"
-    ERROR = "ERROR"
+# The core's enum, exposed as it is (the filter above adds ALL, which only a filter has).
+strawberry.enum(LogLevel)
 
 
 @strawberry.type
@@ -94,7 +91,7 @@ class Query:
         result = await logs_service.list_logs(
             ctx.seller_id,
             retention_days=ctx.deps.settings.log_retention_days,
-            level=None if level is LogLevelFilter.ALL else ModelLogLevel(level.value),
+            level=None if level is LogLevelFilter.ALL else LogLevel(level.value),
             page=page,
             page_size=page_size,
             search=search,
@@ -104,11 +101,11 @@ class Query:
             entries=[
                 LogEntry(
                     id=strawberry.ID(str(e.id)),
-                    level=LogLevel(e.level.value),
+                    level=e.level,
                     timestamp=e.created_at,
                     title=e.title,
                     details=e.details,
-                    run_id=strawberry.ID(str(e.run_id)) if e.run_id else None,  # type: ignore[attr-defined]
+                    run_id=strawberry.ID(str(e.run_id)) if e.run_id is not None else None,
                 )
                 for e in result.items
             ],

@@ -86,13 +86,13 @@ class GraphQLView(GraphQL):
             if exc.status_code == 404:  # the IDE asked for while it is off: a page's 404
                 raise
             not_allowed = exc.status_code == 405  # HEAD: Starlette routes it with GET
-            refused = http.RequestRefused(
+            answer = http.RequestRefused(
                 exc.status_code,
                 exc.reason,
                 code=http.METHOD_NOT_ALLOWED if not_allowed else http.BAD_REQUEST,
                 headers={"Allow": "GET, POST"} if not_allowed else None,
             )
-            return http.refusal_response(refused, media_type)
+            return http.refusal_response(answer, media_type)
         if isinstance(response, Response) and response.media_type == http.JSON:
             response.headers["content-type"] = http.content_type(media_type)
             batch = response.body[:1] == b"["
@@ -129,7 +129,7 @@ class GraphQLView(GraphQL):
         http.check_batch(request_data)
         super()._validate_batch_request(request_data, protocol)
 
-    async def execute_single(  # type: ignore[override]
+    async def execute_single(
         self,
         request: Any,
         request_adapter: Any,

@@ -11,21 +11,28 @@ also in embedded mode, where the gateway's own loop has a separate context.
 Actors are declared against the broker built here (``register_actors``), never at import
 time, so importing this package never creates a default broker behind our back
 (pitfalls.md #6: ``get_broker()`` silently prefers RabbitMQ when pika is installed).
+
+Every entry point wires the same three steps, in this order (the queue needs the broker, the
+actors need the services' Deps, which need the queue)::
+
+    broker = build_broker(settings)
+    deps = build_deps(settings, queue=DramatiqJobQueue(broker))
+    register_actors(broker, deps)
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO
-from tortoise.context import TortoiseContext
 
-from gateway.db import close_db, open_db
+from gateway.db import Database, close_db, open_db
 from gateway.services import Deps
 from gateway.settings import Settings
 
@@ -44,17 +51,18 @@ class WorkerRuntime:
 
     settings: Settings
     deps: Deps
-    db: TortoiseContext | None = None
-    actors: dict[str, dramatiq.Actor] = field(default_factory=dict)
+    db: Database | None = None
+    actors: dict[str, dramatiq.Actor[..., Any]] = field(default_factory=dict)
 
-    def database(self) -> TortoiseContext:
+    def database(self) -> Database:
         if self.db is None:
             raise RuntimeError("the worker's database is not open (worker not booted)")
         return self.db
 
 
 class DatabaseOnWorkerLoop(dramatiq.Middleware):
-    """Opens the worker's Tortoise context on the AsyncIO middleware's loop, closes it on exit."""
+    """Opens the worker's Tortoise context on the AsyncIO middleware's loop; on exit closes it
+    and the Redis clients the services opened on that loop (``Deps.aclose``)."""
 
     def __init__(self, runtime: WorkerRuntime) -> None:
         self.runtime = runtime
@@ -67,40 +75,46 @@ class DatabaseOnWorkerLoop(dramatiq.Middleware):
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         loop_thread = get_event_loop_thread()
-        if loop_thread is not None and self.runtime.db is not None:
+        if loop_thread is None:
+            return
+        loop_thread.run_coroutine(self.runtime.deps.aclose())
+        if self.runtime.db is not None:
             loop_thread.run_coroutine(close_db(self.runtime.db))
             self.runtime.db = None
 
 
-def build_broker(settings: Settings, deps: Deps) -> tuple[dramatiq.Broker, WorkerRuntime]:
+def build_broker(settings: Settings) -> dramatiq.Broker:
+    """Redis (scale-out) or Stub (embedded) broker with the AsyncIO middleware; no actors yet."""
     broker: dramatiq.Broker
     if settings.redis_url:
-        broker = RedisBroker(
+        redis_broker = RedisBroker(
             url=settings.redis_url,
             namespace=f"{settings.redis_namespace}-dramatiq",
             heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
             maintenance_chance=settings.broker_maintenance_chance,
         )
-        pool = broker.client.connection_pool
+        pool = redis_broker.client.connection_pool
         pool.connection_kwargs["socket_timeout"] = REDIS_SOCKET_TIMEOUT_SECONDS
         pool.connection_kwargs["socket_connect_timeout"] = REDIS_SOCKET_TIMEOUT_SECONDS
+        broker = redis_broker
     else:
         broker = StubBroker()
     broker.add_middleware(AsyncIO())
-    runtime = WorkerRuntime(settings=settings, deps=deps)
-    broker.add_middleware(DatabaseOnWorkerLoop(runtime))
     dramatiq.set_broker(broker)
-    runtime.actors = register_actors(broker, runtime)
-    return broker, runtime
+    return broker
 
 
-def register_actors(broker: dramatiq.Broker, runtime: WorkerRuntime) -> dict[str, dramatiq.Actor]:
+def register_actors(broker: dramatiq.Broker, deps: Deps) -> WorkerRuntime:
+    """Declare the actors on ``broker``, closing over a runtime that carries ``deps``."""
     from workers.actors import DEFINITIONS
 
-    return {
-        name: dramatiq.actor(factory(runtime), actor_name=name, broker=broker, **options)
+    runtime = WorkerRuntime(settings=deps.settings, deps=deps)
+    broker.add_middleware(DatabaseOnWorkerLoop(runtime))
+    runtime.actors = {
+        name: dramatiq.actor(actor_name=name, broker=broker, **options)(factory(runtime))
         for name, (factory, options) in DEFINITIONS.items()
     }
+    return runtime
 
 
 def start_embedded_worker(broker: dramatiq.Broker, threads: int) -> dramatiq.Worker:

@@ -14,12 +14,14 @@ logger = logging.getLogger(__name__)
 
 
 class DramatiqJobQueue:
-    def __init__(self, broker: dramatiq.Broker, actors: dict[str, dramatiq.Actor]) -> None:
+    """Made on the broker before the actors exist (they need the Deps this queue is part of);
+    an actor is looked up by name when a message is sent."""
+
+    def __init__(self, broker: dramatiq.Broker) -> None:
         self.broker = broker
-        self.actors = actors
 
     async def enqueue_sync(self, run_id: int) -> None:
-        actor = self.actors["run_sync"]
+        actor = self.broker.get_actor("run_sync")
         try:
             # The Redis client is synchronous: keep it off the event loop.
             await asyncio.to_thread(actor.send, run_id)

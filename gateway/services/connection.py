@@ -15,6 +15,7 @@ import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.auth import Principal
@@ -213,7 +214,7 @@ async def save_connection(deps: Deps, principal: Principal, data: ConnectionInpu
     now = datetime.now(UTC)
     existing = await Connection.get_or_none(seller_id=seller_id)
     first_verified = existing is None or existing.verified_at is None
-    values = {
+    values: dict[str, Any] = {
         "client_id": resolved.client_id,
         "client_secret_encrypted": deps.secret_box.encrypt(secret),
         "client_secret_last4": secret[-4:],

@@ -25,10 +25,17 @@ LIMITS: dict[str, tuple[int, float]] = {
     "sync_trigger": (30, 60.0),
 }
 
+# A Redis that does not answer must not hold up the mutation it guards (the throttle fails open).
+REDIS_TIMEOUT_SECONDS = 2.0
+
 
 class Throttle(Protocol):
     async def hit(self, key: str, limit: int, window: float) -> float:
         """Count one request; return 0 if allowed, else seconds until the window resets."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the clients opened on the running event loop."""
         ...
 
 
@@ -49,6 +56,9 @@ class InMemoryThrottle:
             return window - (now - start)
         return 0.0
 
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
 
 class RedisThrottle:
     def __init__(self, redis_url: str, namespace: str) -> None:
@@ -61,7 +71,12 @@ class RedisThrottle:
 
         loop = asyncio.get_running_loop()
         if loop not in self._clients:
-            self._clients[loop] = aioredis.Redis.from_url(self._url, socket_timeout=2)
+            self._clients[loop] = aioredis.Redis.from_url(
+                self._url,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                # CLIENT LIST tells whose connections these are.
+                client_name=self._prefix.rstrip(":"),
+            )
         return self._clients[loop]
 
     async def hit(self, key: str, limit: int, window: float) -> float:
@@ -80,14 +95,18 @@ class RedisThrottle:
             return 0.0  # fail open: throttling must not take the API down with Redis
         return ttl / 1000 if count > limit else 0.0
 
+    async def aclose(self) -> None:
+        """Close this loop's Redis client (the loop that made it must still run)."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
 
 def build_throttle(redis_url: str | None, namespace: str) -> Throttle:
     return RedisThrottle(redis_url, namespace) if redis_url else InMemoryThrottle()
 
 
-async def check(throttle: Throttle | None, action: str, seller_id: str) -> None:
-    if throttle is None:
-        return
+async def check(throttle: Throttle, action: str, seller_id: str) -> None:
     limit, window = LIMITS[action]
     retry_after = await throttle.hit(f"{action}:{seller_id}", limit, window)
     if retry_after > 0:

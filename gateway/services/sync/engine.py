@@ -51,6 +51,7 @@ from gateway.services.sync.runs import (
     LostLock,
     Progress,
     RunCancelled,
+    RunPhase,
     claim_lock,
     event_for,
     now_utc,
@@ -65,12 +66,12 @@ async def execute_run(run_id: int, deps: Deps) -> None:
     if run is None or run.state.finished:
         return  # deleted (enqueue failed) or already done: a duplicate delivery
     # Every process log line of the run, the HaloPSA client's included, names seller and run.
-    with log_context(seller_id=run.seller_id, run_id=run.id):  # type: ignore[attr-defined]
+    with log_context(seller_id=run.seller_id, run_id=run.id):
         await _execute_run(run, deps)
 
 
 async def _execute_run(run: SyncRun, deps: Deps) -> None:
-    seller_id: str = run.seller_id  # type: ignore[attr-defined]
+    seller_id: str = run.seller_id
     lease = deps.settings.sync_lease_seconds
     if not await claim_lock(seller_id, run.id, now_utc(), lease):
         await _finish(run, deps, RunState.FAILED, "Another sync of this seller took over.")
@@ -107,7 +108,7 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
         run.attempts,
         extra={"kind": run.kind.value, "trigger": run.trigger.value, "attempt": run.attempts},
     )
-    await deps.bus.publish(event_for(run, "STARTED", message="Sync in progress"))
+    await deps.bus.publish(event_for(run, RunPhase.STARTED, message="Sync in progress"))
 
     progress = Progress(run, deps, lease)
     client = None
@@ -147,7 +148,7 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
 def _scope_text(run: SyncRun) -> str:
     if run.scope is SyncScope.ALL:
         return "all organizations"
-    return f"organization {run.organization_id}"  # type: ignore[attr-defined]
+    return f"organization {run.organization_id}"
 
 
 async def _finish(
@@ -158,7 +159,7 @@ async def _finish(
     *,
     progress: Progress | None = None,
 ) -> None:
-    seller_id: str = run.seller_id  # type: ignore[attr-defined]
+    seller_id: str = run.seller_id
     finished = now_utc()
     run.state = state
     run.message = message
@@ -238,7 +239,7 @@ async def _finish(
         await product_log.record(
             seller_id, LogLevel.INFO, title, product_log.format_details(**counts), run_id=run.id
         )
-        phase = "COMPLETED"
+        phase = RunPhase.COMPLETED
     else:
         kind_text = "Customers" if organizations else "Subscriptions"
         verb = "cancelled" if state is RunState.CANCELLED else "failed"
@@ -250,5 +251,5 @@ async def _finish(
             f"{message} " + product_log.format_details(**counts),
             run_id=run.id,
         )
-        phase = "CANCELLED" if state is RunState.CANCELLED else "FAILED"
+        phase = RunPhase.CANCELLED if state is RunState.CANCELLED else RunPhase.FAILED
     await deps.bus.publish(event_for(run, phase))

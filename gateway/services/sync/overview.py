@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from gateway.errors import (
     NotFound,
@@ -22,10 +23,18 @@ from gateway.services.sync.triggers import cooldown_remaining
 # --- overview -----------------------------------------------------------------------------
 
 
+class ButtonState(StrEnum):
+    """What a sync button shows."""
+
+    IDLE = "IDLE"
+    IN_PROGRESS = "IN_PROGRESS"
+    COOLDOWN = "COOLDOWN"
+
+
 @dataclass(frozen=True)
 class KindOverview:
     kind: SyncKind
-    state: str  # IDLE, IN_PROGRESS, COOLDOWN
+    state: ButtonState
     message: str | None
     next_allowed_at: datetime | None
     retry_after_seconds: int
@@ -64,7 +73,7 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
             running_this = current.kind is kind
             return KindOverview(
                 kind=kind,
-                state="IN_PROGRESS",
+                state=ButtonState.IN_PROGRESS,
                 message=IN_PROGRESS_MESSAGE,
                 next_allowed_at=None,
                 retry_after_seconds=0,
@@ -76,14 +85,14 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
             if remaining > 0:
                 return KindOverview(
                     kind=kind,
-                    state="COOLDOWN",
+                    state=ButtonState.COOLDOWN,
                     message=SyncCooldown(remaining).message,
                     next_allowed_at=now + timedelta(seconds=remaining),
                     retry_after_seconds=remaining,
                     current_run=None,
                     last_run=last_run,
                 )
-        return KindOverview(kind, "IDLE", None, None, 0, None, last_run)
+        return KindOverview(kind, ButtonState.IDLE, None, None, 0, None, last_run)
 
     return SyncOverview(
         last_sync_to_platform=last_orgs_ok.finished_at if last_orgs_ok else None,

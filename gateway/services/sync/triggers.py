@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -44,6 +45,7 @@ from gateway.services.connection_state import require_verified_connection
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
 from gateway.services.sync.runs import (
     QUEUED_LEASE_SECONDS,
+    RunPhase,
     abandon_if_unfinished,
     claim_lock,
     event_for,
@@ -84,7 +86,9 @@ async def trigger_sync(
             dedupe_key=dedupe_key,
             queued_at=now,
         )
-        previous = await Seller.get(id=seller_id).values_list("active_run_id", flat=True)
+        previous = cast(
+            int | None, await Seller.get(id=seller_id).values_list("active_run_id", flat=True)
+        )
         claimed = await claim_lock(seller_id, run.id, now, QUEUED_LEASE_SECONDS)
         if not claimed:
             raise SyncInProgress(IN_PROGRESS_MESSAGE)
@@ -97,7 +101,7 @@ async def trigger_sync(
         await release_lock(seller_id, run.id)
         await run.delete()
         raise
-    await deps.bus.publish(event_for(run, "QUEUED"))
+    await deps.bus.publish(event_for(run, RunPhase.QUEUED))
     return run
 
 
@@ -136,11 +140,12 @@ async def cooldown_remaining(
     else:
         filters["scope"] = SyncScope.ORGANIZATION
         filters["organization_id"] = organization_id
-    last = (
+    last = cast(
+        datetime | None,
         await SyncRun.filter(**filters)
         .order_by("-finished_at")
         .first()
-        .values_list("finished_at", flat=True)
+        .values_list("finished_at", flat=True),
     )
     if last is None:
         return 0
@@ -165,7 +170,7 @@ async def cancel_sync(deps: Deps, seller_id: str, run_id: int) -> SyncRun:
         if updated:
             await release_lock(seller_id, run.id)
             await run.refresh_from_db()
-            await deps.bus.publish(event_for(run, "CANCELLED", message=run.message))
+            await deps.bus.publish(event_for(run, RunPhase.CANCELLED, message=run.message))
             return run
     await SyncRun.filter(id=run.id).update(cancel_requested=True)
     await run.refresh_from_db()
