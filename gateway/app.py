@@ -1,9 +1,9 @@
 """The ASGI application: one constructor call that wires settings, database, bus and broker.
 
 ``create_app(settings)`` returns a Starlette app serving GraphQL at ``/graphql`` (POST, GET
-for GraphiQL, websocket with graphql-transport-ws), ``/healthz``, ``/readyz`` and
-``/metrics``. The lifespan opens and closes, in order: migrations (if enabled), the database,
-the event bus, the broker and, in embedded mode, a Dramatiq worker and the scheduler inside
+for GraphiQL, websocket with graphql-transport-ws), ``/healthz``, ``/readyz``, ``/metrics``
+and the seller's pages on ``/`` (``gateway.web``). The lifespan opens and closes, in order:
+migrations (if enabled), the database, the event bus, the broker and, in embedded mode, a Dramatiq worker and the scheduler inside
 this process.
 """
 
@@ -30,6 +30,7 @@ from gateway.events import build_event_bus
 from gateway.services import Deps
 from gateway.services.throttle import build_throttle
 from gateway.settings import Environment, Settings
+from gateway.web import WebPages
 from schema import build_schema
 from schema.view import GraphQLView
 from workers.broker import build_broker, start_embedded_worker
@@ -69,12 +70,14 @@ def create_app(
         throttle=build_throttle(settings.redis_url, settings.redis_namespace),
     )
     state = AppState(deps=deps, holder=db.DatabaseHolder())
+    pages = WebPages(settings)
     view = GraphQLView(
         build_schema(
             introspection=settings.introspection_enabled, max_depth=settings.graphql_max_depth
         ),
         deps,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        ide_page=pages.ide,
         keep_alive=True,
         keep_alive_interval=WS_KEEP_ALIVE_SECONDS,
         # Browsers apply no CORS to websockets: Strawberry checks the handshake's Origin
@@ -138,6 +141,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
+        *pages.routes(),
         *extra_routes,
     ]
     middleware = [

@@ -33,6 +33,9 @@ class Principal:
     subject: str
     seller_id: str
     roles: frozenset[str]
+    # The latest moment a session started from this token may last: the ``session_until``
+    # claim of a session token, else the token's own expiry (see services/sessions.py).
+    session_until: datetime | None = None
 
     @property
     def display(self) -> str:
@@ -84,7 +87,13 @@ def authenticate(settings: Settings, authorization: str | None) -> Principal:
     normalised = frozenset(normalise_role(str(r)) for r in roles)
     if not normalised & ALLOWED_ROLES:
         raise Forbidden()
-    return Principal(subject=str(claims["sub"]), seller_id=str(seller_id), roles=normalised)
+    limit = claims.get("session_until", claims["exp"])
+    return Principal(
+        subject=str(claims["sub"]),
+        seller_id=str(seller_id),
+        roles=normalised,
+        session_until=datetime.fromtimestamp(int(limit), UTC) if isinstance(limit, int) else None,
+    )
 
 
 def mint_token(
@@ -94,6 +103,7 @@ def mint_token(
     roles: list[str],
     subject: str = "dev-user",
     ttl: timedelta = timedelta(hours=12),
+    session_until: datetime | None = None,
 ) -> str:
     """Sign a token with the configured HS secret (development, scripts and tests)."""
     if settings.jwt_algorithm.upper().startswith(("RS", "ES", "PS")):
@@ -109,6 +119,8 @@ def mint_token(
         "nbf": now,
         "exp": now + ttl,
     }
+    if session_until is not None:
+        claims["session_until"] = int(session_until.timestamp())
     return jwt.encode(
         claims, settings.jwt_secret.get_secret_value(), algorithm=settings.jwt_algorithm
     )

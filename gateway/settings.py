@@ -110,6 +110,16 @@ class Settings(BaseSettings):
     # Browser origins (``https://app.example.com``, or ``*``) allowed to call the API: CORS
     # for HTTP and the Origin check of websocket handshakes. Empty: same origin only.
     cors_origins: list[str] = Field(default_factory=list)
+    # The seller's pages (the web app on ``/``). Unset: on, except in production, where the
+    # platform's own frontend usually serves them; WEB_APP=true serves them there too.
+    web_app: bool | None = None
+    # Origins of the platform shell that may frame the app (CSP ``frame-ancestors``) and hand
+    # it tokens by postMessage. Empty: the app cannot be framed and listens to no shell.
+    web_frame_ancestors: list[str] = Field(default_factory=list)
+    # How long a session token (what the app swaps a handed-over token for) lives: short, so a
+    # token copied out of a tab is soon worthless; the app renews it before it runs out, never
+    # past the handed-over token's own expiry.
+    session_token_minutes: int = 15
 
     # --- embedded worker -------------------------------------------------------------------
     embedded_worker_threads: int = 2
@@ -142,6 +152,12 @@ class Settings(BaseSettings):
         if self.graphiql is None:
             return self.environment is not Environment.PRODUCTION
         return self.graphiql
+
+    @property
+    def web_app_enabled(self) -> bool:
+        if self.web_app is None:
+            return self.environment is not Environment.PRODUCTION
+        return self.web_app
 
     @property
     def introspection_enabled(self) -> bool:

@@ -6,9 +6,11 @@ token closes the socket with 4401, a token without an allowed role with 4403.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -53,9 +55,23 @@ class GraphQLView(GraphQL):
     graphql_transport_ws_handler_class = _TransportWSHandler
     graphql_ws_handler_class = _LegacyWSHandler
 
-    def __init__(self, schema: Any, deps: Deps, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        deps: Deps,
+        *,
+        ide_page: Callable[[Request], Response] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(schema, **kwargs)
         self.deps = deps
+        # The IDE page from local files (gateway.web), instead of Strawberry's CDN page.
+        self.ide_page = ide_page
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self.ide_page is not None:
+            return self.ide_page(request)
+        return await super().render_graphql_ide(request)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
         context = Context(request=request, response=response, deps=self.deps)
