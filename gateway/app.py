@@ -3,8 +3,8 @@
 ``create_app(settings)`` returns a Starlette app serving GraphQL at ``/graphql`` (POST, GET
 for GraphiQL, websocket with graphql-transport-ws), ``/healthz``, ``/readyz``, ``/metrics``
 and the seller's pages on ``/`` (``gateway.web``). The lifespan opens and closes, in order:
-migrations (if enabled), the database, the event bus, the broker and, in embedded mode, a Dramatiq worker and the scheduler inside
-this process.
+migrations (if enabled), the database, the event bus, the broker and, in embedded mode, a
+Dramatiq worker and the scheduler inside this process.
 """
 
 from __future__ import annotations
