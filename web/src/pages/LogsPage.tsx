@@ -78,9 +78,10 @@ export function LogsPage() {
       {activity.data && <ActivityChart days={activity.data.syncActivity} />}
 
       <div className="grid-toolbar">
-        <label className="filter">
-          <span>{T.logs.level}</span>
+        <div className="filter">
+          <label htmlFor="filter-level">{T.logs.level}</label>
           <select
+            id="filter-level"
             value={level}
             onChange={(e) => {
               setLevel(e.target.value as LogLevelFilter);
@@ -91,7 +92,7 @@ export function LogsPage() {
               <option key={v} value={v}>{T.logs.levels[v]}</option>
             ))}
           </select>
-        </label>
+        </div>
       </div>
       <div className="table-wrap">
         <table className="grid logs">

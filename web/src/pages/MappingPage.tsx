@@ -161,9 +161,10 @@ function MappingWorkspace() {
     );
   };
   const filterSelect = <V extends string>(label: string, value: V | "", options: readonly V[], names: (v: V) => string, set: (v: V | "") => void) => (
-    <label className="filter">
-      <span>{label}</span>
+    <div className="filter">
+      <label htmlFor={`filter-${label.replace(/\W+/g, "-")}`}>{label}</label>
       <select
+        id={`filter-${label.replace(/\W+/g, "-")}`}
         value={value}
         onChange={(e) => {
           set(e.target.value as V | "");
@@ -175,7 +176,7 @@ function MappingWorkspace() {
           <option key={o} value={o}>{names(o)}</option>
         ))}
       </select>
-    </label>
+    </div>
   );
 
   const page_ = grid.data?.organizations;
@@ -202,6 +203,7 @@ function MappingWorkspace() {
         </div>
         <div className="sync-buttons">
           <SyncButton
+            testId="sync-organizations"
             label={T.mapping.syncOrganizations}
             tooltip={T.mapping.syncOrganizationsTooltip}
             status={overview?.organizations}
@@ -209,6 +211,7 @@ function MappingWorkspace() {
             onClick={() => trigger(() => syncOrganizations({}))}
           />
           <SyncButton
+            testId="sync-subscriptions"
             label={T.mapping.syncSubscriptions}
             tooltip={T.mapping.syncSubscriptionsTooltip}
             status={overview?.subscriptions}
@@ -381,12 +384,12 @@ function Tile({ label, value, testId }: { label: string; value: string | null | 
   );
 }
 
-function SyncButton({ label, tooltip, status, disabled, onClick }: { label: string; tooltip: string; status: KindStatusFragment | undefined; disabled: boolean; onClick: () => void }) {
+function SyncButton({ testId, label, tooltip, status, disabled, onClick }: { testId: string; label: string; tooltip: string; status: KindStatusFragment | undefined; disabled: boolean; onClick: () => void }) {
   const running = status?.state === "IN_PROGRESS" && status.currentRun;
   return (
     <Tooltip text={tooltip}>
       {(id) => (
-        <button type="button" className="primary sync-button" aria-describedby={id} disabled={disabled} onClick={onClick}>
+        <button type="button" className="primary sync-button" data-testid={testId} aria-describedby={id} disabled={disabled} onClick={onClick}>
           <SyncIcon /> {running ? T.mapping.inProgress : label}
         </button>
       )}
