@@ -104,12 +104,12 @@ export function PsaCombobox({ column, rowLabel, choice, autoFocus, onChoose, onC
           setText(e.target.value);
           setOpen(true);
         }}
-        onFocus={() => setOpen(true)}
+        onClick={() => setOpen(true)}
         onBlur={() => window.setTimeout(() => setOpen(false), 150)}
         onKeyDown={onKeyDown}
       />
       {open && (
-        <ul role="listbox" id={listId} className="listbox" aria-label={column === "name" ? T.mapping.columns.psaName : T.mapping.columns.psaId}>
+        <ul role="listbox" id={listId} className="listbox" tabIndex={-1} aria-label={column === "name" ? T.mapping.columns.psaName : T.mapping.columns.psaId}>
           {options.map((o, i) => (
             <li
               key={o.id}
