@@ -1,13 +1,13 @@
 /** The layout (left navigation, one page at a time) and the gates: signed in, allowed role. */
 import { useEffect, useMemo, useState, useSyncExternalStore } from "react";
-import { Provider, useQuery } from "urql";
+import { Provider, useClient, useQuery } from "urql";
 import { createClient, createSocket, onSocketState } from "./client";
 import { ToastProvider } from "./components/Toast";
-import { ViewerDocument } from "./gql/graphql";
+import { OrganizationsDocument, ViewerDocument } from "./gql/graphql";
 import { ConfigurationPage } from "./pages/ConfigurationPage";
 import { ConnectionPage } from "./pages/ConnectionPage";
 import { LogsPage } from "./pages/LogsPage";
-import { MappingPage } from "./pages/MappingPage";
+import { FIRST_GRID_VARIABLES, MappingPage } from "./pages/MappingPage";
 import { navigate, usePath, type Page } from "./router";
 import { getSession, subscribeSession } from "./session";
 import { T } from "./texts";
@@ -48,6 +48,11 @@ function useSocketOnline(): boolean {
 function Shell() {
   const [{ data, error }, refetch] = useQuery({ query: ViewerDocument });
   const path = usePath();
+  const client = useClient();
+  useEffect(() => {
+    // Most visits land on Mapping: ask for its grid alongside the viewer, not after it.
+    if (path === "/mapping" || path === "/") void client.query(OrganizationsDocument, FIRST_GRID_VARIABLES).toPromise();
+  }, []); // eslint-disable-line react-hooks/exhaustive-deps
   const online = useSocketOnline();
   const status = data?.connection.status;
   const verified = status === "VERIFIED";

@@ -36,7 +36,9 @@ export function createSocket(): WsClient {
   return createWsClient({
     url: wsUrl(),
     connectionParams: () => ({ Authorization: `Bearer ${getToken() ?? ""}` }),
-    lazy: true,
+    // Opened at once, not on the first subscription: the handshake overlaps the first
+    // queries instead of following them (first load, bench/bench_web.py).
+    lazy: false,
     retryAttempts: Infinity,
     shouldRetry: () => true,
     retryWait: async (retries) => {

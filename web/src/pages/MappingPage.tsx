@@ -37,6 +37,11 @@ const title = (s: string) => s.charAt(0) + s.slice(1).toLowerCase();
 // Wait for a pause in typing before searching the grid.
 const SEARCH_DEBOUNCE_MS = 250;
 
+const FIRST_SORT = { field: "NAME", direction: "ASC" } as const;
+const NO_FILTER = { status: null, psaStatus: null, mappingStatus: null };
+/** What the grid asks first: the shell asks it too while it learns who is signed in. */
+export const FIRST_GRID_VARIABLES = { search: null, filter: NO_FILTER, sort: FIRST_SORT, page: 1, pageSize: 20 };
+
 type ErrorLike = { graphQLErrors: { message: string; extensions?: Record<string, unknown> }[]; message: string };
 const firstError = (e: ErrorLike) => e.graphQLErrors[0] ?? { message: e.message, extensions: {} };
 
@@ -68,7 +73,7 @@ function MappingWorkspace() {
   const { overview, progress, refresh } = useSyncOverview();
   const [typed, setTyped] = useState("");
   const [search, setSearch] = useState("");
-  const [sort, setSort] = useState<{ field: OrganizationSortField; direction: SortDirection }>({ field: "NAME", direction: "ASC" });
+  const [sort, setSort] = useState<{ field: OrganizationSortField; direction: SortDirection }>(FIRST_SORT);
   const [statusFilter, setStatusFilter] = useState("");
   const [psaStatusFilter, setPsaStatusFilter] = useState<PsaStatus | "">("");
   const [mappingFilter, setMappingFilter] = useState<MappingStatus | "">("");
@@ -85,11 +90,14 @@ function MappingWorkspace() {
     return () => window.clearTimeout(t);
   }, [typed]);
 
-  const filter = {
-    status: statusFilter ? [statusFilter] : null,
-    psaStatus: psaStatusFilter ? [psaStatusFilter] : null,
-    mappingStatus: mappingFilter ? [mappingFilter] : null,
-  };
+  const filter =
+    statusFilter || psaStatusFilter || mappingFilter
+      ? {
+          status: statusFilter ? [statusFilter] : null,
+          psaStatus: psaStatusFilter ? [psaStatusFilter] : null,
+          mappingStatus: mappingFilter ? [mappingFilter] : null,
+        }
+      : NO_FILTER;
   const [grid, refetchGrid] = useQuery({
     query: OrganizationsDocument,
     variables: { search: search.trim() || null, filter, sort, page, pageSize },
