@@ -376,3 +376,49 @@ def test_a_user_without_an_allowed_role_sees_no_access(page, site) -> None:
     expect(page.get_by_role("heading", name="No access")).to_be_visible()
     expect(page.get_by_text("Seller Admin, Seller Agent Admin")).to_be_visible()
     assert "token" not in page.url
+
+
+def test_a_dropped_websocket_reconnects_and_shows_the_current_state(page, site) -> None:
+    """The socket drops while a sync runs; it ends meanwhile; no stale "Sync in progress"."""
+    from playwright.sync_api import expect
+
+    sockets: list[Any] = []
+    state = {"offline": False}
+
+    def route(ws) -> None:
+        if state["offline"]:
+            ws.close(code=1012, reason="gateway restarting")
+            return
+        server = ws.connect_to_server()
+        sockets.append((ws, server))
+
+    page.route_web_socket(re.compile(r".*/graphql$"), route)
+    _open(page, site, "ready", "/mapping")
+    sync_subs = page.get_by_test_id("sync-subscriptions")
+    psa_tile = page.get_by_test_id("tile-psa")
+    expect(sync_subs).to_have_text("Sync Subscriptions")
+    expect(psa_tile).to_contain_text("Never")
+    site.simulator.instance().set_faults(latency_ms=SLOW_HALO_MS)
+    try:
+        sync_subs.click()
+        expect(sync_subs).to_have_text("Sync in progress")
+        # When the connection drops and the sync finishes while the page is offline
+        state["offline"] = True
+        for ws, server in sockets:
+            server.close()
+            ws.close(code=1001, reason="going away")
+        expect(page.get_by_text("Reconnecting to live updates…")).to_be_visible()
+    finally:
+        site.simulator.instance().set_faults(latency_ms=20)
+    for _ in range(300):
+        overview = site.gql("ready", "{ syncOverview { subscriptions { state } } }")
+        if overview["data"]["syncOverview"]["subscriptions"]["state"] != "IN_PROGRESS":
+            break
+        time.sleep(0.1)
+    assert sync_subs.inner_text() == "Sync in progress"  # the page missed the end
+    # Then, back online, the page shows the current state without a reload
+    state["offline"] = False
+    expect(page.get_by_text("Reconnecting to live updates…")).to_have_count(0)
+    expect(sync_subs).to_have_text("Sync Subscriptions")
+    expect(psa_tile).to_contain_text("0h ago")
+    expect(page.get_by_test_id("cooldown-warning")).to_be_visible()
