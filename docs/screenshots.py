@@ -102,6 +102,7 @@ def main() -> None:
             page.get_by_role("link", name="Configuration").click()
             page.get_by_role("switch").click()
             expect(page.get_by_role("dialog")).to_be_visible()
+            page.wait_for_timeout(400)  # the switch's transition
             page.screenshot(path=OUT / "configuration.png")
             browser.close()
     finally:
