@@ -91,11 +91,11 @@ def main() -> None:
             page.screenshot(path=OUT / "mapping-select.png")
             page.keyboard.press("Escape")
             page.keyboard.press("Escape")
-            for path, name in (("/logs", "logs"), ("/connection", "connection")):
-                page.get_by_role(
-                    "link",
-                    name={"logs": "Logs & Monitoring", "connection": "Connection settings"}[name],
-                ).click()
+            for link, name in (
+                ("Logs & Monitoring", "logs"),
+                ("Connection settings", "connection"),
+            ):
+                page.get_by_role("link", name=link).click()
                 page.wait_for_load_state("networkidle")
                 page.wait_for_timeout(300)
                 page.screenshot(path=OUT / f"{name}.png")

@@ -300,6 +300,21 @@ def test_the_seed_journey_connect_map_sync_configure_and_read_the_logs(
     expect(page.get_by_test_id("tile-total").locator(".tile-value")).not_to_have_text(str(total))
     assert page.evaluate("() => window.__sameDocument === true")
 
+    # --- HaloPSA stops answering: mapped rows say "Response Error", with the seed's tooltip --
+    page.get_by_role("link", name="Mapping").click()
+    expect(sync_orgs).to_be_enabled()
+    site.simulator.instance().set_faults(revoked=True)
+    try:
+        sync_orgs.click()
+        error_badge = page.locator("tbody tr", has_text=org_name).get_by_text("Response Error")
+        expect(error_badge).to_be_visible()
+    finally:
+        site.simulator.instance().set_faults(revoked=False)
+    error_badge.hover()
+    expect(
+        page.get_by_role("tooltip", name="Please refresh the page in a few minutes and try again.")
+    ).to_be_visible()
+
 
 def test_a_seller_maps_an_organization_with_the_keyboard_only(page, site: WebGateway) -> None:
     from playwright.sync_api import expect
