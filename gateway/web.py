@@ -32,6 +32,8 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 # index.html must be fetched anew so a new build's scripts are picked up.
 NO_CACHE = "no-cache"
 SHELL_ORIGINS_PLACEHOLDER = "__HALO_SHELL_ORIGINS__"
+# A source checkout whose build was deleted; a pip-installed package always has it.
+NOT_BUILT = "The web app is not built: run `npm ci && npm run build` in web/."
 
 
 def _csp(frame_ancestors: list[str], *, ide: bool = False) -> str:
@@ -84,9 +86,7 @@ class WebPages:
 
     async def index(self, request: Request) -> Response:
         if not self.built:
-            return PlainTextResponse(
-                "The web app is not built: run `npm ci && npm run build` in web/.", 503
-            )
+            return PlainTextResponse(NOT_BUILT, 503)
         return HTMLResponse(
             self._index_html(),
             headers={
@@ -97,7 +97,10 @@ class WebPages:
 
     def ide(self, request: Request) -> Response:
         """GraphiQL from local files (``graphiql/``), answered on ``GET /graphql``."""
-        html = (self.static_dir / "graphiql" / "index.html").read_text(encoding="utf-8")
+        page = self.static_dir / "graphiql" / "index.html"
+        if not page.is_file():
+            return PlainTextResponse(NOT_BUILT, 503)
+        html = page.read_text(encoding="utf-8")
         return HTMLResponse(
             html,
             headers={"content-security-policy": _csp([], ide=True), "cache-control": NO_CACHE},

@@ -18,7 +18,8 @@ import pytest
 from tests.conftest import make_settings
 from tests.support.browser import WebGateway, axe_violations, chromium, web_gateway
 
-pytestmark = pytest.mark.slow
+# One process for the module: one gateway and one chromium, not one per xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 # Waits for what a page shows: a sync over the simulator's latency takes a few seconds.
 UI_TIMEOUT_MS = 20_000
@@ -32,6 +33,13 @@ SEARCH_PLACEHOLDER = (
     "organization ID."
 )
 OVERVIEW = "{ syncOverview { organizations { lastRun { state } } } }"
+UNMAPPED = """{ organizations(filter: {mappingStatus: [UNMAPPED]}, pageSize: 50)
+{ rows { id } } }"""
+MAP = """mutation ($org: ID!, $psa: ID!) { mapOrganization(organizationId: $org,
+psaOrganizationId: $psa) { id } }"""
+# web/src/styles.css: --primary and --error
+BLUE = "rgb(31, 95, 191)"
+RED = "rgb(180, 35, 24)"
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +58,13 @@ def site(tmp_path_factory) -> Iterator[WebGateway]:
             if last and last["state"] == "SUCCEEDED":
                 break
             time.sleep(0.1)
+        # one mapped organisation, so a subscriptions sync has something to send
+        rows = site.gql("ready", UNMAPPED)["data"]["organizations"]["rows"]
+        psa = site.gql("ready", "{ psaOrganizations(first: 50) { id } }")["data"]
+        mapped = site.gql(
+            "ready", MAP, {"org": rows[-1]["id"], "psa": str(psa["psaOrganizations"][-1]["id"])}
+        )
+        assert "errors" not in mapped, mapped
         yield site
 
 
@@ -60,7 +75,7 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser) -> Iterator[Any]:
+def page(browser, request, tmp_path) -> Iterator[Any]:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=UI_TIMEOUT_MS)
@@ -71,6 +86,12 @@ def page(browser) -> Iterator[Any]:
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        shot = tmp_path / "failure.png"
+        page.screenshot(path=shot)
+        print(f"--- the page at the failure ({page.url}, screenshot {shot}) ---")
+        print(page.inner_text("body")[:4000])
     context.close()
     assert not [e for e in errors if "401" not in e], errors
 
@@ -199,6 +220,13 @@ def test_the_seed_journey_connect_map_sync_configure_and_read_the_logs(
     page.get_by_placeholder(SEARCH_PLACEHOLDER).fill(org_name)
     mapped_row = page.locator("tbody tr", has_text=org_name).first
     expect(mapped_row).to_contain_text("Mapped")
+    # the row's icons: edit turns blue on hover, delete red
+    edit = mapped_row.get_by_role("button", name=f"Edit mapping: {org_name}")
+    delete = mapped_row.get_by_role("button", name=f"Delete mapping: {org_name}")
+    edit.hover()
+    expect(edit).to_have_css("color", BLUE)
+    delete.hover()
+    expect(delete).to_have_css("color", RED)
     psa_id = mapped_row.locator("td").nth(3).inner_text()
     page.get_by_placeholder(SEARCH_PLACEHOLDER).fill("")
     page.get_by_label("Mapping Status").select_option(label="Unmapped")
