@@ -69,6 +69,17 @@ class LogLevel(StrEnum):
 class LedgerState(StrEnum):
     PENDING = "PENDING"  # intent recorded, HaloPSA's answer not yet stored
     WRITTEN = "WRITTEN"
+    NOT_SENT = "NOT_SENT"  # never sent: quantity zero, or deleted before it reached HaloPSA
+
+
+class RunOutcome(StrEnum):
+    """What a run did to one subscription; a run's counts are these, counted."""
+
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    UNCHANGED = "UNCHANGED"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"
 
 
 class Seller(Model):
@@ -283,7 +294,13 @@ class SyncedSubscription(Model):
     # licence HaloPSA created just before the worker died.
     intent = fields.JSONField(null=True)
     intent_hash = fields.CharField(max_length=64, null=True)
+    # The highest HaloPSA licence id seen before the intent's create was sent: only a newer
+    # licence can be the one that create made, so a licence entered by hand is never adopted.
+    intent_mark = fields.IntField(null=True)
+    # The run that last handled this row and what it did: the run's counts, exact across
+    # attempts (a resumed attempt does not count a row its run already counted).
     last_run_id = fields.IntField(null=True)
+    run_outcome = fields.CharEnumField(RunOutcome, max_length=16, null=True)
     written_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -291,7 +308,7 @@ class SyncedSubscription(Model):
     class Meta:
         table = "synced_subscription"
         unique_together = (("subscription", "halo_client_id"),)
-        indexes = (("seller_id", "halo_client_id"),)
+        indexes = (("seller_id", "halo_client_id"), ("last_run_id", "run_outcome"))
 
 
 class LogEntry(Model):

@@ -4,15 +4,32 @@ An exact rolling window: a sorted set of request timestamps per HaloPSA host, tr
 counted by one Lua script, so two workers can never both take the last slot. When the window
 is full the script answers how long until the oldest entry leaves it, and the caller sleeps
 that long (plus a little jitter so that waiters do not stampede).
+
+While Redis cannot be reached, each process falls back to a cautious budget of its own (a
+share of the limit, never no limit) and goes back to Redis as soon as it answers again; a sync
+in progress keeps going either way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 import uuid
 from typing import Any
+
+from redis.exceptions import RedisError
+
+from gateway.halopsa import InMemoryRateLimiter
+
+logger = logging.getLogger(__name__)
+
+# Without Redis no process knows what the others take: each keeps to this share of the limit,
+# which stays under HaloPSA's budget with up to this many processes calling it at once.
+FALLBACK_SHARE = 4
+# A Redis that does not answer must not stall a HaloPSA request for long.
+REDIS_TIMEOUT_SECONDS = 2.0
 
 _ACQUIRE = """
 local key = KEYS[1]
@@ -37,6 +54,8 @@ class RedisRateLimiter:
         self.window = window_seconds
         self.prefix = prefix
         self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._fallback = InMemoryRateLimiter(max(1, limit // FALLBACK_SHARE), window_seconds)
+        self._degraded = False
 
     @classmethod
     def from_url(
@@ -50,11 +69,41 @@ class RedisRateLimiter:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = aioredis.Redis.from_url(self.redis_url)
+            client = aioredis.Redis.from_url(
+                self.redis_url,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            )
             self._clients[loop] = client
         return client
 
     async def acquire(self, key: str) -> float:
+        try:
+            waited = await self._acquire_shared(key)
+        except (RedisError, OSError) as exc:
+            if not self._degraded:
+                logger.warning(
+                    "HaloPSA rate limiter: Redis unreachable (%s); using a local budget of "
+                    "%d requests per %.0fs until it is back",
+                    type(exc).__name__,
+                    self._fallback.limit,
+                    self.window,
+                )
+                self._degraded = True
+            return await self._fallback.acquire(key)
+        if self._degraded:
+            logger.info("HaloPSA rate limiter: Redis is back; sharing the budget again")
+            self._degraded = False
+        return waited
+
+    async def aclose(self) -> None:
+        """Close this process's Redis clients (the loop that made each must still run)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+
+    async def _acquire_shared(self, key: str) -> float:
         waited = 0.0
         client = self._client()
         while True:

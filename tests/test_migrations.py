@@ -21,7 +21,7 @@ EXPECTED_TABLES = {
 
 
 async def test_migrations_create_every_table_and_are_idempotent(settings) -> None:
-    assert await db.migrate(settings) == ["models.0001_initial"]
+    assert await db.migrate(settings) == ["models.0001_initial", "models.0002_ledger_outcomes"]
     assert await db.migrate(settings) == []
     ctx = await db.open_db(settings)
     try:

@@ -5,8 +5,11 @@ can record its HaloPSA budget. Every request first takes a slot from the rate li
 the HaloPSA host), then goes out with a cached bearer token. Reactions:
 
 * 401 → the token is refreshed once and the request repeated; a second 401 is fatal;
-* 429, 502, 503, 504, 500, timeouts and dropped connections → jittered exponential back-off
-  (``Retry-After`` honoured if HaloPSA ever sends one), at most ``max_retries`` times;
+* 502, 503, 504, 500, timeouts and dropped connections → jittered exponential back-off, at
+  most ``max_retries`` times — except for a POST that creates licences, where an answer lost
+  after sending raises ``HaloOutcomeUnknown`` (never a blind resend: the caller reads back);
+* 429 → wait for the rolling window to admit again (``Retry-After`` honoured if HaloPSA ever
+  sends one), for up to ``rate_limit_patience`` seconds, then ``HaloRateLimited``;
 * other 4xx → no retry: 400 is a rejected record, 403 a missing permission, 404 not found.
 """
 
@@ -25,7 +28,9 @@ import httpx
 from gateway.halopsa.errors import (
     HaloAuthError,
     HaloError,
+    HaloIncompleteRead,
     HaloNotFound,
+    HaloOutcomeUnknown,
     HaloPermissionError,
     HaloRateLimited,
     HaloRecordRejected,
@@ -58,6 +63,19 @@ BACKOFF_MAX_SECONDS = 30.0
 # Refresh the token this long before HaloPSA says it expires.
 TOKEN_REFRESH_MARGIN_SECONDS = 60.0
 RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Answers after which a write may or may not have been stored (503 and 429 say it was not).
+OUTCOME_UNKNOWN_STATUSES = frozenset({500, 502, 504})
+# Failures that happen before a request leaves: safe to send again even when it creates.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# HaloPSA's rolling rate window when the limiter does not say (hosted: 300 s).
+DEFAULT_RATE_WINDOW_SECONDS = 300.0
+# After a 429 without Retry-After, look again after this share of the window: the window
+# frees as the oldest requests age out of it, not all at once.
+RATE_LIMIT_PROBE_FRACTION = 0.1
+# How long one request waits on 429s before it gives up with HaloRateLimited (its
+# ``retry_after`` tells the caller when to try again, e.g. by re-queueing the run): one
+# window, since by then every request counted against it has aged out.
+DEFAULT_RATE_LIMIT_PATIENCE_SECONDS = DEFAULT_RATE_WINDOW_SECONDS
 
 
 class HaloClient:
@@ -72,6 +90,7 @@ class HaloClient:
         backoff_base: float = BACKOFF_BASE_SECONDS,
         backoff_max: float = BACKOFF_MAX_SECONDS,
         batch_size: int = WRITE_BATCH_SIZE,
+        rate_limit_patience: float | None = None,
     ) -> None:
         self.credentials = credentials
         self.rate_limiter = rate_limiter
@@ -79,6 +98,10 @@ class HaloClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.batch_size = batch_size
+        if rate_limit_patience is None:
+            window = getattr(rate_limiter, "window", None)
+            rate_limit_patience = float(window) if window else DEFAULT_RATE_LIMIT_PATIENCE_SECONDS
+        self.rate_limit_patience = rate_limit_patience
         self.stats = CallStats()
         self._api = credentials.resource_server.rstrip("/")
         self._token_url = credentials.authorization_server.rstrip("/") + "/token"
@@ -142,11 +165,26 @@ class HaloClient:
     # --- transport ------------------------------------------------------------------------
 
     async def _send(
-        self, method: str, url: str, *, auth: bool = True, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        auth: bool = True,
+        replay_safe: bool = True,
+        **kwargs: Any,
     ) -> httpx.Response:
-        """One request with limiter, token, retries; returns any non-retriable answer."""
+        """One request with limiter, token, retries; returns any non-retriable answer.
+
+        ``replay_safe=False`` (a POST that creates records): once the request may have reached
+        HaloPSA, a lost or ambiguous answer raises :class:`HaloOutcomeUnknown` instead of
+        sending it again — a blind resend is how duplicate licences are made. Failures before
+        the request left (connection refused, no pooled connection) and answers that say
+        nothing was done (429, 503) are retried as for any request.
+        """
         refreshed = False
         attempt = 0
+        rate_limited_for = 0.0
+        path = urlsplit(url).path
         while True:
             if self.rate_limiter is not None:
                 self.stats.wait_seconds += await self.rate_limiter.acquire(self._limiter_key)
@@ -154,14 +192,20 @@ class HaloClient:
             if auth:
                 headers["Authorization"] = f"Bearer {await self._access_token()}"
             self.stats.calls += 1
+            retry_after: float | None = None
+            status: int | None = None
             try:
                 response = await self._http.request(method, url, headers=headers, **kwargs)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 if isinstance(exc, httpx.ConnectError) and _is_tls(exc):
                     raise HaloUnavailable(f"TLS error talking to HaloPSA: {exc}") from exc
+                cause = _transport_cause(exc)
+                if not replay_safe and not isinstance(exc, _NOT_SENT):
+                    raise HaloOutcomeUnknown(
+                        f"HaloPSA {method} {path}: {cause} after the request was sent",
+                        cause=cause,
+                    ) from exc
                 failure: Exception = exc
-                retry_after = None
-                status = None
             else:
                 if auth and response.status_code == 401 and not refreshed:
                     refreshed = True
@@ -169,27 +213,54 @@ class HaloClient:
                     continue
                 if response.status_code not in RETRIABLE_STATUSES:
                     return response
-                failure = HaloError(error_message(response.text), status=response.status_code)
                 status = response.status_code
-                retry_after = _retry_after(response)
-                if status == 429:
-                    self.stats.rate_limited += 1
-            if attempt >= self.max_retries:
-                message = f"HaloPSA {method} {urlsplit(url).path} failed after {attempt + 1} tries"
-                if status == 429:
-                    raise HaloRateLimited(message + " (rate limit reached)", status=429) from (
-                        failure if isinstance(failure, BaseException) else None
+                cause = f"HTTP {status}"
+                if not replay_safe and status in OUTCOME_UNKNOWN_STATUSES:
+                    raise HaloOutcomeUnknown(
+                        f"HaloPSA {method} {path}: {cause} after the request was sent",
+                        cause=cause,
+                        status=status,
+                        body=response.text[:500],
                     )
-                raise HaloUnavailable(
-                    message + (f" (HTTP {status})" if status else f" ({type(failure).__name__})"),
-                    status=status,
-                ) from failure
-            delay = retry_after if retry_after is not None else self._backoff(attempt)
-            attempt += 1
+                failure = HaloError(error_message(response.text), status=status)
+                retry_after = _retry_after(response)
+            if status == 429:
+                # HaloPSA's window is rolling (and shared with other integrations of the
+                # instance): wait for it to admit again rather than spend the retry budget.
+                self.stats.rate_limited += 1
+                delay = retry_after if retry_after is not None else self._rate_limit_wait()
+                if rate_limited_for + delay > self.rate_limit_patience:
+                    raise HaloRateLimited(
+                        f"HaloPSA {method} {path}: rate limit reached for {rate_limited_for:.0f}s",
+                        status=429,
+                        retry_after=delay,
+                    ) from failure
+                rate_limited_for += delay
+            else:
+                if attempt >= self.max_retries:
+                    raise HaloUnavailable(
+                        f"HaloPSA {method} {path} failed after {attempt + 1} tries ({cause})",
+                        status=status,
+                    ) from failure
+                delay = retry_after if retry_after is not None else self._backoff(attempt)
+                attempt += 1
             self.stats.retries += 1
             self.stats.wait_seconds += delay
-            logger.info("HaloPSA %s %s: retry %d in %.2fs", method, url, attempt, delay)
+            logger.info(
+                "HaloPSA %s %s: %s; retry %d in %.2fs",
+                method,
+                path,
+                cause,
+                self.stats.retries,
+                delay,
+                extra={"cause": cause, "retry": self.stats.retries, "wait_seconds": delay},
+            )
             await asyncio.sleep(delay)
+
+    def _rate_limit_wait(self) -> float:
+        """How long to wait after a 429 that names no Retry-After: a slice of the window."""
+        window = getattr(self.rate_limiter, "window", None) or DEFAULT_RATE_WINDOW_SECONDS
+        return float(window) * RATE_LIMIT_PROBE_FRACTION * random.uniform(0.8, 1.2)
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.backoff_max, self.backoff_base * (2**attempt))
@@ -226,6 +297,80 @@ class HaloClient:
         async for row in self._pages("/SoftwareLicence", "licences", params):
             yield LicenceRecord.from_json(row)
 
+    async def read_licences(self, *, client_id: int) -> list[LicenceRecord]:
+        """Every licence of a client, or :class:`HaloIncompleteRead` — never a partial list.
+
+        Used to decide what a lost answer did, so it must be trustworthy: pages in id order,
+        ``record_count`` the same on every page, no id twice, and as many rows as it says.
+        """
+        params = {"client_id": client_id, "includeinactive": "true", "order": "id"}
+        rows: dict[int, LicenceRecord] = {}
+        expected: int | None = None
+        page_no = 1
+        while True:
+            body = await self._get_json(
+                "/SoftwareLicence",
+                {**params, "pageinate": "true", "page_size": PAGE_SIZE, "page_no": page_no},
+            )
+            page = body.get("licences") if isinstance(body, dict) else None
+            count = body.get("record_count") if isinstance(body, dict) else None
+            if not isinstance(page, list) or count is None:
+                raise HaloIncompleteRead("HaloPSA's licence list had no record_count.")
+            if expected is None:
+                expected = int(count)
+            elif int(count) != expected:
+                raise HaloIncompleteRead(
+                    f"HaloPSA's licence count changed while reading ({expected} → {count})."
+                )
+            for row in page:
+                record = LicenceRecord.from_json(row)
+                if record.id in rows:
+                    raise HaloIncompleteRead(f"HaloPSA listed licence {record.id} twice.")
+                rows[record.id] = record
+            if len(rows) >= expected or len(page) < PAGE_SIZE:
+                break
+            page_no += 1
+        if len(rows) != expected:
+            raise HaloIncompleteRead(
+                f"HaloPSA listed {len(rows)} licences of client {client_id}, "
+                f"record_count said {expected}."
+            )
+        return list(rows.values())
+
+    async def highest_licence_id(self) -> int:
+        """The newest licence id of the instance (0 when none): a mark taken before creating,
+        so that only licences newer than it can be taken for ours after a lost answer."""
+        body = await self._get_json(
+            "/SoftwareLicence",
+            {
+                "includeinactive": "true",
+                "order": "id",
+                "orderdesc": "true",
+                "pageinate": "true",
+                "page_size": 1,
+                "page_no": 1,
+            },
+        )
+        rows = body.get("licences") if isinstance(body, dict) else None
+        return int(rows[0]["id"]) if rows else 0
+
+    async def post_licences(self, writes: list[LicenceWrite]) -> list[int]:
+        """One POST array; the saved ids in input order.
+
+        An array that creates anything is sent once: a lost answer raises
+        :class:`HaloOutcomeUnknown`, and a 400 raises :class:`HaloRecordRejected` without
+        bisecting, because HaloPSA may have stored the records before the rejected one.
+        """
+        creates = any(w.id is None for w in writes)
+        response = await self._send(
+            "POST",
+            self._api + "/SoftwareLicence",
+            replay_safe=not creates,
+            json=[w.to_json() for w in writes],
+        )
+        _raise_for_status(response)
+        return _saved_ids(response, len(writes))
+
     async def write_licences(self, writes: list[LicenceWrite]) -> list[WriteOutcome]:
         """Create/update in POST arrays; outcomes in input order, rejected records isolated."""
         outcomes: list[WriteOutcome] = []
@@ -236,7 +381,10 @@ class HaloClient:
 
     async def _write_chunk(self, chunk: list[LicenceWrite], offset: int) -> list[WriteOutcome]:
         response = await self._send(
-            "POST", self._api + "/SoftwareLicence", json=[w.to_json() for w in chunk]
+            "POST",
+            self._api + "/SoftwareLicence",
+            replay_safe=all(w.id is not None for w in chunk),
+            json=[w.to_json() for w in chunk],
         )
         if response.status_code == 400:
             rejection = HaloRecordRejected(
@@ -252,13 +400,8 @@ class HaloClient:
                 chunk[middle:], offset + middle
             )
         _raise_for_status(response)
-        body = response.json()
-        saved = body if isinstance(body, list) else [body]
-        if len(saved) != len(chunk):
-            raise HaloRequestError(
-                f"HaloPSA saved {len(saved)} licences for {len(chunk)} sent.", status=200
-            )
-        return [WriteOutcome(offset + i, int(item["id"])) for i, item in enumerate(saved)]
+        ids = _saved_ids(response, len(chunk))
+        return [WriteOutcome(offset + i, licence_id) for i, licence_id in enumerate(ids)]
 
     # --- paging ---------------------------------------------------------------------------
 
@@ -287,6 +430,33 @@ class HaloClient:
             if received >= total or len(rows) < PAGE_SIZE:
                 return
             page_no += 1
+
+
+def _saved_ids(response: httpx.Response, sent: int) -> list[int]:
+    try:
+        body = response.json()
+        saved = body if isinstance(body, list) else [body]
+        ids = [int(item["id"]) for item in saved]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise HaloRequestError(
+            "HaloPSA's answer to a licence write had no ids.", status=response.status_code
+        ) from exc
+    if len(ids) != sent:
+        raise HaloRequestError(f"HaloPSA saved {len(ids)} licences for {sent} sent.", status=200)
+    return ids
+
+
+def _transport_cause(exc: BaseException) -> str:
+    """A failed request in a few words for logs and seller messages."""
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return "no connection in time"
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer in time (timeout)"
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return "connection lost (reset)"
+    return f"connection failed ({type(exc).__name__})"
 
 
 def _raise_for_status(response: httpx.Response) -> None:

@@ -6,9 +6,13 @@
     ├── HaloNotFound               404 on a get by id
     ├── HaloRecordRejected         skippable: HaloPSA refused one record (400), with its message
     ├── HaloRequestError           fatal: any other 4xx
+    ├── HaloOutcomeUnknown         reconcile: a write was sent and nothing says what HaloPSA did
+    │                              (no answer in time, connection lost, 500/502/504): never sent
+    │                              again blind; the caller reads back first
     └── HaloRetriableError         raised only after the bounded retries are spent
-        ├── HaloRateLimited        429 kept coming
-        └── HaloUnavailable        5xx, timeouts, refused or dropped connections kept coming
+        ├── HaloRateLimited        429 kept coming for longer than the client's patience
+        ├── HaloUnavailable        5xx, timeouts, refused or dropped connections kept coming
+        └── HaloIncompleteRead     a listing changed between its pages: read again later
 
 No ``httpx`` exception leaves the client: they become one of these, ``from`` the original.
 """
@@ -47,6 +51,17 @@ class HaloRequestError(HaloError):
     pass
 
 
+class HaloOutcomeUnknown(HaloError):
+    """A write went out and no answer tells whether HaloPSA stored it.
+
+    ``cause`` names what happened in a few words ("timeout", "connection lost", "HTTP 502").
+    """
+
+    def __init__(self, message: str, *, cause: str, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.cause = cause
+
+
 class HaloRetriableError(HaloError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -58,6 +73,10 @@ class HaloRateLimited(HaloRetriableError):
 
 
 class HaloUnavailable(HaloRetriableError):
+    pass
+
+
+class HaloIncompleteRead(HaloRetriableError):
     pass
 
 

@@ -2,7 +2,7 @@
 
 The platform shell (or ``halo-gateway demo``'s link) hands the app a token that may live for
 hours and may have passed through a URL. The app swaps it at once for a short-lived session
-token (``SESSION_TOKEN_MINUTES``, 15 by default) with the same subject, seller and roles, and
+token (``SESSION_TOKEN_SECONDS``, 15 minutes by default) with the same subject, seller and roles, and
 renews that one before it runs out. Each session token carries ``session_until``: the
 handed-over token's own expiry, which no renewal goes past, so a chain of renewals never
 outlives what the platform granted.
@@ -36,7 +36,7 @@ def issue_session_token(
     ):
         raise SessionTokensUnavailable()
     now = now or datetime.now(UTC)
-    expires_at = now + timedelta(minutes=settings.session_token_minutes)
+    expires_at = now + timedelta(seconds=settings.session_token_seconds)
     until = principal.session_until or expires_at
     expires_at = min(expires_at, until)
     token = mint_token(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import logging
@@ -17,7 +18,9 @@ from gateway.halopsa import (
     HaloAuthError,
     HaloClient,
     HaloCredentials,
+    HaloIncompleteRead,
     HaloNotFound,
+    HaloOutcomeUnknown,
     HaloPermissionError,
     HaloRateLimited,
     HaloUnavailable,
@@ -197,15 +200,62 @@ async def test_429_and_5xx_are_retried_with_retry_after_honoured_and_counted() -
 
 
 @respx.mock
-async def test_retries_are_bounded() -> None:
+async def test_retries_are_bounded_and_429s_by_the_clients_patience() -> None:
     token_route(respx.mock)
     respx.get(f"{API}/Client/1").mock(return_value=httpx.Response(429))
     respx.get(f"{API}/Client/2").mock(side_effect=httpx.ReadError("dropped"))
-    async with client(max_retries=2) as c:
-        with pytest.raises(HaloRateLimited):
+    # A limiter that restricts nothing but knows HaloPSA's window: 0.2 s here.
+    limiter = InMemoryRateLimiter(1000, 0.2)
+    async with client(max_retries=2, rate_limiter=limiter, rate_limit_patience=0.5) as c:
+        with pytest.raises(HaloRateLimited) as limited:
             await c.get_client(1)
-        with pytest.raises(HaloUnavailable):
+        with pytest.raises(HaloUnavailable, match=r"3 tries \(connection lost \(reset\)\)"):
             await c.get_client(2)
+    # Waited slices of the window (~0.02 s each) up to the patience, then said when to retry.
+    assert 0.0 < limited.value.retry_after <= 0.05  # type: ignore[operator]
+    assert c.stats.rate_limited >= 10
+
+
+@respx.mock
+async def test_a_create_whose_answer_is_lost_is_never_sent_again() -> None:
+    token_route(respx.mock)
+    route = respx.post(f"{API}/SoftwareLicence").mock(
+        side_effect=[httpx.ReadTimeout("no answer"), httpx.Response(502), httpx.ReadError("reset")]
+    )
+    async with client(max_retries=5) as c:
+        for cause in ("timeout", "HTTP 502", "reset"):
+            with pytest.raises(HaloOutcomeUnknown, match=cause):
+                await c.post_licences([licence(1)])
+    assert route.call_count == 3  # one POST each, none repeated
+
+
+@respx.mock
+async def test_updates_and_creates_refused_before_sending_are_retried() -> None:
+    token_route(respx.mock)
+    saved = httpx.Response(200, json={"id": 7, "name": "L1"})
+    route = respx.post(f"{API}/SoftwareLicence").mock(
+        side_effect=[httpx.ReadTimeout("slow"), saved, httpx.ConnectError("refused"), saved]
+    )
+    update = dataclasses.replace(licence(1), id=7)
+    async with client() as c:
+        assert await c.post_licences([update]) == [7]  # by id: safe to repeat
+        assert await c.post_licences([licence(1)]) == [7]  # never left: safe too
+    assert route.call_count == 4
+
+
+@respx.mock
+async def test_a_licence_list_that_changes_between_pages_is_not_trusted() -> None:
+    token_route(respx.mock)
+    rows = [{"id": i, "client_id": 1, "name": f"L{i}", "count": 1} for i in range(1, 151)]
+    respx.get(f"{API}/SoftwareLicence").mock(
+        side_effect=[
+            httpx.Response(200, json={"record_count": 150, "licences": rows[:100]}),
+            httpx.Response(200, json={"record_count": 151, "licences": rows[100:]}),
+        ]
+    )
+    async with client() as c:
+        with pytest.raises(HaloIncompleteRead, match="150 → 151"):
+            await c.read_licences(client_id=1)
 
 
 @respx.mock

@@ -46,3 +46,22 @@ async def test_two_processes_sharing_the_redis_limiter_stay_under_the_limit(
         assert len(in_window) <= LIMIT, f"{len(in_window)} requests within {WINDOW}s"
     # And the budget was used, not wasted: 30 requests at 10/s take about 2 s, not 3+.
     assert stamps[-1] - stamps[0] < 3 * WINDOW
+
+
+async def test_without_redis_each_process_keeps_to_a_cautious_share_never_to_no_limit(
+    caplog,
+) -> None:
+    from gateway.ratelimit_redis import FALLBACK_SHARE, RedisRateLimiter
+    from tests.support.servers import free_port
+
+    # Given a limiter whose Redis does not answer (nothing listens on that port)
+    limiter = RedisRateLimiter.from_url(
+        f"redis://127.0.0.1:{free_port()}/0", limit=8, window_seconds=0.5, prefix="down"
+    )
+    share = 8 // FALLBACK_SHARE
+    # When more requests than the local share are made in one window
+    waits = [await limiter.acquire("halo.example.com") for _ in range(share + 1)]
+    # Then the share goes at once and the next one waits for the window
+    assert waits[:share] == [0.0] * share and waits[share] > 0.3
+    assert any("local budget of 2 requests" in r.getMessage() for r in caplog.records)
+    await limiter.aclose()

@@ -465,3 +465,36 @@ def test_a_dropped_websocket_reconnects_and_shows_the_current_state(page, site) 
     expect(sync_subs).to_have_text("Sync Subscriptions")
     expect(psa_tile).to_contain_text("0h ago")
     expect(page.get_by_test_id("cooldown-warning")).to_be_visible()
+
+
+def test_live_updates_survive_the_socket_token_expiring(browser, tmp_path) -> None:
+    """The gateway closes a socket when its token expires; the app renews and re-subscribes."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    # Session tokens of 12 s (renewed after 9 s) and no leeway: the first socket's token
+    # expires within seconds.
+    settings = make_settings(
+        f"sqlite://{tmp_path / 'gateway.sqlite3'}",
+        tmp_path,
+        session_token_seconds=12,
+        jwt_leeway_seconds=0,
+    )
+    with web_gateway(settings, {"short": {"organizations": 4, "connected": True}}, 4) as site:
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        page = context.new_page()
+        try:
+            _open(page, site, "short", "/mapping")
+            tile = page.get_by_test_id("tile-platform")
+            expect(tile).to_contain_text("Never")
+            first = page.evaluate("() => sessionStorage.getItem('halo-gateway.session')")
+            # When the socket's token has expired (and the app renewed its own)
+            page.wait_for_timeout(14_000)
+            assert page.evaluate("() => sessionStorage.getItem('halo-gateway.session')") != first
+            # Then a sync started elsewhere still reaches the page live
+            site.gql("short", "mutation { syncOrganizations { id } }")
+            expect(tile).to_contain_text("0h ago")
+            expect(page.get_by_text("No access")).to_have_count(0)
+            expect(page.get_by_role("heading", name="Mapping")).to_be_visible()
+        finally:
+            context.close()

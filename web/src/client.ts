@@ -10,6 +10,8 @@ import { cacheExchange, createClient as createUrqlClient, fetchExchange, mapExch
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
 import { getToken, GRAPHQL_PATH, sessionRejected } from "./session";
 
+// The close reason the gateway gives when a socket's token expires (schema/websocket.py).
+const TOKEN_EXPIRED = "Token expired";
 // Back-off between reconnection attempts: quick at first, at most 10 s.
 const MAX_RETRY_WAIT_MS = 10_000;
 
@@ -39,6 +41,8 @@ export function createSocket(): WsClient {
     // Opened at once, not on the first subscription: the handshake overlaps the first
     // queries instead of following them (first load, bench/bench_web.py).
     lazy: false,
+    // A socket closed as "Token expired" is re-opened by the subscriptions themselves.
+    onNonLazyError: () => undefined,
     retryAttempts: Infinity,
     shouldRetry: () => true,
     retryWait: async (retries) => {
@@ -51,8 +55,11 @@ export function createSocket(): WsClient {
         if (wasRetry) reconnectListeners.forEach((fn) => fn());
       },
       closed: (event) => {
-        const code = (event as CloseEvent | undefined)?.code;
-        if (code === 4401) sessionRejected();
+        const { code, reason } = (event as CloseEvent | undefined) ?? {};
+        // "Token expired": the gateway closes a socket when the token it was opened with
+        // expires; the app has renewed its token meanwhile and re-subscribes (below). Any
+        // other 4401 means the current token was refused: the session is over.
+        if (code === 4401 && reason !== TOKEN_EXPIRED) sessionRejected();
         // 1000: the lazy socket closed because no page listens any more; not an outage.
         connectionListeners.forEach((fn) => fn(code === 1000));
       },
@@ -78,8 +85,31 @@ export function createClient(socket: WsClient): Client {
           const input = { ...request, query: request.query || "" };
           return {
             subscribe(sink) {
-              const unsubscribe = socket.subscribe(input, sink);
-              return { unsubscribe };
+              let active = true;
+              let unsubscribe = () => {};
+              const start = () => {
+                unsubscribe = socket.subscribe(input, {
+                  next: (value) => sink.next(value as Parameters<typeof sink.next>[0]),
+                  complete: () => sink.complete(),
+                  error: (error) => {
+                    const close = error as CloseEvent;
+                    if (active && close?.code === 4401 && close.reason === TOKEN_EXPIRED && getToken()) {
+                      // graphql-ws does not retry 4401; a new socket opens with the renewed token.
+                      start();
+                      reconnectListeners.forEach((fn) => fn());
+                      return;
+                    }
+                    sink.error(error);
+                  },
+                });
+              };
+              start();
+              return {
+                unsubscribe: () => {
+                  active = false;
+                  unsubscribe();
+                },
+              };
             },
           };
         },

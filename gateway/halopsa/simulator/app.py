@@ -217,21 +217,32 @@ class SimulatorApp:
         if errors:
             instance.count("rejected_batches")
             return JSONResponse(errors, status_code=400)
-        saved = []
-        for item in items:
-            if item.get("id") is not None:
-                licence = instance.licences[_int(item["id"])]
-                licence.update({k: v for k, v in item.items() if k != "id"})
-                instance.count("licence_updates")
-            else:
-                licence = {"id": instance.next_licence_id, "is_active": True, **item}
-                instance.licences[licence["id"]] = licence
-                instance.next_licence_id += 1
-                instance.count("licence_creates")
-            saved.append(licence)
-        instance.count("licence_posts")
-        # HaloPSA: one element in, the object out; several in, the array out.
-        return JSONResponse(saved[0] if len(saved) == 1 else saved)
+        fault = instance.next_write_fault()
+        if fault is None:
+            return _saved_answer(_store_licences(instance, items))
+        instance.count(f"write_fault_{fault}")
+        if fault == "partial":
+            # HaloPSA validated record by record and stored the first ones before it failed.
+            kept = len(items) // 2
+            _store_licences(instance, items[:kept])
+            return JSONResponse(
+                {f"[{kept}].name": ["A database error occurred while saving this record."]},
+                status_code=400,
+            )
+        if fault == "late":
+            # The answer never comes in time; the records appear a little later.
+            asyncio.get_running_loop().call_later(
+                instance.faults.late_commit_seconds, _store_licences, instance, items
+            )
+            await _hang(request, instance.faults.late_answer_seconds)
+            return _error(504)
+        _store_licences(instance, items)
+        if fault == "reset":
+            raise _Drop()
+        if fault == "timeout":
+            await _hang(request, instance.faults.lost_answer_stall_seconds)
+            return _saved_answer([])
+        return _error(int(fault))
 
     # --- admin ----------------------------------------------------------------------------
 
@@ -262,8 +273,44 @@ class SimulatorApp:
         return _not_found()
 
 
+def _store_licences(instance: Instance, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    saved = []
+    for item in items:
+        if item.get("id") is not None:
+            licence = instance.licences[_int(item["id"])]
+            licence.update({k: v for k, v in item.items() if k != "id"})
+            instance.count("licence_updates")
+        else:
+            licence = {"id": instance.next_licence_id, "is_active": True, **item}
+            instance.licences[licence["id"]] = licence
+            instance.next_licence_id += 1
+            instance.count("licence_creates")
+        saved.append(licence)
+    instance.count("licence_posts")
+    return saved
+
+
+def _saved_answer(saved: list[dict[str, Any]]) -> Response:
+    # HaloPSA: one element in, the object out; several in, the array out.
+    return JSONResponse(saved[0] if len(saved) == 1 else saved)
+
+
+async def _hang(request: Request, seconds: float) -> None:
+    """Hold the answer back until ``seconds`` pass or the client gives up waiting."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(0.05)
+
+
 def _page(rows: list[dict[str, Any]], q: Any, envelope: str) -> dict[str, Any]:
-    rows = sorted(rows, key=lambda r: r["id"])
+    # HaloPSA's list endpoints take ``order`` (a field) and ``orderdesc``; id ascending else.
+    order = (q.get("order") or "id").lower()
+    key = order if rows and order in rows[0] else "id"
+    rows = sorted(rows, key=lambda r: (r.get(key) is None, r.get(key), r["id"]))
+    if _bool(q.get("orderdesc"), False):
+        rows.reverse()
     if not _bool(q.get("pageinate"), False):
         return {"record_count": len(rows), envelope: rows}
     size = min(MAX_PAGE_SIZE, max(1, _int(q.get("page_size") or 50)))

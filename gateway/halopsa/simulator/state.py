@@ -21,6 +21,14 @@ DEFAULT_INSTANCE = "default"
 DEFAULT_RATE_LIMIT = (300, 300.0)
 DEFAULT_TOKEN_TTL_SECONDS = 3600
 
+# What can go wrong with a licence write after (part of) it was stored:
+#   reset    the records are stored, then the connection is closed without an answer
+#   timeout  the records are stored, then the answer hangs (the client times out)
+#   500/502/504  the records are stored, then a gateway/server error is answered
+#   late     the answer hangs and the records appear a few seconds later (late commit)
+#   partial  the first half of the array is stored, then 400 names a record of the rest
+WRITE_FAULTS = ("reset", "timeout", "500", "502", "504", "late", "partial")
+
 
 @dataclass
 class Faults:
@@ -36,6 +44,17 @@ class Faults:
     revoked: bool = False  # credentials revoked: tokens refused, API answers 401
     fail_next: list[int] = field(default_factory=list)  # exact statuses for the next requests
     stall_next: list[float] = field(default_factory=list)  # seconds the next requests hang
+    # Faults of licence writes (POST /SoftwareLicence) that happen *after* HaloPSA stored the
+    # records, or part of them, so the caller cannot know what happened (WRITE_FAULTS):
+    write_faults: dict[int, str] = field(default_factory=dict)  # Nth write (1-based) → fault
+    write_fault_rate: float = 0.0  # fraction of writes that get one of write_fault_kinds
+    write_fault_kinds: tuple[str, ...] = ("reset", "timeout", "502")
+    # How long a "timeout" answer hangs: longer than any client timeout the tests use.
+    lost_answer_stall_seconds: float = 30.0
+    # "late": the answer hangs this long and is then a 504, while the records appear in the
+    # data `late_commit_seconds` after the request arrived (a HaloPSA that commits late).
+    late_answer_seconds: float = 30.0
+    late_commit_seconds: float = 2.0
     seed: int = 7
 
     def rng(self) -> random.Random:
@@ -54,6 +73,7 @@ class Instance:
     faults: Faults = field(default_factory=Faults)
     next_client_id: int = 1
     next_licence_id: int = 1
+    writes: int = 0  # licence POSTs received, for Faults.write_faults
     requests: deque[float] = field(default_factory=deque)
     counters: dict[str, int] = field(default_factory=dict)
     _rng: random.Random = field(default_factory=lambda: random.Random(7))
@@ -96,14 +116,31 @@ class Instance:
                 value = set(value)
             if key == "rate_limit" and value is not None:
                 value = (int(value[0]), float(value[1]))
-            if key == "error_statuses":
-                value = tuple(value)
+            if key in ("error_statuses", "write_fault_kinds"):
+                value = tuple(str(v) if key == "write_fault_kinds" else v for v in value)
+            if key == "write_faults":
+                value = {int(n): str(kind) for n, kind in dict(value).items()}
+            if key in ("write_faults", "write_fault_kinds"):
+                kinds = value.values() if isinstance(value, dict) else value
+                unknown = [k for k in kinds if k not in WRITE_FAULTS]
+                if unknown:
+                    raise ValueError(f"unknown write fault {unknown[0]!r}")
             setattr(self.faults, key, value)
         if "seed" in changes:
             self._rng = random.Random(self.faults.seed)
 
     def roll(self) -> float:
         return self._rng.random()
+
+    def next_write_fault(self) -> str | None:
+        """The fault for the licence POST arriving now, if any (counts the write)."""
+        self.writes += 1
+        fault = self.faults.write_faults.pop(self.writes, None)
+        kinds = self.faults.write_fault_kinds
+        if fault is None and kinds and self.faults.write_fault_rate:
+            hit = self.roll() < self.faults.write_fault_rate
+            fault = kinds[int(self.roll() * len(kinds))] if hit else None
+        return fault
 
     def snapshot(self) -> dict[str, Any]:
         return {

@@ -19,7 +19,6 @@ retries" end the run FAILED with an entry that says why in a seller's words.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from gateway import metrics
 from gateway.halopsa import (
@@ -46,7 +45,7 @@ from gateway.services.sync.journal import (
     seller_reason,
 )
 from gateway.services.sync.pull import sync_organizations
-from gateway.services.sync.push import sync_subscriptions
+from gateway.services.sync.push import load_run_counts, sync_subscriptions
 from gateway.services.sync.runs import (
     CannotContinue,
     LostLock,
@@ -115,21 +114,22 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
     try:
         connection = await require_verified_connection(seller_id)
         client = open_client(deps, credentials_for(deps, connection))
+        progress.client = client
         async with client:
             if run.kind is SyncKind.ORGANIZATIONS:
                 await sync_organizations(run, client, progress)
             else:
                 await sync_subscriptions(run, client, progress)
     except RunCancelled:
-        await _finish(run, deps, RunState.CANCELLED, "Cancelled by the user.", client=client)
+        await _finish(run, deps, RunState.CANCELLED, "Cancelled by the user.", progress=progress)
     except LostLock:
         logger.warning("run %s lost the seller lock; standing down", run.id)
         run.message = "Another sync of this seller took over."
         await run.save(update_fields=["message"])
     except HaloError as exc:
-        await _finish(run, deps, RunState.FAILED, seller_reason(exc), client=client)
+        await _finish(run, deps, RunState.FAILED, seller_reason(exc), progress=progress)
     except CannotContinue as exc:
-        await _finish(run, deps, RunState.FAILED, str(exc), client=client)
+        await _finish(run, deps, RunState.FAILED, str(exc), progress=progress)
     except Exception as exc:
         logger.exception("sync run %s failed unexpectedly", run.id)
         await _finish(
@@ -138,10 +138,10 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
             RunState.FAILED,
             f"The sync stopped because of an internal error ({type(exc).__name__}). "
             "It can be started again.",
-            client=client,
+            progress=progress,
         )
     else:
-        await _finish(run, deps, RunState.SUCCEEDED, None, client=client)
+        await _finish(run, deps, RunState.SUCCEEDED, None, progress=progress)
 
 
 def _scope_text(run: SyncRun) -> str:
@@ -151,7 +151,12 @@ def _scope_text(run: SyncRun) -> str:
 
 
 async def _finish(
-    run: SyncRun, deps: Deps, state: RunState, message: str | None, *, client: Any = None
+    run: SyncRun,
+    deps: Deps,
+    state: RunState,
+    message: str | None,
+    *,
+    progress: Progress | None = None,
 ) -> None:
     seller_id: str = run.seller_id  # type: ignore[attr-defined]
     finished = now_utc()
@@ -160,12 +165,11 @@ async def _finish(
     run.finished_at = finished
     started = run.started_at or finished
     run.duration_ms = int((finished - started).total_seconds() * 1000)
-    if client is not None:
-        stats = client.stats
-        run.halo_calls += stats.calls
-        run.halo_rate_limited += stats.rate_limited
-        run.halo_retries += stats.retries
-        run.halo_wait_seconds += stats.wait_seconds
+    if progress is not None:
+        progress.halo_totals()
+    if run.kind is SyncKind.SUBSCRIPTIONS:
+        # The run's counts, whatever its attempts were: what its ledger rows say it did.
+        await load_run_counts(run)
     await run.save()
     await release_lock(seller_id, run.id)
     logger.log(

@@ -16,6 +16,36 @@ CUSTOMERS_COMPLETED = "Customers sync completed"
 SUBSCRIPTIONS_STARTED = "Subscriptions sync started"
 SUBSCRIPTIONS_COMPLETED = "Subscriptions sync completed"
 
+SUBSCRIPTION_SKIPPED = "Subscription skipped"
+SUBSCRIPTION_QUANTITY_ZERO = "Subscription quantity set to zero"
+SUBSCRIPTION_NOT_SYNCED = "Subscription not synced"
+ORGANIZATION_NO_LONGER_MAPPED = "This organization is no longer mapped to a HaloPSA organization."
+READBACK_INCOMPLETE = (
+    "HaloPSA's list of licences kept changing while the sync checked what a lost answer had "
+    "stored, so nothing was sent again. The sync can be started again."
+)
+
+
+def subscription_skipped(name: str, external_id: str, organization: str) -> str:
+    return (
+        f"Subscription '{name}' ({external_id}) of organization '{organization}' was not sent "
+        "to HaloPSA because its Quantity is zero."
+    )
+
+
+def subscription_quantity_zero(
+    name: str, external_id: str, organization: str, licence_id: int | None
+) -> str:
+    return (
+        f"Subscription '{name}' ({external_id}) of organization '{organization}' now has a "
+        f"Quantity of zero. Its HaloPSA licence {licence_id} was updated to a count of 0 so "
+        "that the customer is no longer billed for it."
+    )
+
+
+def subscription_rejected(name: str, external_id: str, reason: str) -> str:
+    return f"HaloPSA rejected subscription '{name}' ({external_id}): {reason}"
+
 
 def seller_reason(exc: HaloError) -> str:
     """Why a run could not continue, in words a seller understands."""

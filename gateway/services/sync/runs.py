@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tortoise.expressions import Q
 
@@ -125,12 +126,37 @@ class Progress:
     deps: Deps
     lease_seconds: float
     last_flush: float = 0.0
+    # The attempt's HaloPSA client: its calls, 429s and waits are added to what earlier
+    # attempts of the run recorded (kept on the run row as the attempt goes).
+    client: Any = None
+    halo_before: tuple[int, int, int, float] = (0, 0, 0, 0.0)
+
+    def __post_init__(self) -> None:
+        run = self.run
+        self.halo_before = (
+            run.halo_calls,
+            run.halo_rate_limited,
+            run.halo_retries,
+            run.halo_wait_seconds,
+        )
+
+    def halo_totals(self) -> None:
+        """The run's HaloPSA figures: earlier attempts plus this one so far."""
+        if self.client is None:
+            return
+        calls, limited, retries, waited = self.halo_before
+        stats = self.client.stats
+        self.run.halo_calls = calls + stats.calls
+        self.run.halo_rate_limited = limited + stats.rate_limited
+        self.run.halo_retries = retries + stats.retries
+        self.run.halo_wait_seconds = waited + stats.wait_seconds
 
     async def step(self, *, force: bool = False) -> None:
         if not force and time.monotonic() - self.last_flush < PROGRESS_INTERVAL_SECONDS:
             return
         self.last_flush = time.monotonic()
         run = self.run
+        self.halo_totals()
         await SyncRun.filter(id=run.id).update(
             total=run.total,
             processed=run.processed,
@@ -139,6 +165,10 @@ class Progress:
             unchanged=run.unchanged,
             skipped=run.skipped,
             failed=run.failed,
+            halo_calls=run.halo_calls,
+            halo_rate_limited=run.halo_rate_limited,
+            halo_retries=run.halo_retries,
+            halo_wait_seconds=run.halo_wait_seconds,
         )
         if not await renew_lease(run.seller_id, run.id, self.lease_seconds):  # type: ignore[attr-defined]
             raise LostLock()
