@@ -2,8 +2,8 @@
 
 The platform shell (or ``halo-gateway demo``'s link) hands the app a token that may live for
 hours and may have passed through a URL. The app swaps it at once for a short-lived session
-token (``SESSION_TOKEN_SECONDS``, 15 minutes by default) with the same subject, seller and roles, and
-renews that one before it runs out. Each session token carries ``session_until``: the
+token (``SESSION_TOKEN_SECONDS``, 15 minutes by default) with the same subject, seller and
+roles, and renews that one before it runs out. Each session token carries ``session_until``: the
 handed-over token's own expiry, which no renewal goes past, so a chain of renewals never
 outlives what the platform granted.
 
