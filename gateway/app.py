@@ -1,10 +1,10 @@
 """The ASGI application: one constructor call that wires settings, database, bus and broker.
 
 ``create_app(settings)`` returns a Starlette app serving GraphQL at ``/graphql`` (POST, GET
-for GraphiQL, websocket with graphql-transport-ws), ``/healthz``, ``/readyz`` and
-``/metrics``. The lifespan opens and closes, in order: migrations (if enabled), the database,
-the event bus, the broker and, in embedded mode, a Dramatiq worker and the scheduler inside
-this process.
+for GraphiQL, websocket with graphql-transport-ws), ``/healthz``, ``/readyz``, ``/metrics``
+and the seller's pages on ``/`` (``gateway.web``). The lifespan opens and closes, in order:
+migrations (if enabled), the database, the event bus, the broker and, in embedded mode, a
+Dramatiq worker and the scheduler inside this process.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from gateway import db, metrics
 from gateway.edge import LimitBodySize, SecurityHeaders
 from gateway.services import Deps, build_deps
 from gateway.settings import Environment, Settings
+from gateway.web import WebPages
 from schema import build_schema
 from schema.view import GraphQLView
 from workers.broker import build_broker, register_actors, start_embedded_worker
@@ -62,12 +63,14 @@ def create_app(
     register_actors(broker, deps)
     bus = deps.bus
     state = AppState(deps=deps, holder=db.DatabaseHolder(), broker=broker)
+    pages = WebPages(settings)
     view = GraphQLView(
         build_schema(
             introspection=settings.introspection_enabled, max_depth=settings.graphql_max_depth
         ),
         deps,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        ide_page=pages.ide,
         keep_alive=True,
         keep_alive_interval=WS_KEEP_ALIVE_SECONDS,
         # Browsers apply no CORS to websockets: Strawberry checks the handshake's Origin
@@ -129,6 +132,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
+        *pages.routes(),
         *extra_routes,
     ]
     middleware = [

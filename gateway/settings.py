@@ -150,6 +150,16 @@ class Settings(BaseSettings):
     # graphql-ws reference server waits 3 s; 10 s leaves room for a page that fetches a fresh
     # token before it connects, and still frees an idle unauthenticated socket quickly.
     ws_connection_init_timeout_seconds: float = 10.0
+    # The seller's pages (the web app on ``/``). Unset: on, except in production, where the
+    # platform's own frontend usually serves them; WEB_APP=true serves them there too.
+    web_app: bool | None = None
+    # Origins of the platform shell that may frame the app (CSP ``frame-ancestors``) and hand
+    # it tokens by postMessage. Empty: the app cannot be framed and listens to no shell.
+    web_frame_ancestors: list[str] = Field(default_factory=list)
+    # How long a session token (what the app swaps a handed-over token for) lives: short, so a
+    # token copied out of a tab is soon worthless; the app renews it before it runs out, never
+    # past the handed-over token's own expiry.
+    session_token_seconds: int = 900
 
     # --- embedded worker -------------------------------------------------------------------
     embedded_worker_threads: int = 2
@@ -182,6 +192,12 @@ class Settings(BaseSettings):
         if self.graphiql is None:
             return self.environment is not Environment.PRODUCTION
         return self.graphiql
+
+    @property
+    def web_app_enabled(self) -> bool:
+        if self.web_app is None:
+            return self.environment is not Environment.PRODUCTION
+        return self.web_app
 
     @property
     def introspection_enabled(self) -> bool:

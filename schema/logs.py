@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 
 import strawberry
@@ -12,6 +12,7 @@ from gateway.services import logs as logs_service
 from gateway.services.logs import LogLevel
 from gateway.services.paging import DEFAULT_PAGE_SIZE
 from gateway.services.sync import relative_time
+from gateway.services.sync.activity import sync_activity
 from schema.context import Context
 from schema.ids import parse_int_id
 from schema.paging import page_totals
@@ -58,8 +59,38 @@ class LogPage:
     range: str = strawberry.field(description='e.g. "1 – 20 of 236"')
 
 
+@strawberry.type(description="Finished sync runs of one day, by outcome, and what they wrote.")
+class SyncActivityDay:
+    day: date
+    succeeded: int
+    failed: int
+    cancelled: int
+    records_written: int = strawberry.field(description="Records created + updated.")
+
+
 @strawberry.type
 class Query:
+    @strawberry.field(
+        description="Sync runs per day (oldest first, today last) for the Logs & Monitoring "
+        "chart; days are counted in the caller's UTC offset (minutes east of UTC)."
+    )
+    async def sync_activity(
+        self, info: Info[Context, None], days: int = 30, utc_offset_minutes: int = 0
+    ) -> list[SyncActivityDay]:
+        rows = await sync_activity(
+            info.context.seller_id, days=days, utc_offset_minutes=utc_offset_minutes
+        )
+        return [
+            SyncActivityDay(
+                day=r.day,
+                succeeded=r.succeeded,
+                failed=r.failed,
+                cancelled=r.cancelled,
+                records_written=r.records_written,
+            )
+            for r in rows
+        ]
+
     @strawberry.field(description="The four tiles of the Logs & Monitoring page.")
     async def log_overview(self, info: Info[Context, None]) -> LogOverview:
         ctx = info.context
