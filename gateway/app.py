@@ -27,11 +27,12 @@ from gateway import db, metrics
 from gateway.crypto import secret_box_from_settings
 from gateway.edge import LimitBodySize, SecurityHeaders
 from gateway.events import build_event_bus
-from gateway.services import Deps
+from gateway.services import Deps, issues
 from gateway.services.throttle import build_throttle
 from gateway.settings import Environment, Settings
 from schema import build_schema
 from schema.view import GraphQLView
+from workers.actors import worker_threads
 from workers.broker import build_broker, start_embedded_worker
 from workers.queue import DramatiqJobQueue
 
@@ -97,7 +98,12 @@ def create_app(
             state.broker = broker
             deps.queue = DramatiqJobQueue(broker, _runtime.actors)
             if settings.embedded:
-                state.worker = start_embedded_worker(broker, settings.embedded_worker_threads)
+                state.worker = start_embedded_worker(
+                    broker,
+                    worker_threads(
+                        settings.embedded_worker_threads, settings.webhook_delivery_concurrency
+                    ),
+                )
             if settings.scheduler_runs_in_process:
                 from workers.scheduler import start_in_process_scheduler
 
@@ -128,6 +134,7 @@ def create_app(
         )
 
     async def metrics_endpoint(request: Request) -> Response:
+        await issues.refresh_metrics()
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

@@ -111,6 +111,7 @@ def worker(threads: int) -> None:
     from gateway.events import build_event_bus
     from gateway.logging import configure_logging
     from gateway.services import Deps
+    from workers.actors import worker_threads
     from workers.broker import WORKER_TIMEOUT_MS, build_broker
     from workers.queue import DramatiqJobQueue
 
@@ -129,7 +130,9 @@ def worker(threads: int) -> None:
     broker, runtime = build_broker(settings, deps)
     deps.queue = DramatiqJobQueue(broker, runtime.actors)
     process_worker = dramatiq.Worker(
-        broker, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS
+        broker,
+        worker_threads=worker_threads(threads, settings.webhook_delivery_concurrency),
+        worker_timeout=WORKER_TIMEOUT_MS,
     )
     process_worker.start()
     click.echo(f"worker started ({threads} threads); Ctrl-C to stop", err=True)

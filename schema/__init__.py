@@ -26,16 +26,28 @@ from schema import (
     connection,
     graphql_core_patches,
     imports,
+    issues,
     logs,
     organizations,
     suggestions,
     sync,
     viewer,
+    webhooks,
 )
 from schema.errors import DomainErrorExtension, RejectNulCharacters
 
 # The areas of the API, in the order their fields appear in the SDL.
-AREAS: list[ModuleType] = [viewer, connection, organizations, suggestions, sync, logs, imports]
+AREAS: list[ModuleType] = [
+    viewer,
+    connection,
+    organizations,
+    suggestions,
+    sync,
+    issues,
+    webhooks,
+    logs,
+    imports,
+]
 
 # Guards against abusive queries (see README "Limits").
 MAX_QUERY_DEPTH = 12

@@ -28,6 +28,7 @@ from tortoise.context import TortoiseContext
 from gateway.db import close_db, open_db
 from gateway.services import Deps
 from gateway.settings import Settings
+from workers.watchdog import Watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ def build_broker(settings: Settings, deps: Deps) -> tuple[dramatiq.Broker, Worke
     broker.add_middleware(AsyncIO())
     runtime = WorkerRuntime(settings=settings, deps=deps)
     broker.add_middleware(DatabaseOnWorkerLoop(runtime))
+    # Periodic upkeep (overdue syncs, lost deliveries); stops before the database closes.
+    broker.add_middleware(Watchdog(runtime), before=DatabaseOnWorkerLoop)
     dramatiq.set_broker(broker)
     runtime.actors = register_actors(broker, runtime)
     return broker, runtime
