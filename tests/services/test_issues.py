@@ -57,7 +57,7 @@ async def open_issue_count(gateway) -> int:
     return result["data"]["syncOverview"]["openIssues"]
 
 
-async def test_a_revoked_api_app_opens_one_issue_across_three_failed_runs_and_a_good_run_resolves_it(
+async def test_a_revoked_api_app_opens_one_issue_in_three_failed_runs_and_a_good_run_resolves_it(
     connected, gateway
 ) -> None:
     sim = connected.instance()
@@ -67,7 +67,8 @@ async def test_a_revoked_api_app_opens_one_issue_across_three_failed_runs_and_a_
     try:
         assert (await receive(socket))["type"] == "connection_ack"
         await subscribe(
-            socket, "subscription { integrationIssueChanged { id kind state occurrences sequence } }"
+            socket,
+            "subscription { integrationIssueChanged { id kind state occurrences sequence } }",
         )
         # Given the API application was revoked in HaloPSA
         sim.set_faults(revoked=True)
@@ -161,7 +162,8 @@ async def test_muting_quiets_an_issue_without_hiding_it_and_bad_input_is_refused
     await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
     (issue,) = (await issues(gateway, "ONGOING"))["issues"]
 
-    mute = "mutation ($id: ID!, $h: Int!) { muteIssue(issueId: $id, hours: $h) { id muted mutedUntil sequence } }"
+    mute = """mutation ($id: ID!, $h: Int!) {
+        muteIssue(issueId: $id, hours: $h) { id muted mutedUntil sequence } }"""
     muted = await gateway.gql(mute, {"id": issue["id"], "h": 24})
     assert muted["data"]["muteIssue"]["muted"] is True
     assert muted["data"]["muteIssue"]["sequence"] > issue["sequence"]

@@ -209,7 +209,7 @@ async def test_a_hanging_receiver_does_not_slow_a_sync(
         await receiver.wait_until(lambda r: r.hanging == 2)
         # Then syncs kept running to the end while the deliveries hang
         run = await wait_for_run(gateway, (await trigger(gateway, SYNC_ORGS))["id"])
-        assert runs + [run["state"]] == ["SUCCEEDED"] * 5
+        assert [*runs, run["state"]] == ["SUCCEEDED"] * 5
         assert receiver.hanging == 2 and receiver.requests == []  # still hanging
         pending = await deliveries(gateway, status="PENDING")
         assert len(pending) == 5

@@ -102,8 +102,7 @@ class Receiver:
             if self.hang:
                 with self.lock:
                     self.hanging += 1
-                while not self.released.is_set():
-                    await asyncio.sleep(0.05)
+                await asyncio.to_thread(self.released.wait)
             if self.delay:
                 await asyncio.sleep(self.delay)
             verified = self.verify(body, headers)
