@@ -18,6 +18,7 @@ from gateway.services.paging import DEFAULT_PAGE_SIZE
 from schema.context import Context
 from schema.ids import parse_int_id
 from schema.paging import page_totals
+from schema.sync import SyncKind
 
 
 @strawberry.enum(description="What went wrong (the summary and whatToDo say it in words).")
@@ -55,8 +56,8 @@ class RejectedRecord:
 class IntegrationIssue:
     id: strawberry.ID
     kind: IssueKind
-    subject: str | None = strawberry.field(
-        description="The sync it is about (ORGANIZATIONS / SUBSCRIPTIONS), when the kind needs one."
+    subject: SyncKind | None = strawberry.field(
+        description="The sync it is about, for the kinds about one sync (overdue, failed)."
     )
     severity: IssueSeverity
     state: IssueState
@@ -83,7 +84,7 @@ class IntegrationIssue:
         return cls(
             id=strawberry.ID(str(issue.id)),
             kind=IssueKind(issue.kind.value),
-            subject=issue.subject or None,
+            subject=SyncKind(issue.subject) if issue.subject else None,
             severity=IssueSeverity(issue.severity.value),
             state=IssueState(issue.state.value),
             summary=words.summary,

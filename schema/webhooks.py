@@ -189,7 +189,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="A new signing secret, shown this once; the previous one keeps signing "
-        "for 24 hours so the receiver can switch over."
+        "(a second signature) until previousSecretExpiresAt, 24 hours by default, so the "
+        "receiver can switch over."
     )
     async def rotate_webhook_secret(
         self, info: Info[Context, None], endpoint_id: strawberry.ID

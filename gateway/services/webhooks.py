@@ -42,6 +42,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from gateway import metrics
+from gateway.crypto import SecretBox
 from gateway.errors import BadUserInput, BrokerUnavailable, NotFound
 from gateway.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from gateway.services import Deps, outbound
@@ -261,6 +262,18 @@ async def rotate_secret(
         ]
     )
     return endpoint, secret
+
+
+async def reencrypt_secrets(box: SecretBox) -> int:
+    """``rotate-secrets``: every endpoint's secrets under the newest Fernet key."""
+    count = 0
+    for row in await WebhookEndpoint.all():
+        row.secret_encrypted = box.rotate(row.secret_encrypted)
+        if row.previous_secret_encrypted:
+            row.previous_secret_encrypted = box.rotate(row.previous_secret_encrypted)
+        await row.save(update_fields=["secret_encrypted", "previous_secret_encrypted"])
+        count += 1
+    return count
 
 
 # --- events ----------------------------------------------------------------------------------
