@@ -110,11 +110,13 @@ def _literal(host: str) -> IPAddress | None:
         return None
 
 
-async def resolve_pinned(host: str, port: int, *, allow_private: bool) -> IPAddress:
-    """The one address to connect to; raises :class:`AddressRefused`.
+async def resolve_pinned(host: str, port: int, *, allow_private: bool) -> list[IPAddress]:
+    """The addresses to connect to, in the resolver's order; raises :class:`AddressRefused`.
 
     Every address of the name must be allowed: which one a client would use is not ours to
-    guess, and a name that mixes public and private answers is a rebinding attempt.
+    guess, and a name that mixes public and private answers is a rebinding attempt. Only
+    these are ever tried (the next when one refuses the connection, e.g. IPv6 first on a
+    receiver listening on IPv4); the name is not resolved again.
     """
     literal = _literal(host)
     if literal is not None:
@@ -133,7 +135,7 @@ async def resolve_pinned(host: str, port: int, *, allow_private: bool) -> IPAddr
         reason = refusal(ip, allow_private=allow_private)
         if reason is not None:
             raise AddressRefused(f"the host resolves to {reason}")
-    return addresses[0]
+    return list(dict.fromkeys(addresses))
 
 
 class PinnedTransport(httpx.AsyncBaseTransport):
@@ -157,6 +159,23 @@ class PinnedTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+async def _post_to(
+    ip: IPAddress, url: str, body: bytes, headers: dict[str, str], timeout: float
+) -> int:
+    transport = PinnedTransport(
+        ip, httpx.AsyncHTTPTransport(verify=_TLS, trust_env=False, retries=0)
+    )
+    async with (
+        httpx.AsyncClient(
+            transport=transport, follow_redirects=False, trust_env=False, timeout=timeout
+        ) as client,
+        client.stream("POST", url, content=body, headers=headers) as response,
+    ):
+        # The body is never read (closing the stream drops it): a receiver's answer is not
+        # ours to keep or show, and a huge one costs nothing.
+        return response.status_code
 
 
 @dataclass(frozen=True)
@@ -202,22 +221,14 @@ async def post(
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         async with asyncio.timeout(timeout):
-            ip = await resolve_pinned(host, port, allow_private=allow_private)
-            transport = PinnedTransport(
-                ip, httpx.AsyncHTTPTransport(verify=_TLS, trust_env=False, retries=0)
-            )
-            async with (
-                httpx.AsyncClient(
-                    transport=transport,
-                    follow_redirects=False,
-                    trust_env=False,
-                    timeout=timeout,
-                ) as client,
-                client.stream("POST", url, content=body, headers=headers) as response,
-            ):
-                # The body is never read (closing the stream drops it): a receiver's
-                # answer is not ours to keep or show, and a huge one costs nothing.
-                return outcome(response.status_code)
+            addresses = await resolve_pinned(host, port, allow_private=allow_private)
+            for index, ip in enumerate(addresses):
+                try:
+                    return outcome(await _post_to(ip, url, body, headers, timeout))
+                except httpx.ConnectError:
+                    if index == len(addresses) - 1:
+                        raise
+            raise AssertionError("unreachable: resolve_pinned returns at least one address")
     except AddressRefused as exc:
         return outcome(error=f"not sent: {exc}", refused=True)
     except TimeoutError:

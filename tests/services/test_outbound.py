@@ -80,7 +80,7 @@ def test_receiver_urls_as_written(url: str, plain_http: bool, problem: str | Non
 async def test_a_name_resolving_to_a_loopback_address_is_refused() -> None:
     with pytest.raises(AddressRefused, match="loopback"):
         await resolve_pinned("localhost", 443, allow_private=False)
-    assert (await resolve_pinned("localhost", 443, allow_private=True)).is_loopback
+    assert all(ip.is_loopback for ip in await resolve_pinned("localhost", 443, allow_private=True))
 
 
 async def test_the_pinned_transport_connects_to_the_address_and_keeps_name_and_sni() -> None:

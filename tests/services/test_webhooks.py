@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import os
 
+import httpx
 import psutil
 import pytest
 import time_machine
@@ -80,6 +81,18 @@ async def settled(gateway, count: int) -> list[dict]:
             return rows
         await asyncio.sleep(0.05)
     raise TimeoutError(f"deliveries still pending: {rows}")
+
+
+async def delivery_metrics(gateway) -> dict[str, float]:
+    """``halo_gateway_webhook_deliveries_total`` by outcome, from ``GET /metrics``."""
+    async with httpx.AsyncClient(base_url=gateway.base_url) as client:
+        text = (await client.get("/metrics")).text
+    found = {"delivered": 0.0, "retry": 0.0, "failed": 0.0, "refused": 0.0}
+    for line in text.splitlines():
+        if line.startswith("halo_gateway_webhook_deliveries_total{"):
+            outcome = line.split('outcome="', 1)[1].split('"', 1)[0]
+            found[outcome] = float(line.rsplit(" ", 1)[1])
+    return found
 
 
 def reference_signature(secret: str, message_id: str, timestamp: str, body: bytes) -> str:
@@ -153,6 +166,7 @@ async def test_a_receiver_answering_500_five_times_then_200_gets_the_event_once_
     gateway = gateway_factory(settings.model_copy(update=FAST_RETRIES))
     await add_endpoint(gateway, receiver, events=["SYNC_COMPLETED"])
     receiver.script = [500] * 5
+    before = await delivery_metrics(gateway)
     run = await wait_for_run(gateway, (await trigger(gateway, SYNC_ORGS))["id"])
     assert run["state"] == "SUCCEEDED"
 
@@ -168,6 +182,8 @@ async def test_a_receiver_answering_500_five_times_then_200_gets_the_event_once_
     )
     assert delivery["messageId"] == receiver.requests[0].message_id
     assert delivery["eventType"] == "sync.completed"
+    after = await delivery_metrics(gateway)
+    assert (after["retry"] - before["retry"], after["delivered"] - before["delivered"]) == (5, 1)
 
 
 async def test_a_delivery_that_never_succeeds_is_failed_after_the_retry_window(
