@@ -25,11 +25,12 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from gateway import db, metrics
 from gateway.edge import LimitBodySize, SecurityHeaders
-from gateway.services import Deps, build_deps
+from gateway.services import Deps, build_deps, issues
 from gateway.settings import Environment, Settings
 from gateway.web import WebPages
 from schema import build_schema
 from schema.view import GraphQLView
+from workers.actors import worker_threads
 from workers.broker import build_broker, register_actors, start_embedded_worker
 from workers.queue import DramatiqJobQueue
 
@@ -90,7 +91,12 @@ def create_app(
         with db.bound(ctx):
             await bus.start()
             if settings.embedded:
-                state.worker = start_embedded_worker(broker, settings.embedded_worker_threads)
+                state.worker = start_embedded_worker(
+                    broker,
+                    worker_threads(
+                        settings.embedded_worker_threads, settings.webhook_delivery_concurrency
+                    ),
+                )
             if settings.scheduler_runs_in_process:
                 from workers.scheduler import start_in_process_scheduler
 
@@ -122,6 +128,7 @@ def create_app(
         )
 
     async def metrics_endpoint(request: Request) -> Response:
+        await issues.refresh_metrics()
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

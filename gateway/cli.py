@@ -109,6 +109,7 @@ def worker(threads: int) -> None:
 
     from gateway.logging import configure_logging
     from gateway.services import build_deps
+    from workers.actors import worker_threads
     from workers.broker import WORKER_TIMEOUT_MS, build_broker, register_actors
     from workers.queue import DramatiqJobQueue
 
@@ -122,7 +123,9 @@ def worker(threads: int) -> None:
     # The Deps' Redis clients live on the worker's loop, which closes them at shutdown.
     register_actors(broker, build_deps(settings, queue=DramatiqJobQueue(broker)))
     process_worker = dramatiq.Worker(
-        broker, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS
+        broker,
+        worker_threads=worker_threads(threads, settings.webhook_delivery_concurrency),
+        worker_timeout=WORKER_TIMEOUT_MS,
     )
     process_worker.start()
     click.echo(f"worker started ({threads} threads); Ctrl-C to stop", err=True)

@@ -15,6 +15,11 @@ class JobQueue(Protocol):
         """Queue the sync run; raises ``BrokerUnavailable`` when the broker cannot take it."""
         ...
 
+    async def enqueue_webhook(self, delivery_id: int | None, delay_seconds: float = 0) -> None:
+        """Queue a webhook delivery attempt (None: the next one due) on the webhooks queue;
+        raises ``BrokerUnavailable`` when the broker cannot take it."""
+        ...
+
     async def ping(self) -> bool:
         """True when the broker is reachable (readiness)."""
         ...

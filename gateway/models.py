@@ -7,11 +7,14 @@
             ├─ MappingChange               append-only history of map/unmap (who, when, what)
             ├─ SyncedSubscription          ledger: subscription × HaloPSA client → licence + hash
             ├─ SyncRun                     one sync, its state, counts and HaloPSA budget
-            └─ LogEntry                    the seller-visible INFO/WARNING/ERROR entries (30 days)
+            ├─ LogEntry                    the seller-visible INFO/WARNING/ERROR entries (30 days)
+            ├─ IntegrationIssue            one deduplicated problem, ONGOING → RESOLVED
+            └─ WebhookEndpoint ── WebhookDelivery  signed events and their delivery log (30 days)
 
 Uniqueness that the product relies on is a database constraint, never a read-then-write:
 one mapping per platform organisation, a PSA organisation mapped at most once per seller, one
-ledger row per (subscription, HaloPSA client), one scheduled run per (seller, kind, day).
+ledger row per (subscription, HaloPSA client), one scheduled run per (seller, kind, day), one
+open integration issue per (seller, kind, subject).
 The one-sync-per-seller lock lives on ``Seller`` (``active_run_id`` + lease) and is claimed with
 a conditional UPDATE (``gateway.services.sync``). Each relation's id column is declared beside
 it (``seller_id: str``) for the type checker; Tortoise sets it.
@@ -357,5 +360,141 @@ class LogEntry(Model):
             ("seller_id", "created_at"),
             ("seller_id", "level", "created_at"),
             ("run_id", "created_at"),
+            ("created_at",),
+        )
+
+
+# --- integration issues and webhooks (#20) ---------------------------------------------------
+
+
+class IssueKind(StrEnum):
+    """What went wrong; the seller-visible words are in ``gateway.services.issue_texts``."""
+
+    CONNECTION_REJECTED = "CONNECTION_REJECTED"
+    HALO_UNREACHABLE = "HALO_UNREACHABLE"
+    RATE_LIMIT_EXHAUSTED = "RATE_LIMIT_EXHAUSTED"
+    RECORDS_REJECTED = "RECORDS_REJECTED"
+    SYNC_FAILED = "SYNC_FAILED"
+    SYNC_OVERDUE = "SYNC_OVERDUE"
+
+
+class IssueSeverity(StrEnum):
+    CRITICAL = "CRITICAL"
+    ERROR = "ERROR"
+    WARNING = "WARNING"
+
+
+class IssueState(StrEnum):
+    ONGOING = "ONGOING"
+    RESOLVED = "RESOLVED"
+
+
+class IntegrationIssue(Model):
+    """One deduplicated problem of a seller, ONGOING until its cause goes away.
+
+    ``open_key`` is ``seller:kind:subject`` while the issue is ONGOING and NULL once it is
+    RESOLVED; it is UNIQUE, so the database (not a read-then-write) keeps one open issue per
+    (seller, kind, subject): a second "open" meets the constraint and updates the first.
+    """
+
+    id = fields.IntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="issues", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(IssueKind, max_length=32)
+    # What the issue is about within its kind: the sync kind for SYNC_OVERDUE / SYNC_FAILED,
+    # "" when the kind alone says it (a seller has one connection).
+    subject = fields.CharField(max_length=64, default="")
+    severity = fields.CharEnumField(IssueSeverity, max_length=16)
+    state = fields.CharEnumField(IssueState, max_length=16, default=IssueState.ONGOING)
+    open_key = fields.CharField(max_length=200, null=True, unique=True)
+    # Bumped by every change (update, resolve, mute): receivers of webhooks and subscribers
+    # order what they got by (issue id, sequence), whatever order retries delivered it in.
+    sequence = fields.IntField(default=1)
+    occurrences = fields.IntField(default=1)
+    # What the last occurrence was (a run id, an overdue slot): the same one seen again is
+    # not a new occurrence (the overdue check looks every few minutes).
+    last_ref = fields.CharField(max_length=128, null=True)
+    first_seen_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+    resolved_at = fields.DatetimeField(null=True)
+    muted_until = fields.DatetimeField(null=True)
+    first_run_id = fields.IntField(null=True)
+    last_run_id = fields.IntField(null=True)
+    # The last occurrence's own words (the run's message) and data (rejected records).
+    detail = fields.TextField(null=True)
+    data: fields.JSONField[Any] = fields.JSONField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "integration_issue"
+        indexes = (("seller_id", "state", "last_seen_at"), ("state", "kind"))
+
+
+class WebhookEndpoint(Model):
+    """A seller's receiver of signed events. Removed endpoints stay for the delivery log."""
+
+    id = fields.IntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="webhook_endpoints", on_delete=fields.CASCADE
+    )
+    url = fields.CharField(max_length=2048)
+    description = fields.CharField(max_length=255, default="")
+    # Event types sent to this endpoint (``issue.opened`` …).
+    events: fields.JSONField[list[str]] = fields.JSONField()
+    secret_encrypted = fields.TextField()
+    # After a rotation the previous secret still signs until it expires (overlap).
+    previous_secret_encrypted = fields.TextField(null=True)
+    previous_secret_expires_at = fields.DatetimeField(null=True)
+    secret_rotated_at = fields.DatetimeField(null=True)
+    created_by = fields.CharField(max_length=255)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    removed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "webhook_endpoint"
+        indexes = (("seller_id", "removed_at"),)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+class WebhookDelivery(Model):
+    """One event for one endpoint: the body signed and sent until a 2xx, or failed after 24 h."""
+
+    id = fields.BigIntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="webhook_deliveries", on_delete=fields.CASCADE
+    )
+    endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
+        "models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    endpoint_id: int
+    # The Standard Webhooks ``webhook-id``: the same on every attempt, so receivers dedupe.
+    message_id = fields.CharField(max_length=64)
+    event_type = fields.CharField(max_length=32)
+    payload = fields.TextField()
+    status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    # An attempt in progress holds this (two copies of a message never send at once).
+    locked_until = fields.DatetimeField(null=True)
+    last_attempt_at = fields.DatetimeField(null=True)
+    last_status_code = fields.IntField(null=True)
+    last_error = fields.CharField(max_length=255, null=True)
+    latency_ms = fields.IntField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "webhook_delivery"
+        unique_together = (("endpoint", "message_id"),)
+        indexes = (
+            ("seller_id", "created_at"),
+            ("endpoint_id", "created_at"),
+            ("status", "next_attempt_at"),
             ("created_at",),
         )

@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from gateway.events import RESYNC
+from gateway.events import ISSUE, RESYNC
 from gateway.services import sync as sync_service
 from gateway.services import throttle
 from gateway.services.sync import ButtonState, RunPhase, RunState, SyncKind, SyncScope, SyncTrigger
@@ -115,6 +115,9 @@ class SyncOverview:
     last_sync_to_psa: SyncTile
     organizations: SyncKindStatus
     subscriptions: SyncKindStatus
+    open_issues: int = strawberry.field(
+        description="Integration issues ongoing and not muted (see integrationIssues)."
+    )
 
     @classmethod
     def from_service(cls, overview: sync_service.SyncOverview) -> SyncOverview:
@@ -141,6 +144,7 @@ class SyncOverview:
             ),
             organizations=status(overview.organizations),
             subscriptions=status(overview.subscriptions),
+            open_issues=overview.open_issues,
         )
 
 
@@ -264,6 +268,8 @@ class Subscription:
         events = ctx.deps.bus.subscribe(ctx.seller_id)
         try:
             async for event in events:
+                if event.phase == ISSUE:
+                    continue  # an integration issue changed: integrationIssueChanged
                 if event.phase != RESYNC and kind is not None and event.kind != kind.value:
                     continue
                 yield _event(event)
@@ -282,6 +288,7 @@ class Subscription:
             async for event in events:
                 if event.phase == RunPhase.PROGRESS:
                     continue  # counts move in syncEvents; the overview changes with states
+                # (and with issues: ISSUE events change its count of open issues)
                 yield await _overview(info)
         finally:
             await events.aclose()

@@ -35,6 +35,7 @@ from dramatiq.middleware import AsyncIO
 from gateway.db import Database, close_db, open_db
 from gateway.services import Deps
 from gateway.settings import Settings
+from workers.watchdog import Watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,8 @@ def register_actors(broker: dramatiq.Broker, deps: Deps) -> WorkerRuntime:
 
     runtime = WorkerRuntime(settings=deps.settings, deps=deps)
     broker.add_middleware(DatabaseOnWorkerLoop(runtime))
+    # Periodic upkeep (overdue syncs, lost deliveries); stops before the database closes.
+    broker.add_middleware(Watchdog(runtime), before=DatabaseOnWorkerLoop)
     runtime.actors = {
         name: dramatiq.actor(actor_name=name, broker=broker, **options)(factory(runtime))
         for name, (factory, options) in DEFINITIONS.items()

@@ -31,6 +31,15 @@ class DramatiqJobQueue:
             )
             raise BrokerUnavailable() from exc
 
+    async def enqueue_webhook(self, delivery_id: int | None, delay_seconds: float = 0) -> None:
+        actor = self.broker.get_actor("deliver_webhook")
+        delay_ms = int(delay_seconds * 1000) or None
+        try:
+            await asyncio.to_thread(actor.send_with_options, args=(delivery_id,), delay=delay_ms)
+        except (RedisError, OSError) as exc:
+            logger.warning("could not enqueue webhook delivery %s: %s", delivery_id, exc)
+            raise BrokerUnavailable() from exc
+
     async def ping(self) -> bool:
         client = getattr(self.broker, "client", None)
         if client is None:

@@ -267,6 +267,7 @@ async def rotate_stored_secrets(settings: Settings) -> int:
     """Re-encrypt every stored secret with the first key of SECRETS_KEY (``rotate-secrets``)."""
     from gateway import db
     from gateway.crypto import secret_box_from_settings
+    from gateway.services import webhooks
 
     box = secret_box_from_settings(settings)
     ctx = await db.open_db(settings)
@@ -277,6 +278,7 @@ async def rotate_stored_secrets(settings: Settings) -> int:
                 row.client_secret_encrypted = box.rotate(row.client_secret_encrypted)
                 await row.save(update_fields=["client_secret_encrypted"])
                 count += 1
+            count += await webhooks.reencrypt_secrets(box)
     finally:
         await db.close_db(ctx)
     return count

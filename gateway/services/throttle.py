@@ -23,6 +23,8 @@ LIMITS: dict[str, tuple[int, float]] = {
     # Sync buttons are also guarded by the one-at-a-time rule and the cooldown; this stops
     # scripts hammering the database and queue with refused triggers.
     "sync_trigger": (30, 60.0),
+    # "Test endpoint" makes an outbound request each time: a few to check, not a prober.
+    "webhook_test": (10, 60.0),
 }
 
 # A Redis that does not answer must not hold up the mutation it guards (the throttle fails open).

@@ -33,7 +33,7 @@ from gateway.models import (
     SyncRun,
     SyncScope,
 )
-from gateway.services import Deps
+from gateway.services import Deps, issues
 from gateway.services import logs as product_log
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.halo_client import credentials_for, open_client
@@ -128,9 +128,9 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
         run.message = "Another sync of this seller took over."
         await run.save(update_fields=["message"])
     except HaloError as exc:
-        await _finish(run, deps, RunState.FAILED, seller_reason(exc), progress=progress)
+        await _finish(run, deps, RunState.FAILED, seller_reason(exc), progress=progress, error=exc)
     except CannotContinue as exc:
-        await _finish(run, deps, RunState.FAILED, str(exc), progress=progress)
+        await _finish(run, deps, RunState.FAILED, str(exc), progress=progress, error=exc)
     except Exception as exc:
         logger.exception("sync run %s failed unexpectedly", run.id)
         await _finish(
@@ -140,6 +140,7 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
             f"The sync stopped because of an internal error ({type(exc).__name__}). "
             "It can be started again.",
             progress=progress,
+            error=exc,
         )
     else:
         await _finish(run, deps, RunState.SUCCEEDED, None, progress=progress)
@@ -158,6 +159,7 @@ async def _finish(
     message: str | None,
     *,
     progress: Progress | None = None,
+    error: BaseException | None = None,
 ) -> None:
     seller_id: str = run.seller_id
     finished = now_utc()
@@ -253,3 +255,6 @@ async def _finish(
         )
         phase = RunPhase.CANCELLED if state is RunState.CANCELLED else RunPhase.FAILED
     await deps.bus.publish(event_for(run, phase))
+    # Integration issues (opened from the failure's class, resolved by a success) and the
+    # run's webhooks; only rows and queued ids, never a receiver's time.
+    await issues.after_run(run, deps, error)

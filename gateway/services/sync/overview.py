@@ -15,7 +15,7 @@ from gateway.models import (
     SyncKind,
     SyncRun,
 )
-from gateway.services import Deps
+from gateway.services import Deps, issues
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
 from gateway.services.sync.runs import active_run, now_utc
 from gateway.services.sync.triggers import cooldown_remaining
@@ -49,6 +49,8 @@ class SyncOverview:
     organizations: KindOverview
     subscriptions: KindOverview
     now: datetime
+    # ONGOING integration issues that are not muted (gateway.services.issues).
+    open_issues: int = 0
 
 
 async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None) -> SyncOverview:
@@ -100,6 +102,7 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
         organizations=await kind_overview(SyncKind.ORGANIZATIONS),
         subscriptions=await kind_overview(SyncKind.SUBSCRIPTIONS),
         now=now,
+        open_issues=await issues.open_issue_count(seller_id, now),
     )
 
 
