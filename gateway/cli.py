@@ -106,11 +106,10 @@ def app_from_environment() -> object:
 def worker(threads: int) -> None:
     """Run a Dramatiq worker that executes sync runs (scale-out mode)."""
 
-    from gateway.crypto import secret_box_from_settings
-    from gateway.events import build_event_bus
     from gateway.logging import configure_logging
-    from gateway.services import Deps
-    from workers.broker import build_broker, build_worker
+    from gateway.services import build_deps
+    from workers.actors import worker_threads
+    from workers.broker import build_broker, build_worker, register_actors
     from workers.queue import DramatiqJobQueue
 
     settings = _settings()
@@ -119,15 +118,14 @@ def worker(threads: int) -> None:
         raise click.ClickException(
             "halo-gateway worker needs REDIS_URL; in embedded mode the gateway runs its own worker"
         )
-    deps = Deps(
-        settings=settings,
-        bus=build_event_bus(settings.redis_url, settings.redis_namespace),
-        queue=None,  # type: ignore[arg-type]
-        secret_box=secret_box_from_settings(settings),
+    broker = build_broker(settings)
+    # The Deps' Redis clients live on the worker's loop, which closes them at shutdown.
+    register_actors(broker, build_deps(settings, queue=DramatiqJobQueue(broker)))
+    process_worker = build_worker(
+        broker,
+        worker_threads(threads, settings.webhook_delivery_concurrency),
+        prefetch=threads,
     )
-    broker, runtime = build_broker(settings, deps)
-    deps.queue = DramatiqJobQueue(broker, runtime.actors)
-    process_worker = build_worker(broker, threads)
     process_worker.start()
     click.echo(f"worker started ({threads} threads); Ctrl-C to stop", err=True)
     _wait_for_signal()

@@ -53,7 +53,9 @@ class SyncEvent:
     run_id: int
     kind: str
     scope: str
-    phase: str  # QUEUED, STARTED, PROGRESS, COMPLETED, FAILED, CANCELLED, or RESYNC (bus-level)
+    # QUEUED, STARTED, PROGRESS, COMPLETED, FAILED, CANCELLED; RESYNC (bus-level); ISSUE (an
+    # integration issue of the seller changed: ``issue_id``, no run).
+    phase: str
     organization_id: str | None = None
     processed: int = 0
     total: int = 0
@@ -63,6 +65,7 @@ class SyncEvent:
     failed: int = 0
     message: str | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    issue_id: int | None = None
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -77,6 +80,7 @@ class SyncEvent:
 
 
 RESYNC = "RESYNC"
+ISSUE = "ISSUE"
 
 
 class EventBus(Protocol):

@@ -27,11 +27,13 @@ from schema import (
     connection,
     graphql_core_patches,
     imports,
+    issues,
     logs,
     organizations,
     suggestions,
     sync,
     viewer,
+    webhooks,
 )
 from schema.errors import (
     DomainErrorExtension,
@@ -42,7 +44,17 @@ from schema.errors import (
 from schema.http import MAX_BATCH_OPERATIONS
 
 # The areas of the API, in the order their fields appear in the SDL.
-AREAS: list[ModuleType] = [viewer, connection, organizations, suggestions, sync, logs, imports]
+AREAS: list[ModuleType] = [
+    viewer,
+    connection,
+    organizations,
+    suggestions,
+    sync,
+    issues,
+    webhooks,
+    logs,
+    imports,
+]
 
 # Guards against abusive queries (see README "Limits").
 MAX_QUERY_DEPTH = 12
@@ -96,8 +108,11 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    query = _merged("Query")
+    if query is None:  # pragma: no cover - the viewer area always has one
+        raise RuntimeError("no schema area defines a Query")
     return GatewaySchema(
-        query=_merged("Query"),  # type: ignore[arg-type]
+        query=query,
         mutation=_merged("Mutation"),
         subscription=_merged("Subscription"),
         extensions=extensions,

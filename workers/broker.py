@@ -12,6 +12,13 @@ Actors are declared against the broker built here (``register_actors``), never a
 time, so importing this package never creates a default broker behind our back
 (pitfalls.md #6: ``get_broker()`` silently prefers RabbitMQ when pika is installed).
 
+Every entry point wires the same three steps, in this order (the queue needs the broker, the
+actors need the services' Deps, which need the queue)::
+
+    broker = build_broker(settings)
+    deps = build_deps(settings, queue=DramatiqJobQueue(broker))
+    register_actors(broker, deps)
+
 Redis may restart under a worker. Dramatiq itself re-polls (its consumer threads log
 CRITICAL "Consumer encountered a connection error" and restart every 3 s) and repeats acks
 until Redis answers; the one gap is the ``Retries`` middleware, whose re-enqueue of a failed
@@ -28,16 +35,17 @@ from typing import Any
 
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO, Retries, default_middleware
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from tortoise.context import TortoiseContext
 
-from gateway.db import close_db, open_db
+from gateway.db import Database, close_db, open_db
 from gateway.services import Deps
 from gateway.settings import Settings
+from workers.watchdog import Watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -58,17 +66,18 @@ class WorkerRuntime:
 
     settings: Settings
     deps: Deps
-    db: TortoiseContext | None = None
-    actors: dict[str, dramatiq.Actor] = field(default_factory=dict)
+    db: Database | None = None
+    actors: dict[str, dramatiq.Actor[..., Any]] = field(default_factory=dict)
 
-    def database(self) -> TortoiseContext:
+    def database(self) -> Database:
         if self.db is None:
             raise RuntimeError("the worker's database is not open (worker not booted)")
         return self.db
 
 
 class DatabaseOnWorkerLoop(dramatiq.Middleware):
-    """Opens the worker's Tortoise context on the AsyncIO middleware's loop, closes it on exit."""
+    """Opens the worker's Tortoise context on the AsyncIO middleware's loop; on exit closes it
+    and the Redis clients the services opened on that loop (``Deps.aclose``)."""
 
     def __init__(self, runtime: WorkerRuntime) -> None:
         self.runtime = runtime
@@ -81,7 +90,10 @@ class DatabaseOnWorkerLoop(dramatiq.Middleware):
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         loop_thread = get_event_loop_thread()
-        if loop_thread is not None and self.runtime.db is not None:
+        if loop_thread is None:
+            return
+        loop_thread.run_coroutine(self.runtime.deps.aclose())
+        if self.runtime.db is not None:
             loop_thread.run_coroutine(close_db(self.runtime.db))
             self.runtime.db = None
 
@@ -97,13 +109,15 @@ class RetriesThatWaitForRedis(Retries):
     def after_process_message(
         self,
         broker: dramatiq.Broker,
-        message: dramatiq.Message[Any],
+        message: MessageProxy,
         *,
         result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
-        super().after_process_message(
-            _EnqueueUntilRedisAnswers(broker),  # type: ignore[arg-type]
+        # Retries.after_process_message has no annotations; it only calls ``get_actor`` and
+        # ``enqueue`` on the broker it is given.
+        super().after_process_message(  # type: ignore[no-untyped-call]
+            _EnqueueUntilRedisAnswers(broker),
             message,
             result=result,
             exception=exception,
@@ -138,10 +152,11 @@ class _EnqueueUntilRedisAnswers:
                 wait = min(wait * 2, REENQUEUE_RETRY_MAX_SECONDS)
 
 
-def build_broker(settings: Settings, deps: Deps) -> tuple[dramatiq.Broker, WorkerRuntime]:
+def build_broker(settings: Settings) -> dramatiq.Broker:
+    """Redis (scale-out) or Stub (embedded) broker with the AsyncIO middleware; no actors yet."""
     broker: dramatiq.Broker
     if settings.redis_url:
-        broker = RedisBroker(
+        redis_broker = RedisBroker(
             url=settings.redis_url,
             middleware=[
                 RetriesThatWaitForRedis() if factory is Retries else factory()
@@ -151,38 +166,43 @@ def build_broker(settings: Settings, deps: Deps) -> tuple[dramatiq.Broker, Worke
             heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
             maintenance_chance=settings.broker_maintenance_chance,
         )
-        pool = broker.client.connection_pool
+        pool = redis_broker.client.connection_pool
         pool.connection_kwargs["socket_timeout"] = REDIS_SOCKET_TIMEOUT_SECONDS
         pool.connection_kwargs["socket_connect_timeout"] = REDIS_SOCKET_TIMEOUT_SECONDS
+        broker = redis_broker
     else:
         broker = StubBroker()
     broker.add_middleware(AsyncIO())
-    runtime = WorkerRuntime(settings=settings, deps=deps)
-    broker.add_middleware(DatabaseOnWorkerLoop(runtime))
     dramatiq.set_broker(broker)
-    runtime.actors = register_actors(broker, runtime)
-    return broker, runtime
+    return broker
 
 
-def register_actors(broker: dramatiq.Broker, runtime: WorkerRuntime) -> dict[str, dramatiq.Actor]:
+def register_actors(broker: dramatiq.Broker, deps: Deps) -> WorkerRuntime:
+    """Declare the actors on ``broker``, closing over a runtime that carries ``deps``."""
     from workers.actors import DEFINITIONS
 
-    return {
-        name: dramatiq.actor(factory(runtime), actor_name=name, broker=broker, **options)
+    runtime = WorkerRuntime(settings=deps.settings, deps=deps)
+    broker.add_middleware(DatabaseOnWorkerLoop(runtime))
+    # Periodic upkeep (overdue syncs, lost deliveries); stops before the database closes.
+    broker.add_middleware(Watchdog(runtime), before=DatabaseOnWorkerLoop)
+    runtime.actors = {
+        name: dramatiq.actor(actor_name=name, broker=broker, **options)(factory(runtime))
         for name, (factory, options) in DEFINITIONS.items()
     }
+    return runtime
 
 
-def build_worker(broker: dramatiq.Broker, threads: int) -> dramatiq.Worker:
+def build_worker(broker: dramatiq.Broker, threads: int, *, prefetch: int) -> dramatiq.Worker:
+    """A worker process's Dramatiq worker; ``prefetch``: messages it takes from a queue ahead."""
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS)
     # A sync run lasts minutes: a busy worker must not hold a message that an idle one could
     # run now (another seller's run waited behind a long one). Dramatiq prefetches twice its
-    # threads by default, in-progress messages included; no spare one here.
-    worker.queue_prefetch = threads
+    # threads by default, in-progress messages included; here no more than its sync threads.
+    worker.queue_prefetch = prefetch
     return worker
 
 
 def start_embedded_worker(broker: dramatiq.Broker, threads: int) -> dramatiq.Worker:
-    worker = build_worker(broker, threads)
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS)
     worker.start()
     return worker

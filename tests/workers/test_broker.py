@@ -14,9 +14,6 @@ import time
 import dramatiq
 import pytest
 
-from gateway.crypto import secret_box_from_settings
-from gateway.events import InMemoryEventBus
-from gateway.services import Deps
 from tests.conftest import make_settings
 from tests.support.redis_server import RedisServer
 from workers.broker import WORKER_TIMEOUT_MS, build_broker
@@ -42,13 +39,7 @@ def test_a_message_failing_while_redis_is_away_is_retried_once_redis_is_back(
         redis_url=own_redis.url,
         redis_namespace=redis_namespace,
     )
-    deps = Deps(
-        settings=settings,
-        bus=InMemoryEventBus(),
-        queue=None,  # type: ignore[arg-type]
-        secret_box=secret_box_from_settings(settings),
-    )
-    broker, _runtime = build_broker(settings, deps)
+    broker = build_broker(settings)  # no actors of ours: only the one below
     calls: list[float] = []
     done = threading.Event()
 

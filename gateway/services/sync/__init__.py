@@ -1,6 +1,7 @@
 """A sync run, from button to ledger: its one home.
 
     triggers.py   who may start or cancel a run (connection, mapping, cooldown, one per seller)
+    schedules.py  the daily schedule's runs, once per seller and day whoever fires
     runs.py       the seller's lock and its lease, events, progress, the run's exceptions
     engine.py     execute_run(run_id, deps): claim → pull | push → finish
     waits.py      a run re-queued with a delay: HaloPSA's rate limit, another execution's lease
@@ -13,9 +14,11 @@
 Callers (the GraphQL edge, the workers, the CLI) import from this package only.
 """
 
+from gateway.models import RunState, SyncKind, SyncScope, SyncTrigger
 from gateway.services.sync.engine import execute_run
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
 from gateway.services.sync.overview import (
+    ButtonState,
     KindOverview,
     SyncOverview,
     latest_run_event,
@@ -24,7 +27,8 @@ from gateway.services.sync.overview import (
     sync_overview,
     sync_runs,
 )
-from gateway.services.sync.runs import active_run, event_for, now_utc
+from gateway.services.sync.runs import RunPhase, active_run, event_for, now_utc
+from gateway.services.sync.schedules import ScheduledCounts, trigger_scheduled
 from gateway.services.sync.triggers import (
     cancel_sync,
     cooldown_remaining,
@@ -34,8 +38,15 @@ from gateway.services.sync.triggers import (
 
 __all__ = [
     "IN_PROGRESS_MESSAGE",
+    "ButtonState",
     "KindOverview",
+    "RunPhase",
+    "RunState",
+    "ScheduledCounts",
+    "SyncKind",
     "SyncOverview",
+    "SyncScope",
+    "SyncTrigger",
     "active_run",
     "cancel_sync",
     "cooldown_remaining",
@@ -48,5 +59,6 @@ __all__ = [
     "relative_time",
     "sync_overview",
     "sync_runs",
+    "trigger_scheduled",
     "trigger_sync",
 ]

@@ -9,6 +9,7 @@ from gateway.halopsa import (
     HaloRateLimited,
     HaloUnavailable,
 )
+from gateway.models import SyncKind
 
 IN_PROGRESS_MESSAGE = "Sync in progress"
 CUSTOMERS_STARTED = "Customers sync started"
@@ -24,6 +25,15 @@ READBACK_INCOMPLETE = (
     "HaloPSA's list of licences kept changing while the sync checked what a lost answer had "
     "stored, so nothing was sent again. The sync can be started again."
 )
+
+
+def scheduled_skipped(kind: SyncKind) -> str:
+    what = "customers" if kind is SyncKind.ORGANIZATIONS else "subscriptions"
+    return f"Scheduled {what} sync skipped"
+
+
+def scheduled_skipped_details(reason: str) -> str:
+    return f"{reason}. The next scheduled sync or a manual one will catch up."
 
 
 def subscription_skipped(name: str, external_id: str, organization: str) -> str:

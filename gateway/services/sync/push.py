@@ -26,7 +26,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
@@ -134,7 +134,7 @@ class SubscriptionsPush:
 
     @property
     def seller_id(self) -> str:
-        return self.run.seller_id  # type: ignore[attr-defined]
+        return self.run.seller_id
 
     @property
     def readback_delay(self) -> float:
@@ -146,14 +146,14 @@ class SubscriptionsPush:
             seller_id=self.seller_id, psa_organization__present=True
         ).select_related("organization", "psa_organization")
         if self.run.scope is SyncScope.ORGANIZATION:
-            query = query.filter(organization_id=self.run.organization_id)  # type: ignore[attr-defined]
+            query = query.filter(organization_id=self.run.organization_id)
         return await query.order_by("organization_id")
 
     async def run_all(self) -> None:
         mappings = await self.targets()
         if self.run.scope is SyncScope.ORGANIZATION and not mappings:
             raise CannotContinue(journal.ORGANIZATION_NO_LONGER_MAPPED)
-        org_ids = [m.organization_id for m in mappings]  # type: ignore[attr-defined]
+        org_ids = [m.organization_id for m in mappings]
         self.run.total = (
             await Subscription.filter(organization_id__in=org_ids).count() if org_ids else 0
         )
@@ -173,19 +173,19 @@ class SubscriptionsPush:
     async def push_organizations(self, mappings: list[OrganizationMapping]) -> None:
         """Push the subscriptions of a few organisations, read with one query each for
         subscriptions and ledger rows (not two queries per organisation)."""
-        org_ids = [m.organization_id for m in mappings]  # type: ignore[attr-defined]
+        org_ids = [m.organization_id for m in mappings]
         subs_by_org: dict[int, list[Subscription]] = defaultdict(list)
         for sub in await Subscription.filter(organization_id__in=org_ids).order_by("id"):
-            subs_by_org[sub.organization_id].append(sub)  # type: ignore[attr-defined]
+            subs_by_org[sub.organization_id].append(sub)
         ledger_rows = {
-            (row.subscription_id, row.halo_client_id): row  # type: ignore[attr-defined]
+            (row.subscription_id, row.halo_client_id): row
             for row in await SyncedSubscription.filter(
                 seller_id=self.seller_id, subscription__organization_id__in=org_ids
             )
         }
         for mapping in mappings:
             halo_client_id = mapping.psa_organization.halo_id
-            subs = subs_by_org.get(mapping.organization_id, [])  # type: ignore[attr-defined]
+            subs = subs_by_org.get(mapping.organization_id, [])
             # Only the rows of the *current* HaloPSA client: after a remap, licences in the
             # old client stay there and new ones are created in the new client.
             ledger = {
@@ -250,6 +250,7 @@ class SubscriptionsPush:
                     sub.name,
                     sub.external_id,
                     mapping.organization.name,
+                    # in_halo above means row is not None (mypy cannot follow the bool)
                     row.halo_licence_id,  # type: ignore[union-attr]
                 ),
                 run_id=self.run.id,
@@ -393,11 +394,14 @@ class SubscriptionsPush:
         """
         licences = await self.read_back(halo_client_id, wait=wait)
         owned = set(
-            await SyncedSubscription.filter(
-                seller_id=self.seller_id,
-                halo_client_id=halo_client_id,
-                halo_licence_id__isnull=False,
-            ).values_list("halo_licence_id", flat=True)
+            cast(
+                list[int],
+                await SyncedSubscription.filter(
+                    seller_id=self.seller_id,
+                    halo_client_id=halo_client_id,
+                    halo_licence_id__isnull=False,
+                ).values_list("halo_licence_id", flat=True),
+            )
         )
         adopted: list[tuple[SyncedSubscription, int]] = []
         for row in rows:
@@ -405,6 +409,7 @@ class SubscriptionsPush:
             for licence in licences:
                 if licence.id in owned or licence.id <= mark:
                     continue
+                # Only rows with an intent reach adoption (written before their create).
                 if licence_matches(licence, row.intent):  # type: ignore[arg-type]
                     owned.add(licence.id)
                     adopted.append((row, licence.id))
@@ -412,7 +417,7 @@ class SubscriptionsPush:
                         "run %s adopted licence %s for subscription %s",
                         self.run.id,
                         licence.id,
-                        row.subscription_id,  # type: ignore[attr-defined]
+                        row.subscription_id,
                     )
                     break
         if adopted:

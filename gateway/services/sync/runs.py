@@ -23,11 +23,12 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from tortoise.expressions import Q
 
-from gateway.events import SyncEvent
+from gateway.events import RESYNC, SyncEvent
 from gateway.models import (
     RunState,
     Seller,
@@ -46,6 +47,19 @@ QUEUED_LEASE_SECONDS = 15 * 60
 LEASE_RENEW_FRACTION = 1 / 3
 
 ACTIVE_STATES = (RunState.QUEUED, RunState.RUNNING)
+
+
+class RunPhase(StrEnum):
+    """The step of a run an event tells (``SyncEvent.phase``); RESYNC is the bus's own
+    "events were missed, read again" marker."""
+
+    QUEUED = "QUEUED"
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    RESYNC = RESYNC
 
 
 def now_utc() -> datetime:
@@ -153,14 +167,14 @@ async def abandon_if_unfinished(run_id: int, now: datetime) -> None:
     )
 
 
-def event_for(run: SyncRun, phase: str, *, message: str | None = None) -> SyncEvent:
+def event_for(run: SyncRun, phase: RunPhase, *, message: str | None = None) -> SyncEvent:
     return SyncEvent(
-        seller_id=run.seller_id,  # type: ignore[attr-defined]
+        seller_id=run.seller_id,
         run_id=run.id,
         kind=run.kind.value,
         scope=run.scope.value,
         phase=phase,
-        organization_id=str(run.organization_id) if run.organization_id else None,  # type: ignore[attr-defined]
+        organization_id=str(run.organization_id) if run.organization_id else None,
         processed=run.processed,
         total=run.total,
         created=run.created,
@@ -256,9 +270,9 @@ class Progress:
             halo_retries=run.halo_retries,
             halo_wait_seconds=run.halo_wait_seconds,
         )
-        if not await renew_lease(run.seller_id, run.id, self.lease_seconds, self.owner):  # type: ignore[attr-defined]
+        if not await renew_lease(run.seller_id, run.id, self.lease_seconds, self.owner):
             raise LostLock()
         cancel = await SyncRun.filter(id=run.id).values_list("cancel_requested", flat=True)
         if cancel and cancel[0]:
             raise RunCancelled()
-        await self.deps.bus.publish(event_for(run, "PROGRESS"))
+        await self.deps.bus.publish(event_for(run, RunPhase.PROGRESS))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -47,6 +48,7 @@ from gateway.services.connection_state import require_verified_connection
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
 from gateway.services.sync.runs import (
     QUEUED_LEASE_SECONDS,
+    RunPhase,
     abandon_if_unfinished,
     claim_lock,
     event_for,
@@ -92,7 +94,7 @@ async def trigger_sync(
     if previous and previous != run.id:
         await abandon_if_unfinished(previous, run.queued_at)
     # Published before the message goes out, so that no page sees the worker's STARTED first.
-    await deps.bus.publish(event_for(run, "QUEUED"))
+    await deps.bus.publish(event_for(run, RunPhase.QUEUED))
     try:
         await deps.queue.enqueue_sync(run.id)
     except BrokerUnavailable:
@@ -197,11 +199,12 @@ async def cooldown_remaining(
     else:
         filters["scope"] = SyncScope.ORGANIZATION
         filters["organization_id"] = organization_id
-    last = (
+    last = cast(
+        datetime | None,
         await SyncRun.filter(**filters)
         .order_by("-finished_at")
         .first()
-        .values_list("finished_at", flat=True)
+        .values_list("finished_at", flat=True),
     )
     if last is None:
         return 0
@@ -226,7 +229,7 @@ async def cancel_sync(deps: Deps, seller_id: str, run_id: int) -> SyncRun:
         if updated:
             await release_lock(seller_id, run.id)
             await run.refresh_from_db()
-            await deps.bus.publish(event_for(run, "CANCELLED", message=run.message))
+            await deps.bus.publish(event_for(run, RunPhase.CANCELLED, message=run.message))
             return run
     await SyncRun.filter(id=run.id).update(cancel_requested=True)
     await run.refresh_from_db()

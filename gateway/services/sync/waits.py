@@ -30,6 +30,7 @@ from gateway.services.sync.journal import (
 )
 from gateway.services.sync.runs import (
     Progress,
+    RunPhase,
     event_for,
     lease_held_elsewhere,
     now_utc,
@@ -54,7 +55,7 @@ LEASE_TAKEOVER_MARGIN_SECONDS = 1.0
 async def come_back_later(run: SyncRun, deps: Deps) -> bool:
     """Another live execution holds this run's lease (this is a second delivery of its
     message): come back when that lease would have run out, in case its worker died."""
-    left = await lease_held_elsewhere(run.seller_id, run.id, now_utc())  # type: ignore[attr-defined]
+    left = await lease_held_elsewhere(run.seller_id, run.id, now_utc())
     if left is None:
         return False
     delay = left + LEASE_TAKEOVER_MARGIN_SECONDS
@@ -79,7 +80,7 @@ async def wait_for_rate_limit(
     before giving up, and a run that got records through since the last wait starts a new
     one (a long run may meet the limit more than once).
     """
-    seller_id: str = run.seller_id  # type: ignore[attr-defined]
+    seller_id: str = run.seller_id
     now = now_utc()
     window = deps.settings.halo_rate_limit_window_seconds
     patience = float(getattr(progress.client, "rate_limit_patience", window))
@@ -145,5 +146,5 @@ async def wait_for_rate_limit(
         rate_limit_waiting(kind_text, delay, limit),
         run_id=run.id,
     )
-    await deps.bus.publish(event_for(run, "PROGRESS", message=RATE_LIMIT_WAITING))
+    await deps.bus.publish(event_for(run, RunPhase.PROGRESS, message=RATE_LIMIT_WAITING))
     return None

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0002_ledger_outcomes')]
+    dependencies = [('models', '0003_issues_webhooks')]
 
     initial = False
 
