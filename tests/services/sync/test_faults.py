@@ -249,3 +249,38 @@ async def test_ten_kill_9s_at_random_points_leave_every_subscription_once_with_e
         sim.counters,
     )
     _assert_no_errors_logged(workers)
+
+
+async def test_a_run_resumed_while_halopsa_is_still_committing_the_dead_workers_batch_adopts_it(
+    scale_out, migrated_db, halo_sim, gateway_factory, workers
+) -> None:
+    # Given a HaloPSA that times out after 3 s and is read back 3 s after that, and two
+    # workers ready (the second takes over 1.5 s after the first stops heart-beating)
+    settings = scale_out.model_copy(
+        update={"halo_timeout_seconds": 3.0, "halo_readback_delay_seconds": 3.0}
+    )
+    await asyncio.gather(*(worker.stop() for worker in workers))
+    workers[:] = [await start_worker(settings, "w1"), await start_worker(settings, "w2")]
+    sim = halo_sim.instance()
+    subs = await data.mapped_subscriptions("seller-a", sim, organizations=1, per_org=30)
+    await data.simulator_connection(settings, "seller-a", halo_sim)
+    by_hand = await _hand_entered_twin(sim, subs[0])
+    # and HaloPSA will commit the run's POST 5 s after it arrives (within timeout and
+    # read-back delay), without answering in time
+    sim.set_faults(write_faults={1: "late"}, late_commit_seconds=5.0)
+    gateway = gateway_factory(settings)
+    run_id = (await trigger(gateway, SYNC_SUBS))["id"]
+    # When the worker dies right after sending it
+    running = await _until(lambda: _running(workers, int(run_id), 1), "the run's start")
+    await _until(lambda: sim.counters.get("write_fault_late"), "the POST")
+    await running.kill()
+    run = await wait_for_run(gateway, run_id, timeout=60)
+    await _late_commits_landed(sim)
+    # Then the run resumed on the other worker waits for the late commit before reading
+    # HaloPSA back, and adopts the batch instead of sending it again
+    assert run["state"] == "SUCCEEDED", run
+    _assert_each_once(sim, subs, by_hand)
+    await _assert_ledger_owns_each_once(subs, by_hand)
+    _assert_counts_exact(run, len(subs))
+    assert sim.counters.get("licence_posts") == 1, sim.counters
+    _assert_no_errors_logged(workers)
