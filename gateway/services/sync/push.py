@@ -13,7 +13,8 @@ three things (README "Exactly once"):
 3. **Adoption.** A licence read back that is newer than the intent's mark, owned by no ledger
    row of this seller, and holds exactly what the intent was about to send is taken as the
    one that create made — one licence per intent, never more. Only what is still missing is
-   sent again. A resumed run (its worker died mid-POST) goes through the same adoption first.
+   sent again. A resumed run (its worker died mid-POST) goes through the same adoption first,
+   after the same wait (counted from when its newest pending intent was saved).
 
 Counts are the run's, not the attempt's: each subscription's ledger row is stamped with the
 run and what it did (``run_outcome``), and a resumed attempt skips rows its run already
