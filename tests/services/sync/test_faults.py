@@ -31,12 +31,7 @@ from gateway.models import OrganizationMapping, SyncedSubscription, SyncRun
 from gateway.services.sync.licences import licence_payload, to_licence_write
 from tests.conftest import REDIS_URL, make_settings
 from tests.support import data
-from tests.support.processes import (
-    WorkerProcess,
-    serious_lines,
-    start_worker,
-    warnings_by_logger,
-)
+from tests.support.fleet import Fleet, Worker
 from tests.support.runs import trigger, wait_for_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.databases("postgres")]
@@ -62,18 +57,19 @@ def scale_out(database_url, tmp_path, redis_namespace):
         halo_timeout_seconds=1.0,
         halo_readback_delay_seconds=1.0,
         sync_cooldown_minutes=0,
+        # a killed worker's run may be taken over seconds after its last renewal
+        sync_lease_seconds=3,
     )
 
 
 @pytest.fixture
-async def workers(scale_out):
+async def fleet(scale_out, tmp_path):
     """Two worker processes; the test may kill and replace them. All are stopped after."""
-    started: list[WorkerProcess] = [
-        await start_worker(scale_out, "w1"),
-        await start_worker(scale_out, "w2"),
-    ]
-    yield started
-    await asyncio.gather(*(worker.stop() for worker in started))
+    workers = Fleet(scale_out, tmp_path)
+    await workers.start()
+    await workers.start()
+    yield workers
+    await workers.stop()
 
 
 async def _hand_entered_twin(sim: Any, sub: Any) -> int:
@@ -122,13 +118,13 @@ def _halo_requests(sim: Any) -> int:
     return sim.counters.get("requests", 0) + sim.counters.get("tokens", 0)
 
 
-def _assert_no_errors_logged(workers: list[WorkerProcess]) -> None:
-    serious = serious_lines(workers)
+def _assert_no_errors_logged(fleet: Fleet) -> None:
+    serious = fleet.serious()
     assert not serious, f"seed {SEED}: {serious[:5]}"
 
 
 async def test_lost_answers_late_commits_and_partial_arrays_leave_every_subscription_once(
-    scale_out, migrated_db, halo_sim, gateway_factory, workers
+    scale_out, migrated_db, halo_sim, gateway_factory, fleet
 ) -> None:
     # Given 2,000 subscriptions in 40 HaloPSA clients, and a licence a person entered by
     # hand that looks exactly like the first of them
@@ -160,8 +156,8 @@ async def test_lost_answers_late_commits_and_partial_arrays_leave_every_subscrip
     _assert_counts_exact(run, len(subs))
     # One attempt: the run's HaloPSA figures are the requests HaloPSA saw, to the call
     assert run["haloCalls"] == _halo_requests(sim), (SEED, run, sim.counters)
-    _assert_no_errors_logged(workers)
-    assert warnings_by_logger(workers).get("gateway.services.sync.push", 0) >= 4
+    _assert_no_errors_logged(fleet)
+    assert fleet.warnings().get("gateway.services.sync.push", 0) >= 4
 
 
 async def _until(condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
@@ -172,14 +168,6 @@ async def _until(condition: Callable[[], Any], what: str, timeout: float = 60) -
             raise AssertionError(f"seed {SEED}: {what} did not happen in {timeout:.0f}s")
         await asyncio.sleep(0.005)
     return found
-
-
-def _running(workers: list[WorkerProcess], run_id: int, attempt: int) -> WorkerProcess | None:
-    """The live worker that started attempt ``attempt`` (or a later one) of the run."""
-    for worker in workers:
-        if worker.alive and max(worker.attempts(run_id), default=0) >= attempt:
-            return worker
-    return None
 
 
 async def _kill_point(sim: Any, rng: random.Random, kind: str, stored: int) -> None:
@@ -196,7 +184,7 @@ async def _kill_point(sim: Any, rng: random.Random, kind: str, stored: int) -> N
 
 
 async def test_ten_kill_9s_at_random_points_leave_every_subscription_once_with_exact_counts(
-    scale_out, migrated_db, halo_sim, gateway_factory, workers
+    scale_out, migrated_db, halo_sim, gateway_factory, fleet
 ) -> None:
     # Given 1,000 subscriptions, a hand-entered look-alike, and a HaloPSA that is slow
     # (each call 150 ms, so a kill often lands while a POST is in flight) and loses an
@@ -224,10 +212,12 @@ async def test_ten_kill_9s_at_random_points_leave_every_subscription_once_with_e
     kinds = ["random"] * 8 + ["timeout", "late"]
     rng.shuffle(kinds)
     for attempt, (kind, count) in enumerate(zip(kinds, stored, strict=True), start=1):
-        running = await _until(partial(_running, workers, run_id, attempt), f"attempt {attempt}")
+        running: Worker = await _until(
+            partial(fleet.running, run_id, attempt), f"attempt {attempt}"
+        )
         await _kill_point(sim, rng, kind, count)
         await running.kill()
-        workers.append(await start_worker(scale_out, f"w{len(workers) + 1}"))
+        await fleet.start()
     before_last = _halo_requests(sim)
     run = await wait_for_run(gateway, str(run_id), timeout=240)
     await _late_commits_landed(sim)
@@ -248,19 +238,20 @@ async def test_ten_kill_9s_at_random_points_leave_every_subscription_once_with_e
         run,
         sim.counters,
     )
-    _assert_no_errors_logged(workers)
+    _assert_no_errors_logged(fleet)
 
 
 async def test_a_run_resumed_while_halopsa_is_still_committing_the_dead_workers_batch_adopts_it(
-    scale_out, migrated_db, halo_sim, gateway_factory, workers
+    scale_out, migrated_db, halo_sim, gateway_factory, tmp_path
 ) -> None:
     # Given a HaloPSA that times out after 3 s and is read back 3 s after that, and two
     # workers ready (the second takes over 1.5 s after the first stops heart-beating)
     settings = scale_out.model_copy(
         update={"halo_timeout_seconds": 3.0, "halo_readback_delay_seconds": 3.0}
     )
-    await asyncio.gather(*(worker.stop() for worker in workers))
-    workers[:] = [await start_worker(settings, "w1"), await start_worker(settings, "w2")]
+    fleet = Fleet(settings, tmp_path)
+    await fleet.start()
+    await fleet.start()
     sim = halo_sim.instance()
     subs = await data.mapped_subscriptions("seller-a", sim, organizations=1, per_org=30)
     await data.simulator_connection(settings, "seller-a", halo_sim)
@@ -269,13 +260,16 @@ async def test_a_run_resumed_while_halopsa_is_still_committing_the_dead_workers_
     # read-back delay), without answering in time
     sim.set_faults(write_faults={1: "late"}, late_commit_seconds=5.0)
     gateway = gateway_factory(settings)
-    run_id = (await trigger(gateway, SYNC_SUBS))["id"]
-    # When the worker dies right after sending it
-    running = await _until(lambda: _running(workers, int(run_id), 1), "the run's start")
-    await _until(lambda: sim.counters.get("write_fault_late"), "the POST")
-    await running.kill()
-    run = await wait_for_run(gateway, run_id, timeout=60)
-    await _late_commits_landed(sim)
+    try:
+        run_id = (await trigger(gateway, SYNC_SUBS))["id"]
+        # When the worker dies right after sending it
+        running = await _until(partial(fleet.running, int(run_id), 1), "the run's start")
+        await _until(lambda: sim.counters.get("write_fault_late"), "the POST")
+        await running.kill()
+        run = await wait_for_run(gateway, run_id, timeout=60)
+        await _late_commits_landed(sim)
+    finally:
+        await fleet.stop()
     # Then the run resumed on the other worker waits for the late commit before reading
     # HaloPSA back, and adopts the batch instead of sending it again
     assert run["state"] == "SUCCEEDED", run
@@ -283,4 +277,4 @@ async def test_a_run_resumed_while_halopsa_is_still_committing_the_dead_workers_
     await _assert_ledger_owns_each_once(subs, by_hand)
     _assert_counts_exact(run, len(subs))
     assert sim.counters.get("licence_posts") == 1, sim.counters
-    _assert_no_errors_logged(workers)
+    _assert_no_errors_logged(fleet)
