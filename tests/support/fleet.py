@@ -10,6 +10,7 @@ when a machine dies; the broker redelivers it after its heartbeat timeout.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 from dataclasses import dataclass, field
@@ -81,8 +82,7 @@ class Fleet:
         return None
 
     async def stop(self) -> None:
-        for worker in self.workers:
-            await worker.stop()
+        await asyncio.gather(*(worker.stop() for worker in self.workers))
 
     def serious(self) -> list[dict[str, Any]]:
         """ERROR and CRITICAL lines of every worker, and anything that is not a log line
