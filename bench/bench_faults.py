@@ -3,7 +3,7 @@ HaloPSA's faults and worker kills, checked licence by licence.
 
     .venv/bin/python bench/bench_faults.py [--subscriptions 2000] [--scenarios clean,lost,429,kills]
         [--timeout 5] [--readback 5] [--window 300] [--throttle 360] [--kills 10]
-        [--fault-rate 0.05] [--latency-ms 50] [--heartbeat-ms 5000] [--seed N]
+        [--fault-rate 0.05] [--latency-ms 50] [--heartbeat-ms 5000] [--lease 5] [--seed N]
 
 PostgreSQL (a fresh database per scenario on 127.0.0.1:5432), Redis (a fresh namespace), two
 `halo-gateway worker` processes, a gateway in a thread and the HaloPSA simulator over real
@@ -54,12 +54,7 @@ from gateway.models import OrganizationMapping, SyncedSubscription, SyncRun
 from gateway.services.sync.licences import licence_payload, to_licence_write
 from gateway.settings import Environment, Settings
 from tests.support import data
-from tests.support.processes import (
-    WorkerProcess,
-    serious_lines,
-    start_worker,
-    warnings_by_logger,
-)
+from tests.support.fleet import Fleet
 from tests.support.servers import serve_in_thread
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -122,13 +117,6 @@ async def until(condition: Any, what: str, timeout: float = 600) -> Any:
     return found
 
 
-def running_worker(workers: list[WorkerProcess], run_id: int, attempt: int) -> Any:
-    for worker in workers:
-        if worker.alive and max(worker.attempts(run_id), default=0) >= attempt:
-            return worker
-    return None
-
-
 async def seed(settings: Settings, sim: Any, sim_url: str, subscriptions: int) -> tuple[list, int]:
     """Subscriptions in 40 mapped clients, and a hand-entered twin of the first one."""
     async with seeding.migrated(settings):
@@ -182,6 +170,7 @@ async def scenario(name: str, args: argparse.Namespace, rng: random.Random) -> d
                 halo_readback_delay_seconds=args.readback,
                 halo_rate_limit_window_seconds=args.window,
                 sync_cooldown_minutes=0,
+                sync_lease_seconds=args.lease,
                 log_level="WARNING",
             )
             names, by_hand = await seed(settings, sim, sim_url, args.subscriptions)
@@ -196,7 +185,9 @@ async def scenario(name: str, args: argparse.Namespace, rng: random.Random) -> d
                     write_fault_kinds=["reset", "timeout", "502", "late", "partial"],
                     late_commit_seconds=args.timeout * 1.5,
                 )
-            workers = [await start_worker(settings, "w1"), await start_worker(settings, "w2")]
+            fleet = Fleet(settings, Path(tmp))
+            await fleet.start()
+            await fleet.start()
             token = mint_token(settings, seller_id=SELLER, roles=["SELLER_ADMIN"])
             from gateway.app import create_app
 
@@ -206,13 +197,11 @@ async def scenario(name: str, args: argparse.Namespace, rng: random.Random) -> d
                         base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}
                     ) as client:
                         # Both workers up before the clock starts
-                        await until(
-                            lambda: all(w.lines for w in workers), "workers up", timeout=120
-                        )
+                        await until(fleet.up, "workers up", timeout=120)
                         started = time.perf_counter()
                         mutation = "mutation { syncSubscriptions { id } }"
                         run_id = (await gql(client, mutation))["syncSubscriptions"]["id"]
-                        events = await drive(name, args, rng, sim, settings, workers, int(run_id))
+                        events = await drive(name, args, rng, sim, fleet, int(run_id))
                         result["events"] = events
                         deadline = time.monotonic() + RUN_DEADLINE_SECONDS
                         while (run := await run_state(client, run_id))["state"] not in FINISHED:
@@ -223,7 +212,11 @@ async def scenario(name: str, args: argparse.Namespace, rng: random.Random) -> d
                         # a write committing late would land now
                         await asyncio.sleep(args.timeout * 1.5 + 1)
             finally:
-                await asyncio.gather(*(w.stop() for w in workers))
+                await fleet.stop()
+            # read while the workers' log files are still there
+            result.update(
+                workers=len(fleet.workers), serious=fleet.serious(), warnings=fleet.warnings()
+            )
             async with seeding.migrated(settings):
                 owned = await SyncedSubscription.filter(seller_id=SELLER).values_list(
                     "halo_licence_id", flat=True
@@ -241,9 +234,6 @@ async def scenario(name: str, args: argparse.Namespace, rng: random.Random) -> d
         sim_requests=sim.counters.get("requests", 0) + sim.counters.get("tokens", 0),
         sim_429=sim.counters.get("rate_limited", 0),
         faults={k[12:]: v for k, v in sim.counters.items() if k.startswith("write_fault_")},
-        workers=len(workers),
-        serious=serious_lines(workers),
-        warnings=warnings_by_logger(workers),
     )
     return result
 
@@ -253,8 +243,7 @@ async def drive(
     args: argparse.Namespace,
     rng: random.Random,
     sim: Any,
-    settings: Settings,
-    workers: list[WorkerProcess],
+    fleet: Fleet,
     run_id: int,
 ) -> list[str]:
     """What happens to the run while it goes: a 429 window, or the kills."""
@@ -271,9 +260,7 @@ async def drive(
     if name == "kills":
         points = sorted(rng.sample(range(1, total - 4 * 50), args.kills))
         for attempt, stored in enumerate(points, start=1):
-            running = await until(
-                lambda a=attempt: running_worker(workers, run_id, a), f"attempt {attempt}"
-            )
+            running = await until(lambda a=attempt: fleet.running(run_id, a), f"attempt {attempt}")
             await until(lambda s=stored: len(sim.licences) > s, f"{stored} stored")
             await asyncio.sleep(rng.uniform(0, 1.0))
             events.append(
@@ -281,7 +268,7 @@ async def drive(
                 f"{attempt}, {len(sim.licences) - 1} licences stored)"
             )
             await running.kill()
-            workers.append(await start_worker(settings, f"w{len(workers) + 1}"))
+            await fleet.start()
     return events
 
 
@@ -346,5 +333,7 @@ if __name__ == "__main__":
     parser.add_argument("--fault-rate", type=float, default=0.05)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--heartbeat-ms", type=int, default=5000)
+    # once leases have an owner per execution, a killed worker's run resumes when it expires
+    parser.add_argument("--lease", type=int, default=5)
     parser.add_argument("--seed", type=int, default=random.SystemRandom().randrange(1 << 30))
     asyncio.run(main(parser.parse_args()))
