@@ -215,7 +215,10 @@ async def scenario(name: str, args: argparse.Namespace, rng: random.Random) -> d
                 await fleet.stop()
             # read while the workers' log files are still there
             result.update(
-                workers=len(fleet.workers), serious=fleet.serious(), warnings=fleet.warnings()
+                workers=len(fleet.workers),
+                serious=fleet.serious(),
+                warnings=fleet.warnings(),
+                adopted=fleet.count("adopted licence"),
             )
             async with seeding.migrated(settings):
                 owned = await SyncedSubscription.filter(seller_id=SELLER).values_list(
@@ -292,7 +295,8 @@ def report(result: dict[str, Any], baseline: float | None) -> None:
     print(
         f"  HaloPSA: {result['subscriptions']} subscriptions, duplicates {result['duplicates']}, "
         f"missing {result['missing']}, hand-entered look-alike adopted: "
-        f"{'YES' if result['by_hand_adopted'] else 'no'}; write faults {result['faults']}"
+        f"{'YES' if result['by_hand_adopted'] else 'no'}; write faults {result['faults']}; "
+        f"licences adopted after a lost answer or a kill {result['adopted']}"
     )
     print(
         f"  calls: run counted {run['haloCalls']} (429s {run['haloRateLimited']}, retries "

@@ -96,6 +96,14 @@ class Fleet:
                     found.append(record)
         return found
 
+    def count(self, text: str) -> int:
+        """How many log lines of the fleet contain ``text``."""
+        return sum(
+            text in str(record.get("event", ""))
+            for worker in self.workers
+            for record in worker.records()
+        )
+
     def warnings(self) -> dict[str, int]:
         """How many WARNING lines each logger wrote, over the fleet."""
         counts: dict[str, int] = {}
