@@ -31,6 +31,7 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
         BROKER_HEARTBEAT_TIMEOUT_MS=str(settings.broker_heartbeat_timeout_ms),
         BROKER_MAINTENANCE_CHANCE=str(settings.broker_maintenance_chance),
         HALO_TIMEOUT_SECONDS=str(settings.halo_timeout_seconds),
+        HALO_READBACK_DELAY_SECONDS=str(settings.halo_readback_delay_seconds),
         HALO_RATE_LIMIT_REQUESTS=str(settings.halo_rate_limit_requests),
         HALO_RATE_LIMIT_WINDOW_SECONDS=str(settings.halo_rate_limit_window_seconds),
         SYNC_LEASE_SECONDS=str(settings.sync_lease_seconds),

@@ -13,7 +13,8 @@ three things (README "Exactly once"):
 3. **Adoption.** A licence read back that is newer than the intent's mark, owned by no ledger
    row of this seller, and holds exactly what the intent was about to send is taken as the
    one that create made — one licence per intent, never more. Only what is still missing is
-   sent again. A resumed run (its worker died mid-POST) goes through the same adoption first.
+   sent again. A resumed run (its worker died mid-POST) goes through the same adoption first,
+   after the same wait (counted from when its newest pending intent was saved).
 
 Counts are the run's, not the attempt's: each subscription's ledger row is stamped with the
 run and what it did (``run_outcome``), and a resumed attempt skips rows its run already
@@ -200,10 +201,34 @@ class SubscriptionsPush:
             ]
             if pending:
                 # A worker died between sending these and recording HaloPSA's answer.
+                await self.await_late_commits(pending)
                 await self.adopt(halo_client_id, pending, wait=False)
             for sub in subs:
                 await self.push_one(sub, mapping, halo_client_id, ledger.get(sub.id))
         await self.stamp_settled()
+
+    async def await_late_commits(self, pending: list[SyncedSubscription]) -> None:
+        """Read a dead worker's writes back no sooner than a lost answer's would be.
+
+        The POST may have gone out just before the worker died, and HaloPSA may commit it
+        up to the request timeout plus the read-back delay later. A message is redelivered
+        after the broker's heartbeat timeout (30 s), sooner than that (20 s + 20 s): read
+        now and the batch would be sent again, then committed twice. The intent was saved
+        just before the POST (``updated_at``), so wait until that much time has passed
+        since; an intent of an older attempt costs no wait.
+        """
+        newest = max(row.updated_at for row in pending)
+        settles = self.progress.deps.settings.halo_timeout_seconds + self.readback_delay
+        wait = (newest - now_utc()).total_seconds() + settles
+        if wait > 0:
+            logger.info(
+                "run %s: waiting %.1fs before reading back %d licence(s) a stopped attempt "
+                "may have sent (HaloPSA may still commit them)",
+                self.run.id,
+                wait,
+                len(pending),
+            )
+            await asyncio.sleep(wait)
 
     def counted(self, row: SyncedSubscription | None) -> bool:
         """Did an earlier attempt of this run already count this row?"""
