@@ -297,12 +297,6 @@ async def test_a_run_resumed_while_halopsa_is_still_committing_the_dead_workers_
     _assert_no_errors_logged(fleet)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="two executions of one run: the paused worker's message is redelivered and both "
-    "push (IntegrityError / duplicates); leases with an owner per execution are on the "
-    "redis-triggers branch — drop this mark when it is merged",
-)
 async def test_a_worker_paused_past_its_heartbeat_and_lease_does_not_push_beside_its_successor(
     scale_out, migrated_db, halo_sim, gateway_factory, fleet
 ) -> None:
