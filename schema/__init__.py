@@ -28,6 +28,7 @@ from schema import (
     imports,
     logs,
     organizations,
+    preview,
     suggestions,
     sync,
     viewer,
@@ -35,7 +36,16 @@ from schema import (
 from schema.errors import DomainErrorExtension, RejectNulCharacters
 
 # The areas of the API, in the order their fields appear in the SDL.
-AREAS: list[ModuleType] = [viewer, connection, organizations, suggestions, sync, logs, imports]
+AREAS: list[ModuleType] = [
+    viewer,
+    connection,
+    organizations,
+    suggestions,
+    sync,
+    preview,
+    logs,
+    imports,
+]
 
 # Guards against abusive queries (see README "Limits").
 MAX_QUERY_DEPTH = 12

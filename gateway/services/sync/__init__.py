@@ -6,6 +6,9 @@
     pull.py       organisations in (HaloPSA clients)
     push.py       subscriptions out (ledger intents, batches, adoption)
     licences.py   payload, hash, unit price, match: pure functions
+    plan.py       the push's decision for one subscription (pure): push and preview share it
+    preview.py    what the next push would do and the money it moves (reads only)
+    money.py      what a licence in HaloPSA is worth per month (pure)
     overview.py   tiles, button states, run history
     journal.py    every seller-visible text of a run
 
@@ -22,6 +25,7 @@ from gateway.services.sync.overview import (
     sync_overview,
     sync_runs,
 )
+from gateway.services.sync.preview import SyncPreview, preview_sync, write_preview_csv
 from gateway.services.sync.runs import active_run, event_for, now_utc
 from gateway.services.sync.triggers import (
     cancel_sync,
@@ -34,6 +38,7 @@ __all__ = [
     "IN_PROGRESS_MESSAGE",
     "KindOverview",
     "SyncOverview",
+    "SyncPreview",
     "active_run",
     "cancel_sync",
     "cooldown_remaining",
@@ -42,8 +47,10 @@ __all__ = [
     "load_run",
     "now_utc",
     "organization_by_external_id",
+    "preview_sync",
     "relative_time",
     "sync_overview",
     "sync_runs",
     "trigger_sync",
+    "write_preview_csv",
 ]
