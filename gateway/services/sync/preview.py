@@ -77,14 +77,16 @@ _SUB_FIELDS = (
     "currency",
     "deleted_at",
 )
+# Not the intent: decoding 20,000 JSON documents costs more than the rest of the plan, and
+# only the rows about to change need theirs (``_load_intents``).
 _LEDGER_FIELDS = (
+    "id",
     "subscription_id",
     "halo_client_id",
     "halo_licence_id",
     "state",
     "payload_hash",
     "intent_hash",
-    "intent",
 )
 
 
@@ -111,13 +113,14 @@ class _Sub:
 
 @dataclass(slots=True)
 class _Ledger:
+    id: int
     subscription_id: int
     halo_client_id: int
     halo_licence_id: int | None
     state: LedgerState
     payload_hash: str | None
     intent_hash: str | None
-    intent: dict[str, Any] | None
+    intent: dict[str, Any] | None = None  # loaded only where needed
 
     @property
     def confirmed(self) -> dict[str, Any] | None:
@@ -155,8 +158,8 @@ class MoneyImpact:
     """
 
     currency: str
-    before: Monthly = NOTHING
-    after: Monthly = NOTHING
+    before: Monthly = field(default_factory=Monthly)
+    after: Monthly = field(default_factory=Monthly)
     unknown_before: int = 0
     unknown_after: int = 0
 
@@ -342,16 +345,28 @@ async def preview_sync(seller_id: str, organization_id: int | None = None) -> Sy
         row.state = LedgerState(row.state)
         ledger[row.subscription_id].append(row)
 
-    previews: list[OrganizationPreview] = []
+    # First the decisions; then the confirmed payloads of the rows that need one (an
+    # unchanged row's is the planned payload itself, so most rows never decode theirs).
+    planned: list[tuple[OrganizationPreview, list[_Planned]]] = []
     for org in orgs:
         mapping = mappings.get(org["id"])
         if mapping is None and org["deleted_at"] is not None:
             continue  # gone from the platform and never synced again: not the grid's either
-        previews.append(
-            _organization(
-                org, mapping, subs_by_org.get(org["id"], []), ledger, client_names, unit_prices
-            )
+        preview = _organization(org, mapping)
+        subs = subs_by_org.get(org["id"], [])
+        planned.append(
+            (preview, [_plan(s, ledger.get(s.id, ()), preview, unit_prices) for s in subs])
         )
+    await _load_intents([row for _, plans in planned for p in plans for row in p.need_intent])
+
+    previews: list[OrganizationPreview] = []
+    for preview, plans in planned:
+        for plan in plans:
+            row = _subscription(plan, client_names)
+            preview.subscriptions.append(row)
+            preview.counts.count(row.action)
+            preview.money.setdefault(row.currency, MoneyImpact(row.currency)).add(row.money)
+        previews.append(preview)
     previews.sort(key=lambda o: (o.name.casefold(), o.external_id))
     counts = ActionCounts()
     money: dict[str, MoneyImpact] = {}
@@ -369,14 +384,7 @@ async def preview_sync(seller_id: str, organization_id: int | None = None) -> Sy
     )
 
 
-def _organization(
-    org: dict[str, Any],
-    mapping: dict[str, Any] | None,
-    subs: list[_Sub],
-    ledger: dict[int, list[_Ledger]],
-    client_names: dict[int, str],
-    unit_prices: bool,
-) -> OrganizationPreview:
+def _organization(org: dict[str, Any], mapping: dict[str, Any] | None) -> OrganizationPreview:
     # The push's targets: mapped organisations whose HaloPSA client is still there.
     halo_client_id = halo_client_name = skip = None
     if mapping is None:
@@ -386,7 +394,7 @@ def _organization(
         halo_client_name = mapping["psa_organization__name"]
         if not mapping["psa_organization__present"]:
             skip = Reason.HALO_CLIENT_MISSING
-    preview = OrganizationPreview(
+    return OrganizationPreview(
         organization_id=org["id"],
         external_id=org["external_id"],
         name=org["name"],
@@ -394,36 +402,62 @@ def _organization(
         halo_client_name=halo_client_name,
         skip_reason=skip,
     )
-    for sub in subs:
-        row = _subscription(
-            sub, ledger.get(sub.id, ()), halo_client_id, skip, client_names, unit_prices
-        )
-        preview.subscriptions.append(row)
-        preview.counts.count(row.action)
-        preview.money.setdefault(row.currency, MoneyImpact(row.currency)).add(row.money)
-    return preview
 
 
-def _subscription(
-    sub: _Sub,
-    rows: Any,
-    halo_client_id: int | None,
-    skip: Reason | None,
-    client_names: dict[int, str],
-    unit_prices: bool,
-) -> SubscriptionPreview:
+@dataclass(slots=True)
+class _Planned:
+    sub: _Sub
+    decision: Decision
+    halo_client_id: int | None
+    current: _Ledger | None  # the ledger row of (sub, the organisation's client)
+    others: list[_Ledger]  # its licences in other clients: they stay as they are
+
+    @property
+    def need_intent(self) -> list[_Ledger]:
+        """Rows whose stored intent the preview reads (see ``preview_sync``)."""
+        rows = list(self.others)
+        current = self.current
+        if current is not None and (
+            current.state is LedgerState.PENDING
+            or (current.halo_licence_id is not None and self.decision.writes)
+        ):
+            rows.append(current)
+        return rows
+
+
+def _plan(sub: _Sub, rows: Any, org: OrganizationPreview, unit_prices: bool) -> _Planned:
+    skip, halo_client_id = org.skip_reason, org.halo_client_id
     current = None
     others = []
     for row in rows:
         if skip is None and row.halo_client_id == halo_client_id:
             current = row
         elif row.halo_licence_id is not None:
-            others.append(row)  # a licence in another client: stays as it is
+            others.append(row)
     if skip is not None:
         decision = Decision(Action.SKIPPED, skip)
     else:
         decision = plan_subscription(sub, current, halo_client_id, unit_prices)  # type: ignore[arg-type]
+    return _Planned(sub, decision, halo_client_id, current, others)
 
+
+# Ids per query when loading intents (SQLite's bound-variable limit is far above this).
+_INTENTS_PER_QUERY = 500
+
+
+async def _load_intents(rows: list[_Ledger]) -> None:
+    by_id = {row.id: row for row in rows}
+    ids = list(by_id)
+    for start in range(0, len(ids), _INTENTS_PER_QUERY):
+        chunk = ids[start : start + _INTENTS_PER_QUERY]
+        for row_id, intent in await SyncedSubscription.filter(id__in=chunk).values_list(
+            "id", "intent"
+        ):
+            by_id[row_id].intent = intent
+
+
+def _subscription(plan: _Planned, client_names: dict[int, str]) -> SubscriptionPreview:
+    sub, decision, current, others = plan.sub, plan.decision, plan.current, plan.others
     in_halo = current is not None and current.halo_licence_id is not None
     before: dict[str, Any] | None = None
     before_known = True
@@ -434,13 +468,16 @@ def _subscription(
     after = decision.payload if decision.writes else before
 
     money = MoneyImpact(sub.currency)
+    before_value = payload_monthly(before) if before else NOTHING
     if before_known:
-        money.before += payload_monthly(before) if before else NOTHING
+        money.before += before_value
     else:
         money.unknown_before += 1
     # After the run HaloPSA holds what it writes, or what it held (known or not).
     if decision.writes or before_known:
-        money.after += payload_monthly(after) if after else NOTHING
+        money.after += (
+            before_value if after is before else payload_monthly(after) if after else NOTHING
+        )
     else:
         money.unknown_after += 1
     for other in others:
@@ -461,7 +498,7 @@ def _subscription(
         action=decision.action,
         reason=reason,
         reason_text=text,
-        halo_client_id=halo_client_id,
+        halo_client_id=plan.halo_client_id,
         halo_licence_id=licence_id,
         currency=sub.currency,
         money=money,
