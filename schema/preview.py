@@ -119,7 +119,10 @@ class SubscriptionPreview:
         description="For a create, update or mark-deleted: the fields that change."
     )
     currency: str
-    monthly_cost_before: str | None = strawberry.field(description="Null: not known.")
+    monthly_cost_before: str | None = strawberry.field(
+        description="Monthly amounts of every licence this integration wrote for it, in any "
+        "HaloPSA client (after a remap the old licence stays). Null: not known."
+    )
     monthly_cost_after: str | None
     monthly_price_before: str | None
     monthly_price_after: str | None
