@@ -152,7 +152,11 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type"],
+                # Tracing and client headers included by default (settings.py): a
+                # preflight refused for one header blocks every request of the page.
+                allow_headers=settings.cors_allow_headers,
+                expose_headers=settings.cors_expose_headers,
+                max_age=settings.cors_max_age_seconds,
             ),
         )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -1,10 +1,13 @@
 """Who is calling: a JWT from the platform becomes a :class:`Principal` scoped to one seller.
 
-Tokens carry ``sub``, ``seller_id`` and ``roles``. Only Seller Admin and Seller Agent Admin
-may use the integration (the seed's "User roles"); everything else is ``FORBIDDEN``, a
-missing or bad token is ``UNAUTHENTICATED``. Role names are compared case- and
-separator-insensitively because platforms spell them "Seller Admin", "SELLER_ADMIN" or
-"seller-admin".
+Tokens carry ``sub``, ``seller_id``, ``roles``, ``iss``, ``aud`` and ``exp``. Several keys may
+verify (``JWT_SECRET`` as a comma-separated list, ``JWT_PUBLIC_KEY`` as several PEM blocks)
+so keys rotate without a moment where valid tokens are refused; the first secret signs.
+
+Only Seller Admin and Seller Agent Admin may use the integration (the seed's "User roles");
+everything else is ``FORBIDDEN``, a missing or bad token is ``UNAUTHENTICATED``. Role names
+are compared case- and separator-insensitively because platforms spell them "Seller Admin",
+"SELLER_ADMIN" or "seller-admin".
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ class Principal:
     subject: str
     seller_id: str
     roles: frozenset[str]
+    # When the token stops being accepted (its ``exp`` plus the leeway): an open websocket
+    # authenticated with it is closed then.
+    expires_at: datetime | None = None
 
     @property
     def display(self) -> str:
@@ -43,10 +49,31 @@ def normalise_role(role: str) -> str:
     return re.sub(r"[\s\-]+", "_", role.strip()).upper()
 
 
-def _verification_key(settings: Settings) -> str:
+def _verification_keys(settings: Settings) -> list[str]:
     if settings.jwt_public_key is not None:
-        return settings.jwt_public_key.get_secret_value()
-    return settings.jwt_secret.get_secret_value()
+        return settings.jwt_public_keys
+    return settings.jwt_secrets
+
+
+def _decode(settings: Settings, token: str) -> dict:
+    """Verify with each key in turn; only a wrong signature moves on to the next key (an
+    expired token or a wrong audience is refused whichever key signed it)."""
+    keys = _verification_keys(settings)
+    for index, key in enumerate(keys):
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[settings.jwt_algorithm],
+                audience=settings.jwt_audience,
+                issuer=settings.jwt_issuer,
+                leeway=settings.jwt_leeway_seconds,
+                options={"require": ["sub", "exp"]},
+            )
+        except jwt.InvalidSignatureError:
+            if index == len(keys) - 1:
+                raise
+    raise jwt.InvalidTokenError("no verification key configured")
 
 
 def authenticate(settings: Settings, authorization: str | None) -> Principal:
@@ -60,15 +87,7 @@ def authenticate(settings: Settings, authorization: str | None) -> Principal:
     elif rest:
         raise Unauthenticated("Unsupported authorization scheme: use 'Bearer <token>'.")
     try:
-        claims = jwt.decode(
-            token,
-            _verification_key(settings),
-            algorithms=[settings.jwt_algorithm],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            leeway=settings.jwt_leeway_seconds,
-            options={"require": ["sub", "exp"]},
-        )
+        claims = _decode(settings, token)
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("The token has expired.") from exc
     except jwt.InvalidTokenError as exc:
@@ -84,7 +103,15 @@ def authenticate(settings: Settings, authorization: str | None) -> Principal:
     normalised = frozenset(normalise_role(str(r)) for r in roles)
     if not normalised & ALLOWED_ROLES:
         raise Forbidden()
-    return Principal(subject=str(claims["sub"]), seller_id=str(seller_id), roles=normalised)
+    expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC) + timedelta(
+        seconds=settings.jwt_leeway_seconds
+    )
+    return Principal(
+        subject=str(claims["sub"]),
+        seller_id=str(seller_id),
+        roles=normalised,
+        expires_at=expires_at,
+    )
 
 
 def mint_token(
@@ -95,7 +122,7 @@ def mint_token(
     subject: str = "dev-user",
     ttl: timedelta = timedelta(hours=12),
 ) -> str:
-    """Sign a token with the configured HS secret (development, scripts and tests)."""
+    """Sign a token with the first configured HS secret (development, scripts and tests)."""
     if settings.jwt_algorithm.upper().startswith(("RS", "ES", "PS")):
         raise ValueError("tokens for asymmetric algorithms are minted by the identity provider")
     now = datetime.now(UTC)
@@ -109,6 +136,4 @@ def mint_token(
         "nbf": now,
         "exp": now + ttl,
     }
-    return jwt.encode(
-        claims, settings.jwt_secret.get_secret_value(), algorithm=settings.jwt_algorithm
-    )
+    return jwt.encode(claims, settings.jwt_secrets[0], algorithm=settings.jwt_algorithm)

@@ -8,7 +8,14 @@ knows nothing of sellers (the HaloPSA client's retries, httpx, Tortoise).
 Secrets: our code never logs the HaloPSA client secret, access tokens, JWTs or Authorization
 headers. As a second line of defence the formatters mask anything shaped like them in all
 of a line — message, arguments, ``extra`` fields and tracebacks, since an exception message
-can quote a URL, a request body or a response.
+can quote a URL, a request body or a response. Masking goes by the *shape of the value*
+(a Bearer credential, a JWT, a URL's password, a query-string or form parameter, a quoted
+JSON/dict value under a secret-sounding key), not by a key name followed by anything: the
+source lines of a traceback (``token = self.lookahead()``, ``password: str | None = None``)
+are code, and stay readable.
+
+Client errors are logged through :class:`KeyedLineBudget`, which caps the lines one client
+can cause (see ``schema.errors``).
 """
 
 from __future__ import annotations
@@ -16,7 +23,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -27,12 +37,16 @@ from gateway.settings import Settings
 
 REDACTED = "[REDACTED]"
 
-# Names whose value is a credential wherever it appears: a form or query parameter
-# (client_secret=…), a JSON or dict key ("access_token": …) or an HTTP header line.
+# Names whose value is a credential: a form or query parameter (client_secret=…), a JSON or
+# dict key ("access_token": …) or a structured log field.
 _SECRET_KEYS = (
     r"client_secret|access_token|refresh_token|id_token|password|secret|token|authorization"
+    r"|api_key|apikey"
 )
 _SECRET_KEY = re.compile(rf"(?i)^(?:{_SECRET_KEYS})$")
+# A key that merely *contains* a secret word (``jwt_secret``, ``x-auth-token``) counts too.
+_KEY = rf"[\w-]*(?:{_SECRET_KEYS})[\w-]*"
+_NOT_MASKED = r"(?!\[REDACTED\])"
 _SECRET_PATTERNS = [
     # "Bearer <token>" / "Basic <credentials>": the Authorization header's value.
     (
@@ -43,11 +57,32 @@ _SECRET_PATTERNS = [
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@"), rf"\1{REDACTED}@"),
     # A JWT anywhere (three base64url parts, the first a JSON object: "eyJ").
     (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), REDACTED),
-    # key=value, key: value, "key": "value", 'key': 'value' (not an already masked scheme).
+    # "key": "value" / 'key': 'value' (JSON, a dict's repr): both sides quoted, so data.
+    (
+        re.compile(rf"(?i)([\"']{_KEY}[\"']\s*:\s*)([\"']){_NOT_MASKED}[^\"']*\2"),
+        rf"\1\2{REDACTED}\2",
+    ),
+    # key='value' (a dataclass or keyword repr): a quoted value right after "=".
+    (
+        re.compile(rf"(?i)(\b{_KEY}=)([\"']){_NOT_MASKED}[^\"']*\2"),
+        rf"\1\2{REDACTED}\2",
+    ),
+    # key=value in a query string, a form body or a "k=v k2=v2" message: no spaces around
+    # "=", and a value that is not an expression (code like ``token=self.next()`` keeps
+    # its call; a value has no parentheses or brackets).
     (
         re.compile(
-            rf"(?i)((?:{_SECRET_KEYS})[\"']?\s*[:=]\s*[\"']?)"
-            r"(?!\[REDACTED\]|(?:bearer|basic)\s)[^\s\"'&,;}\])]+"
+            rf"(?i)((?:^|(?<=[\s?&;,({{]))[\"']?{_KEY}[\"']?=)"
+            rf"{_NOT_MASKED}(?!(?:bearer|basic)\s)(?![\w.]*[(\[])[^\s\"'&,;}}\])]+"
+        ),
+        rf"\1{REDACTED}",
+    ),
+    # An HTTP header line "Authorization: <value>" (other schemes than Bearer/Basic); only
+    # header-shaped names, since "password: str" at a line's start is a type annotation.
+    (
+        re.compile(
+            r"(?im)^(\s*(?:proxy-)?(?:authorization|x-[\w-]*(?:token|key|secret)[\w-]*):[ \t]*)"
+            rf"{_NOT_MASKED}(?!(?:bearer|basic)\s)\S.*$"
         ),
         rf"\1{REDACTED}",
     ),
@@ -90,6 +125,52 @@ class RedactingJsonFormatter(JsonFormatter):
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
         return {key: _redact_value(value, key) for key, value in log_data.items()}
+
+
+# --- a line budget per key (client errors) --------------------------------------------------
+
+
+class KeyedLineBudget:
+    """At most ``lines`` log lines per key per ``window`` seconds; the rest are counted.
+
+    ``admit(key)`` answers (log it?, how many were held back since the last admitted line),
+    so the next admitted line can say how many it stands for. Keys are kept for the
+    ``max_keys`` most recent clients only, so a flood from many addresses cannot grow it
+    without bound.
+    """
+
+    def __init__(
+        self,
+        lines: int,
+        window: float,
+        *,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.lines = lines
+        self.window = window
+        self.max_keys = max_keys
+        self.clock = clock
+        self._lock = threading.Lock()
+        # key -> [window start, lines admitted in it, held back since the last admitted]
+        self._keys: OrderedDict[str, list[float]] = OrderedDict()
+
+    def admit(self, key: str) -> tuple[bool, int]:
+        now = self.clock()
+        with self._lock:
+            entry = self._keys.pop(key, None)
+            if entry is None or now - entry[0] >= self.window:
+                held_back = int(entry[2]) if entry is not None else 0
+                entry = [now, 0.0, float(held_back)]
+            self._keys[key] = entry
+            while len(self._keys) > self.max_keys:
+                self._keys.popitem(last=False)
+            if entry[1] >= self.lines:
+                entry[2] += 1
+                return False, 0
+            entry[1] += 1
+            held_back, entry[2] = int(entry[2]), 0.0
+            return True, held_back
 
 
 # --- seller / run ids on every line of a unit of work ---------------------------------------

@@ -14,6 +14,7 @@ Two modes follow from the settings alone:
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
@@ -27,6 +28,28 @@ DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0123456789"
 
 # 32 bytes is the HS256 key size that RFC 7518 §3.2 asks for.
 MIN_JWT_SECRET_LENGTH = 32
+
+# Request headers a browser page may send cross-origin. Besides the two the API needs, the
+# ones that fetch instrumentation adds on its own: W3C trace context (OpenTelemetry), Sentry's
+# tracing headers, Apollo Client's client awareness and request ids. A header missing here
+# makes the browser's preflight fail and blocks *every* request of that page.
+DEFAULT_CORS_ALLOW_HEADERS = (
+    "authorization",
+    "content-type",
+    "accept",
+    "traceparent",
+    "tracestate",
+    "sentry-trace",
+    "baggage",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "x-request-id",
+)
+# Response headers a cross-origin page may read (beyond the CORS-safelisted ones): ``Allow``
+# comes with our 405s; ``Retry-After`` and ``X-Request-Id`` are what a rate-limiting proxy or
+# load balancer in front adds (the gateway's own limits answer ``retryAfterSeconds``).
+DEFAULT_CORS_EXPOSE_HEADERS = ("retry-after", "allow", "x-request-id")
 
 
 class Environment(StrEnum):
@@ -65,13 +88,18 @@ class Settings(BaseSettings):
     broker_maintenance_chance: int = 10_000
 
     # --- auth ----------------------------------------------------------------------------
+    # HS256 signing secrets, comma-separated: the first signs (`halo-gateway token`), every
+    # one verifies, so a secret is rotated by putting the new one first, waiting one token
+    # lifetime, then removing the old one (see README "For frontend teams").
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithm: str = "HS256"
-    # PEM public key for RS256/ES256 tokens minted by the platform's identity provider.
+    # PEM public key(s) for RS256/ES256 tokens minted by the platform's identity provider:
+    # several PEM blocks one after the other are a key list, each verifies (rotation).
     jwt_public_key: SecretStr | None = None
     jwt_issuer: str = "halo-gateway"
     jwt_audience: str = "halo-gateway"
-    # Clock skew tolerated when checking exp/nbf: the platform's clocks are not ours.
+    # Clock skew tolerated when checking exp/nbf: the platform's clocks are not ours. An
+    # open websocket is closed (4401) when its token would be refused over HTTP: exp + leeway.
     jwt_leeway_seconds: int = 30
 
     # --- secrets at rest ---------------------------------------------------------------------
@@ -113,6 +141,17 @@ class Settings(BaseSettings):
     # Browser origins (``https://app.example.com``, or ``*``) allowed to call the API: CORS
     # for HTTP and the Origin check of websocket handshakes. Empty: same origin only.
     cors_origins: list[str] = Field(default_factory=list)
+    # JSON lists. Allow-headers: what cross-origin pages may send (``["*"]``: anything);
+    # expose-headers: what they may read.
+    cors_allow_headers: list[str] = Field(default_factory=lambda: [*DEFAULT_CORS_ALLOW_HEADERS])
+    cors_expose_headers: list[str] = Field(default_factory=lambda: [*DEFAULT_CORS_EXPOSE_HEADERS])
+    # How long a browser may cache a preflight answer: one preflight per page and 10 min
+    # instead of one per request (Chromium caps it at 2 h, Firefox at 24 h).
+    cors_max_age_seconds: int = 600
+    # A websocket that has not sent ``connection_init`` by then is closed with 4408. The
+    # graphql-ws reference server waits 3 s; 10 s leaves room for a page that fetches a fresh
+    # token before it connects, and still frees an idle unauthenticated socket quickly.
+    ws_connection_init_timeout_seconds: float = 10.0
 
     # --- embedded worker -------------------------------------------------------------------
     embedded_worker_threads: int = 2
@@ -158,6 +197,22 @@ class Settings(BaseSettings):
         return self.environment is not Environment.PRODUCTION
 
     @property
+    def jwt_secrets(self) -> list[str]:
+        """The HS secrets in order: the first signs, all verify."""
+        return [
+            part.strip() for part in self.jwt_secret.get_secret_value().split(",") if part.strip()
+        ]
+
+    @property
+    def jwt_public_keys(self) -> list[str]:
+        """Each PEM block of ``JWT_PUBLIC_KEY`` (a key list for rotation)."""
+        if self.jwt_public_key is None:
+            return []
+        text = self.jwt_public_key.get_secret_value().replace("\\n", "\n")
+        blocks = re.findall(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", text, re.S)
+        return blocks or [text]
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url_resolved.startswith("sqlite")
 
@@ -167,8 +222,11 @@ class Settings(BaseSettings):
             return self
         problems = []
         if self.jwt_public_key is None:
-            secret = self.jwt_secret.get_secret_value()
-            if secret == DEV_JWT_SECRET or len(secret) < MIN_JWT_SECRET_LENGTH:
+            secrets = self.jwt_secrets
+            if not secrets or any(
+                secret == DEV_JWT_SECRET or len(secret) < MIN_JWT_SECRET_LENGTH
+                for secret in secrets
+            ):
                 problems.append(
                     f"JWT_SECRET must be set to a random value of at least "
                     f"{MIN_JWT_SECRET_LENGTH} characters (or JWT_PUBLIC_KEY for RS256)"

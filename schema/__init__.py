@@ -20,6 +20,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema import (
@@ -33,7 +34,13 @@ from schema import (
     sync,
     viewer,
 )
-from schema.errors import DomainErrorExtension, RejectNulCharacters
+from schema.errors import (
+    DomainErrorExtension,
+    RejectNulCharacters,
+    client_error_budget,
+    log_client_errors,
+)
+from schema.http import MAX_BATCH_OPERATIONS
 
 # The areas of the API, in the order their fields appear in the SDL.
 AREAS: list[ModuleType] = [
@@ -65,6 +72,18 @@ def _merged(name: str) -> type | None:
     return merge_types(name, parts)
 
 
+class GatewaySchema(strawberry.Schema):
+    """Strawberry's schema with our error logging: Strawberry logs every error at ERROR
+    (with a traceback for resolver errors); client errors are INFO and budgeted here."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.client_error_budget = client_error_budget()
+
+    def process_errors(self, errors: list, execution_context: object = None) -> None:
+        log_client_errors(errors, execution_context, self.client_error_budget)
+
+
 def build_schema(
     *, introspection: bool = True, max_depth: int = MAX_QUERY_DEPTH
 ) -> strawberry.Schema:
@@ -87,11 +106,14 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return GatewaySchema(
         query=_merged("Query"),  # type: ignore[arg-type]
         mutation=_merged("Mutation"),
         subscription=_merged("Subscription"),
         extensions=extensions,
+        # Batched requests (Apollo's BatchHttpLink): a JSON array of operations, each run
+        # as a request of its own, at most MAX_BATCH_OPERATIONS (schema/http.py).
+        config=StrawberryConfig(batching_config={"max_operations": MAX_BATCH_OPERATIONS}),
     )
 
 

@@ -186,3 +186,65 @@ def test_credentials_in_messages_arguments_extras_and_tracebacks_are_masked(
         assert (lines[-1]["seller_id"], lines[-1]["run_id"]) == ("seller-a", 7)
     else:
         assert output.rstrip().endswith("[seller_id=seller-a run_id=7]")
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_source_lines_in_tracebacks_stay_readable(log_format: str, capfd, tmp_path: Path) -> None:
+    # graphql-core's lexer line "token = self.token = self.lookahead()" came out as
+    # "token = [REDACTED]": the masker went by the key name, not the value's shape.
+    import graphql
+
+    settings = make_settings(
+        f"sqlite://{tmp_path / 'unused.sqlite3'}", tmp_path, log_format=log_format
+    )
+    code = logging.getLogger("tests.code")
+    with process_logging(settings):
+        try:
+            graphql.parse('{ a(x: "never closed')
+        except graphql.GraphQLError:
+            code.exception("parse failed")
+        code.info("source: %s", "    password: str | None = None")
+        code.info("source: %s", "secret = settings.jwt_secret.get_secret_value()")
+        code.info("source: %s", 'raise Unauthenticated("The token has expired.") from exc')
+        output = capfd.readouterr().err
+    assert "token = self.token = self.lookahead()" in output
+    assert "password: str | None = None" in output
+    assert "secret = settings.jwt_secret.get_secret_value()" in output
+    assert "The token has expired." in output
+    assert "[REDACTED]" not in output
+
+
+@pytest.mark.parametrize(
+    ("line", "masked"),
+    [
+        (
+            "GET /cb?code=1&access_token=tok-12345&state=x",
+            "GET /cb?code=1&access_token=[REDACTED]&state=x",
+        ),
+        ("password=hunter2 user=bob", "password=[REDACTED] user=bob"),
+        ("Conn(password='hunter2', host='db')", "Conn(password='[REDACTED]', host='db')"),
+        ('{"refresh_token": "r-0123456789"}', '{"refresh_token": "[REDACTED]"}'),
+        ("Authorization: Digest abcdef0123", "Authorization: [REDACTED]"),
+        ("x-api-token: abc", "x-api-token: [REDACTED]"),
+        ("token = self.lookahead()", "token = self.lookahead()"),
+        ("f(token=self.next_token())", "f(token=self.next_token())"),
+    ],
+)
+def test_masking_goes_by_the_shape_of_the_value(line: str, masked: str) -> None:
+    from gateway.logging import redact
+
+    assert redact(line) == masked
+
+
+def test_the_line_budget_lets_a_few_lines_per_key_through_and_counts_the_rest() -> None:
+    from gateway.logging import KeyedLineBudget
+
+    now = [0.0]
+    budget = KeyedLineBudget(3, 60.0, max_keys=2, clock=lambda: now[0])
+    assert [budget.admit("a") for _ in range(5)] == [(True, 0)] * 3 + [(False, 0)] * 2
+    assert budget.admit("b") == (True, 0)  # another client has its own budget
+    now[0] = 61.0  # next window: the first line says how many were held back
+    assert budget.admit("a") == (True, 2)
+    assert budget.admit("a") == (True, 0)
+    budget.admit("c")  # only the two most recent keys are kept
+    assert len(budget._keys) == 2

@@ -81,3 +81,13 @@ def test_graphiql_and_introspection_follow_explicit_settings_in_any_environment(
     monkeypatch.setenv("INTROSPECTION", "false")
     development = Settings()
     assert not development.graphiql_enabled and not development.introspection_enabled
+
+
+def test_production_refuses_a_short_secret_anywhere_in_the_jwt_key_list() -> None:
+    key = Fernet.generate_key().decode()
+    with pytest.raises(ValidationError, match="JWT_SECRET"):
+        Settings(environment="production", jwt_secret="s" * 40 + ",short", secrets_key=key)
+    settings = Settings(
+        environment="production", jwt_secret="s" * 40 + ", " + "t" * 40, secrets_key=key
+    )
+    assert settings.jwt_secrets == ["s" * 40, "t" * 40]

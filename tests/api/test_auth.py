@@ -135,3 +135,44 @@ async def test_websocket_with_a_bad_token_is_closed(
         await receive(socket)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == close_code
+
+
+async def test_hs_secrets_rotate_through_a_comma_separated_key_list(
+    gateway_factory, database_url, tmp_path
+) -> None:
+    # Given the new secret first and the old one still listed (JWT_SECRET="new,old")
+    old, new, retired = ("old-" + "o" * 40, "new-" + "n" * 40, "retired-" + "r" * 40)
+    running = gateway_factory(make_settings(database_url, tmp_path, jwt_secret=f"{new},{old}"))
+    # Then tokens signed with either are accepted, one signed with a removed key is not,
+    # and the gateway's own tokens (`halo-gateway token`) are signed with the first
+    for secret in (new, old):
+        result = await running.gql(VIEWER, token=_token(secret=secret))
+        assert result["data"]["viewer"]["sellerId"] == "seller-a", result
+    assert_error_code(await running.gql(VIEWER, token=_token(secret=retired)), "UNAUTHENTICATED")
+    minted = running.token()
+    assert jwt.decode(minted, new, algorithms=["HS256"], audience="halo-gateway")["sub"]
+    # An expired token is refused whichever listed key signed it.
+    expired = _token(secret=old, exp=datetime.now(UTC) - timedelta(hours=1))
+    error = assert_error_code(await running.gql(VIEWER, token=expired), "UNAUTHENTICATED")
+    assert error["message"] == "The token has expired."
+
+
+async def test_several_public_keys_in_jwt_public_key_all_verify(
+    gateway_factory, database_url, tmp_path
+) -> None:
+    keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3)]
+    pems = [
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+        for key in keys
+    ]
+    settings = make_settings(
+        database_url, tmp_path, jwt_algorithm="RS256", jwt_public_key="\n".join(pems[:2])
+    )
+    running = gateway_factory(settings)
+    for key in keys[:2]:
+        good = jwt.encode(_claims(), key, algorithm="RS256")
+        assert (await running.gql(VIEWER, token=good))["data"]["viewer"]["sellerId"] == "seller-a"
+    unknown = jwt.encode(_claims(), keys[2], algorithm="RS256")
+    assert_error_code(await running.gql(VIEWER, token=unknown), "UNAUTHENTICATED")

@@ -1,0 +1,161 @@
+"""GraphQL over HTTP as the spec (graphql.github.io/graphql-over-http) and its clients expect it.
+
+What Strawberry's view does not do by itself, kept here so the view stays wiring:
+
+* **Media types.** A client that accepts ``application/graphql-response+json`` (Apollo Client
+  4, urql and graphql-http send it first) gets it, with the spec's status codes: a request
+  that never reached execution (parse, validation, variable coercion, a persisted-query hash)
+  answers 400 and has no ``data`` entry. Under plain ``application/json`` such answers stay
+  200, which is what older clients expect.
+* **Malformed requests** (not JSON, ``query`` not a string, an unknown content type …) answer
+  4xx with a GraphQL-shaped JSON body and a code, never ``text/plain``: a client shows the
+  message instead of a network error. A mutation sent by GET answers 405 with ``Allow: POST``.
+* **Persisted queries** (Apollo's APQ, urql's ``persistedExchange``): a hash without a query
+  answers ``PersistedQueryNotSupported`` / ``PERSISTED_QUERY_NOT_SUPPORTED``, the exact words
+  both clients look for before they retry with the full query.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from graphql.error import GraphQLError
+from starlette.responses import Response
+
+JSON = "application/json"
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+# Apollo Server's wording: urql's persistedExchange compares the message, Apollo's
+# PersistedQueryLink the message or the code.
+PERSISTED_QUERY_NOT_SUPPORTED = "PersistedQueryNotSupported"
+
+# Operations one batched request may carry: Apollo's BatchHttpLink sends at most 10 by
+# default (``batchMax``). Each runs as a request of its own, so the cap bounds the work one
+# HTTP request can start; the body cap (2 MiB, gateway/edge.py) bounds its size.
+MAX_BATCH_OPERATIONS = 10
+
+# Codes of the answers that are not GraphQL results (the request itself was unusable).
+BAD_REQUEST = "BAD_REQUEST"
+METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
+
+
+class RequestRefused(Exception):
+    """A request that is not a usable GraphQL request: answered with ``status`` and a coded
+    GraphQL error, not executed."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str = BAD_REQUEST,
+        headers: Mapping[str, str] | None = None,
+        **data: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = dict(headers or {})
+        self.data = data
+
+
+def negotiate(accept: str | None) -> str:
+    """The response media type for an ``Accept`` header.
+
+    ``application/graphql-response+json`` when the client lists it with a weight at least as
+    high as ``application/json``'s; ``application/json`` otherwise (also for ``*/*``, no
+    header, or only types we do not produce, as the spec allows).
+    """
+    weights: dict[str, float] = {}
+    for part in (accept or "").split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        media = media.lower()
+        if media:
+            weights[media] = max(weight, weights.get(media, 0.0))
+    graphql_weight = weights.get(GRAPHQL_RESPONSE_JSON, 0.0)
+    if graphql_weight > 0 and graphql_weight >= weights.get(JSON, 0.0):
+        return GRAPHQL_RESPONSE_JSON
+    return JSON
+
+
+def content_type(media_type: str) -> str:
+    return f"{media_type}; charset=utf-8"
+
+
+def refusal_response(refused: RequestRefused, media_type: str) -> Response:
+    extensions = {"code": refused.code, **refused.data}
+    body = {"errors": [{"message": refused.message, "extensions": extensions}]}
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=refused.status,
+        headers={**refused.headers, "content-type": content_type(media_type)},
+    )
+
+
+def is_request_error(response: Mapping[str, Any]) -> bool:
+    """True when the operation never ran: no data and only errors without a ``path``.
+
+    Errors raised while executing always carry the path of their field; parse, validation
+    and variable-coercion errors (and a persisted-query hash) never do.
+    """
+    errors = response.get("errors")
+    return (
+        response.get("data") is None
+        and bool(errors)
+        and all(not error.get("path") for error in errors or [])
+    )
+
+
+def check_operation_params(data: object, *, where: str = "") -> None:
+    """The spec's parameter types (``query`` string, ``variables``/``extensions`` maps,
+    ``operationName`` string, each or null); Strawberry checks some of them, not in a batch."""
+    if not isinstance(data, dict):
+        raise RequestRefused(400, f"A GraphQL request{where} must be a JSON object.")
+    expected = {
+        "query": (str, "a string"),
+        "operationName": (str, "a string"),
+        "variables": (dict, "an object"),
+        "extensions": (dict, "an object"),
+    }
+    for name, (kind, described) in expected.items():
+        value = data.get(name)
+        if value is not None and not isinstance(value, kind):
+            raise RequestRefused(
+                400, f"The GraphQL request's `{name}`{where} must be {described} or null."
+            )
+
+
+def check_batch(items: list[Any]) -> None:
+    if not items:
+        raise RequestRefused(400, "A batched request must contain at least one operation.")
+    if len(items) > MAX_BATCH_OPERATIONS:
+        raise RequestRefused(
+            400,
+            f"A batched request may contain at most {MAX_BATCH_OPERATIONS} operations.",
+            code=BATCH_TOO_LARGE,
+            maxOperations=MAX_BATCH_OPERATIONS,
+        )
+    for index, item in enumerate(items):
+        check_operation_params(item, where=f" (operation {index})")
+
+
+def persisted_query_hash_only(query: str | None, extensions: Mapping[str, Any] | None) -> bool:
+    return query is None and isinstance(extensions, Mapping) and "persistedQuery" in extensions
+
+
+def persisted_query_error() -> GraphQLError:
+    return GraphQLError(
+        PERSISTED_QUERY_NOT_SUPPORTED, extensions={"code": "PERSISTED_QUERY_NOT_SUPPORTED"}
+    )

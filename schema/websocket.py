@@ -1,0 +1,117 @@
+"""The graphql-transport-ws handler: frames checked before Strawberry sees them, tokens that expire.
+
+Strawberry's handler (0.341) indexes into frames as if they were well-formed: a frame that is
+JSON but not an object (``[]``, ``"x"``, ``null``, ``1``) raises a TypeError that drops the
+socket without a close frame (browsers see 1006 and retry forever), and a ``subscribe``
+whose ``payload.query`` is not a string fails in a worker task, logged at ERROR, while the
+client only gets ``complete``. Here every frame is checked against the protocol first and a
+bad one closes the socket with **4400** and a reason saying what was wrong.
+
+Authentication happens on ``connection_init`` (see ``schema.view``). The token's lifetime is
+kept: when it would no longer be accepted over HTTP (``exp`` + leeway) the socket is closed
+with **4401** "Token expired", and the client reconnects with a fresh token (README, "For
+frontend teams").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+from typing import Any
+
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+
+from gateway.errors import DomainError, Forbidden
+
+WS_BAD_REQUEST = 4400
+WS_UNAUTHORIZED = 4401
+WS_FORBIDDEN = 4403
+TOKEN_EXPIRED = "Token expired"
+
+_OPTIONAL_PAYLOAD_FIELDS = {
+    "variables": (dict, "an object"),
+    "operationName": (str, "a string"),
+    "extensions": (dict, "an object"),
+}
+
+
+class SocketAuthRejected(Exception):
+    """``on_ws_connect`` refused the token: 4401, or 4403 for a role that may not call."""
+
+    def __init__(self, error: DomainError) -> None:
+        self.close_code = WS_FORBIDDEN if isinstance(error, Forbidden) else WS_UNAUTHORIZED
+        self.reason = "Forbidden" if self.close_code == WS_FORBIDDEN else "Unauthorized"
+        super().__init__(self.reason)
+
+
+def frame_problem(message: object) -> str | None:
+    """Why a decoded frame breaks the graphql-transport-ws protocol, or None if it does not.
+
+    Only the shapes the handler relies on are checked; unknown types are left to Strawberry
+    (which closes with 4400 "Unknown message type")."""
+    if not isinstance(message, dict):
+        return "Message must be a JSON object"
+    kind = message.get("type")
+    if not isinstance(kind, str):
+        return "Message type must be a string"
+    if kind in ("subscribe", "complete"):
+        op_id = message.get("id")
+        if not isinstance(op_id, str) or not op_id:
+            return f"A {kind} message needs a non-empty string id"
+    if kind in ("connection_init", "ping", "pong"):
+        payload = message.get("payload")
+        if payload is not None and not isinstance(payload, dict):
+            return f"The {kind} payload must be an object"
+    if kind != "subscribe":
+        return None
+    payload = message.get("payload")
+    if not isinstance(payload, dict):
+        return "The subscribe payload must be an object"
+    if not isinstance(payload.get("query"), str):
+        return "The subscribe payload's query must be a string"
+    for name, (kind_of, described) in _OPTIONAL_PAYLOAD_FIELDS.items():
+        value = payload.get(name)
+        if value is not None and not isinstance(value, kind_of):
+            return f"The subscribe payload's {name} must be {described} or null"
+    return None
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler):
+    expiry_task: asyncio.Task | None = None
+
+    async def handle_message(self, message: Any) -> None:
+        problem = frame_problem(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        if message["type"] == "connection_init" and message.get("payload") is None:
+            # The protocol allows a null or missing payload; Strawberry closes on null.
+            message = {**message, "payload": {}}
+        await super().handle_message(message)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except SocketAuthRejected as exc:
+            await self.websocket.close(code=exc.close_code, reason=exc.reason)
+            return
+        principal = getattr(self.context, "_principal", None)
+        expires_at = getattr(principal, "expires_at", None)
+        if self.connection_acknowledged and expires_at is not None and not self.expiry_task:
+            self.expiry_task = asyncio.create_task(self._close_when_token_expires(expires_at))
+
+    async def _close_when_token_expires(self, expires_at: datetime) -> None:
+        await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
+        # The client may have gone at the same moment: closing twice is refused, harmlessly.
+        with contextlib.suppress(RuntimeError):
+            await self.websocket.close(code=WS_UNAUTHORIZED, reason=TOKEN_EXPIRED)
+
+    async def shutdown(self) -> None:
+        if self.expiry_task is not None:
+            self.expiry_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.expiry_task
+        await super().shutdown()
