@@ -29,7 +29,7 @@ MONTHS_PER_CYCLE: Mapping[str, int] = {"Monthly": 1, "Quarterly": 3, "Annual": 1
 # Precision of one licence's monthly amount (the unit prices' own), before sums are rounded.
 MONTHLY_QUANTUM = UNIT_PRICE_QUANTUM
 ZERO = Decimal(0)
-_UNIT_EXPONENT = UNIT_PRICE_QUANTUM.as_tuple().exponent
+_UNIT_DECIMALS = -int(UNIT_PRICE_QUANTUM.as_tuple().exponent)
 
 
 @dataclass(slots=True)  # not frozen: 20,000 frozen inits cost a tenth of a preview
@@ -83,8 +83,7 @@ def prices_per_unit(payload: Mapping[str, Any]) -> bool:
     payload says which it holds without a flag (a flag in the payload would change every
     ledger hash and resend every licence once).
     """
-    exponent = Decimal(payload["price"]).as_tuple().exponent
-    return exponent == _UNIT_EXPONENT
+    return len(payload["price"].rpartition(".")[2]) == _UNIT_DECIMALS
 
 
 def cents(amount: Decimal) -> Decimal:
