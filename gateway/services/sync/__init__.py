@@ -8,6 +8,7 @@
     licences.py   payload, hash, unit price, match: pure functions
     plan.py       the push's decision for one subscription (pure): push and preview share it
     preview.py    what the next push would do and the money it moves (reads only)
+    preview_csv.py  the preview as CSV (halo-gateway preview)
     money.py      what a licence in HaloPSA is worth per month (pure)
     overview.py   tiles, button states, run history
     journal.py    every seller-visible text of a run
@@ -25,7 +26,8 @@ from gateway.services.sync.overview import (
     sync_overview,
     sync_runs,
 )
-from gateway.services.sync.preview import SyncPreview, preview_sync, write_preview_csv
+from gateway.services.sync.preview import SyncPreview, preview_sync
+from gateway.services.sync.preview_csv import write_preview_csv
 from gateway.services.sync.runs import active_run, event_for, now_utc
 from gateway.services.sync.triggers import (
     cancel_sync,

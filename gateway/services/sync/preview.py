@@ -1,6 +1,6 @@
 """What the next subscriptions sync would do, and what it does to the money in HaloPSA.
 
-Reads the platform's data and the ledger (five queries, no HaloPSA call, nothing written)
+Reads the platform's data and the ledger (a few queries; no HaloPSA call, nothing written)
 and asks :func:`~gateway.services.sync.plan.plan_subscription` — the push's own decision —
 what happens to every subscription: create, update (fields old → new), mark deleted,
 unchanged, or skipped and why. Beside it, the money: the monthly cost and customer price
@@ -22,12 +22,11 @@ licence instead of creating it: ``AWAITING_READBACK``) and a write HaloPSA refus
 
 from __future__ import annotations
 
-import csv
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import Any
 
 from tortoise.expressions import RawSQL
 
@@ -37,12 +36,10 @@ from gateway.models import (
     Organization,
     OrganizationMapping,
     PsaOrganization,
-    RunOutcome,
     Seller,
     Subscription,
     SyncedSubscription,
 )
-from gateway.services.exports import spreadsheet_text
 from gateway.services.paging import Page, check_page
 from gateway.services.sync import journal
 from gateway.services.sync.money import NOTHING, Monthly, cents, payload_monthly
@@ -62,7 +59,6 @@ CHANGE_FIELDS = (
     "status",
     "is_active",
 )
-_OUTSIDE_RUN = frozenset({Reason.UNMAPPED, Reason.HALO_CLIENT_MISSING})
 _SUB_FIELDS = (
     "id",
     "external_id",
@@ -210,8 +206,6 @@ class SubscriptionPreview:
     halo_licence_id: int | None
     currency: str
     money: MoneyImpact
-    # What the run will count for it; None: the run does not look at it (unmapped…).
-    outcome: RunOutcome | None
     # The licence payloads of the current client before and after (None: no licence, or
     # not known before — see ``before_known``).
     before: dict[str, Any] | None
@@ -521,7 +515,6 @@ def _subscription(plan: _Planned, client_names: dict[int, str]) -> SubscriptionP
         halo_licence_id=licence_id,
         currency=sub.currency,
         money=money,
-        outcome=None if decision.reason in _OUTSIDE_RUN else decision.outcome,
         before=before,
         after=after,
         before_known=before_known,
@@ -567,86 +560,3 @@ def _reason(
     elif reason is Reason.LAST_WRITE_UNCONFIRMED:
         text = journal.preview_last_write_unconfirmed(licence_id)
     return reason, text
-
-
-def outcome_counts(preview: SyncPreview) -> Counter[RunOutcome]:
-    """The counts the run itself would report (created, updated, unchanged, skipped)."""
-    return Counter(
-        s.outcome for o in preview.organizations for s in o.subscriptions if s.outcome is not None
-    )
-
-
-# --- CSV (`halo-gateway preview`) -----------------------------------------------------------
-
-CSV_COLUMNS = (
-    "organization_id",
-    "organization_name",
-    "halo_client_id",
-    "halo_client_name",
-    "subscription_id",
-    "subscription_name",
-    "action",
-    "reason",
-    "details",
-    "halo_licence_id",
-    "changes",
-    "currency",
-    "monthly_cost_before",
-    "monthly_cost_after",
-    "monthly_price_before",
-    "monthly_price_after",
-)
-
-
-def write_preview_csv(preview: SyncPreview, out: TextIO) -> int:
-    """One row per subscription, organisations in the preview's order; returns the rows.
-
-    Money is monthly, to the cent; an empty amount is one the ledger does not know. Changes
-    read ``field: old → new`` (``field: new`` for a create), separated by ``; ``.
-    """
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    rows = 0
-    for org in preview.organizations:
-        for sub in org.subscriptions:
-            shown = sub.money.shown
-            known_before, known_after = sub.money.unknown_before == 0, sub.money.unknown_after == 0
-            writer.writerow(
-                [
-                    spreadsheet_text(org.external_id),
-                    spreadsheet_text(org.name),
-                    _optional(org.halo_client_id),
-                    spreadsheet_text(org.halo_client_name),
-                    spreadsheet_text(sub.id),
-                    spreadsheet_text(sub.name),
-                    sub.action.value,
-                    sub.reason.value if sub.reason else "",
-                    spreadsheet_text(sub.reason_text),
-                    _optional(sub.halo_licence_id),
-                    spreadsheet_text("; ".join(_change_text(c) for c in sub.changes)),
-                    sub.currency,
-                    shown.cost_before if known_before else "",
-                    shown.cost_after if known_after else "",
-                    shown.price_before if known_before else "",
-                    shown.price_after if known_after else "",
-                ]
-            )
-            rows += 1
-    return rows
-
-
-def _optional(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _change_text(change: FieldChange) -> str:
-    def show(value: Any) -> str:
-        if value is None:
-            return "(none)"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
-
-    if change.before is None and change.after is not None:
-        return f"{change.field}: {show(change.after)}"
-    return f"{change.field}: {show(change.before)} → {show(change.after)}"
