@@ -73,15 +73,15 @@ _SUB_FIELDS = (
     "currency",
 )
 # Read as the database gives them: Tortoise parses every SQLite date with a general
-# date-time parser (a third of the whole preview at 20,000 rows), and of ``deleted_at`` only
-# whether it is set matters (``licence_payload`` and the plan ask nothing more).
+# date-time parser (~0.2 s of CPU for 20,000 subscriptions with dates, measured), and of
+# ``deleted_at`` only whether it is set matters (``licence_payload`` and the plan ask no more).
 _UNCONVERTED = {
     "raw_start_date": RawSQL('"subscription"."start_date"'),
     "raw_end_date": RawSQL('"subscription"."end_date"'),
     "is_deleted": RawSQL('"subscription"."deleted_at" IS NOT NULL'),
 }
-# Not the intent: decoding 20,000 JSON documents costs more than the rest of the plan, and
-# only the rows about to change need theirs (``_load_intents``).
+# Not the intent: decoding 20,000 JSON documents was a sixth of the preview's time, and only
+# the rows about to change need theirs (``_load_intents``).
 _LEDGER_FIELDS = (
     "id",
     "subscription_id",
@@ -95,8 +95,8 @@ _LEDGER_FIELDS = (
 
 @dataclass(slots=True)
 class _Sub:
-    """A subscription's fields as ``licence_payload`` reads them (no model instance: 20,000
-    Tortoise objects cost more than the whole plan)."""
+    """A subscription's fields as ``licence_payload`` reads them (plain rows, not model
+    instances: the preview reads every subscription of a seller on each request)."""
 
     id: int
     external_id: str

@@ -10,7 +10,7 @@ import csv
 from typing import Any, TextIO
 
 from gateway.services.exports import spreadsheet_text
-from gateway.services.sync.preview import FieldChange, SyncPreview
+from gateway.services.sync.preview import SubscriptionPreview, SyncPreview
 
 CSV_COLUMNS = (
     "organization_id",
@@ -57,7 +57,7 @@ def write_preview_csv(preview: SyncPreview, out: TextIO) -> int:
                     sub.reason.value if sub.reason else "",
                     spreadsheet_text(sub.reason_text),
                     _optional(sub.halo_licence_id),
-                    spreadsheet_text("; ".join(_change_text(c) for c in sub.changes)),
+                    spreadsheet_text(_changes_text(sub)),
                     sub.currency,
                     shown.cost_before if known_before else "",
                     shown.cost_after if known_after else "",
@@ -73,7 +73,10 @@ def _optional(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _change_text(change: FieldChange) -> str:
+def _changes_text(sub: SubscriptionPreview) -> str:
+    """``field: old → new; …``; a create lists ``field: new``; a value the ledger does not
+    know reads ``(unknown)``, one that is empty ``(none)``."""
+
     def show(value: Any) -> str:
         if value is None:
             return "(none)"
@@ -81,6 +84,7 @@ def _change_text(change: FieldChange) -> str:
             return "true" if value else "false"
         return str(value)
 
-    if change.before is None and change.after is not None:
-        return f"{change.field}: {show(change.after)}"
-    return f"{change.field}: {show(change.before)} → {show(change.after)}"
+    if sub.before is None and sub.before_known:  # a create: nothing before
+        return "; ".join(f"{c.field}: {show(c.after)}" for c in sub.changes)
+    old = show if sub.before_known else (lambda _: "(unknown)")
+    return "; ".join(f"{c.field}: {old(c.before)} → {show(c.after)}" for c in sub.changes)
