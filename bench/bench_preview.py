@@ -15,6 +15,10 @@ Printed per moment: the preview's time (best of ``--repeat``) through ``previewS
 HTTP (first page; the whole plan is computed for the totals) and as a direct service call
 (wall and CPU), the run's duration (started → finished, from the run row), their ratio, and
 whether the preview's counts equal the run's.
+
+``--preview-only`` skips the syncs (minutes on a busy machine): the ledger is written
+straight into the database as a first sync would leave it, so the preview alone can be timed
+in a quiet moment: before the first sync, and a day later.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,8 +42,9 @@ from bench import seeding
 from gateway import db
 from gateway.auth import mint_token
 from gateway.halopsa.simulator import SimulatorState, create_simulator_app
-from gateway.models import Subscription
+from gateway.models import LedgerState, OrganizationMapping, Subscription, SyncedSubscription
 from gateway.services.sync import now_utc, preview_sync
+from gateway.services.sync.licences import licence_payload, payload_hash
 from gateway.settings import Settings
 from tests.support.servers import serve_in_thread
 
@@ -62,6 +68,40 @@ async def seed(settings: Settings, sim_url: str, orgs: int, per_org: int, client
         await Subscription.filter(seller_id=SELLER).update(
             start_date=date(2026, 1, 1), end_date=date(2026, 12, 31)
         )
+
+
+async def seed_ledger(settings: Settings) -> None:
+    """The ledger a first sync leaves: every subscription WRITTEN with its payload's hash."""
+    ctx = await db.open_db(settings)
+    try:
+        with db.bound(ctx):
+            clients = dict(
+                await OrganizationMapping.filter(seller_id=SELLER).values_list(
+                    "organization_id", "psa_organization__halo_id"
+                )
+            )
+            rows = []
+            for n, sub in enumerate(await Subscription.filter(seller_id=SELLER), start=1):
+                client = clients.get(sub.organization_id)  # type: ignore[attr-defined]
+                if client is None:
+                    continue
+                sent = licence_payload(sub, client, unit_prices=False)
+                digest = payload_hash(sent)
+                rows.append(
+                    SyncedSubscription(
+                        seller_id=SELLER,
+                        subscription_id=sub.id,
+                        halo_client_id=client,
+                        halo_licence_id=n,
+                        state=LedgerState.WRITTEN,
+                        payload_hash=digest,
+                        intent=sent,
+                        intent_hash=digest,
+                    )
+                )
+            await SyncedSubscription.bulk_create(rows, batch_size=1000)
+    finally:
+        await db.close_db(ctx)
 
 
 async def change_a_day(settings: Settings) -> None:
@@ -134,6 +174,43 @@ def agrees(counts: dict, run: dict) -> bool:
     ) and counts["skipped"] == run["skipped"]
 
 
+async def with_syncs(
+    settings: Settings, client: httpx.AsyncClient, instance: Any, repeat: int
+) -> None:
+    for moment in ("first sync", "a day later", "nothing changed"):
+        if moment == "a day later":
+            await change_a_day(settings)
+        http, counts = await preview_over_http(client, repeat)
+        wall, cpu = await preview_direct(settings, repeat)
+        posts = instance.counters.get("licence_posts", 0)
+        requests = instance.counters.get("requests", 0)
+        run = await run_sync(client)
+        sync_s = run["durationMs"] / 1000
+        print(
+            f"{moment:>15}: preview {http:.2f} s over HTTP ({wall:.2f} s direct, "
+            f"{cpu:.2f} s CPU) | sync {sync_s:.2f} s ({run['state']}, "
+            f"created {run['created']:,} updated {run['updated']:,} unchanged "
+            f"{run['unchanged']:,}; {instance.counters.get('requests', 0) - requests}"
+            f" HaloPSA requests, {instance.counters.get('licence_posts', 0) - posts}"
+            f" writes) | preview/sync = {http / sync_s:.2f} | "
+            f"counts agree: {agrees(counts, run)}"
+        )
+
+
+async def preview_only(settings: Settings, client: httpx.AsyncClient, repeat: int) -> None:
+    for moment in ("first sync", "a day later"):
+        if moment == "a day later":
+            await seed_ledger(settings)
+            await change_a_day(settings)
+        http, counts = await preview_over_http(client, repeat)
+        wall, cpu = await preview_direct(settings, repeat)
+        print(
+            f"{moment:>15}: preview {http:.2f} s over HTTP ({wall:.2f} s direct, "
+            f"{cpu:.2f} s CPU); create {counts['create']:,} update {counts['update']:,} "
+            f"mark deleted {counts['markDeleted']:,} unchanged {counts['unchanged']:,}"
+        )
+
+
 async def main(args: argparse.Namespace) -> None:
     from gateway.app import create_app
 
@@ -166,24 +243,10 @@ async def main(args: argparse.Namespace) -> None:
                 base_url=base, timeout=600, headers={"Authorization": f"Bearer {token}"}
             ) as client:
                 print(f"load average before: {os.getloadavg()[0]:.1f}")
-                for moment in ("first sync", "a day later", "nothing changed"):
-                    if moment == "a day later":
-                        await change_a_day(settings)
-                    http, counts = await preview_over_http(client, args.repeat)
-                    wall, cpu = await preview_direct(settings, args.repeat)
-                    posts = instance.counters.get("licence_posts", 0)
-                    requests = instance.counters.get("requests", 0)
-                    run = await run_sync(client)
-                    sync_s = run["durationMs"] / 1000
-                    print(
-                        f"{moment:>15}: preview {http:.2f} s over HTTP ({wall:.2f} s direct, "
-                        f"{cpu:.2f} s CPU) | sync {sync_s:.2f} s ({run['state']}, "
-                        f"created {run['created']:,} updated {run['updated']:,} unchanged "
-                        f"{run['unchanged']:,}; {instance.counters.get('requests', 0) - requests}"
-                        f" HaloPSA requests, {instance.counters.get('licence_posts', 0) - posts}"
-                        f" writes) | preview/sync = {http / sync_s:.2f} | "
-                        f"counts agree: {agrees(counts, run)}"
-                    )
+                if args.preview_only:
+                    await preview_only(settings, client, args.repeat)
+                else:
+                    await with_syncs(settings, client, instance, args.repeat)
                 print(
                     f"load average after: {os.getloadavg()[0]:.1f}; target: {records:,} "
                     "subscriptions previewed in under 2 s"
@@ -196,4 +259,5 @@ if __name__ == "__main__":
     parser.add_argument("--per-org", type=int, default=20)
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--preview-only", action="store_true")
     asyncio.run(main(parser.parse_args()))

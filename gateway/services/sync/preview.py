@@ -378,7 +378,7 @@ async def preview_sync(seller_id: str, organization_id: int | None = None) -> Sy
             row = _subscription(plan, client_names)
             preview.subscriptions.append(row)
             preview.counts.count(row.action)
-            preview.money.setdefault(row.currency, MoneyImpact(row.currency)).add(row.money)
+            _money_in(preview.money, row.currency).add(row.money)
         previews.append(preview)
     previews.sort(key=lambda o: (o.name.casefold(), o.external_id))
     counts = ActionCounts()
@@ -386,7 +386,7 @@ async def preview_sync(seller_id: str, organization_id: int | None = None) -> Sy
     for preview in previews:
         counts.add(preview.counts)
         for currency, impact in preview.money.items():
-            money.setdefault(currency, MoneyImpact(currency)).add(impact)
+            _money_in(money, currency).add(impact)
     return SyncPreview(
         seller_id=seller_id,
         unit_prices=unit_prices,
@@ -395,6 +395,13 @@ async def preview_sync(seller_id: str, organization_id: int | None = None) -> Sy
         counts=counts,
         money=dict(sorted(money.items())),
     )
+
+
+def _money_in(money: dict[str, MoneyImpact], currency: str) -> MoneyImpact:
+    impact = money.get(currency)
+    if impact is None:
+        impact = money[currency] = MoneyImpact(currency)
+    return impact
 
 
 def _organization(org: dict[str, Any], mapping: dict[str, Any] | None) -> OrganizationPreview:
