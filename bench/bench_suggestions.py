@@ -41,7 +41,7 @@ from gateway import db
 from gateway.auth import Principal
 from gateway.demo_data import organization_names
 from gateway.services import suggestions
-from gateway.services.suggestions import (
+from gateway.services.matching import (
     Match,
     assign_best_first,
     distinctive_words,

@@ -1,10 +1,10 @@
 """The ASGI application: one constructor call that wires settings, database, bus and broker.
 
 ``create_app(settings)`` returns a Starlette app serving GraphQL at ``/graphql`` (POST, GET
-for GraphiQL, websocket with graphql-transport-ws), ``/healthz``, ``/readyz`` and
-``/metrics``. The lifespan opens and closes, in order: migrations (if enabled), the database,
-the event bus, the broker and, in embedded mode, a Dramatiq worker and the scheduler inside
-this process.
+for GraphiQL, websocket with graphql-transport-ws), ``/healthz``, ``/readyz``, ``/metrics``
+and the seller's pages on ``/`` (``gateway.web``). The lifespan opens and closes, in order:
+migrations (if enabled), the database, the event bus, the broker and, in embedded mode, a
+Dramatiq worker and the scheduler inside this process.
 """
 
 from __future__ import annotations
@@ -24,15 +24,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from gateway import db, metrics
-from gateway.crypto import secret_box_from_settings
 from gateway.edge import LimitBodySize, SecurityHeaders
-from gateway.events import build_event_bus
-from gateway.services import Deps
-from gateway.services.throttle import build_throttle
+from gateway.services import Deps, build_deps, issues
 from gateway.settings import Environment, Settings
+from gateway.web import WebPages
 from schema import build_schema
 from schema.view import GraphQLView
-from workers.broker import build_broker, start_embedded_worker
+from workers.actors import worker_threads
+from workers.broker import build_broker, register_actors, start_embedded_worker
 from workers.queue import DramatiqJobQueue
 
 logger = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ class AppState:
 
     deps: Deps
     holder: db.DatabaseHolder
-    broker: dramatiq.Broker | None = None
+    broker: dramatiq.Broker
     worker: dramatiq.Worker | None = None
     background: list[Any] = field(default_factory=list)
 
@@ -59,22 +58,20 @@ def create_app(
     extra_routes: Sequence[BaseRoute] = (),
     on_started: Callable[[Deps], Awaitable[None]] | None = None,
 ) -> Starlette:
-    bus = build_event_bus(settings.redis_url, settings.redis_namespace)
-    deps = Deps(
-        settings=settings,
-        bus=bus,
-        queue=None,  # type: ignore[arg-type]  # set by the lifespan once the broker exists
-        secret_box=secret_box_from_settings(settings),
-        halo_transport=halo_transport,
-        throttle=build_throttle(settings.redis_url, settings.redis_namespace),
-    )
-    state = AppState(deps=deps, holder=db.DatabaseHolder())
+    # Built here, opened by the lifespan: nothing below connects before it runs.
+    broker = build_broker(settings)
+    deps = build_deps(settings, queue=DramatiqJobQueue(broker), halo_transport=halo_transport)
+    register_actors(broker, deps)
+    bus = deps.bus
+    state = AppState(deps=deps, holder=db.DatabaseHolder(), broker=broker)
+    pages = WebPages(settings)
     view = GraphQLView(
         build_schema(
             introspection=settings.introspection_enabled, max_depth=settings.graphql_max_depth
         ),
         deps,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        ide_page=pages.ide,
         keep_alive=True,
         keep_alive_interval=WS_KEEP_ALIVE_SECONDS,
         # Browsers apply no CORS to websockets: Strawberry checks the handshake's Origin
@@ -93,11 +90,13 @@ def create_app(
         state.holder.context = ctx
         with db.bound(ctx):
             await bus.start()
-            broker, _runtime = build_broker(settings, deps)
-            state.broker = broker
-            deps.queue = DramatiqJobQueue(broker, _runtime.actors)
             if settings.embedded:
-                state.worker = start_embedded_worker(broker, settings.embedded_worker_threads)
+                state.worker = start_embedded_worker(
+                    broker,
+                    worker_threads(
+                        settings.embedded_worker_threads, settings.webhook_delivery_concurrency
+                    ),
+                )
             if settings.scheduler_runs_in_process:
                 from workers.scheduler import start_in_process_scheduler
 
@@ -113,6 +112,7 @@ def create_app(
                     state.worker.stop()
                 broker.close()
                 await bus.close()
+                await deps.aclose()
                 state.holder.context = None
                 await db.close_db(ctx)
 
@@ -128,6 +128,7 @@ def create_app(
         )
 
     async def metrics_endpoint(request: Request) -> Response:
+        await issues.refresh_metrics()
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 
@@ -138,6 +139,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
+        *pages.routes(),
         *extra_routes,
     ]
     middleware = [
@@ -179,6 +181,4 @@ async def _database_ready() -> bool:
 
 
 async def _broker_ready(deps: Deps) -> bool:
-    if deps.queue is None:
-        return False
     return await deps.queue.ping()

@@ -39,6 +39,9 @@ class Principal:
     # When the token stops being accepted (its ``exp`` plus the leeway): an open websocket
     # authenticated with it is closed then.
     expires_at: datetime | None = None
+    # The latest moment a session started from this token may last: the ``session_until``
+    # claim of a session token, else the token's own expiry (see services/sessions.py).
+    session_until: datetime | None = None
 
     @property
     def display(self) -> str:
@@ -106,11 +109,13 @@ def authenticate(settings: Settings, authorization: str | None) -> Principal:
     expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC) + timedelta(
         seconds=settings.jwt_leeway_seconds
     )
+    limit = claims.get("session_until", claims["exp"])
     return Principal(
         subject=str(claims["sub"]),
         seller_id=str(seller_id),
         roles=normalised,
         expires_at=expires_at,
+        session_until=datetime.fromtimestamp(int(limit), UTC) if isinstance(limit, int) else None,
     )
 
 
@@ -121,6 +126,7 @@ def mint_token(
     roles: list[str],
     subject: str = "dev-user",
     ttl: timedelta = timedelta(hours=12),
+    session_until: datetime | None = None,
 ) -> str:
     """Sign a token with the first configured HS secret (development, scripts and tests)."""
     if settings.jwt_algorithm.upper().startswith(("RS", "ES", "PS")):
@@ -136,4 +142,6 @@ def mint_token(
         "nbf": now,
         "exp": now + ttl,
     }
+    if session_until is not None:
+        claims["session_until"] = int(session_until.timestamp())
     return jwt.encode(claims, settings.jwt_secrets[0], algorithm=settings.jwt_algorithm)

@@ -106,13 +106,11 @@ def app_from_environment() -> object:
 @click.option("--threads", type=int, default=4, help="Concurrent sync runs in this process.")
 def worker(threads: int) -> None:
     """Run a Dramatiq worker that executes sync runs (scale-out mode)."""
-    import dramatiq
 
-    from gateway.crypto import secret_box_from_settings
-    from gateway.events import build_event_bus
     from gateway.logging import configure_logging
-    from gateway.services import Deps
-    from workers.broker import WORKER_TIMEOUT_MS, build_broker
+    from gateway.services import build_deps
+    from workers.actors import worker_threads
+    from workers.broker import build_broker, build_worker, register_actors
     from workers.queue import DramatiqJobQueue
 
     settings = _settings()
@@ -121,16 +119,13 @@ def worker(threads: int) -> None:
         raise click.ClickException(
             "halo-gateway worker needs REDIS_URL; in embedded mode the gateway runs its own worker"
         )
-    deps = Deps(
-        settings=settings,
-        bus=build_event_bus(settings.redis_url, settings.redis_namespace),
-        queue=None,  # type: ignore[arg-type]
-        secret_box=secret_box_from_settings(settings),
-    )
-    broker, runtime = build_broker(settings, deps)
-    deps.queue = DramatiqJobQueue(broker, runtime.actors)
-    process_worker = dramatiq.Worker(
-        broker, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS
+    broker = build_broker(settings)
+    # The Deps' Redis clients live on the worker's loop, which closes them at shutdown.
+    register_actors(broker, build_deps(settings, queue=DramatiqJobQueue(broker)))
+    process_worker = build_worker(
+        broker,
+        worker_threads(threads, settings.webhook_delivery_concurrency),
+        prefetch=threads,
     )
     process_worker.start()
     click.echo(f"worker started ({threads} threads); Ctrl-C to stop", err=True)

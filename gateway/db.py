@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise.context import TortoiseContext, _current_context
 
 from gateway.settings import Settings
+
+# An open database, as open_db() returns it and bound() binds it. The wiring (workers, the
+# app) names it by this alias: only the core knows it is Tortoise's context.
+Database: TypeAlias = TortoiseContext
 
 MODELS_MODULE = "gateway.models"
 MIGRATIONS_MODULE = "gateway.migrations"
@@ -43,7 +47,7 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         path = url.removeprefix("sqlite://").split("?", 1)[0]
         if path != ":memory:":
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        connection: dict[str, Any] = {
+        connection: str | dict[str, Any] = {
             "engine": SQLITE_ENGINE,
             "credentials": {
                 "file_path": path,
@@ -52,13 +56,13 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
             },
         }
     else:
-        connection = url  # type: ignore[assignment]
+        connection = url
         if url.startswith(("postgres://", "postgresql://", "asyncpg://")):
             sep = "&" if "?" in url else "?"
             extra = "&".join(f"{k}={v}" for k, v in POSTGRES_POOL.items() if f"{k}=" not in url)
             connection = url.replace("postgresql://", "postgres://", 1) + (
                 sep + extra if extra else ""
-            )  # type: ignore[assignment]
+            )
     return {
         "connections": {name: connection},
         "apps": {

@@ -82,8 +82,12 @@ def run_demo(settings: Settings, *, host: str | None, port: int | None, organiza
         on_started=_first_sync,
     )
     token = mint_token(settings, seller_id=DEMO_SELLER, roles=["SELLER_ADMIN"], subject="demo")
+    # The token travels in the fragment (never sent to a server, never in a Referer); the app
+    # swaps it for a short-lived session token and removes it from the address bar.
+    app_link = f"{base}/#token={token}" if settings.web_app_enabled else "(WEB_APP is off)"
     print(
         f"\nhalo-gateway demo\n"
+        f"  Web app:    {app_link}\n"
         f"  GraphiQL:   {base}/graphql\n"
         f"  Token:      {token}\n"
         f'  Header:     {{"Authorization": "Bearer {token}"}}\n'

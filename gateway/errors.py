@@ -18,7 +18,8 @@ internal error with an id. Resolvers never build GraphQL errors themselves.
     ├── RateLimited                RATE_LIMITED (retryAfterSeconds=…)
     ├── BrokerUnavailable          BROKER_UNAVAILABLE
     ├── DatabaseBusy               DATABASE_BUSY (retryAfterSeconds=…)
-    └── QueryTooComplex            QUERY_TOO_COMPLEX
+    ├── QueryTooComplex            QUERY_TOO_COMPLEX
+    └── SessionTokensUnavailable   SESSION_TOKENS_UNAVAILABLE
 """
 
 from __future__ import annotations
@@ -143,3 +144,10 @@ class DatabaseBusy(DomainError):
 class QueryTooComplex(DomainError):
     code = "QUERY_TOO_COMPLEX"
     default_message = "The query is too complex."
+
+
+class SessionTokensUnavailable(DomainError):
+    """The gateway verifies the platform's tokens with a public key and cannot sign its own."""
+
+    code = "SESSION_TOKENS_UNAVAILABLE"
+    default_message = "This gateway does not issue session tokens; keep using the platform's token."

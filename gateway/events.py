@@ -9,6 +9,12 @@ by seller. Two implementations behind one interface:
   number of sockets; it resubscribes after Redis restarts and then tells every subscriber to
   refresh (a ``RESYNC`` marker), so no missed event leaves a page wrong.
 
+Events are best-effort: a publish that Redis cannot take is dropped (one WARNING per outage)
+and never fails the sync run or the mutation that published it. Whoever missed events is
+told so: subscribers of a listener that lost Redis get ``RESYNC`` when it is back, and the
+sellers whose events a publisher dropped get a ``RESYNC`` of their own once publishing works
+again (a publisher can fail while the listeners stay connected, e.g. on a timeout).
+
 A subscriber has a bounded queue: a client that cannot keep up is dropped (its iterator ends)
 instead of slowing the others down or growing memory without bound.
 """
@@ -20,6 +26,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -32,6 +39,12 @@ SUBSCRIBER_QUEUE_SIZE = 256
 # Back-off between attempts to re-establish the Redis subscription.
 REDIS_RECONNECT_MIN_SECONDS = 0.2
 REDIS_RECONNECT_MAX_SECONDS = 5.0
+# A publish waits at most this long for Redis: an event is not worth holding a sync run up.
+PUBLISH_TIMEOUT_SECONDS = 2.0
+# After a failed publish, events are dropped without trying for this long: a run publishes
+# progress several times a second and must not pay a connection attempt for each one while
+# Redis is away.
+PUBLISH_PAUSE_AFTER_FAILURE_SECONDS = 1.0
 
 
 @dataclass(slots=True)
@@ -40,7 +53,9 @@ class SyncEvent:
     run_id: int
     kind: str
     scope: str
-    phase: str  # QUEUED, STARTED, PROGRESS, COMPLETED, FAILED, CANCELLED, or RESYNC (bus-level)
+    # QUEUED, STARTED, PROGRESS, COMPLETED, FAILED, CANCELLED; RESYNC (bus-level); ISSUE (an
+    # integration issue of the seller changed: ``issue_id``, no run).
+    phase: str
     organization_id: str | None = None
     processed: int = 0
     total: int = 0
@@ -50,6 +65,7 @@ class SyncEvent:
     failed: int = 0
     message: str | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    issue_id: int | None = None
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -64,6 +80,7 @@ class SyncEvent:
 
 
 RESYNC = "RESYNC"
+ISSUE = "ISSUE"
 
 
 class EventBus(Protocol):
@@ -205,6 +222,7 @@ class RedisEventBus:
         # several loops (gateway + embedded worker threads).
         self._publishers: dict[asyncio.AbstractEventLoop, Any] = {}
         self._publishers_lock = threading.Lock()
+        self._outage = _PublishOutage()
         self.connected = asyncio.Event()
 
     async def start(self) -> None:
@@ -227,17 +245,42 @@ class RedisEventBus:
 
     def _publisher(self) -> Any:
         import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
         loop = asyncio.get_running_loop()
         with self._publishers_lock:
             client = self._publishers.get(loop)
             if client is None:
-                client = aioredis.Redis.from_url(self._url)
+                client = aioredis.Redis.from_url(
+                    self._url,
+                    socket_timeout=PUBLISH_TIMEOUT_SECONDS,
+                    socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS,
+                    # One immediate retry: enough for a pooled connection that a Redis restart
+                    # closed; redis-py's default (10 with back-off) would hold a run for seconds.
+                    retry=Retry(NoBackoff(), 1),
+                )
                 self._publishers[loop] = client
             return client
 
     async def publish(self, event: SyncEvent) -> None:
-        await self._publisher().publish(self._prefix + event.seller_id, event.to_json())
+        """Best-effort: an event Redis cannot take is dropped, never raised (see module doc)."""
+        from redis.exceptions import RedisError
+
+        if self._outage.paused():
+            self._outage.dropped(event.seller_id)
+            return
+        try:
+            client = self._publisher()
+            missed = self._outage.missed()
+            for seller_id in missed:
+                await client.publish(self._prefix + seller_id, _resync_marker(seller_id).to_json())
+            await client.publish(self._prefix + event.seller_id, event.to_json())
+        except (RedisError, OSError) as exc:
+            self._outage.failed(event.seller_id, exc)
+            return
+        if missed:
+            self._outage.ended()
 
     def subscribe(self, seller_id: str) -> EventStream:
         return self._fanout.stream(seller_id)
@@ -248,13 +291,15 @@ class RedisEventBus:
 
     async def _listen(self) -> None:
         import redis.asyncio as aioredis
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
+        from redis.exceptions import RedisError
 
         delay = REDIS_RECONNECT_MIN_SECONDS
         had_connection = False
+        lost_at: float | None = None
         while True:
-            client = aioredis.Redis.from_url(self._url)
+            client = aioredis.Redis.from_url(
+                self._url, socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS, socket_keepalive=True
+            )
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(self._prefix + "*")
@@ -262,6 +307,12 @@ class RedisEventBus:
                 if had_connection:
                     # We may have missed events while Redis was away: tell pages to refresh.
                     self._fanout.deliver(_resync_marker())
+                if lost_at is not None:
+                    logger.info(
+                        "event bus: Redis is back after %.1fs; subscribers told to refresh",
+                        time.monotonic() - lost_at,
+                    )
+                    lost_at = None
                 had_connection = True
                 delay = REDIS_RECONNECT_MIN_SECONDS
                 async for message in pubsub.listen():
@@ -273,9 +324,15 @@ class RedisEventBus:
                         logger.warning("ignoring malformed event on %s", message.get("channel"))
                         continue
                     self._fanout.deliver(event, event.seller_id)
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            except (RedisError, OSError) as exc:
                 self.connected.clear()
-                logger.warning("event bus lost Redis (%s); retrying in %.1fs", exc, delay)
+                if lost_at is None:  # once per outage, not once per attempt
+                    lost_at = time.monotonic()
+                    logger.warning(
+                        "event bus lost Redis (%s); reconnecting with back-off up to %.0fs",
+                        exc,
+                        REDIS_RECONNECT_MAX_SECONDS,
+                    )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, REDIS_RECONNECT_MAX_SECONDS)
             finally:
@@ -285,8 +342,69 @@ class RedisEventBus:
                     await client.aclose()
 
 
-def _resync_marker() -> SyncEvent:
-    return SyncEvent(seller_id="*", run_id=0, kind="*", scope="*", phase=RESYNC)
+def resync_event(seller_id: str) -> SyncEvent:
+    """Tells a seller's pages to read the state again (events were missed or withdrawn)."""
+    return SyncEvent(seller_id=seller_id, run_id=0, kind="*", scope="*", phase=RESYNC)
+
+
+def _resync_marker(seller_id: str = "*") -> SyncEvent:
+    return resync_event(seller_id)
+
+
+class _PublishOutage:
+    """What the publishers of a process know about Redis being away (thread-safe: publishers
+    run on several loops): whether to try at all, whose events were dropped, and that the
+    outage was reported once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._since: float | None = None
+        self._retry_at = 0.0
+        self._sellers: set[str] = set()
+        self._count = 0
+
+    def paused(self) -> bool:
+        with self._lock:
+            return self._since is not None and time.monotonic() < self._retry_at
+
+    def dropped(self, seller_id: str) -> None:
+        with self._lock:
+            self._sellers.add(seller_id)
+            self._count += 1
+
+    def failed(self, seller_id: str, exc: BaseException) -> None:
+        with self._lock:
+            first = self._since is None
+            if first:
+                self._since = time.monotonic()
+            self._retry_at = time.monotonic() + PUBLISH_PAUSE_AFTER_FAILURE_SECONDS
+            self._sellers.add(seller_id)
+            self._count += 1
+        if first:
+            logger.warning(
+                "event bus cannot publish to Redis (%s): sync events are dropped until it is "
+                "back, then the sellers concerned are told to refresh",
+                exc,
+            )
+
+    def missed(self) -> list[str]:
+        """The sellers whose events were dropped since the last publish that worked."""
+        with self._lock:
+            return sorted(self._sellers) if self._since is not None else []
+
+    def ended(self) -> None:
+        """Publishing works again and the sellers concerned were told to refresh."""
+        with self._lock:
+            if self._since is None:
+                return
+            since, sellers, count = self._since, len(self._sellers), self._count
+            self._since, self._sellers, self._count = None, set(), 0
+        logger.info(
+            "event bus publishes again after %.1fs (%d events dropped, %d sellers to refresh)",
+            time.monotonic() - since,
+            count,
+            sellers,
+        )
 
 
 def build_event_bus(redis_url: str | None, namespace: str) -> EventBus:

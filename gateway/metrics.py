@@ -49,6 +49,22 @@ WEBSOCKET_SUBSCRIBERS = Gauge(
     registry=REGISTRY,
 )
 
+OPEN_ISSUES = Gauge(
+    "halo_gateway_open_issues",
+    "Integration issues ONGOING now, all sellers, by kind (read from the database at scrape "
+    "time: every gateway reports the same numbers, so aggregate with max, not sum)",
+    ["kind"],
+    registry=REGISTRY,
+)
+WEBHOOK_DELIVERIES = Counter(
+    "halo_gateway_webhook_deliveries",
+    "Webhook delivery attempts made by this process, by outcome (delivered; retry: failed, "
+    "another attempt is scheduled; failed: given up after the retry window; refused: the "
+    "address is not allowed)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
 
 def observe_run(
     kind: str, state: str, counts: dict[str, int], halo: dict[str, float], duration_ms: int | None
@@ -63,6 +79,16 @@ def observe_run(
     HALO_WAIT.inc(halo.get("wait_seconds", 0.0))
     if duration_ms:
         SYNC_DURATION.labels(kind).inc(duration_ms / 1000)
+
+
+def set_open_issues(counts: dict[str, int]) -> None:
+    """Every kind gets a value (0 when none is open), so a resolved kind drops to 0."""
+    for kind, count in counts.items():
+        OPEN_ISSUES.labels(kind).set(count)
+
+
+def observe_delivery(outcome: str) -> None:
+    WEBHOOK_DELIVERIES.labels(outcome).inc()
 
 
 def track_subscribers(count: Callable[[], int]) -> None:

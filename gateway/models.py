@@ -7,23 +7,37 @@
             ├─ MappingChange               append-only history of map/unmap (who, when, what)
             ├─ SyncedSubscription          ledger: subscription × HaloPSA client → licence + hash
             ├─ SyncRun                     one sync, its state, counts and HaloPSA budget
-            └─ LogEntry                    the seller-visible INFO/WARNING/ERROR entries (30 days)
+            ├─ LogEntry                    the seller-visible INFO/WARNING/ERROR entries (30 days)
+            ├─ IntegrationIssue            one deduplicated problem, ONGOING → RESOLVED
+            └─ WebhookEndpoint ── WebhookDelivery  signed events and their delivery log (30 days)
 
 Uniqueness that the product relies on is a database constraint, never a read-then-write:
 one mapping per platform organisation, a PSA organisation mapped at most once per seller, one
-ledger row per (subscription, HaloPSA client), one scheduled run per (seller, kind, day).
+ledger row per (subscription, HaloPSA client), one scheduled run per (seller, kind, day), one
+open integration issue per (seller, kind, subject).
 The one-sync-per-seller lock lives on ``Seller`` (``active_run_id`` + lease) and is claimed with
-a conditional UPDATE (``gateway.services.sync``).
+a conditional UPDATE (``gateway.services.sync``). Each relation's id column is declared beside
+it (``seller_id: str``) for the type checker; Tortoise sets it.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, TypeVar, cast
 
 from tortoise import fields
 from tortoise.models import Model
 
-MONEY = {"max_digits": 18, "decimal_places": 4}
+# Money columns: 18 digits, 4 after the point (unit prices keep 4 decimal places).
+MONEY_DIGITS = 18
+MONEY_PLACES = 4
+
+T = TypeVar("T")
+
+
+def _nullable(field: fields.Field[T]) -> fields.Field[T | None]:
+    """Tortoise types TextField and CharEnumField as never None, whatever ``null=True`` says."""
+    return cast("fields.Field[T | None]", field)
 
 
 class ConnectionStatus(StrEnum):
@@ -88,6 +102,10 @@ class Seller(Model):
     # The one-sync-at-a-time lock: claimed by a conditional UPDATE, lost when the lease expires.
     active_run_id = fields.IntField(null=True)
     lease_expires_at = fields.DatetimeField(null=True)
+    # Which execution of the run holds the lease (None: queued or waiting to continue, the
+    # next execution takes it): a second delivery of a run's message never runs beside a
+    # live first one, it waits for that one's lease to expire.
+    lease_owner = fields.CharField(max_length=32, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -99,6 +117,7 @@ class Connection(Model):
     seller: fields.OneToOneRelation[Seller] = fields.OneToOneField(
         "models.Seller", related_name="connection", on_delete=fields.CASCADE
     )
+    seller_id: str
     client_id = fields.CharField(max_length=255)
     client_secret_encrypted = fields.TextField()
     client_secret_last4 = fields.CharField(max_length=4)
@@ -110,7 +129,7 @@ class Connection(Model):
     )
     verified_at = fields.DatetimeField(null=True)
     last_checked_at = fields.DatetimeField(null=True)
-    last_check_reason = fields.TextField(null=True)
+    last_check_reason = _nullable(fields.TextField(null=True))
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -122,6 +141,7 @@ class Organization(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="organizations", on_delete=fields.CASCADE
     )
+    seller_id: str
     external_id = fields.CharField(max_length=128)
     name = fields.CharField(max_length=255)
     reference = fields.CharField(max_length=128)
@@ -141,9 +161,11 @@ class Subscription(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="subscriptions", on_delete=fields.CASCADE
     )
+    seller_id: str
     organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="subscriptions", on_delete=fields.CASCADE
     )
+    organization_id: int
     external_id = fields.CharField(max_length=128)
     name = fields.CharField(max_length=255)
     start_date = fields.DateField(null=True)
@@ -152,8 +174,8 @@ class Subscription(Model):
     billing_cycle = fields.CharField(max_length=32)
     term_duration = fields.CharField(max_length=32)
     status = fields.CharField(max_length=32)
-    cost_price = fields.DecimalField(**MONEY)
-    customer_price = fields.DecimalField(**MONEY)
+    cost_price = fields.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    customer_price = fields.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     currency = fields.CharField(max_length=3, default="USD")
     deleted_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -170,6 +192,7 @@ class PsaOrganization(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="psa_organizations", on_delete=fields.CASCADE
     )
+    seller_id: str
     halo_id = fields.IntField()
     name = fields.CharField(max_length=255)
     inactive = fields.BooleanField(default=False)
@@ -192,12 +215,15 @@ class OrganizationMapping(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="mappings", on_delete=fields.CASCADE
     )
+    seller_id: str
     organization: fields.OneToOneRelation[Organization] = fields.OneToOneField(
         "models.Organization", related_name="mapping", on_delete=fields.CASCADE
     )
+    organization_id: int
     psa_organization: fields.ForeignKeyRelation[PsaOrganization] = fields.ForeignKeyField(
         "models.PsaOrganization", related_name="mappings", on_delete=fields.CASCADE
     )
+    psa_organization_id: int
     mapped_by = fields.CharField(max_length=255)
     mapped_at = fields.DatetimeField(auto_now_add=True)
 
@@ -215,9 +241,11 @@ class MappingChange(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="mapping_changes", on_delete=fields.CASCADE
     )
+    seller_id: str
     organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="mapping_changes", on_delete=fields.CASCADE
     )
+    organization_id: int
     halo_id = fields.IntField()
     psa_name = fields.CharField(max_length=255)
     mapped_at = fields.DatetimeField()
@@ -235,11 +263,13 @@ class SyncRun(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="sync_runs", on_delete=fields.CASCADE
     )
+    seller_id: str
     kind = fields.CharEnumField(SyncKind, max_length=16)
     scope = fields.CharEnumField(SyncScope, max_length=16, default=SyncScope.ALL)
     organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="sync_runs", null=True, on_delete=fields.SET_NULL
     )
+    organization_id: int | None
     trigger = fields.CharEnumField(SyncTrigger, max_length=16)
     triggered_by = fields.CharField(max_length=255, null=True)
     state = fields.CharEnumField(RunState, max_length=16, default=RunState.QUEUED)
@@ -257,8 +287,11 @@ class SyncRun(Model):
     halo_retries = fields.IntField(default=0)
     halo_wait_seconds = fields.FloatField(default=0.0)
     attempts = fields.IntField(default=0)
+    # Since when HaloPSA's rate limit has held the run up (its first 429 of the episode): the
+    # run waits for the window, re-queued, until a deadline counted from here.
+    rate_limited_since = fields.DatetimeField(null=True)
     cancel_requested = fields.BooleanField(default=False)
-    message = fields.TextField(null=True)
+    message = _nullable(fields.TextField(null=True))
     # A scheduled run is enqueued once per (seller, kind, day) even with two schedulers.
     dedupe_key = fields.CharField(max_length=128, null=True, unique=True)
     queued_at = fields.DatetimeField(auto_now_add=True)
@@ -282,9 +315,11 @@ class SyncedSubscription(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="ledger", on_delete=fields.CASCADE
     )
+    seller_id: str
     subscription: fields.ForeignKeyRelation[Subscription] = fields.ForeignKeyField(
         "models.Subscription", related_name="ledger", on_delete=fields.CASCADE
     )
+    subscription_id: int
     halo_client_id = fields.IntField()
     halo_licence_id = fields.IntField(null=True)
     state = fields.CharEnumField(LedgerState, max_length=16, default=LedgerState.PENDING)
@@ -292,7 +327,7 @@ class SyncedSubscription(Model):
     payload_hash = fields.CharField(max_length=64, null=True)
     # What we are about to send (written before the POST): lets a resumed run recognise a
     # licence HaloPSA created just before the worker died.
-    intent = fields.JSONField(null=True)
+    intent: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     intent_hash = fields.CharField(max_length=64, null=True)
     # The highest HaloPSA licence id seen before the intent's create was sent: only a newer
     # licence can be the one that create made, so a licence entered by hand is never adopted.
@@ -300,7 +335,7 @@ class SyncedSubscription(Model):
     # The run that last handled this row and what it did: the run's counts, exact across
     # attempts (a resumed attempt does not count a row its run already counted).
     last_run_id = fields.IntField(null=True)
-    run_outcome = fields.CharEnumField(RunOutcome, max_length=16, null=True)
+    run_outcome = _nullable(fields.CharEnumField(RunOutcome, max_length=16, null=True))
     written_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -316,9 +351,11 @@ class LogEntry(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="log_entries", on_delete=fields.CASCADE
     )
+    seller_id: str
     run: fields.ForeignKeyNullableRelation[SyncRun] = fields.ForeignKeyField(
         "models.SyncRun", related_name="log_entries", null=True, on_delete=fields.SET_NULL
     )
+    run_id: int | None
     level = fields.CharEnumField(LogLevel, max_length=8)
     created_at = fields.DatetimeField()
     title = fields.CharField(max_length=255)
@@ -330,5 +367,141 @@ class LogEntry(Model):
             ("seller_id", "created_at"),
             ("seller_id", "level", "created_at"),
             ("run_id", "created_at"),
+            ("created_at",),
+        )
+
+
+# --- integration issues and webhooks (#20) ---------------------------------------------------
+
+
+class IssueKind(StrEnum):
+    """What went wrong; the seller-visible words are in ``gateway.services.issue_texts``."""
+
+    CONNECTION_REJECTED = "CONNECTION_REJECTED"
+    HALO_UNREACHABLE = "HALO_UNREACHABLE"
+    RATE_LIMIT_EXHAUSTED = "RATE_LIMIT_EXHAUSTED"
+    RECORDS_REJECTED = "RECORDS_REJECTED"
+    SYNC_FAILED = "SYNC_FAILED"
+    SYNC_OVERDUE = "SYNC_OVERDUE"
+
+
+class IssueSeverity(StrEnum):
+    CRITICAL = "CRITICAL"
+    ERROR = "ERROR"
+    WARNING = "WARNING"
+
+
+class IssueState(StrEnum):
+    ONGOING = "ONGOING"
+    RESOLVED = "RESOLVED"
+
+
+class IntegrationIssue(Model):
+    """One deduplicated problem of a seller, ONGOING until its cause goes away.
+
+    ``open_key`` is ``seller:kind:subject`` while the issue is ONGOING and NULL once it is
+    RESOLVED; it is UNIQUE, so the database (not a read-then-write) keeps one open issue per
+    (seller, kind, subject): a second "open" meets the constraint and updates the first.
+    """
+
+    id = fields.IntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="issues", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(IssueKind, max_length=32)
+    # What the issue is about within its kind: the sync kind for SYNC_OVERDUE / SYNC_FAILED,
+    # "" when the kind alone says it (a seller has one connection).
+    subject = fields.CharField(max_length=64, default="")
+    severity = fields.CharEnumField(IssueSeverity, max_length=16)
+    state = fields.CharEnumField(IssueState, max_length=16, default=IssueState.ONGOING)
+    open_key = fields.CharField(max_length=200, null=True, unique=True)
+    # Bumped by every change (update, resolve, mute): receivers of webhooks and subscribers
+    # order what they got by (issue id, sequence), whatever order retries delivered it in.
+    sequence = fields.IntField(default=1)
+    occurrences = fields.IntField(default=1)
+    # What the last occurrence was (a run id, an overdue slot): the same one seen again is
+    # not a new occurrence (the overdue check looks every few minutes).
+    last_ref = fields.CharField(max_length=128, null=True)
+    first_seen_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+    resolved_at = fields.DatetimeField(null=True)
+    muted_until = fields.DatetimeField(null=True)
+    first_run_id = fields.IntField(null=True)
+    last_run_id = fields.IntField(null=True)
+    # The last occurrence's own words (the run's message) and data (rejected records).
+    detail = fields.TextField(null=True)
+    data: fields.JSONField[Any] = fields.JSONField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "integration_issue"
+        indexes = (("seller_id", "state", "last_seen_at"), ("state", "kind"))
+
+
+class WebhookEndpoint(Model):
+    """A seller's receiver of signed events. Removed endpoints stay for the delivery log."""
+
+    id = fields.IntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="webhook_endpoints", on_delete=fields.CASCADE
+    )
+    url = fields.CharField(max_length=2048)
+    description = fields.CharField(max_length=255, default="")
+    # Event types sent to this endpoint (``issue.opened`` …).
+    events: fields.JSONField[list[str]] = fields.JSONField()
+    secret_encrypted = fields.TextField()
+    # After a rotation the previous secret still signs until it expires (overlap).
+    previous_secret_encrypted = fields.TextField(null=True)
+    previous_secret_expires_at = fields.DatetimeField(null=True)
+    secret_rotated_at = fields.DatetimeField(null=True)
+    created_by = fields.CharField(max_length=255)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    removed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "webhook_endpoint"
+        indexes = (("seller_id", "removed_at"),)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+class WebhookDelivery(Model):
+    """One event for one endpoint: the body signed and sent until a 2xx, or failed after 24 h."""
+
+    id = fields.BigIntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="webhook_deliveries", on_delete=fields.CASCADE
+    )
+    endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
+        "models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    endpoint_id: int
+    # The Standard Webhooks ``webhook-id``: the same on every attempt, so receivers dedupe.
+    message_id = fields.CharField(max_length=64)
+    event_type = fields.CharField(max_length=32)
+    payload = fields.TextField()
+    status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    # An attempt in progress holds this (two copies of a message never send at once).
+    locked_until = fields.DatetimeField(null=True)
+    last_attempt_at = fields.DatetimeField(null=True)
+    last_status_code = fields.IntField(null=True)
+    last_error = fields.CharField(max_length=255, null=True)
+    latency_ms = fields.IntField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "webhook_delivery"
+        unique_together = (("endpoint", "message_id"),)
+        indexes = (
+            ("seller_id", "created_at"),
+            ("endpoint_id", "created_at"),
+            ("status", "next_attempt_at"),
             ("created_at",),
         )

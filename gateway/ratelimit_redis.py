@@ -73,6 +73,8 @@ class RedisRateLimiter:
                 self.redis_url,
                 socket_timeout=REDIS_TIMEOUT_SECONDS,
                 socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                # CLIENT LIST tells whose connections these are.
+                client_name=self.prefix,
             )
             self._clients[loop] = client
         return client

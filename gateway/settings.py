@@ -116,13 +116,14 @@ class Settings(BaseSettings):
     # Hosted HaloPSA allows 300 requests per rolling 5 minutes per instance.
     halo_rate_limit_requests: int = 300
     halo_rate_limit_window_seconds: float = 300.0
-    # Parallel requests one sync run may have in flight against one HaloPSA instance.
-    halo_max_concurrency: int = 4
 
     # --- sync rules ----------------------------------------------------------------------
     sync_cooldown_minutes: int = 60
-    # A run whose worker stopped renewing its lease for this long may be taken over.
-    sync_lease_seconds: int = 120
+    # A run whose worker stopped renewing its lease for this long may be taken over. A live
+    # execution renews it every third of this in the background (services/sync/runs.py), so
+    # it only needs to outlast a couple of missed renewals; a killed worker's run resumes
+    # about this long after Dramatiq redelivers its message (broker heartbeat timeout).
+    sync_lease_seconds: int = 30
     organizations_sync_cron_hour: int = 8
     subscriptions_sync_cron_hour: int = 18
     log_retention_days: int = 30
@@ -152,12 +153,46 @@ class Settings(BaseSettings):
     # graphql-ws reference server waits 3 s; 10 s leaves room for a page that fetches a fresh
     # token before it connects, and still frees an idle unauthenticated socket quickly.
     ws_connection_init_timeout_seconds: float = 10.0
+    # The seller's pages (the web app on ``/``). Unset: on, except in production, where the
+    # platform's own frontend usually serves them; WEB_APP=true serves them there too.
+    web_app: bool | None = None
+    # Origins of the platform shell that may frame the app (CSP ``frame-ancestors``) and hand
+    # it tokens by postMessage. Empty: the app cannot be framed and listens to no shell.
+    web_frame_ancestors: list[str] = Field(default_factory=list)
+    # How long a session token (what the app swaps a handed-over token for) lives: short, so a
+    # token copied out of a tab is soon worthless; the app renews it before it runs out, never
+    # past the handed-over token's own expiry.
+    session_token_seconds: int = 900
 
     # --- embedded worker -------------------------------------------------------------------
     embedded_worker_threads: int = 2
     # The daily schedule inside the gateway process: on by default in embedded mode (nobody
     # else would run it); scale-out runs `halo-gateway scheduler` instead.
     in_process_scheduler: bool | None = None
+
+    # --- webhooks and the watchdog (issues) ---------------------------------------------------
+    # Webhook receivers on private, loopback, link-local and unique-local addresses (a local
+    # receiver in development and tests). Unset: allowed except in production, where the
+    # gateway must not become a way into the network it runs in. Cloud metadata addresses are
+    # refused whatever this says.
+    webhook_allow_private_addresses: bool | None = None
+    # One attempt, connection to last byte: a receiver should answer at once and work later.
+    webhook_timeout_seconds: float = 10.0
+    # Retries double from the first delay up to the largest, for the window, then FAILED:
+    # 30 s, 1 min, 2 min … 4 h, about a dozen attempts in 24 h (tests scale these down).
+    webhook_retry_first_delay_seconds: float = 30.0
+    webhook_retry_max_delay_seconds: float = 4 * 3600.0
+    webhook_retry_window_seconds: float = 24 * 3600.0
+    # Deliveries in flight per worker process. The worker gets this many threads on top of its
+    # sync threads and a delivery never takes more, so a slow receiver never delays a sync.
+    webhook_delivery_concurrency: int = 2
+    webhook_retention_days: int = 30
+    # After a secret rotation the old secret keeps signing (a second signature) this long, so
+    # receivers can switch without losing events.
+    webhook_secret_overlap_hours: float = 24.0
+    # How often each worker process looks for overdue syncs, lost deliveries and expired log
+    # rows. Apart from the scheduler, so a dead scheduler is itself reported.
+    watchdog_interval_seconds: float = 300.0
 
     # --- logging ---------------------------------------------------------------------------
     log_level: str = "INFO"
@@ -186,6 +221,12 @@ class Settings(BaseSettings):
         return self.graphiql
 
     @property
+    def web_app_enabled(self) -> bool:
+        if self.web_app is None:
+            return self.environment is not Environment.PRODUCTION
+        return self.web_app
+
+    @property
     def introspection_enabled(self) -> bool:
         if self.introspection is None:
             return self.environment is not Environment.PRODUCTION
@@ -194,6 +235,17 @@ class Settings(BaseSettings):
     @property
     def loopback_http_allowed(self) -> bool:
         """Plain-http HaloPSA URLs on loopback hosts (the simulator) outside production."""
+        return self.environment is not Environment.PRODUCTION
+
+    @property
+    def webhook_private_addresses_allowed(self) -> bool:
+        if self.webhook_allow_private_addresses is None:
+            return self.environment is not Environment.PRODUCTION
+        return self.webhook_allow_private_addresses
+
+    @property
+    def webhook_plain_http_allowed(self) -> bool:
+        """Webhook URLs must be https in production (the payload names the seller's problems)."""
         return self.environment is not Environment.PRODUCTION
 
     @property

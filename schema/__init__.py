@@ -27,12 +27,14 @@ from schema import (
     connection,
     graphql_core_patches,
     imports,
+    issues,
     logs,
     organizations,
     preview,
     suggestions,
     sync,
     viewer,
+    webhooks,
 )
 from schema.errors import (
     DomainErrorExtension,
@@ -50,6 +52,8 @@ AREAS: list[ModuleType] = [
     suggestions,
     sync,
     preview,
+    issues,
+    webhooks,
     logs,
     imports,
 ]
@@ -106,8 +110,11 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    query = _merged("Query")
+    if query is None:  # pragma: no cover - the viewer area always has one
+        raise RuntimeError("no schema area defines a Query")
     return GatewaySchema(
-        query=_merged("Query"),  # type: ignore[arg-type]
+        query=query,
         mutation=_merged("Mutation"),
         subscription=_merged("Subscription"),
         extensions=extensions,

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from strawberry.types import Info
 
 from gateway.services import configuration as configuration_service
 from gateway.services import connection as connection_service
+from gateway.services.connection import ConnectionStatus
 from schema.context import Context
 
-
-@strawberry.enum
-class ConnectionStatus(Enum):
-    NOT_CONFIGURED = "NOT_CONFIGURED"
-    VERIFIED = "VERIFIED"
-    INVALID = "INVALID"
+# The core's enum, exposed as it is.
+strawberry.enum(ConnectionStatus)
 
 
 @strawberry.type(description="The saved HaloPSA connection. The secret itself is never returned.")
@@ -40,7 +36,7 @@ class Connection:
             resource_server=view.resource_server,
             authorization_server=view.authorization_server,
             tenant=view.tenant,
-            status=ConnectionStatus(view.status.value),
+            status=view.status,
             verified_at=view.verified_at,
         )
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeVar
 
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
@@ -72,7 +72,10 @@ def _is_variable_value_error(message: str) -> bool:
     )
 
 
-def add_missing_codes(response: dict[str, Any]) -> dict[str, Any]:
+ResponseT = TypeVar("ResponseT", bound=Mapping[str, Any])
+
+
+def add_missing_codes(response: ResponseT) -> ResponseT:
     """Parse errors skip the extensions' result hooks; give them their code on the way out."""
     for error in response.get("errors") or []:
         extensions = error.setdefault("extensions", {})

@@ -28,4 +28,5 @@ def apply() -> None:
         return executor
 
     setattr(build_per_event_executor, _PATCHED_FLAG, True)
+    # Assigning to a method is the patch itself (see the module docstring).
     Executor.build_per_event_executor = build_per_event_executor  # type: ignore[method-assign]

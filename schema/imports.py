@@ -6,7 +6,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from gateway.services import imports as service
+from gateway.services import upserts as service
 from schema.context import Context
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 
 import strawberry
 from strawberry.types import Info
 
-from gateway.models import LogLevel as ModelLogLevel
 from gateway.services import logs as logs_service
+from gateway.services.logs import LogLevel
 from gateway.services.paging import DEFAULT_PAGE_SIZE
 from gateway.services.sync import relative_time
+from gateway.services.sync.activity import sync_activity
 from schema.context import Context
 from schema.ids import parse_int_id
 from schema.paging import page_totals
@@ -25,11 +26,8 @@ class LogLevelFilter(Enum):
     ERROR = "ERROR"
 
 
-@strawberry.enum
-class LogLevel(Enum):
-    INFO = "INFO"
-    WARNING = "WARNING"
-    ERROR = "ERROR"
+# The core's enum, exposed as it is (the filter above adds ALL, which only a filter has).
+strawberry.enum(LogLevel)
 
 
 @strawberry.type
@@ -61,8 +59,38 @@ class LogPage:
     range: str = strawberry.field(description='e.g. "1 – 20 of 236"')
 
 
+@strawberry.type(description="Finished sync runs of one day, by outcome, and what they wrote.")
+class SyncActivityDay:
+    day: date
+    succeeded: int
+    failed: int
+    cancelled: int
+    records_written: int = strawberry.field(description="Records created + updated.")
+
+
 @strawberry.type
 class Query:
+    @strawberry.field(
+        description="Sync runs per day (oldest first, today last) for the Logs & Monitoring "
+        "chart; days are counted in the caller's UTC offset (minutes east of UTC)."
+    )
+    async def sync_activity(
+        self, info: Info[Context, None], days: int = 30, utc_offset_minutes: int = 0
+    ) -> list[SyncActivityDay]:
+        rows = await sync_activity(
+            info.context.seller_id, days=days, utc_offset_minutes=utc_offset_minutes
+        )
+        return [
+            SyncActivityDay(
+                day=r.day,
+                succeeded=r.succeeded,
+                failed=r.failed,
+                cancelled=r.cancelled,
+                records_written=r.records_written,
+            )
+            for r in rows
+        ]
+
     @strawberry.field(description="The four tiles of the Logs & Monitoring page.")
     async def log_overview(self, info: Info[Context, None]) -> LogOverview:
         ctx = info.context
@@ -94,7 +122,7 @@ class Query:
         result = await logs_service.list_logs(
             ctx.seller_id,
             retention_days=ctx.deps.settings.log_retention_days,
-            level=None if level is LogLevelFilter.ALL else ModelLogLevel(level.value),
+            level=None if level is LogLevelFilter.ALL else LogLevel(level.value),
             page=page,
             page_size=page_size,
             search=search,
@@ -104,11 +132,11 @@ class Query:
             entries=[
                 LogEntry(
                     id=strawberry.ID(str(e.id)),
-                    level=LogLevel(e.level.value),
+                    level=e.level,
                     timestamp=e.created_at,
                     title=e.title,
                     details=e.details,
-                    run_id=strawberry.ID(str(e.run_id)) if e.run_id else None,  # type: ignore[attr-defined]
+                    run_id=strawberry.ID(str(e.run_id)) if e.run_id is not None else None,
                 )
                 for e in result.items
             ],

@@ -11,36 +11,24 @@ from strawberry.types import Info
 
 from gateway.errors import NotFound
 from gateway.services import organizations as service
+from gateway.services.organizations import MappingStatus, PsaStatus, SortField
 from gateway.services.paging import DEFAULT_PAGE_SIZE
 from schema.context import Context
 from schema.ids import parse_int_id
 from schema.paging import page_totals
 
-
-@strawberry.enum
-class MappingStatus(Enum):
-    MAPPED = "MAPPED"
-    UNMAPPED = "UNMAPPED"
-    RESPONSE_ERROR = "RESPONSE_ERROR"
-
-
-@strawberry.enum
-class OrganizationSortField(Enum):
-    NAME = "name"
-    REFERENCE = "reference"
-    STATUS = "status"
+# The core's enums, exposed as they are.
+strawberry.enum(MappingStatus)
+strawberry.enum(SortField, name="OrganizationSortField")
+strawberry.enum(PsaStatus)
 
 
 @strawberry.enum
 class SortDirection(Enum):
+    """The grid's sort direction (the service takes ``descending``)."""
+
     ASC = "ASC"
     DESC = "DESC"
-
-
-@strawberry.enum
-class PsaStatus(Enum):
-    ACTIVE = "ACTIVE"
-    INACTIVE = "INACTIVE"
 
 
 @strawberry.input
@@ -52,7 +40,7 @@ class OrganizationFilter:
 
 @strawberry.input
 class OrganizationSort:
-    field: OrganizationSortField = OrganizationSortField.NAME
+    field: SortField = SortField.NAME
     direction: SortDirection = SortDirection.ASC
 
 
@@ -86,8 +74,8 @@ class OrganizationRow:
             status=row.status,
             psa_organization_id=row.psa_id,
             psa_organization_name=row.psa_name,
-            psa_organization_status=PsaStatus(row.psa_status) if row.psa_status else None,
-            mapping_status=MappingStatus(row.mapping_status.value),
+            psa_organization_status=row.psa_status,
+            mapping_status=row.mapping_status,
             mapping_status_tooltip=row.tooltip,
             can_sync_subscriptions=row.can_sync_subscriptions,
         )
@@ -129,12 +117,10 @@ class GridQuery:
             service.Filters(
                 search=search,
                 statuses=tuple(f.status or ()),
-                psa_statuses=tuple(p.value for p in f.psa_status or ()),
-                mapping_statuses=tuple(
-                    service.MappingStatus(m.value) for m in f.mapping_status or ()
-                ),
+                psa_statuses=tuple(f.psa_status or ()),
+                mapping_statuses=tuple(f.mapping_status or ()),
             ),
-            sort=service.SortField(s.field.value),
+            sort=s.field,
             descending=s.direction is SortDirection.DESC,
             page=page,
             page_size=page_size,
@@ -155,8 +141,7 @@ class GridQuery:
             info.context.seller_id, search, only_unmapped=only_unmapped, first=first
         )
         return [
-            PsaOrganization(id=r.id, name=r.name, status=PsaStatus(r.status), mapped=r.mapped)
-            for r in rows
+            PsaOrganization(id=r.id, name=r.name, status=r.status, mapped=r.mapped) for r in rows
         ]
 
 

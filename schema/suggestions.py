@@ -1,7 +1,8 @@
 """Mapping suggestions: propose HaloPSA organisations for unmapped platform ones, apply them.
 
-Scoring and assignment live in ``gateway.services.suggestions``; this module only shapes
-them. Applying goes through the manual map's service code, so its rows are the grid's rows.
+Scoring and assignment live in ``gateway.services.matching`` (the service on it is
+``gateway.services.suggestions``); this module only shapes them. Applying goes through the
+manual map's service code, so its rows are the grid's rows.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from strawberry.types import Info
 from gateway.services import suggestions as service
 from gateway.services.paging import DEFAULT_PAGE_SIZE
 from schema.context import Context
-from schema.organizations import OrganizationRow, PsaOrganization, PsaStatus
+from schema.organizations import OrganizationRow, PsaOrganization
 from schema.paging import page_totals
 
 
@@ -74,7 +75,7 @@ def _suggestion(s: service.Suggestion) -> MappingSuggestion:
         psa_organization=PsaOrganization(
             id=s.psa_organization.id,
             name=s.psa_organization.name,
-            status=PsaStatus(s.psa_organization.status),
+            status=s.psa_organization.status,
             mapped=False,
         ),
         score=s.score,

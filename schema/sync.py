@@ -4,69 +4,33 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from gateway.events import RESYNC
-from gateway.models import SyncKind as ModelSyncKind
-from gateway.models import SyncTrigger
+from gateway.events import ISSUE, RESYNC
 from gateway.services import sync as sync_service
-from gateway.services import throttle
+from gateway.services.sync import ButtonState, RunPhase, RunState, SyncKind, SyncScope, SyncTrigger
 from schema.context import Context
 from schema.ids import parse_int_id
 
 MAX_RUNS_PAGE = 100
 
 
-@strawberry.enum(
-    description="What a sync moves: organisations from HaloPSA, or subscriptions to it."
+# The core's enums, exposed as they are (GraphQL names and descriptions here).
+strawberry.enum(
+    SyncKind,
+    description="What a sync moves: organisations from HaloPSA, or subscriptions to it.",
 )
-class SyncKind(Enum):
-    ORGANIZATIONS = "ORGANIZATIONS"
-    SUBSCRIPTIONS = "SUBSCRIPTIONS"
-
-
-@strawberry.enum
-class SyncScope(Enum):
-    ALL = "ALL"
-    ORGANIZATION = "ORGANIZATION"
-
-
-@strawberry.enum
-class SyncTriggerKind(Enum):
-    MANUAL = "MANUAL"
-    SCHEDULED = "SCHEDULED"
-    AUTOMATIC = "AUTOMATIC"
-
-
-@strawberry.enum(description="Life of one run: QUEUED → RUNNING → SUCCEEDED | FAILED | CANCELLED.")
-class RunState(Enum):
-    QUEUED = "QUEUED"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-
-
-@strawberry.enum(description="What a sync button shows.")
-class SyncButtonState(Enum):
-    IDLE = "IDLE"
-    IN_PROGRESS = "IN_PROGRESS"
-    COOLDOWN = "COOLDOWN"
-
-
-@strawberry.enum
-class SyncPhase(Enum):
-    QUEUED = "QUEUED"
-    STARTED = "STARTED"
-    PROGRESS = "PROGRESS"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    RESYNC = "RESYNC"
+strawberry.enum(SyncScope)
+strawberry.enum(SyncTrigger, name="SyncTriggerKind")
+strawberry.enum(
+    RunState,
+    description="Life of one run: QUEUED → RUNNING → SUCCEEDED | FAILED | CANCELLED.",
+)
+strawberry.enum(ButtonState, name="SyncButtonState", description="What a sync button shows.")
+strawberry.enum(RunPhase, name="SyncPhase")
 
 
 @strawberry.type(description="One sync run with its counts and the HaloPSA budget it used.")
@@ -75,7 +39,7 @@ class SyncRun:
     kind: SyncKind
     scope: SyncScope
     organization_id: strawberry.ID | None
-    trigger: SyncTriggerKind
+    trigger: SyncTrigger
     state: RunState
     total: int
     processed: int
@@ -99,11 +63,11 @@ class SyncRun:
         org = run.organization if run.organization_id else None
         return cls(
             id=strawberry.ID(str(run.id)),
-            kind=SyncKind(run.kind.value),
-            scope=SyncScope(run.scope.value),
+            kind=run.kind,
+            scope=run.scope,
             organization_id=strawberry.ID(org.external_id) if org is not None else None,
-            trigger=SyncTriggerKind(run.trigger.value),
-            state=RunState(run.state.value),
+            trigger=run.trigger,
+            state=run.state,
             total=run.total,
             processed=run.processed,
             created=run.created,
@@ -134,7 +98,7 @@ class SyncTile:
 @strawberry.type
 class SyncKindStatus:
     kind: SyncKind
-    state: SyncButtonState
+    state: ButtonState
     message: str | None = strawberry.field(
         description='"Sync in progress" or "You can trigger the next sync in xx minutes".'
     )
@@ -150,13 +114,16 @@ class SyncOverview:
     last_sync_to_psa: SyncTile
     organizations: SyncKindStatus
     subscriptions: SyncKindStatus
+    open_issues: int = strawberry.field(
+        description="Integration issues ongoing and not muted (see integrationIssues)."
+    )
 
     @classmethod
     def from_service(cls, overview: sync_service.SyncOverview) -> SyncOverview:
         def status(k: sync_service.KindOverview) -> SyncKindStatus:
             return SyncKindStatus(
-                kind=SyncKind(k.kind.value),
-                state=SyncButtonState(k.state),
+                kind=k.kind,
+                state=k.state,
                 message=k.message,
                 next_allowed_at=k.next_allowed_at,
                 retry_after_seconds=k.retry_after_seconds,
@@ -176,6 +143,7 @@ class SyncOverview:
             ),
             organizations=status(overview.organizations),
             subscriptions=status(overview.subscriptions),
+            open_issues=overview.open_issues,
         )
 
 
@@ -184,7 +152,7 @@ class SyncEvent:
     run_id: strawberry.ID
     kind: str
     scope: str
-    phase: SyncPhase
+    phase: RunPhase
     organization_id: strawberry.ID | None
     processed: int
     total: int
@@ -221,18 +189,15 @@ class Query:
 
         if not 1 <= first <= MAX_RUNS_PAGE:
             raise BadUserInput(f"first must be between 1 and {MAX_RUNS_PAGE}.", field="first")
-        rows = await sync_service.sync_runs(
-            info.context.seller_id, ModelSyncKind(kind.value) if kind else None, first
-        )
+        rows = await sync_service.sync_runs(info.context.seller_id, kind, first)
         return [SyncRun.from_row(r) for r in rows]
 
 
 async def _trigger(
-    info: Info[Context, None], kind: ModelSyncKind, organization_id: strawberry.ID | None = None
+    info: Info[Context, None], kind: SyncKind, organization_id: strawberry.ID | None = None
 ) -> SyncRun:
     ctx = info.context
     principal = ctx.principal
-    await throttle.check(ctx.deps.throttle, "sync_trigger", principal.seller_id)
     org_pk = None
     if organization_id is not None:
         org = await sync_service.organization_by_external_id(principal.seller_id, organization_id)
@@ -252,17 +217,17 @@ async def _trigger(
 class Mutation:
     @strawberry.mutation(description="Sync organizations from your PSA tool to the platform.")
     async def sync_organizations(self, info: Info[Context, None]) -> SyncRun:
-        return await _trigger(info, ModelSyncKind.ORGANIZATIONS)
+        return await _trigger(info, SyncKind.ORGANIZATIONS)
 
     @strawberry.mutation(description="Sync subscriptions from platform to your PSA tool.")
     async def sync_subscriptions(self, info: Info[Context, None]) -> SyncRun:
-        return await _trigger(info, ModelSyncKind.SUBSCRIPTIONS)
+        return await _trigger(info, SyncKind.SUBSCRIPTIONS)
 
     @strawberry.mutation(description="Sync the subscriptions of one mapped organization.")
     async def sync_organization_subscriptions(
         self, info: Info[Context, None], organization_id: strawberry.ID
     ) -> SyncRun:
-        return await _trigger(info, ModelSyncKind.SUBSCRIPTIONS, organization_id)
+        return await _trigger(info, SyncKind.SUBSCRIPTIONS, organization_id)
 
     @strawberry.mutation(description="Stop a sync at the next record boundary.")
     async def cancel_sync(self, info: Info[Context, None], run_id: strawberry.ID) -> SyncRun:
@@ -276,7 +241,7 @@ def _event(e: Any) -> SyncEvent:
         run_id=strawberry.ID(str(e.run_id)),
         kind=e.kind,
         scope=e.scope,
-        phase=SyncPhase(e.phase),
+        phase=RunPhase(e.phase),
         organization_id=strawberry.ID(e.organization_id) if e.organization_id else None,
         processed=e.processed,
         total=e.total,
@@ -292,7 +257,10 @@ def _event(e: Any) -> SyncEvent:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="Every event of this seller's sync runs (RESYNC: refresh, events were missed)."
+        description=(
+            "Every event of this seller's sync runs. RESYNC: events were missed (the event "
+            "bus lost Redis); it is followed by the latest run's current state."
+        )
     )
     async def sync_events(
         self, info: Info[Context, None], kind: SyncKind | None = None
@@ -301,7 +269,16 @@ class Subscription:
         events = ctx.deps.bus.subscribe(ctx.seller_id)
         try:
             async for event in events:
-                if event.phase != RESYNC and kind is not None and event.kind != kind.value:
+                if event.phase == ISSUE:
+                    continue  # an integration issue changed: integrationIssueChanged
+                if event.phase == RESYNC:
+                    # Events were missed (Redis was away): say so, then where things stand.
+                    yield _event(event)
+                    latest = await sync_service.latest_run_event(ctx.seller_id, kind)
+                    if latest is not None:
+                        yield _event(latest)
+                    continue
+                if kind is not None and event.kind != kind.value:
                     continue
                 yield _event(event)
         finally:
@@ -317,8 +294,9 @@ class Subscription:
         try:
             yield await _overview(info)
             async for event in events:
-                if event.phase == "PROGRESS":
+                if event.phase == RunPhase.PROGRESS:
                     continue  # counts move in syncEvents; the overview changes with states
+                # (and with issues: ISSUE events change its count of open issues)
                 yield await _overview(info)
         finally:
             await events.aclose()

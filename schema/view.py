@@ -12,6 +12,7 @@ token closes the socket with 4401, a token without an allowed role with 4403.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -47,7 +48,14 @@ _HTTP_OPERATIONS = {
 class GraphQLView(GraphQL):
     graphql_transport_ws_handler_class = TransportWSHandler
 
-    def __init__(self, schema: Any, deps: Deps, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        deps: Deps,
+        *,
+        ide_page: Callable[[Request], Response] | None = None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         kwargs.setdefault(
             "connection_init_wait_timeout",
@@ -55,6 +63,13 @@ class GraphQLView(GraphQL):
         )
         super().__init__(schema, **kwargs)
         self.deps = deps
+        # The IDE page from local files (gateway.web), instead of Strawberry's CDN page.
+        self.ide_page = ide_page
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self.ide_page is not None:
+            return self.ide_page(request)
+        return await super().render_graphql_ide(request)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
         context = Context(request=request, response=response, deps=self.deps)
@@ -86,13 +101,13 @@ class GraphQLView(GraphQL):
             if exc.status_code == 404:  # the IDE asked for while it is off: a page's 404
                 raise
             not_allowed = exc.status_code == 405  # HEAD: Starlette routes it with GET
-            refused = http.RequestRefused(
+            answer = http.RequestRefused(
                 exc.status_code,
                 exc.reason,
                 code=http.METHOD_NOT_ALLOWED if not_allowed else http.BAD_REQUEST,
                 headers={"Allow": "GET, POST"} if not_allowed else None,
             )
-            return http.refusal_response(refused, media_type)
+            return http.refusal_response(answer, media_type)
         if isinstance(response, Response) and response.media_type == http.JSON:
             response.headers["content-type"] = http.content_type(media_type)
             batch = response.body[:1] == b"["
@@ -129,7 +144,7 @@ class GraphQLView(GraphQL):
         http.check_batch(request_data)
         super()._validate_batch_request(request_data, protocol)
 
-    async def execute_single(  # type: ignore[override]
+    async def execute_single(
         self,
         request: Any,
         request_adapter: Any,

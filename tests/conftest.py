@@ -2,7 +2,8 @@
 
 * ``db_backend`` is parametrised over ``sqlite`` and ``postgres``: every test that asks for
   ``settings`` (directly or through ``gateway``) runs against both. ``TEST_DATABASES`` narrows
-  it (e.g. ``TEST_DATABASES=sqlite`` for a quick local loop); CI runs both.
+  it (e.g. ``TEST_DATABASES=sqlite`` for a quick local loop); CI runs both. A test marked
+  ``@pytest.mark.databases("postgres")`` runs on the backends it names only.
 * PostgreSQL tests get a fresh database each (created from the ``test`` database on
   127.0.0.1:5432, dropped afterwards); Redis tests get a fresh key namespace. Missing
   services fail the tests in CI instead of skipping them.
@@ -47,7 +48,13 @@ def _selected_backends() -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_backend" in metafunc.fixturenames:
-        metafunc.parametrize("db_backend", _selected_backends(), scope="function")
+        backends = _selected_backends()
+        # @pytest.mark.databases("postgres"): a test only meaningful on some backends
+        # (e.g. several worker processes writing at once).
+        only = metafunc.definition.get_closest_marker("databases")
+        if only is not None:
+            backends = [b for b in backends if b in only.args]
+        metafunc.parametrize("db_backend", backends, scope="function")
 
 
 @pytest_asyncio.fixture

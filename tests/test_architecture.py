@@ -1,4 +1,4 @@
-"""The shape of the code holds: imports flow one way and the committed SDL is current."""
+"""The shape of the code holds: imports flow one way, types check, the committed SDL is current."""
 
 from __future__ import annotations
 
@@ -32,6 +32,19 @@ def test_schema_graphql_is_up_to_date() -> None:
 def test_code_is_lint_clean() -> None:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "ruff"), "check", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_types_check() -> None:
+    # mypy reads [tool.mypy] in pyproject.toml: which files, strict where, and its cache in
+    # .mypy_cache (a warm cache makes this a few seconds; a cold one about ten).
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "mypy")],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,4 +1,5 @@
-"""The README's first command: `halo-gateway demo` serves GraphiQL and answers the printed token."""
+"""The README's first command: `halo-gateway demo` serves the app and GraphiQL and answers the
+printed token."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.support.servers import free_port
 BIN = Path(sys.executable).parent / "halo-gateway"
 
 
-async def test_demo_serves_graphiql_syncs_organizations_and_answers_the_printed_token(
+async def test_demo_serves_the_app_and_graphiql_syncs_organizations_and_answers_the_printed_token(
     tmp_path,
 ) -> None:
     port = free_port()
@@ -34,13 +35,17 @@ async def test_demo_serves_graphiql_syncs_organizations_and_answers_the_printed_
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        token = None
+        token = link = None
         while token is None:
             line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
             assert line, "demo exited before printing its token"
             if match := re.search(r"Token:\s+(\S+)", line):
                 token = match.group(1)
+            if match := re.search(r"Web app:\s+(\S+)", line):
+                link = match.group(1)
         base = f"http://127.0.0.1:{port}"
+        # the app's link carries the token in the fragment, never in the query string
+        assert link == f"{base}/#token={token}"
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
             for _ in range(200):
                 try:
@@ -49,6 +54,8 @@ async def test_demo_serves_graphiql_syncs_organizations_and_answers_the_printed_
                 except httpx.ConnectError:
                     await asyncio.sleep(0.1)
             assert "GraphiQL" in page.text
+            app = await client.get("/")
+            assert "<title>HaloPSA integration</title>" in app.text
             query = "{ __typename syncOverview { organizations { lastRun { state created } } } }"
             for _ in range(100):
                 answer = (

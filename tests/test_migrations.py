@@ -17,11 +17,19 @@ EXPECTED_TABLES = {
     "sync_run",
     "synced_subscription",
     "log_entry",
+    "integration_issue",
+    "webhook_endpoint",
+    "webhook_delivery",
 }
 
 
 async def test_migrations_create_every_table_and_are_idempotent(settings) -> None:
-    assert await db.migrate(settings) == ["models.0001_initial", "models.0002_ledger_outcomes"]
+    assert await db.migrate(settings) == [
+        "models.0001_initial",
+        "models.0002_ledger_outcomes",
+        "models.0003_issues_webhooks",
+        "models.0004_lease_owner_rate_limited_since",
+    ]
     assert await db.migrate(settings) == []
     ctx = await db.open_db(settings)
     try:

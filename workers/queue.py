@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 
 import dramatiq
 from redis.exceptions import RedisError
@@ -14,19 +15,31 @@ logger = logging.getLogger(__name__)
 
 
 class DramatiqJobQueue:
-    def __init__(self, broker: dramatiq.Broker, actors: dict[str, dramatiq.Actor]) -> None:
-        self.broker = broker
-        self.actors = actors
+    """Made on the broker before the actors exist (they need the Deps this queue is part of);
+    an actor is looked up by name when a message is sent."""
 
-    async def enqueue_sync(self, run_id: int) -> None:
-        actor = self.actors["run_sync"]
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self.broker = broker
+
+    async def enqueue_sync(self, run_id: int, *, delay_seconds: float | None = None) -> None:
+        actor = self.broker.get_actor("run_sync")
+        delay = None if delay_seconds is None else max(0, math.ceil(delay_seconds * 1000))
         try:
             # The Redis client is synchronous: keep it off the event loop.
-            await asyncio.to_thread(actor.send, run_id)
+            await asyncio.to_thread(actor.send_with_options, args=(run_id,), delay=delay)
         except (RedisError, OSError) as exc:
             logger.warning(
                 "could not enqueue sync run %s: %s", run_id, exc, extra={"run_id": run_id}
             )
+            raise BrokerUnavailable() from exc
+
+    async def enqueue_webhook(self, delivery_id: int | None, delay_seconds: float = 0) -> None:
+        actor = self.broker.get_actor("deliver_webhook")
+        delay_ms = int(delay_seconds * 1000) or None
+        try:
+            await asyncio.to_thread(actor.send_with_options, args=(delivery_id,), delay=delay_ms)
+        except (RedisError, OSError) as exc:
+            logger.warning("could not enqueue webhook delivery %s: %s", delivery_id, exc)
             raise BrokerUnavailable() from exc
 
     async def ping(self) -> bool:

@@ -128,6 +128,7 @@ class HaloClient:
             # Another caller may have refreshed while we waited for the lock.
             fresh = self._token is not None and time.monotonic() < self._token_expires
             if fresh and (not force or self._token != stale):
+                # fresh means a token is set (mypy cannot follow the bool)
                 return self._token  # type: ignore[return-value]
             self._token = await self._fetch_token()
             return self._token
@@ -263,7 +264,7 @@ class HaloClient:
         return float(window) * RATE_LIMIT_PROBE_FRACTION * random.uniform(0.8, 1.2)
 
     def _backoff(self, attempt: int) -> float:
-        base = min(self.backoff_max, self.backoff_base * (2**attempt))
+        base = min(self.backoff_max, self.backoff_base * (2.0**attempt))
         return base * random.uniform(0.5, 1.5)
 
     async def _get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:

@@ -54,3 +54,6 @@ class InMemoryRateLimiter:
                 return waited
             await asyncio.sleep(delay)
             waited += delay
+
+    async def aclose(self) -> None:
+        """Nothing to close (the Redis limiter has clients; both are closed alike)."""

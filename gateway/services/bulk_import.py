@@ -3,7 +3,7 @@
 The file is read row by row and handled in chunks of ``MAX_ITEMS_PER_CALL`` rows, so memory
 stays flat whatever the file's size. Each chunk goes through the *same* validators and the
 *same* one-transaction write path as the ``upsertOrganizations`` / ``upsertSubscriptions``
-mutations (:mod:`gateway.services.imports`); this module only turns text into the mutation's
+mutations (:mod:`gateway.services.upserts`); this module only turns text into the mutation's
 items (the job GraphQL's type system does for the API) and decides what to do with bad rows:
 
 * ``VALID_ROWS`` (default): a chunk's valid rows are written in one transaction, its invalid
@@ -18,10 +18,10 @@ row simply wins (remembering every id would make memory grow with the file).
     file ──▶ ImportFile (format, kind, columns; rows with edge problems)
                  │ chunks of 1,000
                  ▼
-             imports.validate_*  ──▶ problems (line, field, message) ──▶ caller
+             upserts.validate_*  ──▶ problems (line, field, message) ──▶ caller
                  │ valid rows
                  ▼
-             imports.write_*  (one transaction per chunk)
+             upserts.write_*  (one transaction per chunk)
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import BadUserInput
-from gateway.services import imports
-from gateway.services.imports import MAX_ITEMS_PER_CALL, UpsertResult
+from gateway.services import upserts
+from gateway.services.upserts import MAX_ITEMS_PER_CALL, UpsertResult
 
 # A seller id is the primary key of ``seller`` (64 characters).
 MAX_SELLER_ID_LENGTH = 64
@@ -377,7 +377,8 @@ def _kind_of_record(path: Path, number: int, text: str | None) -> Kind:
             "be told; pass --kind.",
             field="kind",
         )
-    return _kind_of({_CANONICAL.get(normalise_column(k), k): k for k in first})
+    keys: list[str] = list(first)  # a JSON object's keys are strings
+    return _kind_of({_CANONICAL.get(normalise_column(k), k): k for k in keys})
 
 
 # --- text to the mutation's items (what GraphQL's types do for the API) -------------------
@@ -419,8 +420,8 @@ def _quantity(row: _Row) -> int:
     return 0  # a placeholder the validators accept; the row is already bad
 
 
-def _organization_item(row: _Row) -> imports.OrganizationItem:
-    return imports.OrganizationItem(
+def _organization_item(row: _Row) -> upserts.OrganizationItem:
+    return upserts.OrganizationItem(
         id=_string(row, "id") or "",
         name=_string(row, "name") or "",
         reference=_string(row, "reference") or "",
@@ -428,8 +429,8 @@ def _organization_item(row: _Row) -> imports.OrganizationItem:
     )
 
 
-def _subscription_item(row: _Row) -> imports.SubscriptionItem:
-    return imports.SubscriptionItem(
+def _subscription_item(row: _Row) -> upserts.SubscriptionItem:
+    return upserts.SubscriptionItem(
         id=_string(row, "id") or "",
         organization_id=_string(row, "organizationId") or "",
         name=_string(row, "name") or "",
@@ -538,11 +539,11 @@ async def _chunk(
     report: ImportReport,
     on_problem: Callable[[RowProblem], None] | None,
 ) -> None:
-    checked: imports.Validated
+    checked: upserts.Validated
     if kind is Kind.ORGANIZATIONS:
-        checked = imports.validate_organizations([_organization_item(r) for r in rows])
+        checked = upserts.validate_organizations([_organization_item(r) for r in rows])
     else:
-        checked = await imports.validate_subscriptions(
+        checked = await upserts.validate_subscriptions(
             seller_id, [_subscription_item(r) for r in rows]
         )
     found: dict[int, list[RowProblem]] = {}
@@ -571,9 +572,9 @@ async def _chunk(
     apply = phase is Phase.IMPORTING
     result: UpsertResult
     if kind is Kind.ORGANIZATIONS:
-        result = await imports.write_organizations(seller_id, valid, apply=apply)
+        result = await upserts.write_organizations(seller_id, valid, apply=apply)
     else:
-        result = await imports.write_subscriptions(seller_id, valid, apply=apply)
+        result = await upserts.write_subscriptions(seller_id, valid, apply=apply)
     report.created += result.created
     report.updated += result.updated
     report.unchanged += result.unchanged

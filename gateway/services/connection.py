@@ -15,6 +15,7 @@ import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.auth import Principal
@@ -213,7 +214,7 @@ async def save_connection(deps: Deps, principal: Principal, data: ConnectionInpu
     now = datetime.now(UTC)
     existing = await Connection.get_or_none(seller_id=seller_id)
     first_verified = existing is None or existing.verified_at is None
-    values = {
+    values: dict[str, Any] = {
         "client_id": resolved.client_id,
         "client_secret_encrypted": deps.secret_box.encrypt(secret),
         "client_secret_last4": secret[-4:],
@@ -266,6 +267,7 @@ async def rotate_stored_secrets(settings: Settings) -> int:
     """Re-encrypt every stored secret with the first key of SECRETS_KEY (``rotate-secrets``)."""
     from gateway import db
     from gateway.crypto import secret_box_from_settings
+    from gateway.services import webhooks
 
     box = secret_box_from_settings(settings)
     ctx = await db.open_db(settings)
@@ -276,6 +278,7 @@ async def rotate_stored_secrets(settings: Settings) -> int:
                 row.client_secret_encrypted = box.rotate(row.client_secret_encrypted)
                 await row.save(update_fields=["client_secret_encrypted"])
                 count += 1
+            count += await webhooks.reencrypt_secrets(box)
     finally:
         await db.close_db(ctx)
     return count

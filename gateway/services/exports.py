@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from gateway.errors import NotFound
 from gateway.models import LedgerState, OrganizationMapping, Seller, SyncedSubscription
+from gateway.services.organizations import PsaStatus
 
 # Rows per query: big enough that round trips do not dominate, small enough to stay flat.
 PAGE_SIZE = 1000
@@ -123,11 +124,9 @@ async def _mapping_rows(seller_id: str, page_size: int) -> AsyncIterator[list[st
     async for page in _pages(query, fields, page_size):
         for r in page:
             status = (
-                "MISSING"
-                if not r["psa_organization__present"]
-                else "INACTIVE"
-                if r["psa_organization__inactive"]
-                else "ACTIVE"
+                PsaStatus.of(r["psa_organization__inactive"])
+                if r["psa_organization__present"]
+                else "MISSING"
             )
             yield [
                 spreadsheet_text(r["organization__external_id"]),

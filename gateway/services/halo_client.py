@@ -7,24 +7,31 @@ that every worker process draws from one budget of 300 requests per rolling 5 mi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from gateway.models import Connection
-from gateway.services import Deps
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
     from gateway.halopsa import HaloClient, HaloCredentials
+    from gateway.models import Connection
+    from gateway.services import Deps
 
 
-def rate_limiter(deps: Deps) -> Any:
-    """The process's shared HaloPSA rate limiter, made on first use."""
-    if deps.halo_rate_limiter is None:
-        deps.halo_rate_limiter = build_rate_limiter(deps.settings)
-    return deps.halo_rate_limiter
+class SharedRateLimiter(Protocol):
+    """``gateway.halopsa.RateLimiter`` that the process owns: it may hold Redis clients,
+    closed with the Deps."""
+
+    async def acquire(self, key: str) -> float:
+        """Wait until a request may be sent; return the seconds waited."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the clients opened on the running event loop."""
+        ...
 
 
-def build_rate_limiter(settings: Settings) -> Any:
+def build_rate_limiter(settings: Settings) -> SharedRateLimiter:
+    """The rate limiter every HaloPSA call of this process shares (built with the Deps)."""
     from gateway.halopsa import InMemoryRateLimiter
 
     if settings.redis_url:
@@ -61,7 +68,7 @@ def open_client(deps: Deps, credentials: HaloCredentials) -> HaloClient:
     settings = deps.settings
     return HaloClient(
         credentials,
-        rate_limiter=rate_limiter(deps),
+        rate_limiter=deps.halo_rate_limiter,
         timeout=settings.halo_timeout_seconds,
         max_retries=settings.halo_max_retries,
         transport=deps.halo_transport,

@@ -95,6 +95,18 @@ async def log_overview(
     )
 
 
+@dataclass(frozen=True)
+class LogRecord:
+    """One entry of the Logs & Monitoring list."""
+
+    id: int
+    level: LogLevel
+    created_at: datetime
+    title: str
+    details: str
+    run_id: int | None
+
+
 async def list_logs(
     seller_id: str,
     *,
@@ -105,7 +117,7 @@ async def list_logs(
     search: str | None = None,
     run_id: int | None = None,
     now: datetime | None = None,
-) -> Page[LogEntry]:
+) -> Page[LogRecord]:
     offset = check_page(page, page_size)
     now = now or datetime.now(UTC)
     query = LogEntry.filter(seller_id=seller_id, created_at__gte=window_start(retention_days, now))
@@ -118,8 +130,13 @@ async def list_logs(
         if term:
             query = query.filter(Q(title__icontains=term) | Q(details__icontains=term))
     total = await query.count()
-    entries = await query.order_by("-created_at", "-id").offset(offset).limit(page_size)
-    return Page(entries, total, page, page_size)
+    rows = (
+        await query.order_by("-created_at", "-id")
+        .offset(offset)
+        .limit(page_size)
+        .values("id", "level", "created_at", "title", "details", "run_id")
+    )
+    return Page([LogRecord(**row) for row in rows], total, page, page_size)
 
 
 async def purge_expired_logs(retention_days: int, now: datetime | None = None) -> int:

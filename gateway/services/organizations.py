@@ -49,6 +49,17 @@ class MappingStatus(StrEnum):
     RESPONSE_ERROR = "RESPONSE_ERROR"
 
 
+class PsaStatus(StrEnum):
+    """A HaloPSA organisation's status, as the grid and the picker show it."""
+
+    ACTIVE = "ACTIVE"
+    INACTIVE = "INACTIVE"
+
+    @classmethod
+    def of(cls, inactive: bool) -> PsaStatus:
+        return cls.INACTIVE if inactive else cls.ACTIVE
+
+
 class SortField(StrEnum):
     NAME = "name"
     REFERENCE = "reference"
@@ -63,7 +74,7 @@ class OrganizationRow:
     status: str
     psa_id: int | None
     psa_name: str | None
-    psa_status: str | None
+    psa_status: PsaStatus | None
     mapping_status: MappingStatus
     tooltip: str | None
 
@@ -76,7 +87,7 @@ class OrganizationRow:
 class PsaOrganizationRow:
     id: int
     name: str
-    status: str
+    status: PsaStatus
     mapped: bool
 
 
@@ -84,7 +95,7 @@ class PsaOrganizationRow:
 class Filters:
     search: str | None = None
     statuses: tuple[str, ...] = ()
-    psa_statuses: tuple[str, ...] = ()  # ACTIVE / INACTIVE
+    psa_statuses: tuple[PsaStatus, ...] = ()
     mapping_statuses: tuple[MappingStatus, ...] = ()
 
 
@@ -132,9 +143,7 @@ def _row(values: dict[str, Any], unreachable: bool) -> OrganizationRow:
         psa_id=values["mapping__psa_organization__halo_id"] if show_psa else None,
         psa_name=values["mapping__psa_organization__name"] if show_psa else None,
         psa_status=(
-            ("INACTIVE" if values["mapping__psa_organization__inactive"] else "ACTIVE")
-            if show_psa
-            else None
+            PsaStatus.of(values["mapping__psa_organization__inactive"]) if show_psa else None
         ),
         mapping_status=status,
         tooltip=RESPONSE_ERROR_TOOLTIP if error else None,
@@ -191,10 +200,10 @@ async def list_organizations(
     if filters.statuses:
         query = query.filter(status__in=list(filters.statuses))
     if filters.psa_statuses:
-        wanted = {s.upper() for s in filters.psa_statuses}
-        if wanted == {"ACTIVE"}:
+        wanted = set(filters.psa_statuses)
+        if wanted == {PsaStatus.ACTIVE}:
             query = query.filter(mapping__psa_organization__inactive=False)
-        elif wanted == {"INACTIVE"}:
+        elif wanted == {PsaStatus.INACTIVE}:
             query = query.filter(mapping__psa_organization__inactive=True)
         else:
             query = query.filter(mapping__id__isnull=False)
@@ -234,7 +243,7 @@ async def psa_organizations(
         PsaOrganizationRow(
             id=r["halo_id"],
             name=r["name"],
-            status="INACTIVE" if r["inactive"] else "ACTIVE",
+            status=PsaStatus.of(r["inactive"]),
             mapped=r["mappings__id"] is not None,
         )
         for r in rows
@@ -269,7 +278,7 @@ async def map_organization(
     current = await OrganizationMapping.get_or_none(organization_id=org.id).select_related(
         "psa_organization"
     )
-    if current is not None and current.psa_organization_id == psa.id:  # type: ignore[attr-defined]
+    if current is not None and current.psa_organization_id == psa.id:
         return await _row_for(seller_id, org)
     now = datetime.now(UTC)
     try:

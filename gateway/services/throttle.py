@@ -20,15 +20,25 @@ from gateway.errors import RateLimited
 LIMITS: dict[str, tuple[int, float]] = {
     # A person clicks "Test Connection" a few times; a loop clicks it hundreds of times.
     "test_connection": (10, 60.0),
-    # Sync buttons are also guarded by the one-at-a-time rule and the cooldown; this stops
-    # scripts hammering the database and queue with refused triggers.
+    # Counted only for sync triggers the rules would let through (one at a time, cooldown):
+    # refused ones get the seed's answer, not this. It stops a script starting run after run
+    # (organisations syncs have no cooldown).
     "sync_trigger": (30, 60.0),
+    # "Test endpoint" makes an outbound request each time: a few to check, not a prober.
+    "webhook_test": (10, 60.0),
 }
+
+# A Redis that does not answer must not hold up the mutation it guards (the throttle fails open).
+REDIS_TIMEOUT_SECONDS = 2.0
 
 
 class Throttle(Protocol):
     async def hit(self, key: str, limit: int, window: float) -> float:
         """Count one request; return 0 if allowed, else seconds until the window resets."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the clients opened on the running event loop."""
         ...
 
 
@@ -49,6 +59,9 @@ class InMemoryThrottle:
             return window - (now - start)
         return 0.0
 
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
 
 class RedisThrottle:
     def __init__(self, redis_url: str, namespace: str) -> None:
@@ -58,10 +71,21 @@ class RedisThrottle:
 
     def _client(self) -> Any:
         import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
         loop = asyncio.get_running_loop()
         if loop not in self._clients:
-            self._clients[loop] = aioredis.Redis.from_url(self._url, socket_timeout=2)
+            self._clients[loop] = aioredis.Redis.from_url(
+                self._url,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                # One immediate retry (a connection a Redis restart closed), not redis-py's
+                # ten with back-off: a trigger must not wait seconds to fail open.
+                retry=Retry(NoBackoff(), 1),
+                # CLIENT LIST tells whose connections these are.
+                client_name=self._prefix.rstrip(":"),
+            )
         return self._clients[loop]
 
     async def hit(self, key: str, limit: int, window: float) -> float:
@@ -80,14 +104,18 @@ class RedisThrottle:
             return 0.0  # fail open: throttling must not take the API down with Redis
         return ttl / 1000 if count > limit else 0.0
 
+    async def aclose(self) -> None:
+        """Close this loop's Redis client (the loop that made it must still run)."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
 
 def build_throttle(redis_url: str | None, namespace: str) -> Throttle:
     return RedisThrottle(redis_url, namespace) if redis_url else InMemoryThrottle()
 
 
-async def check(throttle: Throttle | None, action: str, seller_id: str) -> None:
-    if throttle is None:
-        return
+async def check(throttle: Throttle, action: str, seller_id: str) -> None:
     limit, window = LIMITS[action]
     retry_after = await throttle.hit(f"{action}:{seller_id}", limit, window)
     if retry_after > 0:

@@ -64,6 +64,13 @@ MUTATIONS = [
     "mutation ($i: [ID!]!) { deleteOrganizations(ids: $i) { deleted } }",
     "mutation ($m: Int!) { applySuggestedMappings(minScore: $m) { mapped } }",
     "mutation ($e: Boolean!) { setSyncUnitPrices(enabled: $e) { message } }",
+    "mutation ($o: String!, $i: [WebhookEventType!]) { addWebhookEndpoint(url: $o, events: $i) "
+    "{ secret } }",
+    "mutation ($o: ID!) { removeWebhookEndpoint(endpointId: $o) { id } }",
+    "mutation ($o: ID!) { rotateWebhookSecret(endpointId: $o) { secret } }",
+    "mutation ($o: ID!) { testWebhookEndpoint(endpointId: $o) { delivered } }",
+    "mutation ($o: ID!, $m: Int!) { muteIssue(issueId: $o, hours: $m) { id } }",
+    "mutation ($o: ID!) { unmuteIssue(issueId: $o) { id } }",
 ]
 VARIABLE_NAMES = ["o", "p", "r", "i", "m", "e", "extra"]
 

@@ -7,6 +7,7 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from gateway.services.throttle import LIMITS
 from schema import DOCUMENT_CACHE_SIZE, MAX_ALIASES, build_schema
 from tests.conftest import (
     POSTGRES_ADMIN_DSN,
@@ -15,6 +16,7 @@ from tests.conftest import (
     make_settings,
     running_gateway,
 )
+from tests.support import data
 from tests.support.ws import open_socket, receive
 
 FRONTEND = "https://app.example.com"
@@ -92,13 +94,32 @@ async def test_responses_carry_security_headers(gateway) -> None:
     assert response.headers["x-frame-options"] == "DENY"
 
 
-async def test_sync_triggers_are_rate_limited_per_seller(gateway) -> None:
+async def test_sync_triggers_that_would_start_a_run_are_rate_limited_per_seller(
+    migrated_db, halo_sim, gateway
+) -> None:
     mutation = "mutation { syncOrganizations { id } }"
-    codes = [(await gateway.gql(mutation))["errors"][0]["extensions"]["code"] for _ in range(31)]
-    assert codes[:30] == ["INTEGRATION_NOT_CONFIGURED"] * 30
-    assert codes[30] == "RATE_LIMITED"
-    limited = await gateway.gql(mutation)
-    assert limited["errors"][0]["extensions"]["retryAfterSeconds"] > 0
+    limit, _window = LIMITS["sync_trigger"]
+    # Refused triggers get the rules' answer and are not counted.
+    for _ in range(limit + 5):
+        assert_error_code(await gateway.gql(mutation), "INTEGRATION_NOT_CONFIGURED")
+    # Given a connection (no HaloPSA clients: each organisations sync is over at once)
+    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
+    headers = {"Authorization": f"Bearer {gateway.token()}"}
+    overview = "{ syncOverview { organizations { state } } }"
+    # One client for the loop: the limit must be reached well inside the throttle's window.
+    async with httpx.AsyncClient(base_url=gateway.base_url, headers=headers, timeout=30) as http:
+        for _ in range(limit):
+            started = (await http.post("/graphql", json={"query": mutation})).json()
+            assert "errors" not in started, started
+            while True:
+                state = (await http.post("/graphql", json={"query": overview})).json()
+                if state["data"]["syncOverview"]["organizations"]["state"] == "IDLE":
+                    break
+        limited = assert_error_code(
+            (await http.post("/graphql", json={"query": mutation})).json(), "RATE_LIMITED"
+        )
+    assert limited["message"].startswith("Too many sync triggers")
+    assert limited["extensions"]["retryAfterSeconds"] > 0
     # Another seller is not affected.
     other = await gateway.gql(mutation, seller="seller-b")
     assert_error_code(other, "INTEGRATION_NOT_CONFIGURED")

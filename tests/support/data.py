@@ -142,3 +142,63 @@ async def mapping(org: Organization, psa: PsaOrganization, by: str = "test") -> 
         psa_organization=psa,
         mapped_by=by,
     )
+
+
+async def mapped_subscriptions(
+    seller_id: str, sim: Any, organizations: int, per_org: int
+) -> list[Subscription]:
+    """``organizations`` HaloPSA clients in the simulator instance ``sim``, each mapped to an
+    organisation of ``seller_id`` holding ``per_org`` subscriptions (names unique: a licence's
+    name tells which subscription it is). Bulk-inserted: thousands of rows in a second."""
+    await seller(seller_id)
+    clients = [sim.add_client(f"Customer {o:03d}") for o in range(organizations)]
+    await Organization.bulk_create(
+        [
+            Organization(
+                seller_id=seller_id,
+                external_id=f"org-{o}",
+                name=client["name"],
+                reference=f"REF-{o}",
+                status="ACTIVE",
+            )
+            for o, client in enumerate(clients)
+        ]
+    )
+    await PsaOrganization.bulk_create(
+        [PsaOrganization(seller_id=seller_id, halo_id=c["id"], name=c["name"]) for c in clients]
+    )
+    orgs = await Organization.filter(seller_id=seller_id).order_by("id")
+    psas = await PsaOrganization.filter(seller_id=seller_id).order_by("halo_id")
+    await OrganizationMapping.bulk_create(
+        [
+            OrganizationMapping(
+                seller_id=seller_id,
+                organization_id=org.id,
+                psa_organization_id=psa.id,
+                mapped_by="test",
+            )
+            for org, psa in zip(orgs, psas, strict=True)
+        ]
+    )
+    await Subscription.bulk_create(
+        [
+            Subscription(
+                seller_id=seller_id,
+                organization_id=org.id,
+                external_id=f"s{o}-{i}",
+                name=f"Licence {o:03d}-{i:03d}",
+                quantity=i % 9 + 1,
+                cost_price=Decimal("18.00"),
+                customer_price=Decimal("22.00"),
+                billing_cycle="Monthly",
+                term_duration="1 Year",
+                status="ACTIVE",
+                start_date=date(2026, 1, 1),
+                end_date=date(2026, 12, 31),
+            )
+            for o, org in enumerate(orgs)
+            for i in range(per_org)
+        ],
+        batch_size=1000,
+    )
+    return await Subscription.filter(seller_id=seller_id).order_by("id")

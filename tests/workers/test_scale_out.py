@@ -35,6 +35,8 @@ def scale_out_settings(database_url, tmp_path, redis_namespace):
         broker_heartbeat_timeout_ms=1500,
         broker_maintenance_chance=1_000_000,
         halo_timeout_seconds=5.0,
+        # A killed worker's run is taken over once its lease runs out: seconds, not 30.
+        sync_lease_seconds=3,
     )
 
 
@@ -51,6 +53,7 @@ def _env(settings) -> dict[str, str]:
         BROKER_HEARTBEAT_TIMEOUT_MS=str(settings.broker_heartbeat_timeout_ms),
         BROKER_MAINTENANCE_CHANCE=str(settings.broker_maintenance_chance),
         HALO_TIMEOUT_SECONDS="5",
+        SYNC_LEASE_SECONDS=str(settings.sync_lease_seconds),
         dramatiq_worker_timeout="100",
     )
     return env

@@ -1,63 +1,58 @@
-"""The daily schedule: every verified seller once per day, even with two schedulers."""
+"""The schedule's wiring (workers/scheduler.py): when the jobs fire. What they do is tested
+in tests/services/sync/test_schedules.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import contextvars
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
-from gateway.models import LogEntry, LogLevel, SyncKind, SyncRun, SyncTrigger
+from gateway import db
+from gateway.models import LogEntry, LogLevel
+from gateway.services import logs as product_log
 from tests.support import data
-from tests.support.runs import wait_for_run
-from workers.scheduler import build_scheduler, run_scheduled
+from workers.scheduler import RETENTION_HOUR_UTC, build_scheduler
 
 
-async def test_two_schedulers_firing_the_same_day_queue_one_run_per_seller(
-    migrated_db, halo_sim, gateway
+async def test_the_schedule_is_08_00_and_18_00_utc_and_the_purge_at_night(
+    settings, migrated_db, gateway
 ) -> None:
-    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
-    await data.simulator_connection(migrated_db, "seller-b", halo_sim)
-    await data.seller("seller-c")  # no connection: never scheduled
-    deps = gateway.app.state.halo.deps
-    now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-    first = await run_scheduled(deps, SyncKind.ORGANIZATIONS, now)
-    second = await run_scheduled(deps, SyncKind.ORGANIZATIONS, now)
-    assert first["queued"] == 2
-    assert second["queued"] == 0 and second["already_queued"] + second["skipped"] == 2
-    runs = await SyncRun.filter(trigger=SyncTrigger.SCHEDULED).order_by("seller_id")
-    assert [r.seller_id for r in runs] == ["seller-a", "seller-b"]
-    for run in runs:
-        assert (await wait_for_run(gateway, str(run.id), seller=run.seller_id))["state"] == (
-            "SUCCEEDED"
-        )
-    # The next day is a new run.
-    nextday = await run_scheduled(
-        deps, SyncKind.ORGANIZATIONS, datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
-    )
-    assert nextday["queued"] == 2
-
-
-async def test_a_scheduled_run_meeting_a_running_sync_is_skipped_with_a_warning(
-    migrated_db, halo_sim, gateway
-) -> None:
-    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
-    halo_sim.instance().set_faults(latency_ms=400)
-    halo_sim.instance().add_client("Acme")
-    manual = await gateway.gql("mutation { syncOrganizations { id } }")
-    deps = gateway.app.state.halo.deps
-    counts = await run_scheduled(deps, SyncKind.SUBSCRIPTIONS)
-    assert counts["skipped"] == 1
-    warning = await LogEntry.get(seller_id="seller-a", level=LogLevel.WARNING)
-    assert warning.title == "Scheduled subscriptions sync skipped"
-    assert "Sync in progress" in warning.details
-    await wait_for_run(gateway, manual["data"]["syncOrganizations"]["id"])
-
-
-async def test_the_schedule_is_08_00_and_18_00_utc(settings, migrated_db, gateway) -> None:
-    scheduler = build_scheduler(settings, gateway.app.state.halo.deps, None)  # type: ignore[arg-type]
+    database = await db.open_db(settings)
+    try:
+        scheduler = build_scheduler(settings, gateway.app.state.halo.deps, database)
+    finally:
+        await db.close_db(database)
     triggers = {job.id: job.trigger for job in scheduler.get_jobs()}
-    for job_id, hour in (("organizations-daily", 8), ("subscriptions-daily", 18)):
+    assert set(triggers) == {"organizations-daily", "subscriptions-daily", "log-retention"}
+    for job_id, hour in (
+        ("organizations-daily", 8),
+        ("subscriptions-daily", 18),
+        ("log-retention", RETENTION_HOUR_UTC),
+    ):
         trigger = triggers[job_id]
         assert isinstance(trigger, CronTrigger)
         fire = trigger.get_next_fire_time(None, datetime(2026, 11, 25, 0, 0, tzinfo=UTC))
         assert (fire.hour, fire.minute, fire.utcoffset().total_seconds()) == (hour, 0, 0)
+
+
+async def test_a_job_runs_its_service_in_the_schedulers_own_database(
+    settings, migrated_db, gateway
+) -> None:
+    # Given an entry past retention and one within it
+    await data.seller("seller-a")
+    now = datetime.now(UTC)
+    await product_log.record("seller-a", LogLevel.INFO, "old", at=now - timedelta(days=31))
+    await product_log.record("seller-a", LogLevel.INFO, "recent", at=now - timedelta(days=29))
+    database = await db.open_db(settings)
+    try:
+        scheduler = build_scheduler(settings, gateway.app.state.halo.deps, database)
+        # When the nightly job fires, in a task that has no database bound (as APScheduler's)
+        job = scheduler.get_job("log-retention").func
+        await asyncio.get_running_loop().create_task(job(), context=contextvars.Context())
+    finally:
+        await db.close_db(database)
+
+    # Then only the old entry is gone
+    assert await LogEntry.filter(seller_id="seller-a").values_list("title", flat=True) == ["recent"]

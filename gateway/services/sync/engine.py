@@ -23,6 +23,7 @@ import logging
 from gateway import metrics
 from gateway.halopsa import (
     HaloError,
+    HaloRateLimited,
 )
 from gateway.logging import log_context
 from gateway.models import (
@@ -33,7 +34,7 @@ from gateway.models import (
     SyncRun,
     SyncScope,
 )
-from gateway.services import Deps
+from gateway.services import Deps, issues
 from gateway.services import logs as product_log
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.halo_client import credentials_for, open_client
@@ -51,11 +52,15 @@ from gateway.services.sync.runs import (
     LostLock,
     Progress,
     RunCancelled,
+    RunPhase,
     claim_lock,
     event_for,
+    keep_lease,
+    new_lease_owner,
     now_utc,
     release_lock,
 )
+from gateway.services.sync.waits import come_back_later, wait_for_rate_limit
 
 logger = logging.getLogger(__name__)
 
@@ -64,19 +69,28 @@ async def execute_run(run_id: int, deps: Deps) -> None:
     run = await SyncRun.get_or_none(id=run_id)
     if run is None or run.state.finished:
         return  # deleted (enqueue failed) or already done: a duplicate delivery
-    # Every process log line of the run, the HaloPSA client's included, names seller and run.
-    with log_context(seller_id=run.seller_id, run_id=run.id):  # type: ignore[attr-defined]
-        await _execute_run(run, deps)
-
-
-async def _execute_run(run: SyncRun, deps: Deps) -> None:
-    seller_id: str = run.seller_id  # type: ignore[attr-defined]
+    # This execution's hold on the run: renewed in the background while it works (runs.py).
+    owner = new_lease_owner()
     lease = deps.settings.sync_lease_seconds
-    if not await claim_lock(seller_id, run.id, now_utc(), lease):
+    # Every process log line of the run, the HaloPSA client's included, names seller and run.
+    with log_context(seller_id=run.seller_id, run_id=run.id):
+        async with keep_lease(run.seller_id, run.id, owner, lease):
+            await _execute_run(run, deps, owner)
+
+
+async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
+    seller_id: str = run.seller_id
+    lease = deps.settings.sync_lease_seconds
+    if not await claim_lock(seller_id, run.id, now_utc(), lease, owner=owner):
+        if await come_back_later(run, deps):
+            return
         await _finish(run, deps, RunState.FAILED, "Another sync of this seller took over.")
         return
     if run.cancel_requested:
-        await _finish(run, deps, RunState.CANCELLED, "Cancelled before it started.")
+        # A RUNNING run here was waiting to continue (HaloPSA's rate limit) when cancelled.
+        started = run.state is RunState.RUNNING
+        why = "Cancelled by the user." if started else "Cancelled before it started."
+        await _finish(run, deps, RunState.CANCELLED, why)
         return
     resumed = run.state is RunState.RUNNING
     if not resumed:
@@ -85,7 +99,8 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
         run.started_at = now_utc()
         run.sync_unit_prices = seller.sync_unit_prices
     run.attempts += 1
-    await run.save(update_fields=["state", "started_at", "sync_unit_prices", "attempts"])
+    run.message = None  # e.g. "Waiting for HaloPSA's rate limit" from the last attempt
+    await run.save(update_fields=["state", "started_at", "sync_unit_prices", "attempts", "message"])
     if not resumed:
         title = CUSTOMERS_STARTED if run.kind is SyncKind.ORGANIZATIONS else SUBSCRIPTIONS_STARTED
         await product_log.record(
@@ -107,9 +122,10 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
         run.attempts,
         extra={"kind": run.kind.value, "trigger": run.trigger.value, "attempt": run.attempts},
     )
-    await deps.bus.publish(event_for(run, "STARTED", message="Sync in progress"))
+    await deps.bus.publish(event_for(run, RunPhase.STARTED, message="Sync in progress"))
 
-    progress = Progress(run, deps, lease)
+    progress = Progress(run, deps, lease, owner=owner)
+    processed_before = run.processed
     client = None
     try:
         connection = await require_verified_connection(seller_id)
@@ -126,10 +142,14 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
         logger.warning("run %s lost the seller lock; standing down", run.id)
         run.message = "Another sync of this seller took over."
         await run.save(update_fields=["message"])
+    except HaloRateLimited as exc:
+        gave_up = await wait_for_rate_limit(run, deps, exc, progress, owner, processed_before)
+        if gave_up is not None:
+            await _finish(run, deps, RunState.FAILED, gave_up, progress=progress, error=exc)
     except HaloError as exc:
-        await _finish(run, deps, RunState.FAILED, seller_reason(exc), progress=progress)
+        await _finish(run, deps, RunState.FAILED, seller_reason(exc), progress=progress, error=exc)
     except CannotContinue as exc:
-        await _finish(run, deps, RunState.FAILED, str(exc), progress=progress)
+        await _finish(run, deps, RunState.FAILED, str(exc), progress=progress, error=exc)
     except Exception as exc:
         logger.exception("sync run %s failed unexpectedly", run.id)
         await _finish(
@@ -139,6 +159,7 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
             f"The sync stopped because of an internal error ({type(exc).__name__}). "
             "It can be started again.",
             progress=progress,
+            error=exc,
         )
     else:
         await _finish(run, deps, RunState.SUCCEEDED, None, progress=progress)
@@ -147,7 +168,7 @@ async def _execute_run(run: SyncRun, deps: Deps) -> None:
 def _scope_text(run: SyncRun) -> str:
     if run.scope is SyncScope.ALL:
         return "all organizations"
-    return f"organization {run.organization_id}"  # type: ignore[attr-defined]
+    return f"organization {run.organization_id}"
 
 
 async def _finish(
@@ -157,8 +178,9 @@ async def _finish(
     message: str | None,
     *,
     progress: Progress | None = None,
+    error: BaseException | None = None,
 ) -> None:
-    seller_id: str = run.seller_id  # type: ignore[attr-defined]
+    seller_id: str = run.seller_id
     finished = now_utc()
     run.state = state
     run.message = message
@@ -238,7 +260,7 @@ async def _finish(
         await product_log.record(
             seller_id, LogLevel.INFO, title, product_log.format_details(**counts), run_id=run.id
         )
-        phase = "COMPLETED"
+        phase = RunPhase.COMPLETED
     else:
         kind_text = "Customers" if organizations else "Subscriptions"
         verb = "cancelled" if state is RunState.CANCELLED else "failed"
@@ -250,5 +272,8 @@ async def _finish(
             f"{message} " + product_log.format_details(**counts),
             run_id=run.id,
         )
-        phase = "CANCELLED" if state is RunState.CANCELLED else "FAILED"
+        phase = RunPhase.CANCELLED if state is RunState.CANCELLED else RunPhase.FAILED
     await deps.bus.publish(event_for(run, phase))
+    # Integration issues (opened from the failure's class, resolved by a success) and the
+    # run's webhooks; only rows and queued ids, never a receiver's time.
+    await issues.after_run(run, deps, error)

@@ -9,6 +9,7 @@ from gateway.halopsa import (
     HaloRateLimited,
     HaloUnavailable,
 )
+from gateway.models import SyncKind
 
 IN_PROGRESS_MESSAGE = "Sync in progress"
 CUSTOMERS_STARTED = "Customers sync started"
@@ -24,6 +25,15 @@ READBACK_INCOMPLETE = (
     "HaloPSA's list of licences kept changing while the sync checked what a lost answer had "
     "stored, so nothing was sent again. The sync can be started again."
 )
+
+
+def scheduled_skipped(kind: SyncKind) -> str:
+    what = "customers" if kind is SyncKind.ORGANIZATIONS else "subscriptions"
+    return f"Scheduled {what} sync skipped"
+
+
+def scheduled_skipped_details(reason: str) -> str:
+    return f"{reason}. The next scheduled sync or a manual one will catch up."
 
 
 def subscription_skipped(name: str, external_id: str, organization: str) -> str:
@@ -64,6 +74,39 @@ def seller_reason(exc: HaloError) -> str:
     if isinstance(exc, HaloUnavailable):
         return "HaloPSA could not be reached or kept failing after several retries."
     return f"HaloPSA answered with an error: {exc}"
+
+
+# --- HaloPSA's rate limit held the run up -------------------------------------------------
+
+RATE_LIMIT_WAITING = "Waiting for HaloPSA's rate limit"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        whole = max(1, round(seconds))
+        return "1 second" if whole == 1 else f"{whole} seconds"
+    return f"{round(seconds / 60)} minutes"
+
+
+def rate_limit_waiting(kind_text: str, resume_in: float, limit: float) -> str:
+    """The run is re-queued to continue once HaloPSA's rolling window admits requests."""
+    return (
+        f"HaloPSA answered 'rate limit reached' (another integration may be using the "
+        f"instance's request budget). The {kind_text} sync continues in {_duration(resume_in)}; "
+        f"it stops if HaloPSA still refuses after {_duration(limit)} in all."
+    )
+
+
+def rate_limit_gave_up(
+    *, waited: float, limit: float, refused: int, processed: int, total: int, things: str
+) -> str:
+    """The run waited for HaloPSA's rate limit as long as a sync waits, and stops."""
+    return (
+        f"HaloPSA answered 'rate limit reached' for {_duration(waited)} ({refused} requests "
+        f"refused), longer than the {_duration(limit)} a sync waits for it. {processed} of "
+        f"{total} {things} were processed; the sync stopped and can be started again once "
+        "HaloPSA accepts requests."
+    )
 
 
 # --- the preview (previewSync, `halo-gateway preview`): why a subscription gets its action ---

@@ -4,28 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from gateway.errors import (
     NotFound,
     SyncCooldown,
 )
+from gateway.events import SyncEvent
 from gateway.models import (
     RunState,
     SyncKind,
     SyncRun,
 )
-from gateway.services import Deps
+from gateway.services import Deps, issues
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
-from gateway.services.sync.runs import active_run, now_utc
+from gateway.services.sync.runs import RunPhase, active_run, event_for, now_utc
 from gateway.services.sync.triggers import cooldown_remaining
 
 # --- overview -----------------------------------------------------------------------------
 
 
+class ButtonState(StrEnum):
+    """What a sync button shows."""
+
+    IDLE = "IDLE"
+    IN_PROGRESS = "IN_PROGRESS"
+    COOLDOWN = "COOLDOWN"
+
+
 @dataclass(frozen=True)
 class KindOverview:
     kind: SyncKind
-    state: str  # IDLE, IN_PROGRESS, COOLDOWN
+    state: ButtonState
     message: str | None
     next_allowed_at: datetime | None
     retry_after_seconds: int
@@ -40,6 +50,8 @@ class SyncOverview:
     organizations: KindOverview
     subscriptions: KindOverview
     now: datetime
+    # ONGOING integration issues that are not muted (gateway.services.issues).
+    open_issues: int = 0
 
 
 async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None) -> SyncOverview:
@@ -64,7 +76,7 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
             running_this = current.kind is kind
             return KindOverview(
                 kind=kind,
-                state="IN_PROGRESS",
+                state=ButtonState.IN_PROGRESS,
                 message=IN_PROGRESS_MESSAGE,
                 next_allowed_at=None,
                 retry_after_seconds=0,
@@ -76,14 +88,14 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
             if remaining > 0:
                 return KindOverview(
                     kind=kind,
-                    state="COOLDOWN",
+                    state=ButtonState.COOLDOWN,
                     message=SyncCooldown(remaining).message,
                     next_allowed_at=now + timedelta(seconds=remaining),
                     retry_after_seconds=remaining,
                     current_run=None,
                     last_run=last_run,
                 )
-        return KindOverview(kind, "IDLE", None, None, 0, None, last_run)
+        return KindOverview(kind, ButtonState.IDLE, None, None, 0, None, last_run)
 
     return SyncOverview(
         last_sync_to_platform=last_orgs_ok.finished_at if last_orgs_ok else None,
@@ -91,6 +103,7 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
         organizations=await kind_overview(SyncKind.ORGANIZATIONS),
         subscriptions=await kind_overview(SyncKind.SUBSCRIPTIONS),
         now=now,
+        open_issues=await issues.open_issue_count(seller_id, now),
     )
 
 
@@ -99,6 +112,28 @@ async def sync_runs(seller_id: str, kind: SyncKind | None, first: int) -> list[S
     if kind is not None:
         query = query.filter(kind=kind)
     return await query.select_related("organization").order_by("-queued_at", "-id").limit(first)
+
+
+# The event phase that says where a run stands now.
+_PHASE_OF_STATE = {
+    RunState.QUEUED: RunPhase.QUEUED,
+    RunState.RUNNING: RunPhase.PROGRESS,
+    RunState.SUCCEEDED: RunPhase.COMPLETED,
+    RunState.FAILED: RunPhase.FAILED,
+    RunState.CANCELLED: RunPhase.CANCELLED,
+}
+
+
+async def latest_run_event(seller_id: str, kind: SyncKind | None = None) -> SyncEvent | None:
+    """The seller's latest run as an event: what a live page shows after missing events
+    (``RESYNC``), so it is right again without asking for anything."""
+    query = SyncRun.filter(seller_id=seller_id)
+    if kind is not None:
+        query = query.filter(kind=kind)
+    run = await query.order_by("-id").first()
+    if run is None:
+        return None
+    return event_for(run, _PHASE_OF_STATE[run.state])
 
 
 async def load_run(seller_id: str, run_id: int) -> SyncRun:

@@ -78,6 +78,13 @@ class Decision:
         return self.action in _WRITES
 
     @property
+    def sent(self) -> tuple[dict[str, Any], str]:
+        """The payload and hash a write sends (every write has both)."""
+        if self.payload is None or self.hash is None:
+            raise ValueError(f"a {self.action} decision sends nothing")
+        return self.payload, self.hash
+
+    @property
     def outcome(self) -> RunOutcome:
         """What the run counts for it (a mark-deleted is counted as updated)."""
         return _OUTCOME[self.action]

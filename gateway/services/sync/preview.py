@@ -375,10 +375,10 @@ async def preview_sync(seller_id: str, organization_id: int | None = None) -> Sy
     previews: list[OrganizationPreview] = []
     for preview, plans in planned:
         for plan in plans:
-            row = _subscription(plan, client_names)
-            preview.subscriptions.append(row)
-            preview.counts.count(row.action)
-            _money_in(preview.money, row.currency).add(row.money)
+            sub_preview = _subscription(plan, client_names)
+            preview.subscriptions.append(sub_preview)
+            preview.counts.count(sub_preview.action)
+            _money_in(preview.money, sub_preview.currency).add(sub_preview.money)
         previews.append(preview)
     previews.sort(key=lambda o: (o.name.casefold(), o.external_id))
     counts = ActionCounts()

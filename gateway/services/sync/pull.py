@@ -17,7 +17,7 @@ from gateway.services.sync.runs import Progress, now_utc
 
 
 async def sync_organizations(run: SyncRun, client: Any, progress: Progress) -> None:
-    seller_id: str = run.seller_id  # type: ignore[attr-defined]
+    seller_id: str = run.seller_id
     existing = {p.halo_id: p for p in await PsaOrganization.filter(seller_id=seller_id)}
     seen: set[int] = set()
     now = now_utc()

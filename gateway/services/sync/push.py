@@ -13,7 +13,8 @@ three things (README "Exactly once"):
 3. **Adoption.** A licence read back that is newer than the intent's mark, owned by no ledger
    row of this seller, and holds exactly what the intent was about to send is taken as the
    one that create made — one licence per intent, never more. Only what is still missing is
-   sent again. A resumed run (its worker died mid-POST) goes through the same adoption first.
+   sent again. A resumed run (its worker died mid-POST) goes through the same adoption first,
+   after the same wait (counted from when its newest pending intent was saved).
 
 Counts are the run's, not the attempt's: each subscription's ledger row is stamped with the
 run and what it did (``run_outcome``), and a resumed attempt skips rows its run already
@@ -26,7 +27,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
@@ -130,7 +131,7 @@ class SubscriptionsPush:
 
     @property
     def seller_id(self) -> str:
-        return self.run.seller_id  # type: ignore[attr-defined]
+        return self.run.seller_id
 
     @property
     def readback_delay(self) -> float:
@@ -142,14 +143,14 @@ class SubscriptionsPush:
             seller_id=self.seller_id, psa_organization__present=True
         ).select_related("organization", "psa_organization")
         if self.run.scope is SyncScope.ORGANIZATION:
-            query = query.filter(organization_id=self.run.organization_id)  # type: ignore[attr-defined]
+            query = query.filter(organization_id=self.run.organization_id)
         return await query.order_by("organization_id")
 
     async def run_all(self) -> None:
         mappings = await self.targets()
         if self.run.scope is SyncScope.ORGANIZATION and not mappings:
             raise CannotContinue(journal.ORGANIZATION_NO_LONGER_MAPPED)
-        org_ids = [m.organization_id for m in mappings]  # type: ignore[attr-defined]
+        org_ids = [m.organization_id for m in mappings]
         self.run.total = (
             await Subscription.filter(organization_id__in=org_ids).count() if org_ids else 0
         )
@@ -169,19 +170,19 @@ class SubscriptionsPush:
     async def push_organizations(self, mappings: list[OrganizationMapping]) -> None:
         """Push the subscriptions of a few organisations, read with one query each for
         subscriptions and ledger rows (not two queries per organisation)."""
-        org_ids = [m.organization_id for m in mappings]  # type: ignore[attr-defined]
+        org_ids = [m.organization_id for m in mappings]
         subs_by_org: dict[int, list[Subscription]] = defaultdict(list)
         for sub in await Subscription.filter(organization_id__in=org_ids).order_by("id"):
-            subs_by_org[sub.organization_id].append(sub)  # type: ignore[attr-defined]
+            subs_by_org[sub.organization_id].append(sub)
         ledger_rows = {
-            (row.subscription_id, row.halo_client_id): row  # type: ignore[attr-defined]
+            (row.subscription_id, row.halo_client_id): row
             for row in await SyncedSubscription.filter(
                 seller_id=self.seller_id, subscription__organization_id__in=org_ids
             )
         }
         for mapping in mappings:
             halo_client_id = mapping.psa_organization.halo_id
-            subs = subs_by_org.get(mapping.organization_id, [])  # type: ignore[attr-defined]
+            subs = subs_by_org.get(mapping.organization_id, [])
             # Only the rows of the *current* HaloPSA client: after a remap, licences in the
             # old client stay there and new ones are created in the new client.
             ledger = {
@@ -196,10 +197,34 @@ class SubscriptionsPush:
             ]
             if pending:
                 # A worker died between sending these and recording HaloPSA's answer.
+                await self.await_late_commits(pending)
                 await self.adopt(halo_client_id, pending, wait=False)
             for sub in subs:
                 await self.push_one(sub, mapping, halo_client_id, ledger.get(sub.id))
         await self.stamp_settled()
+
+    async def await_late_commits(self, pending: list[SyncedSubscription]) -> None:
+        """Read a dead worker's writes back no sooner than a lost answer's would be.
+
+        The POST may have gone out just before the worker died, and HaloPSA may commit it
+        up to the request timeout plus the read-back delay later. A message is redelivered
+        after the broker's heartbeat timeout (30 s), sooner than that (20 s + 20 s): read
+        now and the batch would be sent again, then committed twice. The intent was saved
+        just before the POST (``updated_at``), so wait until that much time has passed
+        since; an intent of an older attempt costs no wait.
+        """
+        newest = max(row.updated_at for row in pending)
+        settles = self.progress.deps.settings.halo_timeout_seconds + self.readback_delay
+        wait = (newest - now_utc()).total_seconds() + settles
+        if wait > 0:
+            logger.info(
+                "run %s: waiting %.1fs before reading back %d licence(s) a stopped attempt "
+                "may have sent (HaloPSA may still commit them)",
+                self.run.id,
+                wait,
+                len(pending),
+            )
+            await asyncio.sleep(wait)
 
     def counted(self, row: SyncedSubscription | None) -> bool:
         """Did an earlier attempt of this run already count this row?"""
@@ -231,7 +256,7 @@ class SubscriptionsPush:
             if decision.reason is not Reason.DELETED_BEFORE_SENT:
                 await self.progress.step()
             return
-        payload, digest = decision.payload, decision.hash
+        payload, digest = decision.sent
         if decision.reason is Reason.QUANTITY_ZERO_IN_HALO:
             # Already in HaloPSA: leaving the old count would go on billing the customer.
             await product_log.record(
@@ -242,6 +267,7 @@ class SubscriptionsPush:
                     sub.name,
                     sub.external_id,
                     mapping.organization.name,
+                    # QUANTITY_ZERO_IN_HALO: the row holds a licence (mypy cannot tell)
                     row.halo_licence_id,  # type: ignore[union-attr]
                 ),
                 run_id=self.run.id,
@@ -385,11 +411,14 @@ class SubscriptionsPush:
         """
         licences = await self.read_back(halo_client_id, wait=wait)
         owned = set(
-            await SyncedSubscription.filter(
-                seller_id=self.seller_id,
-                halo_client_id=halo_client_id,
-                halo_licence_id__isnull=False,
-            ).values_list("halo_licence_id", flat=True)
+            cast(
+                list[int],
+                await SyncedSubscription.filter(
+                    seller_id=self.seller_id,
+                    halo_client_id=halo_client_id,
+                    halo_licence_id__isnull=False,
+                ).values_list("halo_licence_id", flat=True),
+            )
         )
         adopted: list[tuple[SyncedSubscription, int]] = []
         for row in rows:
@@ -397,6 +426,7 @@ class SubscriptionsPush:
             for licence in licences:
                 if licence.id in owned or licence.id <= mark:
                     continue
+                # Only rows with an intent reach adoption (written before their create).
                 if licence_matches(licence, row.intent):  # type: ignore[arg-type]
                     owned.add(licence.id)
                     adopted.append((row, licence.id))
@@ -404,7 +434,7 @@ class SubscriptionsPush:
                         "run %s adopted licence %s for subscription %s",
                         self.run.id,
                         licence.id,
-                        row.subscription_id,  # type: ignore[attr-defined]
+                        row.subscription_id,
                     )
                     break
         if adopted:

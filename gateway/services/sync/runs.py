@@ -1,21 +1,34 @@
 """A sync run's life: the seller's lock and its lease, events, progress, the run's exceptions.
 
 The lock is claimed atomically with a conditional UPDATE on the seller row (``active_run_id``
-+ ``lease_expires_at``). A run's worker renews the lease as it goes; a dead worker's lease
-expires, so a redelivered message resumes the same run (it still owns the lock) and a stuck
-run never blocks the seller forever.
++ ``lease_expires_at``). A stuck run never blocks the seller forever: its lease expires.
+
+Each execution of a run holds the lease under an owner token of its own (``lease_owner``) and
+keeps it alive while it works (:func:`keep_lease`, whether or not records move: a HaloPSA
+rate-limit wait can last minutes). A second delivery of the same run's message (Dramatiq
+redelivers when a worker's heartbeat went stale, which a Redis outage longer than the
+heartbeat timeout also causes while that worker is alive) therefore never runs beside a live
+first one: it finds the lease held and comes back when it would have expired. A killed
+worker's lease expires, and the redelivered message resumes the run. A run that waits to
+continue (re-queued with a delay) leaves the lease without an owner, for the next execution.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from tortoise.expressions import Q
 
-from gateway.events import SyncEvent
+from gateway.events import RESYNC, SyncEvent
 from gateway.models import (
     RunState,
     Seller,
@@ -23,40 +36,125 @@ from gateway.models import (
 )
 from gateway.services import Deps
 
+logger = logging.getLogger(__name__)
+
 # A queued run whose message no worker picked up within this time no longer blocks the
 # seller (the broker lost it, or every worker is down); the message, if it ever runs, finds
 # it has lost the lock and stands down.
 QUEUED_LEASE_SECONDS = 15 * 60
+# An execution renews its lease every this share of the lease: two renewals may fail (a
+# database hiccup) before the lease runs out under a live run.
+LEASE_RENEW_FRACTION = 1 / 3
 
 ACTIVE_STATES = (RunState.QUEUED, RunState.RUNNING)
+
+
+class RunPhase(StrEnum):
+    """The step of a run an event tells (``SyncEvent.phase``); RESYNC is the bus's own
+    "events were missed, read again" marker."""
+
+    QUEUED = "QUEUED"
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    RESYNC = RESYNC
 
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-async def claim_lock(seller_id: str, run_id: int, now: datetime, lease_seconds: float) -> bool:
-    """The conditional UPDATE: free, expired, or already ours → ours. One winner."""
+def new_lease_owner() -> str:
+    """The token of one execution of a run."""
+    return uuid.uuid4().hex
+
+
+async def claim_lock(
+    seller_id: str,
+    run_id: int,
+    now: datetime,
+    lease_seconds: float,
+    *,
+    owner: str | None = None,
+) -> bool:
+    """The conditional UPDATE: free, expired, or this run's and held by no other live
+    execution (no owner: queued or waiting to continue; or ``owner`` itself) → ours."""
+    this_run = Q(active_run_id=run_id, lease_owner__isnull=True)
+    if owner is not None:
+        this_run |= Q(active_run_id=run_id, lease_owner=owner)
     updated = (
         await Seller.filter(id=seller_id)
-        .filter(
-            Q(active_run_id__isnull=True) | Q(lease_expires_at__lt=now) | Q(active_run_id=run_id)
+        .filter(Q(active_run_id__isnull=True) | Q(lease_expires_at__lt=now) | this_run)
+        .update(
+            active_run_id=run_id,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            lease_owner=owner,
         )
-        .update(active_run_id=run_id, lease_expires_at=now + timedelta(seconds=lease_seconds))
     )
     return updated == 1
 
 
-async def renew_lease(seller_id: str, run_id: int, lease_seconds: float) -> bool:
-    updated = await Seller.filter(id=seller_id, active_run_id=run_id).update(
+async def lease_held_elsewhere(seller_id: str, run_id: int, now: datetime) -> float | None:
+    """Seconds left on the lease when another live execution of this run holds it, else None."""
+    seller = await Seller.get_or_none(id=seller_id)
+    if seller is None or seller.active_run_id != run_id or seller.lease_expires_at is None:
+        return None
+    left = (seller.lease_expires_at - now).total_seconds()
+    return left if left > 0 and seller.lease_owner is not None else None
+
+
+async def renew_lease(
+    seller_id: str, run_id: int, lease_seconds: float, owner: str | None = None
+) -> bool:
+    held = {"lease_owner__isnull": True} if owner is None else {"lease_owner": owner}
+    updated = await Seller.filter(id=seller_id, active_run_id=run_id, **held).update(
         lease_expires_at=now_utc() + timedelta(seconds=lease_seconds)
     )
     return updated == 1
 
 
+async def park_lease(seller_id: str, run_id: int, owner: str, until: datetime) -> bool:
+    """The run waits to continue (re-queued with a delay): its lock is kept until ``until``
+    with no owner, so the next execution of the run, and only it, takes it on."""
+    updated = await Seller.filter(id=seller_id, active_run_id=run_id, lease_owner=owner).update(
+        lease_expires_at=until, lease_owner=None
+    )
+    return updated == 1
+
+
+@contextlib.asynccontextmanager
+async def keep_lease(
+    seller_id: str, run_id: int, owner: str, lease_seconds: float
+) -> AsyncIterator[None]:
+    """Renew the execution's lease in the background for as long as the block runs.
+
+    A renewal that finds the lease gone (cancelled run, another execution took over after it
+    expired) stops the keeper; ``Progress.step`` then raises :class:`LostLock`.
+    """
+
+    async def keep() -> None:
+        while True:
+            await asyncio.sleep(lease_seconds * LEASE_RENEW_FRACTION)
+            try:
+                if not await renew_lease(seller_id, run_id, lease_seconds, owner):
+                    return
+            except Exception as exc:  # a database hiccup: the next tick tries again
+                logger.warning("run %s: could not renew its lease (%s)", run_id, exc)
+
+    task = asyncio.create_task(keep(), name=f"lease-{run_id}")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def release_lock(seller_id: str, run_id: int) -> None:
     await Seller.filter(id=seller_id, active_run_id=run_id).update(
-        active_run_id=None, lease_expires_at=None
+        active_run_id=None, lease_expires_at=None, lease_owner=None
     )
 
 
@@ -69,14 +167,14 @@ async def abandon_if_unfinished(run_id: int, now: datetime) -> None:
     )
 
 
-def event_for(run: SyncRun, phase: str, *, message: str | None = None) -> SyncEvent:
+def event_for(run: SyncRun, phase: RunPhase, *, message: str | None = None) -> SyncEvent:
     return SyncEvent(
-        seller_id=run.seller_id,  # type: ignore[attr-defined]
+        seller_id=run.seller_id,
         run_id=run.id,
         kind=run.kind.value,
         scope=run.scope.value,
         phase=phase,
-        organization_id=str(run.organization_id) if run.organization_id else None,  # type: ignore[attr-defined]
+        organization_id=str(run.organization_id) if run.organization_id else None,
         processed=run.processed,
         total=run.total,
         created=run.created,
@@ -130,6 +228,8 @@ class Progress:
     # attempts of the run recorded (kept on the run row as the attempt goes).
     client: Any = None
     halo_before: tuple[int, int, int, float] = (0, 0, 0, 0.0)
+    # The execution holding the lease (runs.new_lease_owner), None for callers without one.
+    owner: str | None = None
 
     def __post_init__(self) -> None:
         run = self.run
@@ -170,9 +270,9 @@ class Progress:
             halo_retries=run.halo_retries,
             halo_wait_seconds=run.halo_wait_seconds,
         )
-        if not await renew_lease(run.seller_id, run.id, self.lease_seconds):  # type: ignore[attr-defined]
+        if not await renew_lease(run.seller_id, run.id, self.lease_seconds, self.owner):
             raise LostLock()
         cancel = await SyncRun.filter(id=run.id).values_list("cancel_requested", flat=True)
         if cancel and cancel[0]:
             raise RunCancelled()
-        await self.deps.bus.publish(event_for(run, "PROGRESS"))
+        await self.deps.bus.publish(event_for(run, RunPhase.PROGRESS))

@@ -2,11 +2,13 @@
 
 The rules (seed "Synchronizing summary" and "Limitations"):
 
-* **One sync per seller at a time.** Claimed atomically with a conditional UPDATE on the
-  seller row (``active_run_id`` + ``lease_expires_at``), in the same transaction that creates
-  the run. A run's worker renews the lease as it goes; a dead worker's lease expires, so a
-  redelivered message resumes the same run (it still owns the lock) and a stuck run never
-  blocks the seller forever.
+* **One sync per seller at a time.** Claimed with a conditional UPDATE on the seller row
+  (``active_run_id`` + ``lease_expires_at``), in the transaction that locks that row, checks
+  the cooldown and creates the run: rules and claim are one step. A run's worker renews the
+  lease as it goes; a dead worker's lease expires, so a redelivered message resumes the same
+  run (it still owns the lock) and a stuck run never blocks the seller forever.
+* **The throttle** ("Too many sync triggers") counts only manual triggers the rules let
+  through: a refused trigger gets the rules' answer.
 * **Cooldown of 60 minutes** after a *manual* subscriptions sync *succeeds*, counted from its
   completion: seller-wide for "all organisations", per organisation for one. Scheduled runs
   neither respect nor start it. A failed or cancelled run starts no cooldown, so a seller can
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -29,6 +32,7 @@ from gateway.errors import (
     SyncCooldown,
     SyncInProgress,
 )
+from gateway.events import resync_event
 from gateway.models import (
     Organization,
     OrganizationMapping,
@@ -39,11 +43,12 @@ from gateway.models import (
     SyncScope,
     SyncTrigger,
 )
-from gateway.services import Deps
+from gateway.services import Deps, throttle
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
 from gateway.services.sync.runs import (
     QUEUED_LEASE_SECONDS,
+    RunPhase,
     abandon_if_unfinished,
     claim_lock,
     event_for,
@@ -62,43 +67,101 @@ async def trigger_sync(
     triggered_by: str | None = None,
     dedupe_key: str | None = None,
 ) -> SyncRun:
-    """Create a run, claim the seller's lock and queue it; raise the domain error otherwise."""
+    """Create a run, claim the seller's lock and queue it; raise the domain error otherwise.
+
+    The refusals come in the order a seller reads them: no connection, organisation not
+    mapped, then the sync rules ("Sync in progress", "You can trigger the next sync in xx
+    minutes") and only then the per-seller throttle, which counts triggers that would start
+    something (a refused trigger costs no HaloPSA call, a script in a loop gets the seed's
+    answer). See :func:`_claim` for why the rules and the claim are one step.
+    """
     await require_verified_connection(seller_id)
     scope = SyncScope.ORGANIZATION if organization_id is not None else SyncScope.ALL
     if organization_id is not None:
         await _require_mapped(seller_id, organization_id)
+
+    async with in_transaction(current_connection_name()):
+        run, previous = await _claim(
+            deps,
+            seller_id,
+            kind,
+            scope,
+            trigger=trigger,
+            organization_id=organization_id,
+            triggered_by=triggered_by,
+            dedupe_key=dedupe_key,
+        )
+    if previous and previous != run.id:
+        await abandon_if_unfinished(previous, run.queued_at)
+    # Published before the message goes out, so that no page sees the worker's STARTED first.
+    await deps.bus.publish(event_for(run, RunPhase.QUEUED))
+    try:
+        await deps.queue.enqueue_sync(run.id)
+    except BrokerUnavailable:
+        # Nothing half-written: the run never existed as far as the seller can tell (a
+        # message that did reach Redis finds no run and is dropped by ``execute_run``);
+        # pages that saw it QUEUED are told to read again.
+        await release_lock(seller_id, run.id)
+        await run.delete()
+        await deps.bus.publish(resync_event(seller_id))
+        raise
+    return run
+
+
+async def _claim(
+    deps: Deps,
+    seller_id: str,
+    kind: SyncKind,
+    scope: SyncScope,
+    *,
+    trigger: SyncTrigger,
+    organization_id: int | None,
+    triggered_by: str | None,
+    dedupe_key: str | None,
+) -> tuple[SyncRun, int | None]:
+    """The sync rules and the lock claim as one step, inside the caller's transaction.
+
+    The seller row is locked first (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the
+    transaction's ``BEGIN IMMEDIATE`` already makes it the only writer), then the lock and the
+    cooldown are read and the lock is claimed. A run finishing meanwhile writes SUCCEEDED
+    *before* it releases the lock (``engine._finish``), so whoever gets the row next sees
+    either the lock still held or the success that starts the cooldown, never neither: 100
+    parallel triggers start exactly one run. (Checking the cooldown before this transaction
+    let a trigger read "no cooldown" just before a run finished and then find the lock free.)
+    """
     now = now_utc()
+    seller = await Seller.filter(id=seller_id).select_for_update().first()
+    if seller is None:
+        raise NotFound("Seller not found.")
+    if _lock_alive(seller, now):
+        raise SyncInProgress(IN_PROGRESS_MESSAGE)
     if trigger is SyncTrigger.MANUAL and kind is SyncKind.SUBSCRIPTIONS:
         remaining = await cooldown_remaining(deps, seller_id, organization_id, now=now)
         if remaining > 0:
             raise SyncCooldown(remaining)
+    if trigger is SyncTrigger.MANUAL:
+        await throttle.check(deps.throttle, "sync_trigger", seller_id)
+    run = await SyncRun.create(
+        seller_id=seller_id,
+        kind=kind,
+        scope=scope,
+        organization_id=organization_id,
+        trigger=trigger,
+        triggered_by=triggered_by,
+        dedupe_key=dedupe_key,
+        queued_at=now,
+    )
+    # Under the row lock this cannot lose; it stays the one statement that takes the lock.
+    if not await claim_lock(seller_id, run.id, now, QUEUED_LEASE_SECONDS):
+        raise SyncInProgress(IN_PROGRESS_MESSAGE)
+    return run, seller.active_run_id
 
-    async with in_transaction(current_connection_name()):
-        run = await SyncRun.create(
-            seller_id=seller_id,
-            kind=kind,
-            scope=scope,
-            organization_id=organization_id,
-            trigger=trigger,
-            triggered_by=triggered_by,
-            dedupe_key=dedupe_key,
-            queued_at=now,
-        )
-        previous = await Seller.get(id=seller_id).values_list("active_run_id", flat=True)
-        claimed = await claim_lock(seller_id, run.id, now, QUEUED_LEASE_SECONDS)
-        if not claimed:
-            raise SyncInProgress(IN_PROGRESS_MESSAGE)
-    if previous and previous != run.id:
-        await abandon_if_unfinished(previous, now)
-    try:
-        await deps.queue.enqueue_sync(run.id)
-    except BrokerUnavailable:
-        # Nothing half-written: the run never existed as far as the seller can tell.
-        await release_lock(seller_id, run.id)
-        await run.delete()
-        raise
-    await deps.bus.publish(event_for(run, "QUEUED"))
-    return run
+
+def _lock_alive(seller: Seller, now: datetime) -> bool:
+    """The seller's lock is held by a run whose lease has not expired (``claim_lock``'s rule)."""
+    if seller.active_run_id is None:
+        return False
+    return seller.lease_expires_at is None or seller.lease_expires_at >= now
 
 
 async def _require_mapped(seller_id: str, organization_id: int) -> None:
@@ -136,11 +199,12 @@ async def cooldown_remaining(
     else:
         filters["scope"] = SyncScope.ORGANIZATION
         filters["organization_id"] = organization_id
-    last = (
+    last = cast(
+        datetime | None,
         await SyncRun.filter(**filters)
         .order_by("-finished_at")
         .first()
-        .values_list("finished_at", flat=True)
+        .values_list("finished_at", flat=True),
     )
     if last is None:
         return 0
@@ -165,7 +229,7 @@ async def cancel_sync(deps: Deps, seller_id: str, run_id: int) -> SyncRun:
         if updated:
             await release_lock(seller_id, run.id)
             await run.refresh_from_db()
-            await deps.bus.publish(event_for(run, "CANCELLED", message=run.message))
+            await deps.bus.publish(event_for(run, RunPhase.CANCELLED, message=run.message))
             return run
     await SyncRun.filter(id=run.id).update(cancel_requested=True)
     await run.refresh_from_db()

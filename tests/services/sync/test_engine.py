@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -232,13 +233,17 @@ async def test_a_licence_created_just_before_a_crash_is_adopted_not_duplicated(
     org = await _mapped_org("seller-a", "org-a", "Acme", halo_client)
     sub = await data.subscription(org, "s1", name="M365", quantity=4)
     intent = licence_payload(sub, halo_client["id"], unit_prices=False)
-    await SyncedSubscription.create(
+    row = await SyncedSubscription.create(
         seller_id="seller-a",
         subscription=sub,
         halo_client_id=halo_client["id"],
         state=LedgerState.PENDING,
         intent=intent,
         intent_hash=payload_hash(intent),
+    )
+    # It died a minute ago: past any late commit of its POST (no read-back wait needed)
+    await SyncedSubscription.filter(id=row.id).update(
+        updated_at=datetime.now(UTC) - timedelta(minutes=1)
     )
     orphan = {"id": 900, "is_active": True, **to_licence_write(intent, None).to_json()}
     sim.licences[900] = orphan  # what HaloPSA holds after the crash

@@ -164,7 +164,8 @@ def _money(problems: _Problems, i: int, field: str, value: str) -> Decimal:
     if not amount.is_finite() or amount < 0 or amount > MAX_PRICE:
         problems.add(i, field, "must be between 0 and 1,000,000,000")
         return Decimal(0)
-    if amount.as_tuple().exponent < -4:  # type: ignore[operator]
+    exponent = amount.as_tuple().exponent  # an int for a finite amount ("n"/"F" otherwise)
+    if isinstance(exponent, int) and exponent < -4:
         problems.add(i, field, "has more than 4 decimal places")
     return amount
 
@@ -194,7 +195,7 @@ async def upsert_subscriptions(seller_id: str, items: Sequence[SubscriptionItem]
 def validate_organizations(items: Sequence[OrganizationItem]) -> Validated:
     """Field-by-field checks shared by ``upsertOrganizations`` and ``halo-gateway import``."""
     problems = _Problems()
-    clean = []
+    clean: list[dict[str, Any]] = []
     for i, item in enumerate(items):
         clean.append(
             {
@@ -222,7 +223,7 @@ async def validate_subscriptions(seller_id: str, items: Sequence[SubscriptionIte
                 external_id__in=list({item.organization_id for item in items}),
             )
         }
-    clean = []
+    clean: list[dict[str, Any]] = []
     for i, item in enumerate(items):
         org_id = orgs.get(item.organization_id)
         if org_id is None:

@@ -1,0 +1,93 @@
+"""Every seller-visible text of an integration issue, defined once.
+
+Each kind has a summary (what is wrong, in plain words) and what to do about it; the kinds
+that are about one sync (overdue, failed) name it the way the sync page does ("Customers
+sync" for organisations from HaloPSA, "Subscriptions sync" for subscriptions to it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.models import IssueKind, SyncKind
+
+SYNC_NAMES = {
+    SyncKind.ORGANIZATIONS.value: "customers sync",
+    SyncKind.SUBSCRIPTIONS.value: "subscriptions sync",
+}
+
+
+@dataclass(frozen=True)
+class IssueText:
+    summary: str
+    what_to_do: str
+
+
+def _sync_name(subject: str) -> str:
+    return SYNC_NAMES.get(subject, "sync")
+
+
+def issue_text(kind: IssueKind, subject: str = "", *, hour: int | None = None) -> IssueText:
+    """The words of an issue; ``subject`` is the sync kind for the per-sync kinds."""
+    if kind is IssueKind.CONNECTION_REJECTED:
+        return IssueText(
+            "HaloPSA rejected the connection: the API application's client ID or secret was "
+            "revoked, changed or is wrong, or it lacks a permission the sync needs.",
+            "In HaloPSA, check the API application (Configuration > Integrations > HaloPSA "
+            "API): it must be active, with the permissions the integration asks for. Then save "
+            "the connection settings again. The issue closes itself after the next sync that "
+            "succeeds.",
+        )
+    if kind is IssueKind.HALO_UNREACHABLE:
+        return IssueText(
+            "HaloPSA could not be reached, or kept failing or timing out after several retries.",
+            "Check that your HaloPSA instance is up and that its URL in the connection settings "
+            "is right. Nothing needs to be redone: the next sync catches up, and the issue "
+            "closes itself when one succeeds.",
+        )
+    if kind is IssueKind.RATE_LIMIT_EXHAUSTED:
+        return IssueText(
+            "HaloPSA kept answering 'rate limit reached', so the sync stopped before it was done.",
+            "Another integration may be using most of your HaloPSA instance's API budget. "
+            "Start the sync again later, or at a quieter time; the issue closes itself after "
+            "the next sync that succeeds.",
+        )
+    if kind is IssueKind.RECORDS_REJECTED:
+        return IssueText(
+            "HaloPSA rejected some subscriptions; the others were written.",
+            "Open the rejected records (or the Logs page, filtered on the run) to see what "
+            "HaloPSA said about each one, correct them, and run the subscriptions sync again. "
+            "The issue closes itself after a full subscriptions sync with no rejected record.",
+        )
+    if kind is IssueKind.SYNC_FAILED:
+        name = _sync_name(subject)
+        return IssueText(
+            f"The {name} failed.",
+            f"The reason is below. Start the {name} again; if it fails the same way, contact "
+            "support with the run's id. The issue closes itself after the next "
+            f"{name} that succeeds.",
+        )
+    if kind is IssueKind.SYNC_OVERDUE:
+        name = _sync_name(subject)
+        when = f" at {hour:02d}:00 UTC" if hour is not None else ""
+        return IssueText(
+            f"The daily {name} is overdue: it did not run{when}, or no scheduled run has "
+            "succeeded for more than 26 hours.",
+            f"A manual {name} brings your data up to date meanwhile. If this happens again, "
+            "the schedule itself may be stopped: contact support. The issue closes itself "
+            f"after the next scheduled {name} that succeeds.",
+        )
+    raise ValueError(f"no text for issue kind {kind}")  # pragma: no cover - enum is closed
+
+
+def overdue_detail(name: str, *, missed_at: str | None, last_success: str | None) -> str:
+    """The detail line of an overdue issue: which slot was missed, when it last worked."""
+    parts = []
+    if missed_at is not None:
+        parts.append(f"The scheduled {name} of {missed_at} did not run.")
+    parts.append(
+        f"Last successful scheduled {name}: {last_success}."
+        if last_success
+        else f"No scheduled {name} has succeeded yet."
+    )
+    return " ".join(parts)

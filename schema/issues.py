@@ -1,0 +1,199 @@
+"""Integration issues: the list, muting, and a live feed of changes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from gateway.errors import NotFound
+from gateway.events import ISSUE, RESYNC
+from gateway.services import issues as issues_service
+from gateway.services.issues import IssueState as ModelIssueState
+from gateway.services.paging import DEFAULT_PAGE_SIZE
+from schema.context import Context
+from schema.ids import parse_int_id
+from schema.paging import page_totals
+from schema.sync import SyncKind
+
+
+@strawberry.enum(description="What went wrong (the summary and whatToDo say it in words).")
+class IssueKind(Enum):
+    CONNECTION_REJECTED = "CONNECTION_REJECTED"
+    HALO_UNREACHABLE = "HALO_UNREACHABLE"
+    RATE_LIMIT_EXHAUSTED = "RATE_LIMIT_EXHAUSTED"
+    RECORDS_REJECTED = "RECORDS_REJECTED"
+    SYNC_FAILED = "SYNC_FAILED"
+    SYNC_OVERDUE = "SYNC_OVERDUE"
+
+
+@strawberry.enum
+class IssueSeverity(Enum):
+    CRITICAL = "CRITICAL"
+    ERROR = "ERROR"
+    WARNING = "WARNING"
+
+
+@strawberry.enum(description="ONGOING until the cause goes away, then RESOLVED on its own.")
+class IssueState(Enum):
+    ONGOING = "ONGOING"
+    RESOLVED = "RESOLVED"
+
+
+@strawberry.type(description="A subscription HaloPSA refused, and what it said.")
+class RejectedRecord:
+    subscription_id: strawberry.ID
+    name: str
+    organization_id: strawberry.ID
+    message: str | None
+
+
+@strawberry.type(description="One problem of the integration, however often it happened.")
+class IntegrationIssue:
+    id: strawberry.ID
+    kind: IssueKind
+    subject: SyncKind | None = strawberry.field(
+        description="The sync it is about, for the kinds about one sync (overdue, failed)."
+    )
+    severity: IssueSeverity
+    state: IssueState
+    summary: str
+    what_to_do: str
+    detail: str | None = strawberry.field(description="The last occurrence's own words.")
+    occurrences: int
+    sequence: int = strawberry.field(
+        description="Grows with every change: of two copies of an issue, the higher is newer."
+    )
+    first_seen_at: datetime
+    last_seen_at: datetime
+    resolved_at: datetime | None
+    muted: bool
+    muted_until: datetime | None
+    first_run_id: strawberry.ID | None
+    last_run_id: strawberry.ID | None
+    rejected_records: list[RejectedRecord]
+
+    @classmethod
+    def from_row(cls, issue: Any, info: Info[Context, None]) -> IntegrationIssue:
+        words = issues_service.texts(issue, info.context.deps)
+        records = (issue.data or {}).get("records", [])
+        return cls(
+            id=strawberry.ID(str(issue.id)),
+            kind=IssueKind(issue.kind.value),
+            subject=SyncKind(issue.subject) if issue.subject else None,
+            severity=IssueSeverity(issue.severity.value),
+            state=IssueState(issue.state.value),
+            summary=words.summary,
+            what_to_do=words.what_to_do,
+            detail=issue.detail,
+            occurrences=issue.occurrences,
+            sequence=issue.sequence,
+            first_seen_at=issue.first_seen_at,
+            last_seen_at=issue.last_seen_at,
+            resolved_at=issue.resolved_at,
+            muted=issues_service.is_muted(issue),
+            muted_until=issue.muted_until,
+            first_run_id=strawberry.ID(str(issue.first_run_id)) if issue.first_run_id else None,
+            last_run_id=strawberry.ID(str(issue.last_run_id)) if issue.last_run_id else None,
+            rejected_records=[
+                RejectedRecord(
+                    subscription_id=strawberry.ID(r["subscriptionId"]),
+                    name=r["name"],
+                    organization_id=strawberry.ID(r["organizationId"]),
+                    message=r.get("message"),
+                )
+                for r in records
+            ],
+        )
+
+
+@strawberry.type
+class IntegrationIssuePage:
+    issues: list[IntegrationIssue]
+    total: int
+    page: int
+    page_size: int
+    page_count: int
+    range: str = strawberry.field(description='e.g. "1 – 20 of 236"')
+
+
+def _issue_id(value: strawberry.ID) -> int:
+    return parse_int_id(value, NotFound("Issue not found.", field="issueId"))
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="The seller's integration issues, ongoing first, then by last seen."
+    )
+    async def integration_issues(
+        self,
+        info: Info[Context, None],
+        state: IssueState | None = None,
+        page: int = 1,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> IntegrationIssuePage:
+        result = await issues_service.list_issues(
+            info.context.seller_id,
+            ModelIssueState(state.value) if state is not None else None,
+            page=page,
+            page_size=page_size,
+        )
+        return IntegrationIssuePage(
+            issues=[IntegrationIssue.from_row(i, info) for i in result.items],
+            **page_totals(result),
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="No webhooks for this problem for a while (1–720 hours); it stays listed "
+        "and still resolves on its own."
+    )
+    async def mute_issue(
+        self, info: Info[Context, None], issue_id: strawberry.ID, hours: int = 24
+    ) -> IntegrationIssue:
+        ctx = info.context
+        issue = await issues_service.mute_issue(ctx.deps, ctx.seller_id, _issue_id(issue_id), hours)
+        return IntegrationIssue.from_row(issue, info)
+
+    @strawberry.mutation(description="Webhooks for this problem again.")
+    async def unmute_issue(
+        self, info: Info[Context, None], issue_id: strawberry.ID
+    ) -> IntegrationIssue:
+        ctx = info.context
+        issue = await issues_service.unmute_issue(ctx.deps, ctx.seller_id, _issue_id(issue_id))
+        return IntegrationIssue.from_row(issue, info)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="An issue each time one is opened, updated, muted or resolved. After a "
+        "reconnect of the server's event feed, the ongoing issues are sent again."
+    )
+    async def integration_issue_changed(
+        self, info: Info[Context, None]
+    ) -> AsyncGenerator[IntegrationIssue, None]:
+        ctx = info.context
+        seller_id = ctx.seller_id
+        events = ctx.deps.bus.subscribe(seller_id)
+        try:
+            async for event in events:
+                if event.phase == ISSUE and event.issue_id is not None:
+                    issue = await issues_service.get_issue(seller_id, event.issue_id)
+                    yield IntegrationIssue.from_row(issue, info)
+                elif event.phase == RESYNC:
+                    # Changes may have been missed: the ongoing ones, as they are now.
+                    page = await issues_service.list_issues(
+                        seller_id, ModelIssueState.ONGOING, page=1, page_size=100
+                    )
+                    for issue in page.items:
+                        yield IntegrationIssue.from_row(issue, info)
+        finally:
+            await events.aclose()

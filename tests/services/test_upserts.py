@@ -1,0 +1,118 @@
+"""The upserts' validators and write path (gateway.services.upserts), shared by the GraphQL
+mutations (tests/api/test_imports.py) and ``halo-gateway import`` (tests/test_cli_import.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from gateway.errors import BadUserInput
+from gateway.models import Organization, Subscription
+from gateway.services import upserts
+from gateway.services.upserts import OrganizationItem, SubscriptionItem, UpsertResult
+
+
+def org(i: int, **changes: str) -> OrganizationItem:
+    item = OrganizationItem(id=f"org-{i}", name=f"Org {i}", reference=f"R-{i}", status="ACTIVE")
+    return replace(item, **changes)
+
+
+def sub(i: int, org_id: str = "org-1", **changes: str) -> SubscriptionItem:
+    item = SubscriptionItem(
+        id=f"sub-{i}",
+        organization_id=org_id,
+        name=f"Licence {i}",
+        start_date="2026-01-01",
+        end_date="2026-12-31",
+        quantity=3,
+        billing_cycle="Monthly",
+        term_duration="1 Year",
+        status="ACTIVE",
+        cost_price="30.00",
+        customer_price="36.50",
+    )
+    return replace(item, **changes)
+
+
+def test_validation_reports_every_problem_with_its_index_and_field_without_a_database() -> None:
+    checked = upserts.validate_organizations(
+        [org(0), org(1, name=" ", status="GONE"), org(2, id="org-0")]
+    )
+
+    assert [(p.index, p.field, p.message) for p in checked.problems] == [
+        (1, "name", "is required"),
+        (1, "status", "must be one of ACTIVE, SUSPENDED, INACTIVE, PENDING"),
+        (2, "id", "repeats item 0"),
+    ]
+    assert checked.bad_indexes == {1, 2}
+    assert checked.problems[2].repeats == 0  # the CLI names the earlier line
+
+
+def test_choices_are_stored_in_their_canonical_spelling() -> None:
+    checked = upserts.validate_organizations([org(0, status=" suspended ")])
+    assert checked.problems == [] and checked.rows[0]["status"] == "SUSPENDED"
+
+
+async def test_money_keeps_four_decimal_places_and_refuses_a_fifth(migrated_db) -> None:
+    await upserts.upsert_organizations("seller-a", [org(1)])
+
+    checked = await upserts.validate_subscriptions(
+        "seller-a", [sub(1, cost_price="0.1235"), sub(2, customer_price="0.12345")]
+    )
+
+    assert checked.rows[0]["cost_price"] == Decimal("0.1235")
+    assert [(p.index, p.field) for p in checked.problems] == [(1, "customerPrice")]
+
+
+async def test_a_dry_run_counts_the_same_decisions_and_writes_nothing(migrated_db) -> None:
+    await upserts.upsert_organizations("seller-a", [org(1), org(2)])
+    rows = upserts.validate_organizations([org(1), org(2, name="Renamed"), org(3)]).rows
+
+    counted = await upserts.write_organizations("seller-a", rows, apply=False)
+
+    assert counted == UpsertResult(created=1, updated=1, unchanged=1)
+    assert await Organization.filter(seller_id="seller-a").count() == 2
+    assert await upserts.write_organizations("seller-a", rows) == counted
+
+
+async def test_a_call_with_one_bad_item_raises_and_writes_nothing(migrated_db) -> None:
+    with pytest.raises(BadUserInput) as refused:
+        await upserts.upsert_organizations("seller-a", [org(1), org(2, reference="")])
+
+    assert refused.value.data["problems"] == [
+        {"index": 1, "field": "reference", "message": "is required"}
+    ]
+    assert await Organization.filter(seller_id="seller-a").count() == 0
+
+
+async def test_deleting_an_organisation_soft_deletes_its_subscriptions_and_an_upsert_revives_it(
+    migrated_db,
+) -> None:
+    await upserts.upsert_organizations("seller-a", [org(1)])
+    await upserts.upsert_subscriptions("seller-a", [sub(1), sub(2)])
+
+    assert await upserts.delete_organizations("seller-a", ["org-1"]) == 1
+
+    live = Subscription.filter(seller_id="seller-a", deleted_at__isnull=True)
+    assert await live.count() == 0
+    # A deleted organisation is not one a subscription may name...
+    checked = await upserts.validate_subscriptions("seller-a", [sub(3)])
+    assert [(p.field, p.message) for p in checked.problems] == [
+        ("organizationId", "is not a known organization")
+    ]
+    # ...until it is upserted again (its subscriptions come back with their own upsert).
+    revived = await upserts.upsert_organizations("seller-a", [org(1)])
+    assert revived == UpsertResult(created=0, updated=1, unchanged=0)
+    assert await live.count() == 0
+
+
+async def test_sellers_keep_their_own_ids(migrated_db) -> None:
+    await upserts.upsert_organizations("seller-a", [org(1)])
+    result = await upserts.upsert_organizations("seller-b", [org(1, name="B's own")])
+
+    assert result == UpsertResult(created=1, updated=0, unchanged=0)
+    kept = await Organization.get(seller_id="seller-a", external_id="org-1")
+    assert kept.name == "Org 1"

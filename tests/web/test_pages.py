@@ -1,0 +1,500 @@
+"""The seller's pages in a real browser (Debian's chromium), on a gateway built like the demo.
+
+One gateway per module (HaloPSA simulator mounted, demo data), few page loads. Two sellers:
+``journey`` starts with no connection (the seed's whole journey), ``ready`` has a verified
+connection and HaloPSA organisations (keyboard-only mapping, accessibility, roles).
+Every seed text the pages show is asserted verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import make_settings
+from tests.support.browser import WebGateway, axe_violations, chromium, web_gateway
+
+# One process for the module: one gateway and one chromium, not one per xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+
+# Waits for what a page shows: a sync over the simulator's latency takes a few seconds.
+UI_TIMEOUT_MS = 20_000
+# The simulator answers slowly during the subscriptions sync, so "Sync in progress" is on
+# screen for seconds rather than milliseconds.
+SLOW_HALO_MS = 700
+SYNC_SUBSCRIPTIONS_TOOLTIP = "Sync subscriptions from platform to your PSA tool"
+SYNC_ORGANIZATIONS_TOOLTIP = "Sync organizations from your PSA tool to the platform"
+SEARCH_PLACEHOLDER = (
+    "Search by organization name, PSA organization name, organization reference or PSA "
+    "organization ID."
+)
+OVERVIEW = "{ syncOverview { organizations { lastRun { state } } } }"
+UNMAPPED = """{ organizations(filter: {mappingStatus: [UNMAPPED]}, pageSize: 50)
+{ rows { id } } }"""
+MAP = """mutation ($org: ID!, $psa: ID!) { mapOrganization(organizationId: $org,
+psaOrganizationId: $psa) { id } }"""
+# web/src/styles.css: --primary and --error
+BLUE = "rgb(31, 95, 191)"
+RED = "rgb(180, 35, 24)"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[WebGateway]:
+    tmp = tmp_path_factory.mktemp("web")
+    settings = make_settings(f"sqlite://{tmp / 'gateway.sqlite3'}", tmp)
+    sellers = {
+        "journey": {"organizations": 12, "log_entries": 30},
+        "ready": {"organizations": 12, "connected": True},
+    }
+    with web_gateway(settings, sellers, halo_clients=14) as site:
+        site.simulator.instance().set_faults(latency_ms=20)
+        site.gql("ready", "mutation { syncOrganizations { id } }")
+        for _ in range(300):
+            last = site.gql("ready", OVERVIEW)["data"]["syncOverview"]["organizations"]["lastRun"]
+            if last and last["state"] == "SUCCEEDED":
+                break
+            time.sleep(0.1)
+        # one mapped organisation, so a subscriptions sync has something to send
+        rows = site.gql("ready", UNMAPPED)["data"]["organizations"]["rows"]
+        psa = site.gql("ready", "{ psaOrganizations(first: 50) { id } }")["data"]
+        mapped = site.gql(
+            "ready", MAP, {"org": rows[-1]["id"], "psa": str(psa["psaOrganizations"][-1]["id"])}
+        )
+        assert "errors" not in mapped, mapped
+        yield site
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser, request, tmp_path) -> Iterator[Any]:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        shot = tmp_path / "failure.png"
+        page.screenshot(path=shot)
+        print(f"--- the page at the failure ({page.url}, screenshot {shot}) ---")
+        print(page.inner_text("body")[:4000])
+    context.close()
+    assert not [e for e in errors if "401" not in e], errors
+
+
+def _open(page, site: WebGateway, seller: str, path: str = "/", role: str = "SELLER_ADMIN"):
+    page.goto(f"{site.base_url}{path}#token={site.token(seller, role)}")
+
+
+def test_the_seed_journey_connect_map_sync_configure_and_read_the_logs(
+    page, site: WebGateway
+) -> None:
+    from playwright.sync_api import expect
+
+    resource, authorization = site.halo_urls
+    # --- arriving: the token leaves the address bar at once --------------------------------
+    _open(page, site, "journey")
+    expect(page).to_have_url(f"{site.base_url}/connection")
+    assert "token" not in page.url
+    handed_over = page.evaluate("() => sessionStorage.getItem('halo-gateway.session')")
+    assert handed_over and site.token("journey") not in handed_over
+    page.evaluate("() => { window.__sameDocument = true; }")
+
+    # --- Connection settings: greyed-out Mapping, a failing test, a refused save ------------
+    expect(page.get_by_role("heading", name="Connection settings")).to_be_visible()
+    expect(
+        page.get_by_text("Configure your HaloPSA integration to manage and bill your customers.")
+    ).to_be_visible()
+    mapping_link = page.get_by_role("link", name="Mapping")
+    expect(mapping_link).to_have_attribute("aria-disabled", "true")
+    mapping_link.click(force=True)  # greyed out, yet it opens the page that says why
+    expect(page.get_by_test_id("mapping-locked")).to_contain_text(
+        "Mapping section is visible once Authentication Settings are configured and verified."
+    )
+    page.get_by_role("button", name="Go to Connection settings").click()
+
+    page.get_by_label("Client ID").fill("browser-client")
+    page.get_by_label("Client Secret").fill("not-the-secret")
+    page.get_by_label("Resource server").fill(resource)
+    page.get_by_label("Authorization server").fill(authorization)
+    expect(page.get_by_label("Tenant (optional)")).to_have_value("")
+    page.get_by_role("button", name="Test Connection").click()
+    outcome = page.get_by_test_id("connection-outcome")
+    expect(outcome).to_contain_text("Test is not successful.")
+    expect(outcome).to_have_class(re.compile("outcome-bad"))
+    assert len(outcome.inner_text().strip()) > len("Test is not successful.")  # the reason
+    page.get_by_role("button", name="Save Settings").click()
+    expect(outcome).to_contain_text("Invalid connection configuration.")
+    expect(page).to_have_url(f"{site.base_url}/connection")
+
+    # --- the right secret: test succeeds, save redirects to Mapping ------------------------
+    page.get_by_label("Client Secret").fill("browser-secret-7788")
+    page.get_by_role("button", name="Test Connection").click()
+    expect(outcome).to_contain_text("Test is successful.")
+    expect(outcome).to_have_class(re.compile("outcome-ok"))
+    page.get_by_role("button", name="Save Settings").click()
+    expect(page).to_have_url(f"{site.base_url}/mapping")
+    expect(page.get_by_text("Connection settings saved.")).to_be_visible()
+
+    # --- Mapping: banner, tiles, buttons, grid ----------------------------------------------
+    expect(
+        page.get_by_text("Organizations: Synced from HaloPSA to the platform daily at 08:00 UTC")
+    ).to_be_visible()
+    expect(
+        page.get_by_text("Subscriptions: Synced from the platform to HaloPSA daily at 18:00 UTC")
+    ).to_be_visible()
+    platform_tile = page.get_by_test_id("tile-platform")
+    psa_tile = page.get_by_test_id("tile-psa")
+    expect(platform_tile).to_contain_text("Last Sync to Platform")
+    expect(psa_tile).to_contain_text("Last Sync to PSA")
+    # the save queued an organisations sync: the tile fills in without a reload
+    expect(platform_tile).to_contain_text("0h ago")
+    expect(psa_tile).to_contain_text("Never")
+    for column in (
+        "Organization Name",
+        "Organization Reference #",
+        "Organization Status",
+        "PSA Organization Name",
+        "PSA Organization ID",
+        "PSA Organization Status",
+        "Mapping Status",
+        "Actions",
+    ):
+        expect(page.get_by_role("columnheader", name=column, exact=True)).to_be_visible()
+    expect(page.get_by_placeholder(SEARCH_PLACEHOLDER)).to_be_visible()
+    sync_orgs = page.get_by_test_id("sync-organizations")
+    sync_subs = page.get_by_test_id("sync-subscriptions")
+    expect(sync_orgs).to_have_text("Sync Organizations")
+    expect(sync_subs).to_have_text("Sync Subscriptions")
+    sync_orgs.hover()
+    expect(page.get_by_role("tooltip", name=SYNC_ORGANIZATIONS_TOOLTIP)).to_be_visible()
+    sync_subs.hover()
+    expect(page.get_by_role("tooltip", name=SYNC_SUBSCRIPTIONS_TOOLTIP)).to_be_visible()
+
+    # sort by Organization Name descending and back
+    names = page.locator("tbody th[scope=row]")
+    first_ascending = names.first.inner_text()
+    page.get_by_role("button", name="Organization Name", exact=True).click()
+    name_header = page.get_by_role("columnheader", name="Organization Name", exact=True)
+    expect(name_header).to_have_attribute("aria-sort", "descending")
+    expect(names.first).not_to_have_text(first_ascending)
+    page.get_by_role("button", name="Organization Name", exact=True).click()
+    expect(names.first).to_have_text(first_ascending)
+
+    # --- map by "Click to select" (name column) ----------------------------------------------
+    page.get_by_label("Mapping Status").select_option(label="Unmapped")
+    expect(page.locator("tbody tr").first).to_contain_text("Unmapped")
+    row = page.locator("tbody tr").first
+    org_name = row.locator("th").inner_text()
+    expect(row.get_by_text("Click to select").first).to_be_visible()
+    row.get_by_role("button", name=re.compile("^Click to select: PSA Organization Name")).click()
+    name_box = row.get_by_role("combobox", name=re.compile("Search PSA organization name"))
+    id_box = row.get_by_role("combobox", name=re.compile("Search PSA organization ID"))
+    expect(name_box).to_be_focused()
+    options = page.get_by_role("listbox").get_by_role("option")
+    expect(options.first).to_be_visible()
+    chosen = options.first.locator("span").first.inner_text()
+    name_box.fill(chosen[:6])
+    page.get_by_role("option", name=re.compile(re.escape(chosen))).first.click()
+    expect(name_box).to_have_value(chosen)
+    expect(id_box).to_have_value(re.compile(r"^\d+$"))  # the other field followed
+    row.get_by_role("button", name=f"Save mapping: {org_name}").click()
+    expect(page.get_by_text(f"{org_name} is mapped to {chosen}.")).to_be_visible()
+
+    # --- the ID column: typing an ID fills the name; the red X cancels ------------------------
+    page.get_by_label("Mapping Status").select_option(label="All")
+    page.get_by_placeholder(SEARCH_PLACEHOLDER).fill(org_name)
+    mapped_row = page.locator("tbody tr", has_text=org_name).first
+    expect(mapped_row).to_contain_text("Mapped")
+    # the row's icons: edit turns blue on hover, delete red
+    edit = mapped_row.get_by_role("button", name=f"Edit mapping: {org_name}")
+    delete = mapped_row.get_by_role("button", name=f"Delete mapping: {org_name}")
+    edit.hover()
+    expect(edit).to_have_css("color", BLUE)
+    delete.hover()
+    expect(delete).to_have_css("color", RED)
+    psa_id = mapped_row.locator("td").nth(3).inner_text()
+    page.get_by_placeholder(SEARCH_PLACEHOLDER).fill("")
+    page.get_by_label("Mapping Status").select_option(label="Unmapped")
+    other = page.locator("tbody tr").first
+    expect(other).not_to_contain_text(org_name)
+    other.get_by_role("button", name=re.compile("^Click to select: PSA Organization ID")).click()
+    other_id_box = other.get_by_role("combobox", name=re.compile("Search PSA organization ID"))
+    expect(other_id_box).to_be_focused()
+    first_free = page.get_by_role("listbox").get_by_role("option").first
+    expect(first_free).to_be_visible()
+    free_id = first_free.locator("span").first.inner_text()
+    other_id_box.fill(free_id)
+    page.get_by_role("option", name=re.compile(rf"^{free_id}\b")).first.click()
+    expect(
+        other.get_by_role("combobox", name=re.compile("Search PSA organization name"))
+    ).not_to_have_value("")
+    assert free_id != psa_id  # only unmapped PSA organisations are offered
+    other.get_by_role("button", name=re.compile("^Cancel editing")).click()
+    expect(other.get_by_text("Click to select").first).to_be_visible()
+    page.get_by_label("Mapping Status").select_option(label="All")
+
+    # --- Sync Subscriptions: "Sync in progress" turns into a fresh tile, no reload -----------
+    site.simulator.instance().set_faults(latency_ms=SLOW_HALO_MS)
+    try:
+        sync_subs.click()
+        expect(sync_subs).to_have_text("Sync in progress")
+        expect(sync_subs).to_be_disabled()
+        expect(sync_orgs).to_be_disabled()
+        expect(page.get_by_test_id("run-progress")).to_contain_text("Subscriptions sync")
+        expect(psa_tile).to_contain_text("0h ago")
+    finally:
+        site.simulator.instance().set_faults(latency_ms=20)
+    expect(sync_subs).to_have_text("Sync Subscriptions")
+    assert page.evaluate("() => window.__sameDocument === true")
+    # --- the cooldown: buttons stay disabled, the warning sits at the bottom of the page -----
+    warning = page.get_by_test_id("cooldown-warning")
+    expect(warning).to_have_text(re.compile(r"You can trigger the next sync in \d+ minutes"))
+    box = warning.bounding_box()
+    assert box and box["y"] + box["height"] >= 900 - 2
+    expect(sync_subs).to_be_disabled()
+    mapped = page.locator("tbody tr", has_text=org_name)
+    expect(mapped.get_by_role("button", name=re.compile("^Sync subscriptions"))).to_be_disabled()
+    expect(sync_orgs).to_be_enabled()
+
+    # --- Configuration: the toggle, Cancel then Confirm ----------------------------------------
+    page.get_by_role("link", name="Configuration").click()
+    expect(page.get_by_role("heading", name="Sync behavior")).to_be_visible()
+    toggle = page.get_by_role("switch", name="Sync unit prices to HaloPSA")
+    expect(toggle).to_have_attribute("aria-checked", "false")
+    toggle.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("unit prices")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(toggle).to_have_attribute("aria-checked", "false")
+    toggle.click()
+    page.get_by_role("dialog").get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text("Sync price setting updated.")).to_be_visible()
+    expect(toggle).to_have_attribute("aria-checked", "true")
+    configuration = site.gql("journey", "{ configuration { syncUnitPrices } }")
+    assert configuration["data"]["configuration"]["syncUnitPrices"] is True
+    toggle.click()
+    expect(page.get_by_role("dialog")).to_contain_text("Subscription-level totals")
+    page.keyboard.press("Escape")
+    expect(toggle).to_have_attribute("aria-checked", "true")
+
+    # --- Logs & Monitoring: tiles, filter, paging, live entries --------------------------------
+    page.get_by_role("link", name="Logs & Monitoring").click()
+    for tile in ("Total Logs (30d)", "Errors (30d)", "Warnings (30d)", "Last Update"):
+        expect(page.get_by_text(tile, exact=True)).to_be_visible()
+    expect(page.get_by_test_id("tile-errors").locator(".tile-value")).to_have_class(
+        re.compile("value-error")
+    )
+    expect(page.get_by_test_id("tile-warnings").locator(".tile-value")).to_have_class(
+        re.compile("value-warning")
+    )
+    expect(page.get_by_test_id("tile-last-update")).to_contain_text(re.compile(r"UTC[+-]\d\d:\d\d"))
+    expect(page.get_by_role("img", name=re.compile("sync runs in 30 days"))).to_be_visible()
+    level = page.get_by_label("Level", exact=True)
+    expect(level).to_have_value("ALL")
+    expect(page.get_by_text("Subscriptions sync completed").first).to_be_visible()
+    expect(page.get_by_text("Customers sync started").first).to_be_visible()
+    timestamp = page.locator("tbody tr td").nth(1).inner_text()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", timestamp)
+    total = int(page.get_by_test_id("tile-total").locator(".tile-value").inner_text())
+    assert total > 20
+    expect(page.get_by_text(f"1 – 20 of {total}")).to_be_visible()
+    expect(page.get_by_text(f"{total} entries")).to_be_visible()
+    page.get_by_role("button", name="Next page").click()
+    expect(page.get_by_text(f"21 – {min(40, total)} of {total}")).to_be_visible()
+    level.select_option(label="Error")
+    errors = int(page.get_by_test_id("tile-errors").locator(".tile-value").inner_text())
+    expect(page.get_by_text(f"1 – {min(20, errors)} of {errors}")).to_be_visible()
+    badges = page.locator("tbody .badge")
+    assert set(badges.all_inner_texts()) == {"ERROR"}
+    level.select_option(label="All")
+    # a sync started elsewhere (another tab, the schedule) shows up without a reload
+    site.gql("journey", "mutation { syncOrganizations { id } }")
+    expect(page.get_by_test_id("tile-total").locator(".tile-value")).not_to_have_text(str(total))
+    assert page.evaluate("() => window.__sameDocument === true")
+
+    # --- HaloPSA stops answering: mapped rows say "Response Error", with the seed's tooltip --
+    page.get_by_role("link", name="Mapping").click()
+    expect(sync_orgs).to_be_enabled()
+    site.simulator.instance().set_faults(revoked=True)
+    try:
+        sync_orgs.click()
+        error_badge = page.locator("tbody tr", has_text=org_name).get_by_text("Response Error")
+        expect(error_badge).to_be_visible()
+    finally:
+        site.simulator.instance().set_faults(revoked=False)
+    error_badge.hover()
+    expect(
+        page.get_by_role("tooltip", name="Please refresh the page in a few minutes and try again.")
+    ).to_be_visible()
+
+
+def test_a_seller_maps_an_organization_with_the_keyboard_only(page, site: WebGateway) -> None:
+    from playwright.sync_api import expect
+
+    _open(page, site, "ready", "/mapping")
+    expect(page.get_by_test_id("tile-platform")).to_contain_text("0h ago")
+    page.get_by_label("Mapping Status").focus()  # start of the grid's controls, by keyboard:
+    page.keyboard.press("Escape")
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement?.textContent") == "Click to select":
+            break
+    else:
+        pytest.fail("Tab never reached a 'Click to select'")
+    row_name = page.evaluate(
+        "() => document.activeElement.closest('tr').querySelector('th').textContent"
+    )
+    page.keyboard.press("Enter")
+    row = page.locator("tbody tr", has_text=row_name)
+    name_box = row.get_by_role("combobox", name=re.compile("Search PSA organization name"))
+    expect(name_box).to_be_focused()
+    expect(page.get_by_role("listbox").get_by_role("option").first).to_be_visible()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    chosen = name_box.input_value()
+    assert chosen
+    page.keyboard.press("Tab")  # the ID field
+    page.keyboard.press("Tab")  # the green check
+    expect(row.get_by_role("button", name=f"Save mapping: {row_name}")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(f"{row_name} is mapped to {chosen}.")).to_be_visible()
+    expect(page.locator("tbody tr", has_text=row_name)).to_contain_text("Mapped")
+
+
+def test_no_page_has_serious_or_critical_accessibility_violations(browser, site) -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    # axe is injected as a script: the app's CSP (script-src 'self') would refuse it.
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    try:
+        _open(page, site, "ready", "/mapping")
+        expect(page.get_by_test_id("tile-platform")).to_contain_text("0h ago")
+        found = {"mapping": axe_violations(page)}
+        row = page.locator("tbody tr", has_text="Unmapped").first
+        row.get_by_role(
+            "button", name=re.compile("^Click to select: PSA Organization Name")
+        ).click()
+        expect(page.get_by_role("listbox").get_by_role("option").first).to_be_visible()
+        found["mapping, picker open"] = axe_violations(page)
+        page.keyboard.press("Escape")
+        for name, heading in (
+            ("Logs & Monitoring", "Logs & Monitoring"),
+            ("Connection settings", "Connection settings"),
+            ("Configuration", "Configuration"),
+        ):
+            page.get_by_role("link", name=name).click()
+            expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            found[name] = axe_violations(page)
+        page.get_by_role("switch").click()
+        expect(page.get_by_role("dialog")).to_be_visible()
+        found["configuration modal"] = axe_violations(page)
+    finally:
+        context.close()
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_a_user_without_an_allowed_role_sees_no_access(page, site) -> None:
+    from playwright.sync_api import expect
+
+    _open(page, site, "ready", "/mapping", role="SELLER_VIEWER")
+    expect(page.get_by_role("heading", name="No access")).to_be_visible()
+    expect(page.get_by_text("Seller Admin, Seller Agent Admin")).to_be_visible()
+    assert "token" not in page.url
+
+
+def test_a_dropped_websocket_reconnects_and_shows_the_current_state(page, site) -> None:
+    """The socket drops while a sync runs; it ends meanwhile; no stale "Sync in progress"."""
+    from playwright.sync_api import expect
+
+    sockets: list[Any] = []
+    state = {"offline": False}
+
+    def route(ws) -> None:
+        if state["offline"]:
+            ws.close(code=1012, reason="gateway restarting")
+            return
+        server = ws.connect_to_server()
+        sockets.append((ws, server))
+
+    page.route_web_socket(re.compile(r".*/graphql$"), route)
+    _open(page, site, "ready", "/mapping")
+    sync_subs = page.get_by_test_id("sync-subscriptions")
+    psa_tile = page.get_by_test_id("tile-psa")
+    expect(sync_subs).to_have_text("Sync Subscriptions")
+    expect(psa_tile).to_contain_text("Never")
+    site.simulator.instance().set_faults(latency_ms=SLOW_HALO_MS)
+    try:
+        sync_subs.click()
+        expect(sync_subs).to_have_text("Sync in progress")
+        # When the connection drops and the sync finishes while the page is offline
+        state["offline"] = True
+        for ws, server in sockets:
+            server.close()
+            ws.close(code=1001, reason="going away")
+        expect(page.get_by_text("Reconnecting to live updates…")).to_be_visible()
+    finally:
+        site.simulator.instance().set_faults(latency_ms=20)
+    for _ in range(300):
+        overview = site.gql("ready", "{ syncOverview { subscriptions { state } } }")
+        if overview["data"]["syncOverview"]["subscriptions"]["state"] != "IN_PROGRESS":
+            break
+        time.sleep(0.1)
+    assert sync_subs.inner_text() == "Sync in progress"  # the page missed the end
+    # Then, back online, the page shows the current state without a reload
+    state["offline"] = False
+    expect(page.get_by_text("Reconnecting to live updates…")).to_have_count(0)
+    expect(sync_subs).to_have_text("Sync Subscriptions")
+    expect(psa_tile).to_contain_text("0h ago")
+    expect(page.get_by_test_id("cooldown-warning")).to_be_visible()
+
+
+def test_live_updates_survive_the_socket_token_expiring(browser, tmp_path) -> None:
+    """The gateway closes a socket when its token expires; the app renews and re-subscribes."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    # Session tokens of 12 s (renewed after 9 s) and no leeway: the first socket's token
+    # expires within seconds.
+    settings = make_settings(
+        f"sqlite://{tmp_path / 'gateway.sqlite3'}",
+        tmp_path,
+        session_token_seconds=12,
+        jwt_leeway_seconds=0,
+    )
+    with web_gateway(settings, {"short": {"organizations": 4, "connected": True}}, 4) as site:
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        page = context.new_page()
+        try:
+            _open(page, site, "short", "/mapping")
+            tile = page.get_by_test_id("tile-platform")
+            expect(tile).to_contain_text("Never")
+            first = page.evaluate("() => sessionStorage.getItem('halo-gateway.session')")
+            # When the socket's token has expired (and the app renewed its own)
+            page.wait_for_timeout(14_000)
+            assert page.evaluate("() => sessionStorage.getItem('halo-gateway.session')") != first
+            # Then a sync started elsewhere still reaches the page live
+            site.gql("short", "mutation { syncOrganizations { id } }")
+            expect(tile).to_contain_text("0h ago")
+            expect(page.get_by_text("No access")).to_have_count(0)
+            expect(page.get_by_role("heading", name="Mapping")).to_be_visible()
+        finally:
+            context.close()
