@@ -11,6 +11,7 @@ halo-gateway simulator       run the HaloPSA simulator alone
 halo-gateway rotate-secrets  re-encrypt stored secrets with the newest key
 halo-gateway import          load organisations or subscriptions from a CSV / JSON-lines file
 halo-gateway export          write a seller's mappings or sync ledger as CSV
+halo-gateway preview         what the next subscriptions sync would do, as CSV
 """
 
 from __future__ import annotations
@@ -414,6 +415,81 @@ def export_command(seller_id: str, what: str, output: Path | None) -> None:
         raise click.ClickException(exc.message) from exc
     if output is not None:
         click.echo(f"wrote {count:,} {what} row(s) to {output}", err=True)
+
+
+@main.command("preview")
+@click.option("--seller", "seller_id", required=True, help="The seller (reseller) id.")
+@click.option(
+    "--organization",
+    "organization_id",
+    default=None,
+    help="Only this organisation (the platform's organisation id).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV file to write (default: stdout).",
+)
+def preview_command(seller_id: str, organization_id: str | None, output: Path | None) -> None:
+    """Write what the next subscriptions sync would do as CSV: one row per subscription
+    (create, update with the fields old → new, mark deleted, unchanged, skipped and why) with
+    its monthly cost and customer price in HaloPSA before and after. Nothing is written and
+    HaloPSA is not called. Totals per currency go to stderr."""
+    from gateway.errors import DomainError
+    from gateway.services.sync import (
+        organization_by_external_id,
+        preview_sync,
+        write_preview_csv,
+    )
+
+    settings = _settings()
+
+    async def work() -> tuple[Any, int]:
+        org_pk = None
+        if organization_id is not None:
+            org_pk = (await organization_by_external_id(seller_id, organization_id)).id
+        preview = await preview_sync(seller_id, org_pk)
+        if output is None:
+            return preview, write_preview_csv(preview, sys.stdout)
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            return preview, write_preview_csv(preview, handle)
+
+    try:
+        preview, count = asyncio.run(_in_db(settings, work))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    for line in _preview_summary(preview, count, output):
+        click.echo(line, err=True)
+
+
+def _preview_summary(preview: Any, rows: int, output: Path | None) -> list[str]:
+    c = preview.counts
+    lines = [
+        f"{rows:,} subscription(s){f' written to {output}' if output else ''}: "
+        f"create {c.create:,}, update {c.update:,}, mark deleted {c.mark_deleted:,}, "
+        f"unchanged {c.unchanged:,}, skipped {c.skipped:,} "
+        f"(unit prices {'on' if preview.unit_prices else 'off'})"
+    ]
+    for currency, impact in preview.money.items():
+        shown = impact.shown
+        line = (
+            f"{currency} monthly: cost {shown.cost_before} → {shown.cost_after} "
+            f"({_signed(shown.cost_change)}), customer price {shown.price_before} → "
+            f"{shown.price_after} ({_signed(shown.price_change)})"
+        )
+        if impact.unknown_before or impact.unknown_after:
+            line += (
+                f"; not counted (values unknown): {impact.unknown_before} before, "
+                f"{impact.unknown_after} after"
+            )
+        lines.append(line)
+    return lines
+
+
+def _signed(amount: str) -> str:
+    return amount if amount.startswith("-") else f"+{amount}"
 
 
 def _wait_for_signal() -> None:

@@ -129,14 +129,14 @@ async def _mapping_rows(seller_id: str, page_size: int) -> AsyncIterator[list[st
                 else "MISSING"
             )
             yield [
-                _text(r["organization__external_id"]),
-                _text(r["organization__name"]),
-                _text(r["organization__reference"]),
+                spreadsheet_text(r["organization__external_id"]),
+                spreadsheet_text(r["organization__name"]),
+                spreadsheet_text(r["organization__reference"]),
                 str(r["psa_organization__halo_id"]),
-                _text(r["psa_organization__name"]),
+                spreadsheet_text(r["psa_organization__name"]),
                 status,
                 _time(r["mapped_at"]),
-                _text(r["mapped_by"]),
+                spreadsheet_text(r["mapped_by"]),
             ]
 
 
@@ -173,22 +173,22 @@ async def _ledger_rows(seller_id: str, page_size: int) -> AsyncIterator[list[str
             confirmed = r["payload_hash"] and r["payload_hash"] == r["intent_hash"]
             sent = (r["intent"] if confirmed else None) or {}
             yield [
-                _text(r["subscription__external_id"]),
-                _text(r["subscription__name"]),
-                _text(r["subscription__organization__external_id"]),
-                _text(r["subscription__organization__name"]),
+                spreadsheet_text(r["subscription__external_id"]),
+                spreadsheet_text(r["subscription__name"]),
+                spreadsheet_text(r["subscription__organization__external_id"]),
+                spreadsheet_text(r["subscription__organization__name"]),
                 str(r["halo_client_id"]),
                 _optional(r["halo_licence_id"]),
                 LedgerState(r["state"]).value,
                 _time(r["written_at"]),
                 _optional(r["last_run_id"]),
-                _text(r["subscription__status"]),
+                spreadsheet_text(r["subscription__status"]),
                 str(r["subscription__quantity"]),
                 _money(r["subscription__cost_price"]),
                 _money(r["subscription__customer_price"]),
                 r["subscription__currency"],
-                _text(r["subscription__billing_cycle"]),
-                _text(r["subscription__term_duration"]),
+                spreadsheet_text(r["subscription__billing_cycle"]),
+                spreadsheet_text(r["subscription__term_duration"]),
                 _time(r["subscription__deleted_at"]),
                 _optional(sent.get("count")),
                 _optional(sent.get("purchase_price")),
@@ -196,7 +196,9 @@ async def _ledger_rows(seller_id: str, page_size: int) -> AsyncIterator[list[str
             ]
 
 
-def _text(value: str | None) -> str:
+def spreadsheet_text(value: str | None) -> str:
+    """A text cell that a spreadsheet shows as text, never runs as a formula (also used by
+    the preview's CSV)."""
     if not value:
         return ""
     return "'" + value if value.startswith(_FORMULA_STARTS) else value

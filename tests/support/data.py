@@ -107,6 +107,7 @@ async def subscription(
     status: str = "ACTIVE",
     start_date: date | None = date(2026, 1, 1),
     end_date: date | None = date(2026, 12, 31),
+    currency: str = "USD",
 ) -> Subscription:
     return await Subscription.create(
         seller_id=org.seller_id,  # type: ignore[attr-defined]
@@ -121,6 +122,7 @@ async def subscription(
         status=status,
         start_date=start_date,
         end_date=end_date,
+        currency=currency,
     )
 
 

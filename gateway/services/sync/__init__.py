@@ -8,6 +8,10 @@
     pull.py       organisations in (HaloPSA clients)
     push.py       subscriptions out (ledger intents, batches, adoption)
     licences.py   payload, hash, unit price, match: pure functions
+    plan.py       the push's decision for one subscription (pure): push and preview share it
+    preview.py    what the next push would do and the money it moves (reads only)
+    preview_csv.py  the preview as CSV (halo-gateway preview)
+    money.py      what a licence in HaloPSA is worth per month (pure)
     overview.py   tiles, button states, run history
     journal.py    every seller-visible text of a run
 
@@ -27,6 +31,8 @@ from gateway.services.sync.overview import (
     sync_overview,
     sync_runs,
 )
+from gateway.services.sync.preview import SyncPreview, preview_sync
+from gateway.services.sync.preview_csv import write_preview_csv
 from gateway.services.sync.runs import RunPhase, active_run, event_for, now_utc
 from gateway.services.sync.schedules import ScheduledCounts, trigger_scheduled
 from gateway.services.sync.triggers import (
@@ -45,6 +51,7 @@ __all__ = [
     "ScheduledCounts",
     "SyncKind",
     "SyncOverview",
+    "SyncPreview",
     "SyncScope",
     "SyncTrigger",
     "active_run",
@@ -56,9 +63,11 @@ __all__ = [
     "load_run",
     "now_utc",
     "organization_by_external_id",
+    "preview_sync",
     "relative_time",
     "sync_overview",
     "sync_runs",
     "trigger_scheduled",
     "trigger_sync",
+    "write_preview_csv",
 ]

@@ -107,3 +107,49 @@ def rate_limit_gave_up(
         f"{total} {things} were processed; the sync stopped and can be started again once "
         "HaloPSA accepts requests."
     )
+
+
+# --- the preview (previewSync, `halo-gateway preview`): why a subscription gets its action ---
+
+PREVIEW_QUANTITY_ZERO = "Quantity is zero: not sent to HaloPSA while it has no seats."
+PREVIEW_DELETED_BEFORE_SENT = "Deleted before it ever reached HaloPSA: nothing to send."
+PREVIEW_UNMAPPED = (
+    "The organization is not mapped to a HaloPSA organization: its subscriptions are not synced."
+)
+PREVIEW_HALO_CLIENT_MISSING = (
+    "The mapped HaloPSA organization was not found in HaloPSA by the last organizations sync "
+    "(Response Error): its subscriptions are not synced."
+)
+PREVIEW_AWAITING_READBACK = (
+    "HaloPSA's answer to an earlier sync was lost: the sync first reads this organization's "
+    "licences back and creates the licence only if HaloPSA did not store it then."
+)
+
+
+def preview_quantity_zero_in_halo(licence_id: int | None) -> str:
+    return (
+        f"Quantity is now zero: HaloPSA licence {licence_id} will be set to a count of 0 so "
+        "that the customer is no longer billed for it."
+    )
+
+
+def preview_mark_deleted(licence_id: int | None) -> str:
+    return (
+        f"Deleted on the platform: HaloPSA licence {licence_id} is sent once more with status "
+        "DELETED and deactivated (nothing is deleted in HaloPSA)."
+    )
+
+
+def preview_remapped(old_licences: list[tuple[int, str]]) -> str:
+    old = ", ".join(f"licence {licence} in '{client}'" for licence, client in old_licences)
+    return (
+        "The organization was remapped: the licence is created in its new HaloPSA "
+        f"organization, and {old} stays there as it is (and goes on being billed)."
+    )
+
+
+def preview_last_write_unconfirmed(licence_id: int | None) -> str:
+    return (
+        f"HaloPSA did not confirm the last write to licence {licence_id}, so its current values "
+        "are not known here; the sync sends the platform's values."
+    )

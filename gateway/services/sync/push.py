@@ -51,12 +51,8 @@ from gateway.models import (
 )
 from gateway.services import logs as product_log
 from gateway.services.sync import journal
-from gateway.services.sync.licences import (
-    licence_matches,
-    licence_payload,
-    payload_hash,
-    to_licence_write,
-)
+from gateway.services.sync.licences import licence_matches, to_licence_write
+from gateway.services.sync.plan import Reason, plan_subscription
 from gateway.services.sync.runs import CannotContinue, Progress, now_utc
 
 logger = logging.getLogger(__name__)
@@ -243,29 +239,25 @@ class SubscriptionsPush:
     ) -> None:
         if self.counted(row):
             return
-        in_halo = row is not None and row.halo_licence_id is not None
-        if sub.deleted_at is not None and not in_halo:
-            # Gone before it ever reached HaloPSA: nothing to tell HaloPSA.
-            await self.settle(sub, halo_client_id, row, RunOutcome.UNCHANGED)
+        # The decision is plan.py's (the preview makes the same one); acting on it is ours.
+        decision = plan_subscription(sub, row, halo_client_id, self.unit_prices)
+        if not decision.writes:
+            await self.settle(sub, halo_client_id, row, decision.outcome)
+            if decision.reason is Reason.QUANTITY_ZERO:
+                await product_log.record(
+                    self.seller_id,
+                    LogLevel.WARNING,
+                    journal.SUBSCRIPTION_SKIPPED,
+                    journal.subscription_skipped(
+                        sub.name, sub.external_id, mapping.organization.name
+                    ),
+                    run_id=self.run.id,
+                )
+            if decision.reason is not Reason.DELETED_BEFORE_SENT:
+                await self.progress.step()
             return
-        if sub.quantity == 0 and sub.deleted_at is None and not in_halo:
-            await self.settle(sub, halo_client_id, row, RunOutcome.SKIPPED)
-            await product_log.record(
-                self.seller_id,
-                LogLevel.WARNING,
-                journal.SUBSCRIPTION_SKIPPED,
-                journal.subscription_skipped(sub.name, sub.external_id, mapping.organization.name),
-                run_id=self.run.id,
-            )
-            await self.progress.step()
-            return
-        payload = licence_payload(sub, halo_client_id, self.unit_prices)
-        digest = payload_hash(payload)
-        if row is not None and row.state is LedgerState.WRITTEN and row.payload_hash == digest:
-            await self.settle(sub, halo_client_id, row, RunOutcome.UNCHANGED)
-            await self.progress.step()
-            return
-        if sub.quantity == 0 and sub.deleted_at is None:
+        payload, digest = decision.sent
+        if decision.reason is Reason.QUANTITY_ZERO_IN_HALO:
             # Already in HaloPSA: leaving the old count would go on billing the customer.
             await product_log.record(
                 self.seller_id,
@@ -275,7 +267,7 @@ class SubscriptionsPush:
                     sub.name,
                     sub.external_id,
                     mapping.organization.name,
-                    # in_halo above means row is not None (mypy cannot follow the bool)
+                    # QUANTITY_ZERO_IN_HALO: the row holds a licence (mypy cannot tell)
                     row.halo_licence_id,  # type: ignore[union-attr]
                 ),
                 run_id=self.run.id,

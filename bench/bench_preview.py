@@ -1,0 +1,268 @@
+"""The preview against the sync it predicts: 1,000 organisations × 20 subscriptions.
+
+    .venv/bin/python bench/bench_preview.py [--organizations 1000] [--per-org 20]
+        [--latency-ms 0] [--repeat 3] [--preview-only]
+
+SQLite, the gateway with its embedded worker, and the HaloPSA simulator over real HTTP with
+no rate limit (neither the simulator's nor the gateway's own limiter) and (by default) no
+latency: the sync at its fastest, so the ratio printed is the preview's worst case. Three
+moments of a seller's life, each previewed then synced:
+
+1. **first sync**: 20,000 creates;
+2. **a day later**: 10 % of the subscriptions changed seats, 1 % deleted, the rest unchanged;
+3. **nothing changed**: 20,000 unchanged.
+
+Printed per moment: the preview's time (best of ``--repeat``) through ``previewSync`` over
+HTTP (first page; the whole plan is computed for the totals) and as a direct service call
+(wall and CPU), the run's duration (started → finished, from the run row), their ratio, and
+whether the preview's counts equal the run's.
+
+``--preview-only`` skips the syncs (minutes on a busy machine): the ledger is written
+straight into the database as a first sync would leave it, so the preview alone can be timed
+in a quiet moment: before the first sync, and a day later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+from cryptography.fernet import Fernet
+
+from bench import seeding
+from gateway import db
+from gateway.auth import mint_token
+from gateway.halopsa.simulator import SimulatorState, create_simulator_app
+from gateway.models import LedgerState, OrganizationMapping, Subscription, SyncedSubscription
+from gateway.services.sync import now_utc, preview_sync
+from gateway.services.sync.licences import licence_payload, payload_hash
+from gateway.settings import Settings
+from tests.support.servers import serve_in_thread
+
+SELLER = "bench"
+NO_RATE_LIMIT = 10**9
+PREVIEW = """{ previewSync(pageSize: 20) {
+  counts { create update markDeleted unchanged skipped total }
+  money { currency priceBefore priceAfter }
+  organizations { id subscriptions { id action } } } }"""
+RUN_FIELDS = "id state created updated unchanged skipped failed durationMs"
+
+
+async def seed(settings: Settings, sim_url: str, orgs: int, per_org: int, clients: list) -> None:
+    async with seeding.migrated(settings):
+        org_rows = await seeding.mapped_organizations(
+            SELLER, [f"Org {i}" for i in range(orgs)], [(c["id"], c["name"]) for c in clients]
+        )
+        await seeding.connection(settings, SELLER, sim_url)
+        await seeding.subscriptions(SELLER, org_rows, per_org)
+        # Real subscriptions have a term: dates are part of every payload (and of the cost
+        # of reading them).
+        await Subscription.filter(seller_id=SELLER).update(
+            start_date=date(2026, 1, 1), end_date=date(2026, 12, 31)
+        )
+
+
+async def seed_ledger(settings: Settings) -> None:
+    """The ledger a first sync leaves: every subscription WRITTEN with its payload's hash."""
+    ctx = await db.open_db(settings)
+    try:
+        with db.bound(ctx):
+            clients = dict(
+                await OrganizationMapping.filter(seller_id=SELLER).values_list(
+                    "organization_id", "psa_organization__halo_id"
+                )
+            )
+            rows = []
+            for n, sub in enumerate(await Subscription.filter(seller_id=SELLER), start=1):
+                client = clients.get(sub.organization_id)  # type: ignore[attr-defined]
+                if client is None:
+                    continue
+                sent = licence_payload(sub, client, unit_prices=False)
+                digest = payload_hash(sent)
+                rows.append(
+                    SyncedSubscription(
+                        seller_id=SELLER,
+                        subscription_id=sub.id,
+                        halo_client_id=client,
+                        halo_licence_id=n,
+                        state=LedgerState.WRITTEN,
+                        payload_hash=digest,
+                        intent=sent,
+                        intent_hash=digest,
+                    )
+                )
+            await SyncedSubscription.bulk_create(rows, batch_size=1000)
+    finally:
+        await db.close_db(ctx)
+
+
+async def change_a_day(settings: Settings) -> None:
+    """10 % of the subscriptions change seats, 1 % are deleted (as integrators would)."""
+    ctx = await db.open_db(settings)
+    try:
+        with db.bound(ctx):
+            ids = (
+                await Subscription.filter(seller_id=SELLER)
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+            changed = ids[::10]
+            deleted = ids[5::100]
+            for start in range(0, len(changed), 500):
+                await Subscription.filter(id__in=changed[start : start + 500]).update(quantity=25)
+            for start in range(0, len(deleted), 500):
+                await Subscription.filter(id__in=deleted[start : start + 500]).update(
+                    deleted_at=now_utc()
+                )
+    finally:
+        await db.close_db(ctx)
+
+
+async def preview_over_http(client: httpx.AsyncClient, repeat: int) -> tuple[float, dict]:
+    best, counts = float("inf"), {}
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = await client.post("/graphql", json={"query": PREVIEW})
+        best = min(best, time.perf_counter() - started)
+        body = response.json()
+        assert "errors" not in body, body
+        counts = body["data"]["previewSync"]["counts"]
+    return best, counts
+
+
+async def preview_direct(settings: Settings, repeat: int) -> tuple[float, float]:
+    ctx = await db.open_db(settings)
+    best_wall = best_cpu = float("inf")
+    try:
+        with db.bound(ctx):
+            for _ in range(repeat):
+                wall, cpu = time.perf_counter(), time.process_time()
+                await preview_sync(SELLER)
+                best_wall = min(best_wall, time.perf_counter() - wall)
+                best_cpu = min(best_cpu, time.process_time() - cpu)
+    finally:
+        await db.close_db(ctx)
+    return best_wall, best_cpu
+
+
+async def run_sync(client: httpx.AsyncClient) -> dict:
+    mutation = "mutation { syncSubscriptions { id } }"
+    body = (await client.post("/graphql", json={"query": mutation})).json()
+    run_id = body["data"]["syncSubscriptions"]["id"]
+    query = f"{{ syncRuns(first: 5) {{ {RUN_FIELDS} }} }}"
+    while True:
+        runs = (await client.post("/graphql", json={"query": query})).json()["data"]["syncRuns"]
+        run = next(r for r in runs if r["id"] == run_id)
+        if run["state"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return run
+        await asyncio.sleep(0.1)
+
+
+def agrees(counts: dict, run: dict) -> bool:
+    return (counts["create"], counts["update"] + counts["markDeleted"], counts["unchanged"]) == (
+        run["created"],
+        run["updated"],
+        run["unchanged"],
+    ) and counts["skipped"] == run["skipped"]
+
+
+async def with_syncs(
+    settings: Settings, client: httpx.AsyncClient, instance: Any, repeat: int
+) -> None:
+    for moment in ("first sync", "a day later", "nothing changed"):
+        if moment == "a day later":
+            await change_a_day(settings)
+        http, counts = await preview_over_http(client, repeat)
+        wall, cpu = await preview_direct(settings, repeat)
+        posts = instance.counters.get("licence_posts", 0)
+        requests = instance.counters.get("requests", 0)
+        run = await run_sync(client)
+        sync_s = run["durationMs"] / 1000
+        print(
+            f"{moment:>15}: preview {http:.2f} s over HTTP ({wall:.2f} s direct, "
+            f"{cpu:.2f} s CPU) | sync {sync_s:.2f} s ({run['state']}, "
+            f"created {run['created']:,} updated {run['updated']:,} unchanged "
+            f"{run['unchanged']:,}; {instance.counters.get('requests', 0) - requests}"
+            f" HaloPSA requests, {instance.counters.get('licence_posts', 0) - posts}"
+            f" writes) | preview/sync = {http / sync_s:.2f} | "
+            f"counts agree: {agrees(counts, run)}"
+        )
+
+
+async def preview_only(settings: Settings, client: httpx.AsyncClient, repeat: int) -> None:
+    for moment in ("first sync", "a day later"):
+        if moment == "a day later":
+            await seed_ledger(settings)
+            await change_a_day(settings)
+        http, counts = await preview_over_http(client, repeat)
+        wall, cpu = await preview_direct(settings, repeat)
+        print(
+            f"{moment:>15}: preview {http:.2f} s over HTTP ({wall:.2f} s direct, "
+            f"{cpu:.2f} s CPU); create {counts['create']:,} update {counts['update']:,} "
+            f"mark deleted {counts['markDeleted']:,} unchanged {counts['unchanged']:,}"
+        )
+
+
+async def main(args: argparse.Namespace) -> None:
+    from gateway.app import create_app
+
+    state = SimulatorState()
+    instance = state.add_instance(client_id="c", client_secret="s")
+    instance.set_faults(latency_ms=args.latency_ms, rate_limit=None)
+    clients = [instance.add_client(f"Org {i}") for i in range(args.organizations)]
+    records = args.organizations * args.per_org
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        serve_in_thread(create_simulator_app(state)) as sim_url,
+    ):
+        settings = Settings(
+            database_url=f"sqlite://{tmp}/bench.sqlite3",
+            data_dir=Path(tmp),
+            secrets_key=Fernet.generate_key().decode(),
+            in_process_scheduler=False,
+            log_level="WARNING",
+            sync_cooldown_minutes=0,
+            # No rate limit on either side: the gateway's own limiter would otherwise hold
+            # the 301st request of the first sync for the rest of HaloPSA's 5-minute window.
+            halo_rate_limit_requests=NO_RATE_LIMIT,
+        )
+        await seed(settings, sim_url, args.organizations, args.per_org, clients)
+        token = mint_token(settings, seller_id=SELLER, roles=["SELLER_ADMIN"])
+        print(
+            f"{args.organizations} orgs × {args.per_org} subs = {records:,} subscriptions; "
+            f"SQLite; simulator without rate limit, latency {args.latency_ms} ms; "
+            f"preview best of {args.repeat}"
+        )
+        with serve_in_thread(create_app(settings)) as base:
+            async with httpx.AsyncClient(
+                base_url=base, timeout=600, headers={"Authorization": f"Bearer {token}"}
+            ) as client:
+                print(f"load average before: {os.getloadavg()[0]:.1f}")
+                if args.preview_only:
+                    await preview_only(settings, client, args.repeat)
+                else:
+                    await with_syncs(settings, client, instance, args.repeat)
+                print(
+                    f"load average after: {os.getloadavg()[0]:.1f}; target: {records:,} "
+                    "subscriptions previewed in under 2 s"
+                )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--organizations", type=int, default=1000)
+    parser.add_argument("--per-org", type=int, default=20)
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--preview-only", action="store_true")
+    asyncio.run(main(parser.parse_args()))
