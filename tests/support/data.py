@@ -202,3 +202,15 @@ async def mapped_subscriptions(
         batch_size=1000,
     )
     return await Subscription.filter(seller_id=seller_id).order_by("id")
+
+
+async def mapped_organization(
+    seller_id: str, external_id: str, name: str, halo_client: dict[str, Any]
+) -> Organization:
+    """A platform organisation mapped to a simulator client (its PSA row made if missing)."""
+    org = await organization(seller_id, external_id, name)
+    psa = await PsaOrganization.get_or_none(seller_id=seller_id, halo_id=halo_client["id"])
+    if psa is None:
+        psa = await psa_organization(seller_id, halo_client["id"], halo_client["name"])
+    await mapping(org, psa)
+    return org

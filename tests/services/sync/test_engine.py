@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 import time_machine
 
 from gateway.models import LogEntry, LogLevel, PsaOrganization, SyncedSubscription
@@ -17,22 +16,6 @@ from tests.support.runs import trigger, wait_for_run
 SYNC_ORGS = "mutation { syncOrganizations { id state } }"
 SYNC_SUBS = "mutation { syncSubscriptions { id state } }"
 SYNC_ONE = "mutation ($id: ID!) { syncOrganizationSubscriptions(organizationId: $id) { id } }"
-
-
-@pytest.fixture
-async def connected(migrated_db, halo_sim):
-    """seller-a has a verified connection to the simulator's default instance."""
-    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
-    return halo_sim
-
-
-async def _mapped_org(seller: str, ext: str, name: str, halo_client: dict) -> object:
-    org = await data.organization(seller, ext, name)
-    psa = await PsaOrganization.get_or_none(seller_id=seller, halo_id=halo_client["id"])
-    if psa is None:
-        psa = await data.psa_organization(seller, halo_client["id"], halo_client["name"])
-    await data.mapping(org, psa)
-    return org
 
 
 async def test_organizations_sync_creates_updates_and_flags_vanished_clients(
@@ -65,8 +48,8 @@ async def test_subscriptions_sync_writes_each_subscription_once_and_skips_quanti
 ) -> None:
     sim = connected.instance()
     acme, globex = sim.add_client("Acme Ltd"), sim.add_client("Globex")
-    org_a = await _mapped_org("seller-a", "org-a", "Acme", acme)
-    org_b = await _mapped_org("seller-a", "org-b", "Globex Corp", globex)
+    org_a = await data.mapped_organization("seller-a", "org-a", "Acme", acme)
+    org_b = await data.mapped_organization("seller-a", "org-b", "Globex Corp", globex)
     await data.subscription(
         org_a, "s1", name="M365 E3", quantity=10, cost_price="180.00", customer_price="220.00"
     )
@@ -108,7 +91,7 @@ async def test_a_resync_without_changes_makes_no_write_calls_and_changes_update_
     connected, gateway, migrated_db
 ) -> None:
     sim = connected.instance()
-    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", sim.add_client("Acme"))
     sub = await data.subscription(org, "s1", quantity=5)
     await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
     posts = sim.counters["licence_posts"]
@@ -131,7 +114,7 @@ async def test_unit_price_mode_divides_totals_by_quantity_with_four_decimals(
 ) -> None:
     sim = connected.instance()
     await data.seller("seller-a", unit_prices=True)
-    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", sim.add_client("Acme"))
     await data.subscription(org, "s1", quantity=3, cost_price="100.00", customer_price="200.00")
     run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
     assert run["state"] == "SUCCEEDED"
@@ -145,7 +128,7 @@ async def test_a_rejected_record_is_one_error_and_the_others_are_written(
 ) -> None:
     sim = connected.instance()
     sim.set_faults(reject_names={"Bad Licence"})
-    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", sim.add_client("Acme"))
     for i in range(6):
         await data.subscription(org, f"s{i}", name="Bad Licence" if i == 3 else f"Licence {i}")
     run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
@@ -162,7 +145,7 @@ async def test_haloPSA_429_5xx_and_timeouts_during_a_run_are_retried_and_it_comp
     connected, gateway_factory, settings
 ) -> None:
     sim = connected.instance()
-    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", sim.add_client("Acme"))
     for i in range(3):
         await data.subscription(org, f"s{i}", name=f"Licence {i}")
     sim.set_faults(fail_next=[429, 503, 500, 502], stall_next=[2.0, 2.0])
@@ -180,7 +163,7 @@ async def test_revoked_credentials_end_the_run_failed_with_a_plain_reason(
     connected, gateway
 ) -> None:
     sim = connected.instance()
-    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", sim.add_client("Acme"))
     await data.subscription(org, "s1")
     sim.set_faults(revoked=True)
     run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
@@ -201,7 +184,7 @@ async def test_remapped_organization_gets_new_writes_and_the_old_licences_stay(
 
     sim = connected.instance()
     first, second = sim.add_client("Acme Old"), sim.add_client("Acme New")
-    org = await _mapped_org("seller-a", "org-a", "Acme", first)
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", first)
     await data.subscription(org, "s1", name="M365")
     await wait_for_run(gateway, (await trigger(gateway, SYNC_ONE, variables={"id": "org-a"}))["id"])
 
@@ -230,7 +213,7 @@ async def test_a_licence_created_just_before_a_crash_is_adopted_not_duplicated(
 
     sim = connected.instance()
     halo_client = sim.add_client("Acme")
-    org = await _mapped_org("seller-a", "org-a", "Acme", halo_client)
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", halo_client)
     sub = await data.subscription(org, "s1", name="M365", quantity=4)
     intent = licence_payload(sub, halo_client["id"], unit_prices=False)
     row = await SyncedSubscription.create(
@@ -258,7 +241,7 @@ async def test_a_licence_created_just_before_a_crash_is_adopted_not_duplicated(
 async def test_cancel_sync_stops_a_running_sync_at_a_record_boundary(connected, gateway) -> None:
     sim = connected.instance()
     sim.set_faults(latency_ms=150)
-    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", sim.add_client("Acme"))
     for i in range(400):
         await data.subscription(org, f"s{i:03d}", name=f"Licence {i:03d}")
     run = await trigger(gateway, SYNC_SUBS)
@@ -288,7 +271,7 @@ async def test_an_unmapped_organization_gets_no_writes_and_keeps_its_licences_in
     from gateway.models import OrganizationMapping
 
     sim = connected.instance()
-    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", sim.add_client("Acme"))
     sub = await data.subscription(org, "s1", quantity=2)
     await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
     posts = sim.counters["licence_posts"]

@@ -14,7 +14,7 @@ import pytest
 from gateway.models import LedgerState, SyncedSubscription
 from gateway.services.sync.licences import licence_payload, payload_hash
 from tests.conftest import assert_error_code
-from tests.services.sync.test_engine import SYNC_SUBS, _mapped_org
+from tests.services.sync.test_engine import SYNC_SUBS
 from tests.services.sync.test_push import FAST
 from tests.support import data
 from tests.support.runs import trigger, wait_for_run
@@ -76,7 +76,9 @@ async def test_preview_lists_fields_old_to_new_and_monthly_money_per_currency(
     connected, gateway
 ) -> None:
     # Given two synced subscriptions, one monthly in USD and one annual in EUR
-    org = await _mapped_org("seller-a", "org-a", "Acme", connected.add_client("Acme Ltd"))
+    org = await data.mapped_organization(
+        "seller-a", "org-a", "Acme", connected.add_client("Acme Ltd")
+    )
     m365 = await data.subscription(
         org, "s1", name="M365 E3", quantity=10, cost_price="180.00", customer_price="220.00"
     )
@@ -166,7 +168,7 @@ async def test_a_remap_creates_in_the_new_client_and_the_old_licence_stays_in_th
 ) -> None:
     # Given a synced subscription, whose organisation is then remapped to another client
     old, new = connected.add_client("Old Ltd"), connected.add_client("New Ltd")
-    org = await _mapped_org("seller-a", "org-a", "Acme", old)
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", old)
     await data.subscription(org, "s1", quantity=2, cost_price="10.00", customer_price="15.00")
     await _sync(gateway)
     [licence_id] = connected.licences
@@ -193,7 +195,9 @@ async def test_changes_only_one_organisation_and_pages_like_the_grid(connected, 
     # change in one of them
     subs = []
     for name in ("Acme", "Globex", "Initech"):
-        org = await _mapped_org("seller-a", f"org-{name}", name, connected.add_client(name))
+        org = await data.mapped_organization(
+            "seller-a", f"org-{name}", name, connected.add_client(name)
+        )
         subs.append(await data.subscription(org, f"s-{name}", quantity=1))
     lone = await data.organization("seller-a", "org-lone", "Lone Ltd")
     await data.subscription(lone, "s-lone", quantity=1)
@@ -244,7 +248,7 @@ async def test_a_refused_update_leaves_halopsa_values_unknown_not_guessed(
     connected, gateway
 ) -> None:
     # Given a synced subscription whose next update HaloPSA refuses
-    org = await _mapped_org("seller-a", "org-a", "Acme", connected.add_client("Acme"))
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", connected.add_client("Acme"))
     sub = await data.subscription(
         org, "s1", name="Fine", quantity=4, cost_price="40.00", customer_price="80.00"
     )
@@ -275,7 +279,7 @@ async def test_an_intent_left_by_a_dead_run_is_a_create_unless_halopsa_stored_it
 ) -> None:
     # Given a run that recorded its intent and died before HaloPSA's answer was stored
     client = connected.add_client("Acme")
-    org = await _mapped_org("seller-a", "org-a", "Acme", client)
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", client)
     sub = await data.subscription(org, "s1", quantity=3)
     intent = licence_payload(sub, client["id"], unit_prices=False)
     await SyncedSubscription.create(

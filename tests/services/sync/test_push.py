@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import pytest
-
 from gateway.models import LedgerState, LogEntry, LogLevel, SyncedSubscription
 from gateway.services.sync import journal
 from gateway.services.sync.licences import licence_payload, payload_hash, to_licence_write
-from tests.services.sync.test_engine import SYNC_SUBS, _mapped_org
+from tests.services.sync.test_engine import SYNC_SUBS
 from tests.support import data
 from tests.support.runs import trigger, wait_for_run
 
@@ -24,17 +22,11 @@ from tests.support.runs import trigger, wait_for_run
 FAST = {"halo_timeout_seconds": 0.5, "halo_readback_delay_seconds": 0.6, "sync_cooldown_minutes": 0}
 
 
-@pytest.fixture
-async def connected(migrated_db, halo_sim):
-    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
-    return halo_sim
-
-
 async def _subscriptions(sim: Any, orgs: int, per_org: int) -> list[Any]:
     subs = []
     for o in range(orgs):
         client = sim.add_client(f"Customer {o}")
-        org = await _mapped_org("seller-a", f"org-{o}", f"Customer {o}", client)
+        org = await data.mapped_organization("seller-a", f"org-{o}", f"Customer {o}", client)
         for i in range(per_org):
             subs.append(await data.subscription(org, f"s{o}-{i}", name=f"Licence {o}-{i}"))
     return subs
@@ -141,7 +133,7 @@ async def test_adoption_is_scoped_to_the_seller_whose_halopsa_ids_overlap_anothe
     # licence 1 of its client 1
     sim = connected.instance()
     client = sim.add_client("Acme")
-    org = await _mapped_org("seller-a", "org-a", "Acme", client)
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", client)
     sub = await data.subscription(org, "s1", name="M365", quantity=4)
     org_b = await data.organization("seller-b", "org-b", "Other")
     sub_b = await data.subscription(org_b, "b1", name="Other")

@@ -6,10 +6,8 @@ import asyncio
 from collections import Counter
 
 import httpx
-import pytest
 import time_machine
 
-from gateway.models import PsaOrganization
 from tests.conftest import assert_error_code
 from tests.support import data
 from tests.support.runs import trigger, wait_for_run
@@ -19,27 +17,11 @@ SYNC_SUBS = "mutation { syncSubscriptions { id state } }"
 SYNC_ONE = "mutation ($id: ID!) { syncOrganizationSubscriptions(organizationId: $id) { id } }"
 
 
-@pytest.fixture
-async def connected(migrated_db, halo_sim):
-    """seller-a has a verified connection to the simulator's default instance."""
-    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
-    return halo_sim
-
-
-async def _mapped_org(seller: str, ext: str, name: str, halo_client: dict) -> object:
-    org = await data.organization(seller, ext, name)
-    psa = await PsaOrganization.get_or_none(seller_id=seller, halo_id=halo_client["id"])
-    if psa is None:
-        psa = await data.psa_organization(seller, halo_client["id"], halo_client["name"])
-    await data.mapping(org, psa)
-    return org
-
-
 async def test_manual_subscriptions_sync_within_the_cooldown_is_refused_with_minutes(
     connected, gateway
 ) -> None:
     sim = connected.instance()
-    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", sim.add_client("Acme"))
     await data.subscription(org, "s1")
     await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
     error = assert_error_code(await gateway.gql(SYNC_SUBS), "SYNC_COOLDOWN")
@@ -108,7 +90,7 @@ async def test_a_hundred_parallel_manual_triggers_start_exactly_one_run(connecte
         # Given a fresh seller each round (the cooldown of the last one would refuse them all)
         seller = f"seller-burst-{round_no}"
         await data.simulator_connection(gateway.settings, seller, connected)
-        org = await _mapped_org(seller, "org-a", "Acme", client)
+        org = await data.mapped_organization(seller, "org-a", "Acme", client)
         await data.subscription(org, "s1")
         # When a hundred manual triggers arrive at once
         answers = await _burst(gateway, seller, SYNC_SUBS, PARALLEL_TRIGGERS)

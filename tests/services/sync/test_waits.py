@@ -21,7 +21,7 @@ import pytest
 from gateway.models import LogEntry, LogLevel, SyncRun
 from gateway.services.sync import journal
 from gateway.services.sync.waits import RATE_LIMIT_DEADLINE_WINDOWS
-from tests.services.sync.test_engine import SYNC_SUBS, _mapped_org
+from tests.services.sync.test_engine import SYNC_SUBS
 from tests.support import data
 from tests.support.runs import trigger, wait_for_run
 
@@ -40,7 +40,7 @@ async def connected(migrated_db, halo_sim):
     await data.simulator_connection(migrated_db, "seller-a", halo_sim)
     sim = halo_sim.instance()
     sim.set_faults(rate_limit=(LIMIT, WINDOW_SECONDS))
-    org = await _mapped_org("seller-a", "org-a", "Acme", sim.add_client("Acme"))
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", sim.add_client("Acme"))
     subs = [
         await data.subscription(org, f"s{i:03d}", name=f"Licence {i:03d}")
         for i in range(SUBSCRIPTIONS)
