@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import httpx
 
@@ -42,7 +44,7 @@ async def test_readyz_passes_with_a_real_redis(
 
 
 async def test_readyz_fails_when_the_database_goes_away(gateway_factory, tmp_path) -> None:
-    name = "halo_t_readyz_gone"
+    name = f"halo_t_readyz_gone_{uuid.uuid4().hex[:8]}"  # xdist runs both variants at once
     admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{name}"')

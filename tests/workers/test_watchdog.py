@@ -17,10 +17,10 @@ from gateway.models import (
     SyncTrigger,
 )
 from gateway.services import issues
+from gateway.services.sync import trigger_scheduled
 from tests.support import data
 from tests.support.runs import wait_for_run
 from tests.support.ws import open_socket, receive, subscribe
-from workers.scheduler import run_scheduled
 
 DAY = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -83,7 +83,7 @@ async def test_a_missed_18_00_run_opens_an_overdue_issue_with_no_scheduler_runni
 
             # And the next scheduled run that succeeds resolves it
             deps = gateway.app.state.halo.deps
-            await run_scheduled(deps, SyncKind.SUBSCRIPTIONS)
+            await trigger_scheduled(deps, SyncKind.SUBSCRIPTIONS)
             run = await SyncRun.filter(
                 seller_id="seller-a", trigger=SyncTrigger.SCHEDULED, state=RunState.QUEUED
             ).first()

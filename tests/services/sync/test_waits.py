@@ -32,6 +32,10 @@ SCALED = {
     "halo_rate_limit_requests": LIMIT,
     "halo_rate_limit_window_seconds": WINDOW_SECONDS,
     "sync_cooldown_minutes": 0,
+    # A re-queued attempt finds the intents of the batch that met the 429 and first waits out
+    # a possible late commit (timeout + read-back delay): scaled down like the window.
+    "halo_timeout_seconds": 0.5,
+    "halo_readback_delay_seconds": 0.5,
 }
 
 
