@@ -181,7 +181,9 @@ async def run_service(n: int, apply_n: int, min_score: int) -> None:
             )
             principal = Principal(subject="bench", seller_id="apply", roles=frozenset())
             start = time.perf_counter()
-            applied = await suggestions.apply_suggested_mappings(principal, min_score=90)
+            applied = await suggestions.apply_suggested_mappings(
+                principal, min_score=90, cooldown_minutes=60
+            )
             elapsed = time.perf_counter() - start
             print(
                 f"service apply_suggested_mappings {apply_n} x {apply_n + apply_n // 10}: "

@@ -153,7 +153,13 @@ class Organization(Model):
     class Meta:
         table = "organization"
         unique_together = (("seller", "external_id"),)
-        indexes = (("seller_id", "name"), ("seller_id", "reference"), ("seller_id", "status"))
+        # (seller_id, deleted_at): the grid's total is counted from this index alone.
+        indexes = (
+            ("seller_id", "name"),
+            ("seller_id", "reference"),
+            ("seller_id", "status"),
+            ("seller_id", "deleted_at"),
+        )
 
 
 class Subscription(Model):

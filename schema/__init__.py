@@ -25,6 +25,7 @@ from strawberry.tools import merge_types
 
 from schema import (
     connection,
+    flat_lists,
     graphql_core_patches,
     imports,
     issues,
@@ -121,6 +122,9 @@ def build_schema(
         # Batched requests (Apollo's BatchHttpLink): a JSON array of operations, each run
         # as a request of its own, at most MAX_BATCH_OPERATIONS (schema/http.py).
         config=StrawberryConfig(batching_config={"max_operations": MAX_BATCH_OPERATIONS}),
+        # Lists of plain rows (the grid, the logs) completed one loop per row, not field by
+        # field (schema/flat_lists.py).
+        execution_context_class=flat_lists.FlatListsExecutor,
     )
 
 

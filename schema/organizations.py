@@ -13,11 +13,13 @@ from gateway.errors import NotFound
 from gateway.services import organizations as service
 from gateway.services.organizations import MappingStatus, PsaStatus, SortField
 from gateway.services.paging import DEFAULT_PAGE_SIZE
+from gateway.services.sync import ButtonState
 from schema.context import Context
+from schema.flat_lists import served_as
 from schema.ids import parse_int_id
 from schema.paging import page_totals
 
-# The core's enums, exposed as they are.
+# The core's enums, exposed as they are (ButtonState is SyncButtonState, see schema/sync.py).
 strawberry.enum(MappingStatus)
 strawberry.enum(SortField, name="OrganizationSortField")
 strawberry.enum(PsaStatus)
@@ -52,8 +54,14 @@ class PsaOrganization:
     mapped: bool
 
 
-@strawberry.type(description="A row of the mapping grid.")
+@strawberry.type(
+    description="A row of the mapping grid, with the state of its own sync button: "
+    "updated live by syncEvents (organizationId is this row's id)."
+)
 class OrganizationRow:
+    """Declared here, filled by the service: ``service.OrganizationRow`` has these names and
+    is returned as it is (``served_as``)."""
+
     id: strawberry.ID = strawberry.field(description="The platform's organisation id.")
     name: str
     reference: str = strawberry.field(description="Organization Reference #")
@@ -63,22 +71,23 @@ class OrganizationRow:
     psa_organization_status: PsaStatus | None
     mapping_status: MappingStatus
     mapping_status_tooltip: str | None
-    can_sync_subscriptions: bool
-
-    @classmethod
-    def from_row(cls, row: service.OrganizationRow) -> OrganizationRow:
-        return cls(
-            id=strawberry.ID(row.id),
-            name=row.name,
-            reference=row.reference,
-            status=row.status,
-            psa_organization_id=row.psa_id,
-            psa_organization_name=row.psa_name,
-            psa_organization_status=row.psa_status,
-            mapping_status=row.mapping_status,
-            mapping_status_tooltip=row.tooltip,
-            can_sync_subscriptions=row.can_sync_subscriptions,
-        )
+    can_sync_subscriptions: bool = strawberry.field(
+        description="syncOrganizationSubscriptions would start now: mapped, no sync of the "
+        "seller running, no cooldown for this organisation."
+    )
+    sync_state: ButtonState = strawberry.field(
+        description="What this row's sync button shows: IN_PROGRESS while any sync of the "
+        "seller runs (one at a time), COOLDOWN after this organisation's last manual sync."
+    )
+    sync_in_progress: bool = strawberry.field(
+        description="A subscriptions sync covering this organisation is queued or running."
+    )
+    cooldown_minutes: int | None = strawberry.field(
+        description="Minutes until this organisation's subscriptions can be synced again."
+    )
+    sync_message: str | None = strawberry.field(
+        description='"Sync in progress" or "You can trigger the next sync in xx minutes".'
+    )
 
 
 @strawberry.type
@@ -124,9 +133,10 @@ class GridQuery:
             descending=s.direction is SortDirection.DESC,
             page=page,
             page_size=page_size,
+            cooldown_minutes=info.context.deps.settings.sync_cooldown_minutes,
         )
         return OrganizationPage(
-            rows=[OrganizationRow.from_row(r) for r in result.items], **page_totals(result)
+            rows=served_as(OrganizationRow, result.items), **page_totals(result)
         )
 
     @strawberry.field(description="HaloPSA organisations for the mapping drop-down.")
@@ -155,16 +165,23 @@ class Mutation:
         psa_organization_id: strawberry.ID,
     ) -> OrganizationRow:
         row = await service.map_organization(
-            info.context.principal, str(organization_id), _psa_id(psa_organization_id)
+            info.context.principal,
+            str(organization_id),
+            _psa_id(psa_organization_id),
+            cooldown_minutes=info.context.deps.settings.sync_cooldown_minutes,
         )
-        return OrganizationRow.from_row(row)
+        return served_as(OrganizationRow, [row])[0]
 
     @strawberry.mutation(description="Remove the mapping; what is in HaloPSA stays unchanged.")
     async def unmap_organization(
         self, info: Info[Context, None], organization_id: strawberry.ID
     ) -> OrganizationRow:
-        row = await service.unmap_organization(info.context.principal, str(organization_id))
-        return OrganizationRow.from_row(row)
+        row = await service.unmap_organization(
+            info.context.principal,
+            str(organization_id),
+            cooldown_minutes=info.context.deps.settings.sync_cooldown_minutes,
+        )
+        return served_as(OrganizationRow, [row])[0]
 
 
 @strawberry.type(description="A licence the sync wrote to HaloPSA (from the ledger).")

@@ -1,8 +1,9 @@
 """Mapping suggestions: propose HaloPSA organisations for unmapped platform ones, apply them.
 
 Scoring and assignment live in ``gateway.services.matching`` (the service on it is
-``gateway.services.suggestions``); this module only shapes them. Applying goes through the
-manual map's service code, so its rows are the grid's rows.
+``gateway.services.suggestions``), whose dataclasses carry these types' field names and are
+served as they are (``served_as``). Applying goes through the manual map's service code, so
+its rows are the grid's rows.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from strawberry.types import Info
 from gateway.services import suggestions as service
 from gateway.services.paging import DEFAULT_PAGE_SIZE
 from schema.context import Context
+from schema.flat_lists import served_as
 from schema.organizations import OrganizationRow, PsaOrganization
 from schema.paging import page_totals
 
@@ -64,25 +66,6 @@ class AppliedSuggestions:
     )
 
 
-def _suggestion(s: service.Suggestion) -> MappingSuggestion:
-    return MappingSuggestion(
-        organization=SuggestedOrganization(
-            id=strawberry.ID(s.organization.id),
-            name=s.organization.name,
-            reference=s.organization.reference,
-            status=s.organization.status,
-        ),
-        psa_organization=PsaOrganization(
-            id=s.psa_organization.id,
-            name=s.psa_organization.name,
-            status=s.psa_organization.status,
-            mapped=False,
-        ),
-        score=s.score,
-        reason=s.reason,
-    )
-
-
 @strawberry.type
 class Query:
     @strawberry.field(
@@ -101,7 +84,7 @@ class Query:
             info.context.seller_id, min_score=min_score, page=page, page_size=page_size
         )
         return MappingSuggestionPage(
-            suggestions=[_suggestion(s) for s in result.items], **page_totals(result)
+            suggestions=served_as(MappingSuggestion, result.items), **page_totals(result)
         )
 
 
@@ -114,9 +97,13 @@ class Mutation:
     async def apply_suggested_mappings(
         self, info: Info[Context, None], min_score: int = service.DEFAULT_APPLY_MIN_SCORE
     ) -> AppliedSuggestions:
-        result = await service.apply_suggested_mappings(info.context.principal, min_score=min_score)
+        result = await service.apply_suggested_mappings(
+            info.context.principal,
+            min_score=min_score,
+            cooldown_minutes=info.context.deps.settings.sync_cooldown_minutes,
+        )
         return AppliedSuggestions(
             mapped=result.mapped,
             skipped=result.skipped,
-            mappings=[OrganizationRow.from_row(r) for r in result.rows],
+            mappings=served_as(OrganizationRow, result.rows),
         )

@@ -22,10 +22,10 @@ from typing import Any, TextIO
 from gateway.errors import NotFound
 from gateway.models import LedgerState, OrganizationMapping, Seller, SyncedSubscription
 from gateway.services.organizations import PsaStatus
+from gateway.services.spreadsheet import spreadsheet_text
 
 # Rows per query: big enough that round trips do not dominate, small enough to stay flat.
 PAGE_SIZE = 1000
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportKind(StrEnum):
@@ -194,14 +194,6 @@ async def _ledger_rows(seller_id: str, page_size: int) -> AsyncIterator[list[str
                 _optional(sent.get("purchase_price")),
                 _optional(sent.get("price")),
             ]
-
-
-def spreadsheet_text(value: str | None) -> str:
-    """A text cell that a spreadsheet shows as text, never runs as a formula (also used by
-    the preview's CSV)."""
-    if not value:
-        return ""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _optional(value: Any) -> str:

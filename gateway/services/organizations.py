@@ -1,7 +1,11 @@
 """The seed's "Data Mapping" page: the organisations grid, the PSA picker, map and unmap.
 
-The grid is one SQL query per page (LEFT JOINs to the mapping and the PSA organisation) plus
-one count; rows are plain dataclasses, so the GraphQL layer resolves no field lazily.
+The grid is one hand-written SQL statement per page: the rows (LEFT JOINs to the mapping and
+the PSA organisation), the total and the flags the rows depend on (HaloPSA unreachable, the
+seller's running sync, each organisation's cooldown) as subqueries — one round trip, no ORM
+query building. Rows are plain dataclasses named as the GraphQL type, returned as they are.
+Search reads the pre-lowered ``search_text`` columns of migration 0006 (trigram-indexed on
+PostgreSQL).
 
 "Response Error" (seed: "If there's an issue retrieving responses from PSA integration"):
 a mapped row whose PSA organisation vanished from HaloPSA, or every mapped row while the
@@ -14,8 +18,9 @@ decided by the database (an IntegrityError becomes PSA_ORGANIZATION_TAKEN).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -23,20 +28,21 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from gateway.auth import Principal
-from gateway.errors import BadUserInput, NotFound, PsaOrganizationTaken
+from gateway.errors import BadUserInput, NotFound, PsaOrganizationTaken, SyncCooldown
 from gateway.models import (
     LogLevel,
     MappingChange,
     Organization,
     OrganizationMapping,
     PsaOrganization,
-    RunState,
     SyncKind,
-    SyncRun,
+    SyncScope,
 )
 from gateway.services import logs as product_log
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
+from gateway.services.statements import Statement, as_datetime, statement_for
+from gateway.services.sync import IN_PROGRESS_MESSAGE, ButtonState
 
 RESPONSE_ERROR_TOOLTIP = "Please refresh the page in a few minutes and try again."
 MAX_SEARCH_LENGTH = 200
@@ -66,21 +72,31 @@ class SortField(StrEnum):
     STATUS = "status"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OrganizationRow:
+    """A grid row, named as the GraphQL type names its fields: the schema returns these as
+    they are (no per-field resolvers, see ``schema/flat_lists.py``).
+
+    Its sync state is the row's own: ``sync_state`` is what its "Sync subscriptions" button
+    shows (IN_PROGRESS while any sync of the seller runs: one at a time per seller; COOLDOWN
+    after this organisation's last manual subscriptions sync, for ``SYNC_COOLDOWN_MINUTES``),
+    ``sync_in_progress`` says a running subscriptions sync covers this organisation.
+    """
+
     id: str
     name: str
     reference: str
     status: str
-    psa_id: int | None
-    psa_name: str | None
-    psa_status: PsaStatus | None
+    psa_organization_id: int | None
+    psa_organization_name: str | None
+    psa_organization_status: PsaStatus | None
     mapping_status: MappingStatus
-    tooltip: str | None
-
-    @property
-    def can_sync_subscriptions(self) -> bool:
-        return self.mapping_status is MappingStatus.MAPPED
+    mapping_status_tooltip: str | None
+    can_sync_subscriptions: bool
+    sync_state: ButtonState
+    sync_in_progress: bool
+    cooldown_minutes: int | None
+    sync_message: str | None
 
 
 @dataclass(frozen=True)
@@ -99,35 +115,162 @@ class Filters:
     mapping_statuses: tuple[MappingStatus, ...] = ()
 
 
-_FIELDS = (
-    "external_id",
-    "name",
-    "reference",
-    "status",
-    "mapping__id",
-    "mapping__psa_organization__halo_id",
-    "mapping__psa_organization__name",
-    "mapping__psa_organization__inactive",
-    "mapping__psa_organization__present",
+# --- the grid: one statement per page ----------------------------------------------------------
+
+_GRID_FROM = (
+    "organization o"
+    " LEFT JOIN organization_mapping m ON m.organization_id = o.id"
+    " LEFT JOIN psa_organization p ON p.id = m.psa_organization_id"
 )
+# The page's columns, in the order _row reads them (after the five of the head).
+_ROW_COLUMNS = (
+    "o.id AS row_id, o.external_id, o.name AS name, o.reference AS reference,"
+    " o.status AS status, m.id AS mapping_id, p.halo_id, p.name AS psa_name, p.inactive,"
+    " p.present"
+)
+_SORT_COLUMNS = {
+    SortField.NAME: "name",
+    SortField.REFERENCE: "reference",
+    SortField.STATUS: "status",
+}
 
 
-async def _psa_unreachable(seller_id: str) -> bool:
+def _unreachable(s: Statement, seller_id: str) -> str:
     """Did the seller's last finished organisations sync fail (HaloPSA unreachable)?"""
-    last = (
-        await SyncRun.filter(
-            seller_id=seller_id, kind=SyncKind.ORGANIZATIONS, finished_at__isnull=False
-        )
-        .order_by("-finished_at")
-        .first()
-        .values_list("state", flat=True)
+    return (
+        "COALESCE((SELECT r.state = 'FAILED' FROM sync_run r"
+        f" WHERE r.seller_id = {s.param(seller_id)} AND r.kind = 'ORGANIZATIONS'"
+        " AND r.finished_at IS NOT NULL ORDER BY r.finished_at DESC LIMIT 1), FALSE)"
     )
-    return last == RunState.FAILED
 
 
-def _row(values: dict[str, Any], unreachable: bool) -> OrganizationRow:
-    mapped = values["mapping__id"] is not None
-    error = mapped and (unreachable or not values["mapping__psa_organization__present"])
+def _search_clause(s: Statement, seller_id: str, term: str) -> str:
+    """The organisations whose name or reference, or whose PSA organisation's name or ID,
+    match: two lookups on the search indexes (a trigram GIN on PostgreSQL, the seller's
+    entries of (seller_id, search_text) on SQLite) instead of a test per joined row."""
+    psa_match = s.contains("sp.search_text", term)
+    if term.isdigit() and len(term) < 10:
+        psa_match = f"({psa_match} OR sp.halo_id = {s.param(int(term))})"
+    return (
+        "o.id IN (SELECT so.id FROM organization so"
+        f" WHERE so.seller_id = {s.param(seller_id)} AND {s.contains('so.search_text', term)}"
+        " UNION ALL SELECT sm.organization_id FROM psa_organization sp"
+        " JOIN organization_mapping sm ON sm.psa_organization_id = sp.id"
+        " AND sm.seller_id = sp.seller_id"
+        f" WHERE sp.seller_id = {s.param(seller_id)} AND {psa_match})"
+    )
+
+
+def _mapping_clause(s: Statement, statuses: tuple[MappingStatus, ...], seller_id: str) -> str:
+    clauses = []
+    for status in statuses:
+        if status is MappingStatus.UNMAPPED:
+            clauses.append("m.id IS NULL")
+        elif status is MappingStatus.MAPPED:
+            clauses.append(f"(m.id IS NOT NULL AND p.present AND NOT {_unreachable(s, seller_id)})")
+        else:
+            clauses.append(
+                f"(m.id IS NOT NULL AND (NOT p.present OR {_unreachable(s, seller_id)}))"
+            )
+    return "(" + " OR ".join(clauses) + ")"
+
+
+def _psa_clause(s: Statement, wanted: set[PsaStatus], seller_id: str) -> str:
+    if wanted == {PsaStatus.ACTIVE}:
+        shown = "NOT p.inactive"
+    elif wanted == {PsaStatus.INACTIVE}:
+        shown = "p.inactive"
+    else:
+        shown = "m.id IS NOT NULL"
+    # A PSA status is shown only while the PSA organisation is there and HaloPSA reachable.
+    return f"({shown} AND p.present AND NOT {_unreachable(s, seller_id)})"
+
+
+def _grid_where(s: Statement, seller_id: str, filters: Filters) -> tuple[str, bool]:
+    """The WHERE clause, and whether it reads the mapping and PSA columns (else the count
+    needs no join: a mapping is 1:1, so the LEFT JOINs never change how many rows match)."""
+    where = [f"o.seller_id = {s.param(seller_id)}", "o.deleted_at IS NULL"]
+    term = (filters.search or "").strip()[:MAX_SEARCH_LENGTH]
+    if term:
+        where.append(_search_clause(s, seller_id, term))
+    if filters.statuses:
+        where.append(f"o.status IN ({', '.join(s.param(v) for v in filters.statuses)})")
+    if filters.psa_statuses:
+        where.append(_psa_clause(s, set(filters.psa_statuses), seller_id))
+    if filters.mapping_statuses:
+        where.append(_mapping_clause(s, filters.mapping_statuses, seller_id))
+    return " AND ".join(where), bool(filters.psa_statuses or filters.mapping_statuses)
+
+
+@dataclass(frozen=True)
+class _Head:
+    """What the page's rows share: HaloPSA reachable, the seller's running sync."""
+
+    unreachable: bool
+    active_kind: str | None
+    active_scope: str | None
+    active_organization: int | None
+    now: datetime
+    cooldown: timedelta
+
+
+def _grid_statement(
+    s: Statement,
+    seller_id: str,
+    filters: Filters,
+    *,
+    sort: SortField,
+    descending: bool,
+    offset: int,
+    limit: int,
+    now: datetime,
+    cooldown: timedelta,
+    organization_id: int | None = None,
+) -> str:
+    """The page, its total, and the state its rows need, as one statement.
+
+    The head (one row: the count and the seller's flags as scalar subqueries, the running
+    sync by the seller's lock) is LEFT JOINed to the page, so an empty page still brings
+    the totals. Each row's cooldown is a correlated subquery on (organization_id,
+    finished_at): the newest successful manual sync of that organisation still inside the
+    cooldown window.
+    """
+    direction = "DESC" if descending else "ASC"
+    column = _SORT_COLUMNS[sort]
+    count_where, joined = _grid_where(s, seller_id, filters)
+    count_from = _GRID_FROM if joined else "organization o"
+    head_count = f"(SELECT COUNT(*) FROM {count_from} WHERE {count_where})"
+    head = (
+        f"SELECT {head_count} AS total, {_unreachable(s, seller_id)} AS unreachable,"
+        " r.kind AS active_kind, r.scope AS active_scope, r.organization_id AS active_org"
+        " FROM seller s LEFT JOIN sync_run r ON r.id = s.active_run_id"
+        " AND r.state IN ('QUEUED', 'RUNNING')"
+        f" AND (s.lease_expires_at IS NULL OR s.lease_expires_at >= {s.param(now)})"
+        f" WHERE s.id = {s.param(seller_id)}"
+    )
+    cooled = (
+        "(SELECT MAX(c.finished_at) FROM sync_run c WHERE c.organization_id = o.id"
+        " AND c.kind = 'SUBSCRIPTIONS' AND c.scope = 'ORGANIZATION' AND c.trigger = 'MANUAL'"
+        f" AND c.state = 'SUCCEEDED' AND c.finished_at > {s.param(now - cooldown)})"
+    )
+    where, _ = _grid_where(s, seller_id, filters)
+    if organization_id is not None:
+        where += f" AND o.id = {s.param(organization_id)}"
+    page = (
+        f"SELECT {_ROW_COLUMNS}, {cooled} AS cooled_at FROM {_GRID_FROM} WHERE {where}"
+        f" ORDER BY o.{column} {direction}, o.id {direction}"
+        f" LIMIT {s.param(limit)} OFFSET {s.param(offset)}"
+    )
+    return (
+        "SELECT h.total, h.unreachable, h.active_kind, h.active_scope, h.active_org, g.*"
+        f" FROM ({head}) h LEFT JOIN ({page}) g ON 1 = 1"
+        f" ORDER BY g.{column} {direction}, g.row_id {direction}"
+    )
+
+
+def _row(v: Any, head: _Head) -> OrganizationRow:
+    mapped = v[10] is not None
+    error = mapped and (head.unreachable or not v[14])
     if not mapped:
         status = MappingStatus.UNMAPPED
     elif error:
@@ -135,89 +278,97 @@ def _row(values: dict[str, Any], unreachable: bool) -> OrganizationRow:
     else:
         status = MappingStatus.MAPPED
     show_psa = mapped and not error
+    cooled_at = as_datetime(v[15])
+    remaining = (
+        max(0, math.ceil((cooled_at + head.cooldown - head.now).total_seconds()))
+        if cooled_at is not None
+        else 0
+    )
+    active = head.active_kind is not None
+    if active:
+        state, message = ButtonState.IN_PROGRESS, IN_PROGRESS_MESSAGE
+    elif remaining:
+        state, message = ButtonState.COOLDOWN, SyncCooldown(remaining).message
+    else:
+        state, message = ButtonState.IDLE, None
     return OrganizationRow(
-        id=values["external_id"],
-        name=values["name"],
-        reference=values["reference"],
-        status=values["status"],
-        psa_id=values["mapping__psa_organization__halo_id"] if show_psa else None,
-        psa_name=values["mapping__psa_organization__name"] if show_psa else None,
-        psa_status=(
-            PsaStatus.of(values["mapping__psa_organization__inactive"]) if show_psa else None
-        ),
+        id=v[6],
+        name=v[7],
+        reference=v[8],
+        status=v[9],
+        psa_organization_id=v[11] if show_psa else None,
+        psa_organization_name=v[12] if show_psa else None,
+        psa_organization_status=PsaStatus.of(bool(v[13])) if show_psa else None,
         mapping_status=status,
-        tooltip=RESPONSE_ERROR_TOOLTIP if error else None,
+        mapping_status_tooltip=RESPONSE_ERROR_TOOLTIP if error else None,
+        can_sync_subscriptions=status is MappingStatus.MAPPED and state is ButtonState.IDLE,
+        sync_state=state,
+        sync_in_progress=head.active_kind == SyncKind.SUBSCRIPTIONS
+        and (
+            v[5] == head.active_organization
+            or (head.active_scope == SyncScope.ALL and status is MappingStatus.MAPPED)
+        ),
+        cooldown_minutes=max(1, -(-remaining // 60)) if remaining else None,
+        sync_message=message,
     )
 
 
-def _search_filter(term: str) -> Q:
-    q = (
-        Q(name__icontains=term)
-        | Q(reference__icontains=term)
-        | Q(mapping__psa_organization__name__icontains=term)
+async def _grid(
+    seller_id: str,
+    filters: Filters,
+    *,
+    sort: SortField,
+    descending: bool,
+    offset: int,
+    limit: int,
+    cooldown_minutes: int,
+    organization_id: int | None = None,
+) -> tuple[int, list[OrganizationRow]]:
+    s = statement_for(Organization)
+    now = datetime.now(UTC)
+    cooldown = timedelta(minutes=cooldown_minutes)
+    sql = _grid_statement(
+        s,
+        seller_id,
+        filters,
+        sort=sort,
+        descending=descending,
+        offset=offset,
+        limit=limit,
+        now=now,
+        cooldown=cooldown,
+        organization_id=organization_id,
     )
-    if term.isdigit() and len(term) < 10:
-        q |= Q(mapping__psa_organization__halo_id=int(term))
-    return q
-
-
-def _mapping_filter(statuses: tuple[MappingStatus, ...], unreachable: bool) -> Q:
-    clauses = []
-    for status in statuses:
-        if status is MappingStatus.UNMAPPED:
-            clauses.append(Q(mapping__id__isnull=True))
-        elif status is MappingStatus.MAPPED:
-            if not unreachable:
-                clauses.append(
-                    Q(mapping__id__isnull=False, mapping__psa_organization__present=True)
-                )
-        elif unreachable:
-            clauses.append(Q(mapping__id__isnull=False))
-        else:
-            clauses.append(Q(mapping__id__isnull=False, mapping__psa_organization__present=False))
-    if not clauses:
-        return Q(id__in=[])  # nothing can match
-    combined = clauses[0]
-    for clause in clauses[1:]:
-        combined |= clause
-    return combined
+    result = await s.fetch(sql)
+    if not result:  # no seller row: nothing of theirs either
+        return 0, []
+    first = result[0]
+    head = _Head(bool(first[1]), first[2], first[3], first[4], now, cooldown)
+    return first[0], [_row(v, head) for v in result if v[5] is not None]
 
 
 async def list_organizations(
     seller_id: str,
     filters: Filters,
     *,
+    cooldown_minutes: int,
     sort: SortField = SortField.NAME,
     descending: bool = False,
     page: int = 1,
     page_size: int = DEFAULT_PAGE_SIZE,
 ) -> Page[OrganizationRow]:
+    """One page of the grid in one SQL statement (see :func:`_grid_statement`)."""
     offset = check_page(page, page_size)
-    unreachable = await _psa_unreachable(seller_id)
-    query = Organization.filter(seller_id=seller_id, deleted_at__isnull=True)
-    if filters.search and filters.search.strip():
-        query = query.filter(_search_filter(filters.search.strip()[:MAX_SEARCH_LENGTH]))
-    if filters.statuses:
-        query = query.filter(status__in=list(filters.statuses))
-    if filters.psa_statuses:
-        wanted = set(filters.psa_statuses)
-        if wanted == {PsaStatus.ACTIVE}:
-            query = query.filter(mapping__psa_organization__inactive=False)
-        elif wanted == {PsaStatus.INACTIVE}:
-            query = query.filter(mapping__psa_organization__inactive=True)
-        else:
-            query = query.filter(mapping__id__isnull=False)
-        if unreachable:
-            query = query.filter(id__in=[])  # no PSA status can be shown
-        else:
-            query = query.filter(mapping__psa_organization__present=True)
-    if filters.mapping_statuses:
-        query = query.filter(_mapping_filter(filters.mapping_statuses, unreachable))
-    total = await query.count()
-    order = ("-" if descending else "") + sort.value
-    tie = "-id" if descending else "id"
-    values = await query.order_by(order, tie).offset(offset).limit(page_size).values(*_FIELDS)
-    return Page([_row(v, unreachable) for v in values], total, page, page_size)
+    total, rows = await _grid(
+        seller_id,
+        filters,
+        sort=sort,
+        descending=descending,
+        offset=offset,
+        limit=page_size,
+        cooldown_minutes=cooldown_minutes,
+    )
+    return Page(rows, total, page, page_size)
 
 
 async def psa_organizations(
@@ -259,13 +410,22 @@ async def _organization(seller_id: str, external_id: str) -> Organization:
     return org
 
 
-async def _row_for(seller_id: str, org: Organization) -> OrganizationRow:
-    values = await Organization.filter(id=org.id).values(*_FIELDS)
-    return _row(values[0], await _psa_unreachable(seller_id))
+async def _row_for(seller_id: str, org: Organization, cooldown_minutes: int) -> OrganizationRow:
+    _, rows = await _grid(
+        seller_id,
+        Filters(),
+        sort=SortField.NAME,
+        descending=False,
+        offset=0,
+        limit=1,
+        cooldown_minutes=cooldown_minutes,
+        organization_id=org.id,
+    )
+    return rows[0]
 
 
 async def map_organization(
-    principal: Principal, organization_id: str, psa_organization_id: int
+    principal: Principal, organization_id: str, psa_organization_id: int, *, cooldown_minutes: int
 ) -> OrganizationRow:
     seller_id = principal.seller_id
     await require_verified_connection(seller_id)
@@ -279,7 +439,7 @@ async def map_organization(
         "psa_organization"
     )
     if current is not None and current.psa_organization_id == psa.id:
-        return await _row_for(seller_id, org)
+        return await _row_for(seller_id, org, cooldown_minutes)
     now = datetime.now(UTC)
     try:
         if current is None:
@@ -322,10 +482,12 @@ async def map_organization(
         f"Organization '{org.name}' ({org.reference}) {verb} to HaloPSA '{psa.name}' "
         f"(ID {psa.halo_id}){previous} by {principal.subject}.",
     )
-    return await _row_for(seller_id, org)
+    return await _row_for(seller_id, org, cooldown_minutes)
 
 
-async def unmap_organization(principal: Principal, organization_id: str) -> OrganizationRow:
+async def unmap_organization(
+    principal: Principal, organization_id: str, *, cooldown_minutes: int
+) -> OrganizationRow:
     seller_id = principal.seller_id
     await require_verified_connection(seller_id)
     org = await _organization(seller_id, organization_id)
@@ -346,7 +508,7 @@ async def unmap_organization(principal: Principal, organization_id: str) -> Orga
             f"'{current.psa_organization.name}' (ID {current.psa_organization.halo_id}) by "
             f"{principal.subject}. Subscriptions already in HaloPSA stay unchanged.",
         )
-    return await _row_for(seller_id, org)
+    return await _row_for(seller_id, org, cooldown_minutes)
 
 
 # --- mapping records and their history ---------------------------------------------------------

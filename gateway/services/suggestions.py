@@ -47,6 +47,7 @@ class SuggestedPsaOrganization:
     id: int
     name: str
     status: organizations.PsaStatus
+    mapped: bool = False  # as the picker says it: suggestions only name unmapped ones
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,9 @@ class _Skip(Exception):
     """This suggestion no longer holds (mapped meanwhile): roll its transaction back."""
 
 
-async def _apply_one(principal: Principal, s: Suggestion) -> organizations.OrganizationRow:
+async def _apply_one(
+    principal: Principal, s: Suggestion, cooldown_minutes: int
+) -> organizations.OrganizationRow:
     """One suggestion in its own transaction, written by the manual map's code path.
 
     The platform organisation's row is locked first (``SELECT … FOR UPDATE`` on PostgreSQL;
@@ -157,11 +160,13 @@ async def _apply_one(principal: Principal, s: Suggestion) -> organizations.Organ
         seller_id=seller_id, psa_organization__halo_id=s.psa_organization.id
     ):
         raise _Skip
-    return await organizations.map_organization(principal, s.organization.id, s.psa_organization.id)
+    return await organizations.map_organization(
+        principal, s.organization.id, s.psa_organization.id, cooldown_minutes=cooldown_minutes
+    )
 
 
 async def apply_suggested_mappings(
-    principal: Principal, *, min_score: int = DEFAULT_APPLY_MIN_SCORE
+    principal: Principal, *, cooldown_minutes: int, min_score: int = DEFAULT_APPLY_MIN_SCORE
 ) -> ApplyResult:
     """Map every suggestion scoring at least ``min_score``, one transaction each.
 
@@ -180,7 +185,7 @@ async def apply_suggested_mappings(
     for suggestion in await _suggestions(seller_id, min_score):
         try:
             async with in_transaction(current_connection_name()):
-                mapped.append(await _apply_one(principal, suggestion))
+                mapped.append(await _apply_one(principal, suggestion, cooldown_minutes))
         except (_Skip, PsaOrganizationTaken, NotFound):
             skipped += 1
     if mapped or skipped:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from typing import Any, TextIO
 
-from gateway.services.exports import spreadsheet_text
+from gateway.services.spreadsheet import spreadsheet_text
 from gateway.services.sync.preview import SubscriptionPreview, SyncPreview
 
 CSV_COLUMNS = (

@@ -1,0 +1,66 @@
+"""Hand-written SQL for the hot read paths, on SQLite or PostgreSQL alike.
+
+The grid and the logs page are read far more than anything else and answer in one statement
+each (rows, totals and flags as scalar subqueries). Building that statement through the ORM
+costs more than running it, and the ORM cannot say "count as a subquery beside a LIMITed
+page" anyway, so these few statements are written by hand. This module is what they share:
+placeholders in the database's style, values as the database stores them (Tortoise keeps
+datetimes as ``isoformat(" ")`` text on SQLite, booleans as 0/1), and the case-insensitive
+"contains" that the search columns of migration 0006 make cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+
+
+class Statement:
+    """One statement's values, collected while its text is written: ``s.param(v)`` returns
+    a numbered placeholder (``$n`` on PostgreSQL, ``?n`` on SQLite) and remembers ``v`` in
+    the database's form. Numbered, so fragments may be written in any order."""
+
+    def __init__(self, connection: BaseDBAsyncClient) -> None:
+        self.connection = connection
+        self.postgres = connection.capabilities.dialect == "postgres"
+        self.values: list[Any] = []
+
+    def param(self, value: Any) -> str:
+        if isinstance(value, datetime) and not self.postgres:
+            value = value.isoformat(" ")
+        self.values.append(value)
+        return f"${len(self.values)}" if self.postgres else f"?{len(self.values)}"
+
+    def contains(self, column: str, term: str) -> str:
+        """``column`` (a pre-lowered search column) contains ``term``, ignoring case.
+
+        The term is lowered by the database's own ``lower()``, the function that filled the
+        column, so both sides fold case alike (SQLite's folds ASCII only). PostgreSQL gets a
+        ``LIKE`` its trigram index answers (wildcards in the term escaped); SQLite, which has
+        no index for an infix match, ``instr``, cheaper than ``LIKE`` per row.
+        """
+        if self.postgres:
+            escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            return f"{column} LIKE '%' || lower({self.param(escaped)}) || '%'"
+        return f"instr({column}, lower({self.param(term)})) > 0"
+
+    async def fetch(self, sql: str) -> Sequence[Any]:
+        """The rows, each indexable by position (``sqlite3.Row`` / ``asyncpg.Record``)."""
+        _, rows = await self.connection.execute_query(sql, self.values)
+        return rows
+
+
+def statement_for(model: type[Model]) -> Statement:
+    """A statement on the connection ``model`` reads from (the current transaction's, if any)."""
+    return Statement(model._meta.db)
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A datetime read by hand-written SQL: text on SQLite, a datetime on PostgreSQL."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
