@@ -14,6 +14,7 @@ from gateway.services.paging import DEFAULT_PAGE_SIZE
 from gateway.services.sync import relative_time
 from gateway.services.sync.activity import sync_activity
 from schema.context import Context
+from schema.flat_lists import served_as
 from schema.ids import parse_int_id
 from schema.paging import page_totals
 
@@ -41,6 +42,8 @@ class LogOverview:
 
 @strawberry.type
 class LogEntry:
+    """Declared here, filled by the service (``logs_service.LogRecord``, served as it is)."""
+
     id: strawberry.ID
     level: LogLevel
     timestamp: datetime
@@ -129,16 +132,6 @@ class Query:
             run_id=run,
         )
         return LogPage(
-            entries=[
-                LogEntry(
-                    id=strawberry.ID(str(e.id)),
-                    level=e.level,
-                    timestamp=e.created_at,
-                    title=e.title,
-                    details=e.details,
-                    run_id=strawberry.ID(str(e.run_id)) if e.run_id is not None else None,
-                )
-                for e in result.items
-            ],
+            entries=served_as(LogEntry, result.items),
             **page_totals(result),
         )

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Subquery
 
 from gateway.models import LogEntry, LogLevel, Seller
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
+from gateway.services.statements import Statement, statement_for, to_datetime
 
 PROVIDER = "HALO"
 
@@ -95,16 +96,38 @@ async def log_overview(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LogRecord:
-    """One entry of the Logs & Monitoring list."""
+    """One entry of the Logs & Monitoring list, named as the GraphQL ``LogEntry`` names its
+    fields: the schema returns these as they are."""
 
     id: int
     level: LogLevel
-    created_at: datetime
+    timestamp: datetime
     title: str
     details: str
     run_id: int | None
+
+
+def _log_where(
+    s: Statement,
+    seller_id: str,
+    since: datetime,
+    level: LogLevel | None,
+    run_id: int | None,
+    search: str | None,
+) -> str:
+    where = [f"seller_id = {s.param(seller_id)}", f"created_at >= {s.param(since)}"]
+    if level is not None:
+        where.append(f"level = {s.param(level.value)}")
+    if run_id is not None:
+        where.append(f"run_id = {s.param(run_id)}")
+    term = (search or "").strip()[:MAX_SEARCH_LENGTH]
+    if term:
+        # title and details, lowered once when written (migration 0006): no case folding
+        # per row, a trigram index on PostgreSQL, the seller's index entries alone on SQLite.
+        where.append(s.contains("search_text", term))
+    return " AND ".join(where)
 
 
 async def list_logs(
@@ -118,25 +141,26 @@ async def list_logs(
     run_id: int | None = None,
     now: datetime | None = None,
 ) -> Page[LogRecord]:
+    """A page of entries, newest first, and the total, in one statement: the count is a
+    scalar subquery beside the LIMITed page, LEFT JOINed so an empty page still has it."""
     offset = check_page(page, page_size)
-    now = now or datetime.now(UTC)
-    query = LogEntry.filter(seller_id=seller_id, created_at__gte=window_start(retention_days, now))
-    if level is not None:
-        query = query.filter(level=level)
-    if run_id is not None:
-        query = query.filter(run_id=run_id)
-    if search:
-        term = search.strip()[:MAX_SEARCH_LENGTH]
-        if term:
-            query = query.filter(Q(title__icontains=term) | Q(details__icontains=term))
-    total = await query.count()
-    rows = (
-        await query.order_by("-created_at", "-id")
-        .offset(offset)
-        .limit(page_size)
-        .values("id", "level", "created_at", "title", "details", "run_id")
+    since = window_start(retention_days, now or datetime.now(UTC))
+    s = statement_for(LogEntry)
+    where = _log_where(s, seller_id, since, level, run_id, search)  # numbered: used twice
+    rows = await s.fetch(
+        f"SELECT h.total, g.id, g.level, g.created_at, g.title, g.details, g.run_id"
+        f" FROM (SELECT (SELECT COUNT(*) FROM log_entry WHERE {where}) AS total) h"
+        " LEFT JOIN (SELECT id, level, created_at, title, details, run_id FROM log_entry"
+        f" WHERE {where} ORDER BY created_at DESC, id DESC"
+        f" LIMIT {s.param(page_size)} OFFSET {s.param(offset)}) g ON 1 = 1"
+        " ORDER BY g.created_at DESC, g.id DESC"
     )
-    return Page([LogRecord(**row) for row in rows], total, page, page_size)
+    items = [
+        LogRecord(r[1], LogLevel(r[2]), to_datetime(r[3]), r[4], r[5], r[6])
+        for r in rows
+        if r[1] is not None
+    ]
+    return Page(items, rows[0][0], page, page_size)
 
 
 async def purge_expired_logs(retention_days: int, now: datetime | None = None) -> int:

@@ -253,7 +253,7 @@ def _grid_statement(
         " AND c.kind = 'SUBSCRIPTIONS' AND c.scope = 'ORGANIZATION' AND c.trigger = 'MANUAL'"
         f" AND c.state = 'SUCCEEDED' AND c.finished_at > {s.param(now - cooldown)})"
     )
-    where, _ = _grid_where(s, seller_id, filters)
+    where = count_where  # numbered placeholders: the same values serve both
     if organization_id is not None:
         where += f" AND o.id = {s.param(organization_id)}"
     page = (

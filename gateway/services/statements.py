@@ -59,8 +59,11 @@ def statement_for(model: type[Model]) -> Statement:
     return Statement(model._meta.db)
 
 
-def as_datetime(value: Any) -> datetime | None:
+def to_datetime(value: Any) -> datetime:
     """A datetime read by hand-written SQL: text on SQLite, a datetime on PostgreSQL."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """:func:`to_datetime` for a column that may be NULL."""
+    return None if value is None else to_datetime(value)
