@@ -15,7 +15,8 @@ baseline's (the issue's target: ≥ 0.8).
 
 The page: pages of 20 and 100, mapped organisations only, sorted by name descending (a
 filtered, sorted page, as in the issue). ``--profile FILE`` runs py-spy on the gateway for
-one extra 100-row, 20-connection block and writes its flame graph (SVG).
+one extra 100-row, 20-connection block and writes its flame graph (SVG; collapsed stacks
+if FILE ends in .txt).
 """
 
 from __future__ import annotations
@@ -277,6 +278,7 @@ async def run(args: argparse.Namespace, database_url: str, data_dir: str) -> Non
                     "record", "-p", str(proc.pid), "-o", args.profile,
                     "-d", str(int(args.seconds) + 2),
                     "-r", "200", "--nonblocking",
+                    "-f", "raw" if args.profile.endswith(".txt") else "flamegraph",
                 ]
             )  # fmt: skip
             await asyncio.sleep(1)

@@ -22,12 +22,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Sequence
+from enum import Enum
 from typing import Any, TypeVar, cast
 
 from graphql import (
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLID,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLString,
     Undefined,
     is_leaf_type,
     is_non_null_type,
@@ -39,10 +44,16 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import get_object_definition
 
-# One selected field of a plan: (response key, attribute, coerce, non-null, nested plan).
-# ``attribute`` None marks ``__typename``, whose value (the type's name) sits in ``coerce``.
-_Entry = tuple[str, str | None, Any, bool, "tuple[_Entry, ...] | None"]
+# One selected field of a plan: (response key, attribute, coerce, non-null, nested plan,
+# exact type, names). ``attribute`` None marks ``__typename``, whose value (the type's name)
+# sits in ``coerce``. A value of exactly ``exact type`` needs no coercion: a ``str`` for
+# String and ID, a ``bool`` for Boolean are returned as they are, an enum member is looked
+# up in ``names`` (what Strawberry's enum coercion finds by scanning its values).
+_Entry = tuple[
+    str, str | None, Any, bool, "tuple[_Entry, ...] | None", type | None, dict[Any, str] | None
+]
 _Plan = tuple[_Entry, ...]
+_AS_THEY_ARE = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 
 
 class _Irregular(Exception):
@@ -51,7 +62,7 @@ class _Irregular(Exception):
 
 def _complete(plan: _Plan, source: Any) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for key, attribute, coerce, non_null, nested in plan:
+    for key, attribute, coerce, non_null, nested, exact, names in plan:
         if attribute is None:
             result[key] = coerce
             continue
@@ -62,12 +73,29 @@ def _complete(plan: _Plan, source: Any) -> dict[str, Any]:
             result[key] = None
         elif nested is not None:
             result[key] = _complete(nested, value)
+        elif type(value) is exact:
+            result[key] = value if names is None else names[value]
         else:
             coerced = coerce(value)
             if coerced is None or coerced is Undefined:
                 raise _Irregular
             result[key] = coerced
     return result
+
+
+def _exact(leaf: Any) -> tuple[type | None, dict[Any, str] | None]:
+    """The type whose values a leaf returns without coercion, and an enum's names."""
+    if leaf in _AS_THEY_ARE:
+        return _AS_THEY_ARE[leaf], None
+    wrapped = getattr(leaf, "wrapped_cls", None)  # a Strawberry enum
+    if (
+        isinstance(leaf, GraphQLEnumType)
+        and isinstance(wrapped, type)
+        and issubclass(wrapped, Enum)
+    ):
+        names = {m: leaf.coerce_output_value(m) for m in wrapped}
+        return wrapped, names
+    return None, None
 
 
 class FlatListsExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -136,7 +164,7 @@ class FlatListsExecutor(StrawberryGraphQLCoreExecutionContext):
             node = details[0].node
             name = node.name.value
             if name == "__typename":
-                plan.append((key, None, object_type.name, True, None))
+                plan.append((key, None, object_type.name, True, None, None, None))
                 continue
             entry = self._field_entry(object_type, key, name, node.arguments, details)
             if entry is None:
@@ -169,12 +197,13 @@ class FlatListsExecutor(StrawberryGraphQLCoreExecutionContext):
         inner = field_type.of_type if non_null else field_type
         attribute = definition.python_name
         if is_leaf_type(inner):
-            return (key, attribute, inner.coerce_output_value, non_null, None)
+            exact, names = _exact(inner)
+            return (key, attribute, inner.coerce_output_value, non_null, None, exact, names)
         if is_object_type(inner):
             nested = self._object_plan(inner, details)
             if nested is None:
                 return None
-            return (key, attribute, None, non_null, nested)
+            return (key, attribute, None, non_null, nested, None, None)
         return None
 
 
