@@ -117,8 +117,7 @@ class Filters:
 
 # --- the grid: one statement per page ----------------------------------------------------------
 
-_GRID_FROM = (
-    "organization o"
+_GRID_JOINS = (
     " LEFT JOIN organization_mapping m ON m.organization_id = o.id"
     " LEFT JOIN psa_organization p ON p.id = m.psa_organization_id"
 )
@@ -144,21 +143,28 @@ def _unreachable(s: Statement, seller_id: str) -> str:
     )
 
 
-def _search_clause(s: Statement, seller_id: str, term: str) -> str:
+def _search_hits(s: Statement, seller_id: str, term: str) -> str:
     """The organisations whose name or reference, or whose PSA organisation's name or ID,
-    match: two lookups on the search indexes (a trigram GIN on PostgreSQL, the seller's
-    entries of (seller_id, search_text) on SQLite) instead of a test per joined row."""
+    match: the statement's ``hit(id)``, computed once for the count and the page.
+
+    Two lookups on the search columns (a trigram GIN on PostgreSQL; on SQLite the seller's
+    entries of (seller_id, search_text), read from the index alone) instead of a test per
+    joined row; each hit then reaches its organisation, and a PSA hit its mapping, by key.
+    Every step costs per match, whatever the planner believes: written as ``o.id IN (…)``,
+    a PostgreSQL without statistics yet (a seller imported a minute ago, before autovacuum
+    analysed the tables) re-ran the lookups for every organisation, seconds at 10,000.
+    """
     psa_match = s.contains("sp.search_text", term)
     if term.isdigit() and len(term) < 10:
         psa_match = f"({psa_match} OR sp.halo_id = {s.param(int(term))})"
-    return (
-        "o.id IN (SELECT so.id FROM organization so"
+    hits = (
+        "SELECT so.id FROM organization so"
         f" WHERE so.seller_id = {s.param(seller_id)} AND {s.contains('so.search_text', term)}"
-        " UNION ALL SELECT sm.organization_id FROM psa_organization sp"
-        " JOIN organization_mapping sm ON sm.psa_organization_id = sp.id"
-        " AND sm.seller_id = sp.seller_id"
-        f" WHERE sp.seller_id = {s.param(seller_id)} AND {psa_match})"
+        " UNION SELECT (SELECT sm.organization_id FROM organization_mapping sm"
+        " WHERE sm.seller_id = sp.seller_id AND sm.psa_organization_id = sp.id)"
+        f" FROM psa_organization sp WHERE sp.seller_id = {s.param(seller_id)} AND {psa_match}"
     )
+    return hits
 
 
 def _mapping_clause(s: Statement, statuses: tuple[MappingStatus, ...], seller_id: str) -> str:
@@ -186,20 +192,24 @@ def _psa_clause(s: Statement, wanted: set[PsaStatus], seller_id: str) -> str:
     return f"({shown} AND p.present AND NOT {_unreachable(s, seller_id)})"
 
 
-def _grid_where(s: Statement, seller_id: str, filters: Filters) -> tuple[str, bool]:
-    """The WHERE clause, and whether it reads the mapping and PSA columns (else the count
-    needs no join: a mapping is 1:1, so the LEFT JOINs never change how many rows match)."""
-    where = [f"o.seller_id = {s.param(seller_id)}", "o.deleted_at IS NULL"]
+def _grid_where(s: Statement, seller_id: str, filters: Filters) -> tuple[str, str, str, bool]:
+    """The FROM and WHERE clauses, and whether they read the mapping and PSA columns (else
+    the count needs no join: a mapping is 1:1, so the LEFT JOINs never change how many rows
+    match); and the WITH clause the search's hits need."""
     term = (filters.search or "").strip()[:MAX_SEARCH_LENGTH]
+    with_hits, source = "", "organization o"
     if term:
-        where.append(_search_clause(s, seller_id, term))
+        with_hits = f"WITH hit(id) AS MATERIALIZED ({_search_hits(s, seller_id, term)}) "
+        source = "hit JOIN organization o ON o.id = hit.id"
+    where = [f"o.seller_id = {s.param(seller_id)}", "o.deleted_at IS NULL"]
     if filters.statuses:
         where.append(f"o.status IN ({', '.join(s.param(v) for v in filters.statuses)})")
     if filters.psa_statuses:
         where.append(_psa_clause(s, set(filters.psa_statuses), seller_id))
     if filters.mapping_statuses:
         where.append(_mapping_clause(s, filters.mapping_statuses, seller_id))
-    return " AND ".join(where), bool(filters.psa_statuses or filters.mapping_statuses)
+    joined = bool(filters.psa_statuses or filters.mapping_statuses)
+    return with_hits, source, " AND ".join(where), joined
 
 
 @dataclass(frozen=True)
@@ -237,9 +247,9 @@ def _grid_statement(
     """
     direction = "DESC" if descending else "ASC"
     column = _SORT_COLUMNS[sort]
-    count_where, joined = _grid_where(s, seller_id, filters)
-    count_from = _GRID_FROM if joined else "organization o"
-    head_count = f"(SELECT COUNT(*) FROM {count_from} WHERE {count_where})"
+    with_hits, source, where, joined = _grid_where(s, seller_id, filters)
+    count_from = source + _GRID_JOINS if joined else source
+    head_count = f"(SELECT COUNT(*) FROM {count_from} WHERE {where})"
     head = (
         f"SELECT {head_count} AS total, {_unreachable(s, seller_id)} AS unreachable,"
         " r.kind AS active_kind, r.scope AS active_scope, r.organization_id AS active_org"
@@ -253,16 +263,17 @@ def _grid_statement(
         " AND c.kind = 'SUBSCRIPTIONS' AND c.scope = 'ORGANIZATION' AND c.trigger = 'MANUAL'"
         f" AND c.state = 'SUCCEEDED' AND c.finished_at > {s.param(now - cooldown)})"
     )
-    where = count_where  # numbered placeholders: the same values serve both
+    # Numbered placeholders: the count's values serve the page too.
     if organization_id is not None:
         where += f" AND o.id = {s.param(organization_id)}"
     page = (
-        f"SELECT {_ROW_COLUMNS}, {cooled} AS cooled_at FROM {_GRID_FROM} WHERE {where}"
+        f"SELECT {_ROW_COLUMNS}, {cooled} AS cooled_at FROM {source}{_GRID_JOINS} WHERE {where}"
         f" ORDER BY o.{column} {direction}, o.id {direction}"
         f" LIMIT {s.param(limit)} OFFSET {s.param(offset)}"
     )
     return (
-        "SELECT h.total, h.unreachable, h.active_kind, h.active_scope, h.active_org, g.*"
+        f"{with_hits}SELECT h.total, h.unreachable, h.active_kind, h.active_scope, h.active_org,"
+        " g.*"
         f" FROM ({head}) h LEFT JOIN ({page}) g ON 1 = 1"
         f" ORDER BY g.{column} {direction}, g.row_id {direction}"
     )

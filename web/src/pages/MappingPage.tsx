@@ -6,7 +6,7 @@ import { Pagination } from "../components/Pagination";
 import { PsaCombobox, type PsaChoice } from "../components/PsaCombobox";
 import { useToast } from "../components/Toast";
 import { Tooltip } from "../components/Tooltip";
-import { useSyncOverview, type Progress } from "../components/useSyncOverview";
+import { useSyncOverview, type LiveRun, type Progress } from "../components/useSyncOverview";
 import { onReconnected } from "../client";
 import {
   MapOrganizationDocument,
@@ -36,6 +36,19 @@ const MAPPING_LABEL: Record<MappingStatus, string> = {
 const title = (s: string) => s.charAt(0) + s.slice(1).toLowerCase();
 // Wait for a pause in typing before searching the grid.
 const SEARCH_DEBOUNCE_MS = 250;
+// A row's cooldown counts minutes: re-read the rows once a minute while one runs.
+const ROW_COOLDOWN_REFRESH_MS = 60_000;
+
+/**
+ * The state of a row's own sync button: the server's (each row tells it), overridden by the
+ * run in flight that syncEvents announce (one sync at a time per seller, so any run blocks
+ * every row). A run's events name the organisation by the row's id.
+ */
+function rowSync(row: GridRowFragment, live: LiveRun | null) {
+  if (!live) return { enabled: row.canSyncSubscriptions, running: row.syncInProgress, message: row.syncMessage ?? null };
+  const covers = live.kind === "SUBSCRIPTIONS" && (live.organizationId === row.id || (live.scope === "ALL" && row.mappingStatus === "MAPPED"));
+  return { enabled: false, running: covers, message: T.mapping.inProgress };
+}
 
 const FIRST_SORT = { field: "NAME", direction: "ASC" } as const;
 const NO_FILTER = { status: null, psaStatus: null, mappingStatus: null };
@@ -70,7 +83,7 @@ export function MappingPage({ verified }: { verified: boolean }) {
 
 function MappingWorkspace() {
   const notify = useToast();
-  const { overview, progress, refresh } = useSyncOverview();
+  const { overview, progress, live, ended, refresh } = useSyncOverview();
   const [typed, setTyped] = useState("");
   const [search, setSearch] = useState("");
   const [sort, setSort] = useState<{ field: OrganizationSortField; direction: SortDirection }>(FIRST_SORT);
@@ -113,6 +126,16 @@ function MappingWorkspace() {
     else reload();
   }, [lastRuns]); // eslint-disable-line react-hooks/exhaustive-deps
   useEffect(() => onReconnected(() => { reload(); refresh(); }), []); // eslint-disable-line react-hooks/exhaustive-deps
+  // A run ended (or events were missed): its rows' cooldowns and states come from the server.
+  useEffect(() => {
+    if (ended > 0) reload();
+  }, [ended]); // eslint-disable-line react-hooks/exhaustive-deps
+  const rowCooling = grid.data?.organizations.rows.some((r) => r.cooldownMinutes != null) ?? false;
+  useEffect(() => {
+    if (!rowCooling) return;
+    const t = window.setInterval(reload, ROW_COOLDOWN_REFRESH_MS);
+    return () => window.clearInterval(t);
+  }, [rowCooling]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const [, syncOrganizations] = useMutation(SyncOrganizationsDocument);
   const [, syncSubscriptions] = useMutation(SyncSubscriptionsDocument);
@@ -268,6 +291,7 @@ function MappingWorkspace() {
               const choose = (choice: PsaChoice) => setEditing((e) => (e ? { ...e, choice } : e));
               const cancel = () => setEditing(null);
               const unmapped = row.mappingStatus === "UNMAPPED";
+              const sync = rowSync(row, live);
               return (
                 <tr key={row.id} className={isEditing ? "editing" : undefined} data-org={row.id}>
                   <th scope="row" className="org-name">{row.name}</th>
@@ -332,9 +356,11 @@ function MappingWorkspace() {
                         </button>
                         <button
                           type="button"
-                          className="icon-button sync"
+                          className={sync.running ? "icon-button sync running" : "icon-button sync"}
                           aria-label={`${T.mapping.syncRow}: ${row.name}`}
-                          disabled={!row.canSyncSubscriptions || busy || cooling}
+                          title={sync.message ?? undefined}
+                          data-sync-message={sync.message ?? undefined}
+                          disabled={!sync.enabled || busy}
                           onClick={() =>
                             trigger(async () => {
                               const r = await syncOne({ organizationId: row.id });
