@@ -224,18 +224,19 @@ class _Head:
     cooldown: timedelta
 
 
+@dataclass(frozen=True)
+class _Slice:
+    """Which rows of the filtered grid: a sorted page, or one organisation's row."""
+
+    sort: SortField = SortField.NAME
+    descending: bool = False
+    offset: int = 0
+    limit: int = DEFAULT_PAGE_SIZE
+    organization_id: int | None = None
+
+
 def _grid_statement(
-    s: Statement,
-    seller_id: str,
-    filters: Filters,
-    *,
-    sort: SortField,
-    descending: bool,
-    offset: int,
-    limit: int,
-    now: datetime,
-    cooldown: timedelta,
-    organization_id: int | None = None,
+    s: Statement, seller_id: str, filters: Filters, part: _Slice, now: datetime, cooldown: timedelta
 ) -> str:
     """The page, its total, and the state its rows need, as one statement.
 
@@ -245,8 +246,8 @@ def _grid_statement(
     finished_at): the newest successful manual sync of that organisation still inside the
     cooldown window.
     """
-    direction = "DESC" if descending else "ASC"
-    column = _SORT_COLUMNS[sort]
+    direction = "DESC" if part.descending else "ASC"
+    column = _SORT_COLUMNS[part.sort]
     with_hits, source, where, joined = _grid_where(s, seller_id, filters)
     count_from = source + _GRID_JOINS if joined else source
     head_count = f"(SELECT COUNT(*) FROM {count_from} WHERE {where})"
@@ -264,12 +265,12 @@ def _grid_statement(
         f" AND c.state = 'SUCCEEDED' AND c.finished_at > {s.param(now - cooldown)})"
     )
     # Numbered placeholders: the count's values serve the page too.
-    if organization_id is not None:
-        where += f" AND o.id = {s.param(organization_id)}"
+    if part.organization_id is not None:
+        where += f" AND o.id = {s.param(part.organization_id)}"
     page = (
         f"SELECT {_ROW_COLUMNS}, {cooled} AS cooled_at FROM {source}{_GRID_JOINS} WHERE {where}"
         f" ORDER BY o.{column} {direction}, o.id {direction}"
-        f" LIMIT {s.param(limit)} OFFSET {s.param(offset)}"
+        f" LIMIT {s.param(part.limit)} OFFSET {s.param(part.offset)}"
     )
     return (
         f"{with_hits}SELECT h.total, h.unreachable, h.active_kind, h.active_scope, h.active_org,"
@@ -325,31 +326,12 @@ def _row(v: Any, head: _Head) -> OrganizationRow:
 
 
 async def _grid(
-    seller_id: str,
-    filters: Filters,
-    *,
-    sort: SortField,
-    descending: bool,
-    offset: int,
-    limit: int,
-    cooldown_minutes: int,
-    organization_id: int | None = None,
+    seller_id: str, filters: Filters, part: _Slice, cooldown_minutes: int
 ) -> tuple[int, list[OrganizationRow]]:
     s = statement_for(Organization)
     now = datetime.now(UTC)
     cooldown = timedelta(minutes=cooldown_minutes)
-    sql = _grid_statement(
-        s,
-        seller_id,
-        filters,
-        sort=sort,
-        descending=descending,
-        offset=offset,
-        limit=limit,
-        now=now,
-        cooldown=cooldown,
-        organization_id=organization_id,
-    )
+    sql = _grid_statement(s, seller_id, filters, part, now, cooldown)
     result = await s.fetch(sql)
     if not result:  # no seller row: nothing of theirs either
         return 0, []
@@ -369,16 +351,8 @@ async def list_organizations(
     page_size: int = DEFAULT_PAGE_SIZE,
 ) -> Page[OrganizationRow]:
     """One page of the grid in one SQL statement (see :func:`_grid_statement`)."""
-    offset = check_page(page, page_size)
-    total, rows = await _grid(
-        seller_id,
-        filters,
-        sort=sort,
-        descending=descending,
-        offset=offset,
-        limit=page_size,
-        cooldown_minutes=cooldown_minutes,
-    )
+    part = _Slice(sort, descending, check_page(page, page_size), page_size)
+    total, rows = await _grid(seller_id, filters, part, cooldown_minutes)
     return Page(rows, total, page, page_size)
 
 
@@ -422,16 +396,7 @@ async def _organization(seller_id: str, external_id: str) -> Organization:
 
 
 async def _row_for(seller_id: str, org: Organization, cooldown_minutes: int) -> OrganizationRow:
-    _, rows = await _grid(
-        seller_id,
-        Filters(),
-        sort=SortField.NAME,
-        descending=False,
-        offset=0,
-        limit=1,
-        cooldown_minutes=cooldown_minutes,
-        organization_id=org.id,
-    )
+    _, rows = await _grid(seller_id, Filters(), _Slice(organization_id=org.id), cooldown_minutes)
     return rows[0]
 
 

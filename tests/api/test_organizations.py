@@ -276,3 +276,71 @@ async def test_mapping_records_show_history_and_the_licences_written_under_each(
     }
     other = await gateway.gql(query, {"org": "org-05", "history": True}, seller="seller-b")
     assert_error_code(other, "NOT_FOUND")
+
+
+ROW_STATE = """{ organizations { rows { id canSyncSubscriptions syncState syncInProgress
+cooldownMinutes syncMessage } } }"""
+
+
+def _state(row: dict) -> tuple:
+    return (
+        row["canSyncSubscriptions"],
+        row["syncState"],
+        row["syncInProgress"],
+        row["cooldownMinutes"],
+        row["syncMessage"],
+    )
+
+
+async def test_a_row_tells_its_own_sync_state_cooldown_and_progress(gateway, scene) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.models import Seller, SyncScope
+
+    orgs, _ = scene
+    now = datetime.now(UTC)
+    finished = {"state": RunState.SUCCEEDED, "trigger": SyncTrigger.MANUAL}
+    # org-01's own sync ended 10 minutes ago; a seller-wide one 5 minutes ago cools no row.
+    await SyncRun.create(
+        seller_id="seller-a",
+        kind=SyncKind.SUBSCRIPTIONS,
+        scope=SyncScope.ORGANIZATION,
+        organization=orgs[1],
+        finished_at=now - timedelta(minutes=10),
+        **finished,
+    )
+    await SyncRun.create(
+        seller_id="seller-a",
+        kind=SyncKind.SUBSCRIPTIONS,
+        scope=SyncScope.ALL,
+        finished_at=now - timedelta(minutes=5),
+        **finished,
+    )
+    rows = {r["id"]: r for r in (await gateway.gql(ROW_STATE))["data"]["organizations"]["rows"]}
+    assert _state(rows["org-01"]) == (
+        False,
+        "COOLDOWN",
+        False,
+        50,
+        "You can trigger the next sync in 50 minutes",
+    )
+    assert _state(rows["org-00"]) == (True, "IDLE", False, None, None)
+    assert _state(rows["org-05"]) == (False, "IDLE", False, None, None)  # not mapped
+
+    # org-00's sync is running: every row's button waits (one sync per seller), org-00's
+    # subscriptions are the ones in progress.
+    run = await SyncRun.create(
+        seller_id="seller-a",
+        kind=SyncKind.SUBSCRIPTIONS,
+        scope=SyncScope.ORGANIZATION,
+        organization=orgs[0],
+        trigger=SyncTrigger.MANUAL,
+        state=RunState.RUNNING,
+    )
+    await Seller.filter(id="seller-a").update(
+        active_run_id=run.id, lease_expires_at=now + timedelta(minutes=1)
+    )
+    rows = {r["id"]: r for r in (await gateway.gql(ROW_STATE))["data"]["organizations"]["rows"]}
+    assert _state(rows["org-00"]) == (False, "IN_PROGRESS", True, None, "Sync in progress")
+    assert _state(rows["org-02"]) == (False, "IN_PROGRESS", False, None, "Sync in progress")
+    assert _state(rows["org-01"])[:3] == (False, "IN_PROGRESS", False)

@@ -267,9 +267,18 @@ def test_the_seed_journey_connect_map_sync_configure_and_read_the_logs(
     box = warning.bounding_box()
     assert box and box["y"] + box["height"] >= 900 - 2
     expect(sync_subs).to_be_disabled()
-    mapped = page.locator("tbody tr", has_text=org_name)
-    expect(mapped.get_by_role("button", name=re.compile("^Sync subscriptions"))).to_be_disabled()
     expect(sync_orgs).to_be_enabled()
+    # --- a row tells its own state (#16): the seller-wide cooldown does not hold one
+    # organisation back (the backend's rule), its own sync starts its own cooldown, shown on
+    # the row as soon as the run ends, before anyone clicks again ------------------------------
+    mapped = page.locator("tbody tr", has_text=org_name)
+    row_sync = mapped.get_by_role("button", name=re.compile("^Sync subscriptions"))
+    expect(row_sync).to_be_enabled()
+    row_sync.click()
+    expect(row_sync).to_be_disabled()
+    expect(row_sync).to_have_attribute(
+        "title", re.compile(r"^You can trigger the next sync in \d+ minutes$")
+    )
 
     # --- Configuration: the toggle, Cancel then Confirm ----------------------------------------
     page.get_by_role("link", name="Configuration").click()
