@@ -14,8 +14,9 @@ case folding ran per row on every search, and nothing could be indexed. Now:
   extension needs the right to (a superuser, or the database owner since PostgreSQL 13, as
   ``pg_trgm`` is a trusted extension); without it the migration still succeeds, logs a
   WARNING, and searches scan the seller's rows (still without per-row case folding);
-* SQLite: ``(seller_id, created_at, search_text)`` on the log, ``(seller_id, search_text)``
-  on both organisation tables: a search reads the seller's entries from the index alone.
+* SQLite: ``(seller_id, created_at, id, search_text)`` on the log (the page's order, then the
+  text), ``(seller_id, search_text)`` on both organisation tables: a search reads the
+  seller's entries from the index alone, and the log's page stops after its 20 matches.
 
 Separators (``char(31)``, the ASCII unit separator) keep a term from matching across two
 fields. The grid's total also gets ``(seller_id, deleted_at)``, so the
@@ -35,7 +36,8 @@ log = logging.getLogger("gateway.migrations")
 SEARCHED = (
     ("organization", ("name", "reference"), "seller_id, search_text"),
     ("psa_organization", ("name",), "seller_id, search_text"),
-    ("log_entry", ("title", "details"), "seller_id, created_at, search_text"),
+    # id before search_text: the page's ORDER BY created_at DESC, id DESC walks this index.
+    ("log_entry", ("title", "details"), "seller_id, created_at, id, search_text"),
 )
 
 
