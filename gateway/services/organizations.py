@@ -149,8 +149,7 @@ def _search_hits(s: Statement, seller_id: str, term: str) -> str:
 
     Two lookups on the search columns (a trigram GIN on PostgreSQL; on SQLite the seller's
     entries of (seller_id, search_text), read from the index alone) instead of a test per
-    joined row; each hit then reaches its organisation, and a PSA hit its mapping, by key.
-    Every step costs per match, whatever the planner believes: written as ``o.id IN (…)``,
+    joined row; a PSA hit reaches its mapping by key. Materialised once (a WITH): inline,
     a PostgreSQL without statistics yet (a seller imported a minute ago, before autovacuum
     analysed the tables) re-ran the lookups for every organisation, seconds at 10,000.
     """
@@ -192,16 +191,19 @@ def _psa_clause(s: Statement, wanted: set[PsaStatus], seller_id: str) -> str:
     return f"({shown} AND p.present AND NOT {_unreachable(s, seller_id)})"
 
 
-def _grid_where(s: Statement, seller_id: str, filters: Filters) -> tuple[str, str, str, bool]:
-    """The FROM and WHERE clauses, and whether they read the mapping and PSA columns (else
-    the count needs no join: a mapping is 1:1, so the LEFT JOINs never change how many rows
-    match); and the WITH clause the search's hits need."""
+def _grid_where(s: Statement, seller_id: str, filters: Filters) -> tuple[str, str, bool]:
+    """The WITH clause the search's hits need, the WHERE clause, and whether it reads the
+    mapping and PSA columns (else the count needs no join: a mapping is 1:1, so the LEFT
+    JOINs never change how many rows match)."""
     term = (filters.search or "").strip()[:MAX_SEARCH_LENGTH]
-    with_hits, source = "", "organization o"
+    with_hits = ""
     if term:
         with_hits = f"WITH hit(id) AS MATERIALIZED ({_search_hits(s, seller_id, term)}) "
-        source = "hit JOIN organization o ON o.id = hit.id"
     where = [f"o.seller_id = {s.param(seller_id)}", "o.deleted_at IS NULL"]
+    if term:
+        # A membership test, not a join: the page can walk the sort's index and stop after
+        # its rows when many organisations match ("Ltd"), or start from the few hits.
+        where.append("o.id IN (SELECT id FROM hit)")
     if filters.statuses:
         where.append(f"o.status IN ({', '.join(s.param(v) for v in filters.statuses)})")
     if filters.psa_statuses:
@@ -209,7 +211,7 @@ def _grid_where(s: Statement, seller_id: str, filters: Filters) -> tuple[str, st
     if filters.mapping_statuses:
         where.append(_mapping_clause(s, filters.mapping_statuses, seller_id))
     joined = bool(filters.psa_statuses or filters.mapping_statuses)
-    return with_hits, source, " AND ".join(where), joined
+    return with_hits, " AND ".join(where), joined
 
 
 @dataclass(frozen=True)
@@ -248,8 +250,8 @@ def _grid_statement(
     """
     direction = "DESC" if part.descending else "ASC"
     column = _SORT_COLUMNS[part.sort]
-    with_hits, source, where, joined = _grid_where(s, seller_id, filters)
-    count_from = source + _GRID_JOINS if joined else source
+    with_hits, where, joined = _grid_where(s, seller_id, filters)
+    count_from = "organization o" + (_GRID_JOINS if joined else "")
     head_count = f"(SELECT COUNT(*) FROM {count_from} WHERE {where})"
     head = (
         f"SELECT {head_count} AS total, {_unreachable(s, seller_id)} AS unreachable,"
@@ -268,7 +270,8 @@ def _grid_statement(
     if part.organization_id is not None:
         where += f" AND o.id = {s.param(part.organization_id)}"
     page = (
-        f"SELECT {_ROW_COLUMNS}, {cooled} AS cooled_at FROM {source}{_GRID_JOINS} WHERE {where}"
+        f"SELECT {_ROW_COLUMNS}, {cooled} AS cooled_at"
+        f" FROM organization o{_GRID_JOINS} WHERE {where}"
         f" ORDER BY o.{column} {direction}, o.id {direction}"
         f" LIMIT {s.param(part.limit)} OFFSET {s.param(part.offset)}"
     )
