@@ -202,6 +202,7 @@ def existing_licences_reviewed(organization: str, claimed: int, not_ours: int, b
 
 SUBSCRIPTIONS_NEEDS_APPROVAL = "Subscriptions sync needs approval"
 SUBSCRIPTIONS_APPROVED = "Subscriptions sync approved"
+SUBSCRIPTIONS_CANCELLED = "Subscriptions sync cancelled"
 NEEDS_APPROVAL_MESSAGE = (
     "Held by the safety valve before writing anything: review the preview, then approve or "
     "cancel it."

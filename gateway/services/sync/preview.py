@@ -349,12 +349,16 @@ def _only_changes(org: OrganizationPreview) -> OrganizationPreview:
     )
 
 
-async def preview_sync(seller_id: str, organization_id: int | None = None) -> SyncPreview:
-    """What a subscriptions sync of this seller (or of one organisation) would do now."""
+async def preview_sync(
+    seller_id: str, organization_id: int | None = None, *, unit_prices: bool | None = None
+) -> SyncPreview:
+    """What a subscriptions sync of this seller (or of one organisation) would do now
+    (``unit_prices``: a run's own setting, taken when it started; else the seller's now)."""
     seller = await Seller.get_or_none(id=seller_id)
     if seller is None:
         raise NotFound(f"Seller {seller_id!r} not found.", field="seller")
-    unit_prices = seller.sync_unit_prices
+    if unit_prices is None:
+        unit_prices = seller.sync_unit_prices
     scope: dict[str, Any] = {} if organization_id is None else {"id": organization_id}
     orgs = await Organization.filter(seller_id=seller_id, **scope).values(
         "id", "external_id", "name", "deleted_at"
