@@ -29,6 +29,20 @@ class IssueKind(Enum):
     RECORDS_REJECTED = "RECORDS_REJECTED"
     SYNC_FAILED = "SYNC_FAILED"
     SYNC_OVERDUE = "SYNC_OVERDUE"
+    SYNC_NEEDS_APPROVAL = strawberry.enum_value(
+        "SYNC_NEEDS_APPROVAL",
+        description="A subscriptions sync is held by the safety valve (lastRunId): approve or "
+        "cancel it.",
+    )
+    EXISTING_LICENCES_TO_REVIEW = strawberry.enum_value(
+        "EXISTING_LICENCES_TO_REVIEW",
+        description="A newly mapped HaloPSA organization already held licences "
+        "(organizationId): its subscriptions wait for your review.",
+    )
+
+
+# Subjects that name a sync (the other kinds' subjects are theirs, e.g. a HaloPSA client id).
+_SYNC_KINDS = frozenset(k.value for k in SyncKind)
 
 
 @strawberry.enum
@@ -76,15 +90,19 @@ class IntegrationIssue:
     first_run_id: strawberry.ID | None
     last_run_id: strawberry.ID | None
     rejected_records: list[RejectedRecord]
+    organization_id: strawberry.ID | None = strawberry.field(
+        description="The organisation it is about (existing licences to review)."
+    )
 
     @classmethod
     def from_row(cls, issue: Any, info: Info[Context, None]) -> IntegrationIssue:
         words = issues_service.texts(issue, info.context.deps)
         records = (issue.data or {}).get("records", [])
+        org_id = (issue.data or {}).get("organizationId")
         return cls(
             id=strawberry.ID(str(issue.id)),
             kind=IssueKind(issue.kind.value),
-            subject=SyncKind(issue.subject) if issue.subject else None,
+            subject=SyncKind(issue.subject) if issue.subject in _SYNC_KINDS else None,
             severity=IssueSeverity(issue.severity.value),
             state=IssueState(issue.state.value),
             summary=words.summary,
@@ -108,6 +126,7 @@ class IntegrationIssue:
                 )
                 for r in records
             ],
+            organization_id=strawberry.ID(org_id) if org_id else None,
         )
 
 

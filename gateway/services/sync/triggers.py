@@ -207,9 +207,7 @@ async def cooldown_remaining(
     return max(0, math.ceil((ends - now).total_seconds()))
 
 
-async def cancel_sync(
-    deps: Deps, seller_id: str, run_id: int, *, by: str | None = None
-) -> SyncRun:
+async def cancel_sync(deps: Deps, seller_id: str, run_id: int, *, by: str | None = None) -> SyncRun:
     run = await SyncRun.get_or_none(id=run_id, seller_id=seller_id)
     if run is None:
         raise NotFound("Sync run not found.", field="runId")
