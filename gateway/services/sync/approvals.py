@@ -17,6 +17,8 @@ would cut more than the seller's valve allows (``valve.py``). From there:
 
 from __future__ import annotations
 
+from typing import cast
+
 from tortoise.transactions import in_transaction
 
 from gateway.auth import Principal
@@ -119,9 +121,9 @@ async def supersede(deps: Deps, run: SyncRun) -> None:
     )
     if run.scope is SyncScope.ORGANIZATION:
         query = query.filter(scope=SyncScope.ORGANIZATION, organization_id=run.organization_id)
-    older = list(await query.values_list("id", flat=True))
+    older = cast(list[int], await query.values_list("id", flat=True))
     if older:
-        await _cancel(deps, [int(i) for i in older], journal.superseded(run.id))
+        await _cancel(deps, older, journal.superseded(run.id))
 
 
 async def _cancel(deps: Deps, run_ids: list[int], message: str, *, by: str | None = None) -> None:

@@ -91,10 +91,13 @@ async def clients_waiting(
         for r in await ClientReview.filter(seller_id=seller_id, halo_client_id__in=ids)
     }
     written = set(
-        await SyncedSubscription.filter(seller_id=seller_id, halo_client_id__in=ids)
-        .filter(Q(halo_licence_id__isnull=False) | Q(intent_hash__isnull=False))
-        .distinct()
-        .values_list("halo_client_id", flat=True)
+        cast(
+            list[int],
+            await SyncedSubscription.filter(seller_id=seller_id, halo_client_id__in=ids)
+            .filter(Q(halo_licence_id__isnull=False) | Q(intent_hash__isnull=False))
+            .distinct()
+            .values_list("halo_client_id", flat=True),
+        )
     )
     new = [cid for cid in ids if cid not in reviews and cid not in written]
     if new:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
@@ -419,17 +419,16 @@ async def _claimable(
             organization_id=org.id, external_id__in=subscription_ids, deleted_at__isnull=True
         )
     }
-    taken = set(
-        await ExistingLicence.filter(
-            review_id=review.id, subscription_id__in=[s.id for s in subs.values()]
-        ).values_list("subscription_id", flat=True)
-    ) | set(
-        await SyncedSubscription.filter(
-            subscription_id__in=[s.id for s in subs.values()],
-            halo_client_id=review.halo_client_id,
-            halo_licence_id__isnull=False,
-        ).values_list("subscription_id", flat=True)
-    )
+    ids = [s.id for s in subs.values()]
+    claimed = await ExistingLicence.filter(
+        review_id=review.id, subscription_id__in=ids
+    ).values_list("subscription_id", flat=True)
+    written = await SyncedSubscription.filter(
+        subscription_id__in=ids,
+        halo_client_id=review.halo_client_id,
+        halo_licence_id__isnull=False,
+    ).values_list("subscription_id", flat=True)
+    taken = set(cast(list[int], claimed)) | set(cast(list[int], written))
     for external_id in subscription_ids:
         sub = subs.get(external_id)
         if sub is None:
@@ -452,27 +451,22 @@ async def _into_ledger(
     so the next push sends only what differs — in place."""
     payload = dict(lic.payload)
     digest = payload_hash(payload)
-    values = {
-        "seller_id": seller_id,
-        "halo_licence_id": lic.halo_licence_id,
-        "state": LedgerState.WRITTEN,
-        "intent": payload,
-        "intent_hash": digest,
-        "payload_hash": digest,
-        "intent_mark": None,
-        "written_at": now_utc(),
-        "last_run_id": None,
-        "run_outcome": None,
-    }
     row = await SyncedSubscription.get_or_none(
         subscription_id=sub.id, halo_client_id=halo_client_id
     )
     if row is None:
-        await SyncedSubscription.create(
-            subscription_id=sub.id, halo_client_id=halo_client_id, **values
+        row = SyncedSubscription(
+            seller_id=seller_id, subscription_id=sub.id, halo_client_id=halo_client_id
         )
-    else:  # a NOT_SENT row from the runs that skipped it while it waited
-        await SyncedSubscription.filter(id=row.id).update(**values)
+    # (an existing row is a NOT_SENT one, from the runs that skipped it while it waited)
+    row.halo_licence_id = lic.halo_licence_id
+    row.state = LedgerState.WRITTEN
+    row.intent, row.intent_hash, row.payload_hash = payload, digest, digest
+    row.intent_mark = None
+    row.written_at = now_utc()
+    row.last_run_id = None
+    row.run_outcome = None
+    await row.save()
 
 
 async def mark_not_ours(
@@ -502,9 +496,12 @@ async def create_new(deps: Deps, principal: Principal, organization_id: str) -> 
     seller_id = principal.seller_id
     async with in_transaction(current_connection_name()):
         org, review = await _pending(seller_id, organization_id)
-        left = await ExistingLicence.filter(
-            review_id=review.id, decision=LicenceDecision.UNDECIDED
-        ).values_list("halo_licence_id", flat=True)
+        left = cast(
+            list[int],
+            await ExistingLicence.filter(
+                review_id=review.id, decision=LicenceDecision.UNDECIDED
+            ).values_list("halo_licence_id", flat=True),
+        )
         if left:
             await ExistingLicence.filter(
                 review_id=review.id, decision=LicenceDecision.UNDECIDED
@@ -517,9 +514,7 @@ async def create_new(deps: Deps, principal: Principal, organization_id: str) -> 
                 seller_id,
                 LogLevel.INFO,
                 journal.EXISTING_LICENCES_NOT_OURS,
-                journal.existing_licences_not_ours(
-                    org.name, sorted(int(x) for x in left), principal.display
-                ),
+                journal.existing_licences_not_ours(org.name, sorted(left), principal.display),
             )
         done = await _resolve_if_decided(org, review, principal)
     return await _after(deps, seller_id, organization_id, review, done)

@@ -151,11 +151,11 @@ def check(preview: SyncPreview, organization_id: int | None, settings: ValveSett
     money: list[CurrencyValue] = []
     for currency in sorted(value_before):
         total = preview.money[currency].before.price if currency in preview.money else ZERO
-        before, after = value_before[currency], value_after[currency]
-        if total > 0 and before - after > limit * total:
+        was, will = value_before[currency], value_after[currency]
+        if total > 0 and was - will > limit * total:
             reasons.append(f"VALUE:{currency}")
         money.append(
-            CurrencyValue(currency, f"{cents(total):f}", f"{cents(before):f}", f"{cents(after):f}")
+            CurrencyValue(currency, f"{cents(total):f}", f"{cents(was):f}", f"{cents(will):f}")
         )
     if deactivations > settings.max_deactivations:
         reasons.append("DEACTIVATIONS")
