@@ -80,37 +80,29 @@ class SyncApproval:
     approved_at: datetime | None
 
 
+# The verdict's figures, stored on the run under the GraphQL fields' names.
+_APPROVAL_FIGURES = (
+    "plan_hash",
+    "max_drop_percent",
+    "max_deactivations",
+    "seats_total",
+    "seats_before",
+    "seats_after",
+    "deactivations",
+    "writes",
+)
+
+
 def _approval(run: Any) -> SyncApproval | None:
     data = run.approval
     if not data:
         return None
     return SyncApproval(
-        plan_hash=data["plan_hash"],
+        **{name: data[name] for name in _APPROVAL_FIGURES},
         summary=data.get("text", ""),
         reasons=list(data["reasons"]),
-        max_drop_percent=data["max_drop_percent"],
-        max_deactivations=data["max_deactivations"],
-        seats_total=data["seats_total"],
-        seats_before=data["seats_before"],
-        seats_after=data["seats_after"],
-        deactivations=data["deactivations"],
-        writes=data["writes"],
         money=[ApprovalMoney(**m) for m in data["money"]],
-        drops=[
-            ApprovalDrop(
-                subscription_id=strawberry.ID(d["subscription_id"]),
-                name=d["name"],
-                organization_id=strawberry.ID(d["organization_id"]),
-                organization_name=d["organization_name"],
-                action=d["action"],
-                seats_before=d["seats_before"],
-                seats_after=d["seats_after"],
-                currency=d["currency"],
-                monthly_price_before=d["monthly_price_before"],
-                monthly_price_after=d["monthly_price_after"],
-            )
-            for d in data["drops"]
-        ],
+        drops=[ApprovalDrop(**d) for d in data["drops"]],
         approved_by=run.approved_by,
         approved_at=run.approved_at,
     )
