@@ -18,6 +18,8 @@ fewer (``HaloClient.read_licences_of``); a client with nothing new costs nothing
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -28,7 +30,7 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from gateway.db import current_connection_name
-from gateway.halopsa import LicenceRecord
+from gateway.halopsa import HaloIncompleteRead, LicenceRecord
 from gateway.models import (
     ClientReview,
     ExistingLicence,
@@ -37,11 +39,18 @@ from gateway.models import (
     ReviewState,
     SyncedSubscription,
 )
+from gateway.services.sync import journal
 from gateway.services.sync.licences import MONEY_QUANTUM, UNIT_PRICE_QUANTUM
-from gateway.services.sync.runs import now_utc
+from gateway.services.sync.runs import CannotContinue, now_utc
 
 # Licence ids per query when asking which of them the ledger owns.
 _IDS_PER_QUERY = 500
+# A licence list HaloPSA keeps changing while it is read (another integration writing) is
+# read this many times, this far apart, before the run stops having sent nothing.
+READ_TRIES = 3
+READ_RETRY_SECONDS = 1.0
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +110,7 @@ async def clients_waiting(
     )
     new = [cid for cid in ids if cid not in reviews and cid not in written]
     if new:
-        held: dict[int, list[LicenceRecord]] = await client.read_licences_of(new)
+        held = await _read(client, new)
         owned = await _owned(seller_id, [lic.id for lics in held.values() for lic in lics])
         for cid in new:
             foreign = [lic for lic in held[cid] if lic.is_active and lic.id not in owned]
@@ -120,6 +129,26 @@ async def clients_waiting(
         .values_list("review_id", "n")
     )
     return {r.halo_client_id: Waiting(r.halo_client_id, int(counts.get(r.id, 0))) for r in pending}
+
+
+async def _read(client: Any, client_ids: list[int]) -> dict[int, list[LicenceRecord]]:
+    """The new clients' licences, whole: a list HaloPSA changes while it is read is read
+    again, and a check that cannot be trusted stops the run before anything is sent."""
+    for attempt in range(READ_TRIES):
+        try:
+            held: dict[int, list[LicenceRecord]] = await client.read_licences_of(client_ids)
+            return held
+        except HaloIncompleteRead as exc:
+            logger.warning(
+                "day-one check of %d HaloPSA client(s) read an incomplete list (%s), try %d of %d",
+                len(client_ids),
+                exc.message,
+                attempt + 1,
+                READ_TRIES,
+            )
+            if attempt + 1 < READ_TRIES:
+                await asyncio.sleep(READ_RETRY_SECONDS)
+    raise CannotContinue(journal.EXISTING_CHECK_INCOMPLETE)
 
 
 async def _owned(seller_id: str, licence_ids: list[int]) -> set[int]:

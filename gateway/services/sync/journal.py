@@ -171,6 +171,10 @@ EXISTING_LICENCES_TO_REVIEW = "Existing licences to review"
 EXISTING_LICENCES_CLAIMED = "Existing licences claimed"
 EXISTING_LICENCES_NOT_OURS = "Existing licences marked not ours"
 EXISTING_LICENCES_REVIEWED = "Existing licences reviewed"
+EXISTING_CHECK_INCOMPLETE = (
+    "HaloPSA's list of licences kept changing while the sync checked what newly mapped "
+    "HaloPSA organizations already hold, so nothing was sent. The sync can be started again."
+)
 
 
 # The run's WARNING entry says what the issue says (one text, defined with the issue's).
