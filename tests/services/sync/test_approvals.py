@@ -15,6 +15,8 @@ from gateway.models import LogEntry, SyncedSubscription
 from tests.conftest import assert_error_code
 from tests.services.sync.test_push import FAST
 from tests.services.sync.test_valve import RUNS, _customer, _sync
+from tests.services.test_webhooks import add_endpoint
+from tests.support.receiver import running_receiver
 from tests.support.runs import STOPPED, wait_for_run
 
 APPROVE = "mutation ($id: ID!) { approveSync(runId: $id) { id state approval { planHash } } }"
@@ -50,15 +52,23 @@ async def _plan_hash(gateway: Any, run_id: str) -> str:
 
 async def test_approval_runs_the_held_plan_exactly_once(connected, gateway) -> None:
     sim = connected.instance()
-    _, held = await _held(gateway, sim)
-    # The seller is told: an issue (its webhook notice) names the run
-    [issue] = await _issues(gateway)
-    assert (issue["kind"], issue["state"], issue["lastRunId"]) == (
-        "SYNC_NEEDS_APPROVAL",
-        "ONGOING",
-        held["id"],
-    )
-    assert "lower seats from 100 to 73" in issue["detail"]
+    with running_receiver() as receiver:
+        await add_endpoint(gateway, receiver, events=["ISSUE_OPENED"])
+        _, held = await _held(gateway, sim)
+        # The seller is told: an issue names the run, and a signed webhook says so
+        [issue] = await _issues(gateway)
+        assert (issue["kind"], issue["state"], issue["lastRunId"]) == (
+            "SYNC_NEEDS_APPROVAL",
+            "ONGOING",
+            held["id"],
+        )
+        assert "lower seats from 100 to 73" in issue["detail"]
+        await receiver.wait_until(lambda r: len(r.accepted()) == 1)
+        notice = receiver.accepted()[0].json
+        assert (notice["type"], notice["data"]["issue"]["kind"]) == (
+            "issue.opened",
+            "SYNC_NEEDS_APPROVAL",
+        )
     posts = sim.counters["licence_posts"]
     plan = await _plan_hash(gateway, held["id"])
     # When two approvals arrive at once
