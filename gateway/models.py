@@ -16,7 +16,8 @@
 Uniqueness that the product relies on is a database constraint, never a read-then-write:
 one mapping per platform organisation, a PSA organisation mapped at most once per seller, one
 ledger row per (subscription, HaloPSA client), one scheduled run per (seller, kind, day), one
-open integration issue per (seller, kind, subject).
+open integration issue per (seller, kind, subject), one day-one check per (seller, HaloPSA
+client) and one decision per licence it found.
 The one-sync-per-seller lock lives on ``Seller`` (``active_run_id`` + lease) and is claimed with
 a conditional UPDATE (``gateway.services.sync``). Each relation's id column is declared beside
 it (``seller_id: str``) for the type checker; Tortoise sets it.
