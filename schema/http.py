@@ -10,9 +10,10 @@ What Strawberry's view does not do by itself, kept here so the view stays wiring
 * **Malformed requests** (not JSON, ``query`` not a string, an unknown content type …) answer
   4xx with a GraphQL-shaped JSON body and a code, never ``text/plain``: a client shows the
   message instead of a network error. A mutation sent by GET answers 405 with ``Allow: POST``.
-* **Persisted queries** (Apollo's APQ, urql's ``persistedExchange``): a hash without a query
-  answers ``PersistedQueryNotSupported`` / ``PERSISTED_QUERY_NOT_SUPPORTED``, the exact words
-  both clients look for before they retry with the full query.
+
+Persisted queries (Apollo's APQ, urql's ``persistedExchange``) are ``schema.persisted``;
+subscriptions over HTTP (graphql-sse, Apollo's multipart) are Strawberry's transports,
+configured in ``schema.view``.
 """
 
 from __future__ import annotations
@@ -21,15 +22,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from graphql.error import GraphQLError
 from starlette.responses import Response
 
 JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-
-# Apollo Server's wording: urql's persistedExchange compares the message, Apollo's
-# PersistedQueryLink the message or the code.
-PERSISTED_QUERY_NOT_SUPPORTED = "PersistedQueryNotSupported"
 
 # Operations one batched request may carry: Apollo's BatchHttpLink sends at most 10 by
 # default (``batchMax``). Each runs as a request of its own, so the cap bounds the work one
@@ -149,13 +145,3 @@ def check_batch(items: list[Any]) -> None:
         )
     for index, item in enumerate(items):
         check_operation_params(item, where=f" (operation {index})")
-
-
-def persisted_query_hash_only(query: str | None, extensions: Mapping[str, Any] | None) -> bool:
-    return query is None and isinstance(extensions, Mapping) and "persistedQuery" in extensions
-
-
-def persisted_query_error() -> GraphQLError:
-    return GraphQLError(
-        PERSISTED_QUERY_NOT_SUPPORTED, extensions={"code": "PERSISTED_QUERY_NOT_SUPPORTED"}
-    )

@@ -37,6 +37,11 @@ class Throttle(Protocol):
         """Count one request; return 0 if allowed, else seconds until the window resets."""
         ...
 
+    async def spend(self, key: str, amount: int, limit: int, window: float) -> float:
+        """Spend ``amount`` of a budget of ``limit`` per window: 0 if it fitted, else
+        seconds until the window resets, and nothing spent (the GraphQL query cost)."""
+        ...
+
     async def aclose(self) -> None:
         """Close the clients opened on the running event loop."""
         ...
@@ -57,6 +62,18 @@ class InMemoryThrottle:
             self._windows[key] = (start, count)
         if count > limit:
             return window - (now - start)
+        return 0.0
+
+    async def spend(self, key: str, amount: int, limit: int, window: float) -> float:
+        now = time.monotonic()
+        with self._lock:
+            start, spent = self._windows.get(key, (now, 0))
+            if now - start >= window:
+                start, spent = now, 0
+            if spent + amount > limit:
+                self._windows[key] = (start, spent)
+                return window - (now - start)
+            self._windows[key] = (start, spent + amount)
         return 0.0
 
     async def aclose(self) -> None:
@@ -103,6 +120,25 @@ class RedisThrottle:
         except (RedisError, OSError):
             return 0.0  # fail open: throttling must not take the API down with Redis
         return ttl / 1000 if count > limit else 0.0
+
+    async def spend(self, key: str, amount: int, limit: int, window: float) -> float:
+        from redis.exceptions import RedisError
+
+        full = self._prefix + key
+        try:
+            pipe = self._client().pipeline()
+            pipe.incrby(full, amount)
+            pipe.pttl(full)
+            spent, ttl = await pipe.execute()
+            if ttl < 0:
+                await self._client().pexpire(full, int(window * 1000))
+                ttl = int(window * 1000)
+            if spent <= limit:
+                return 0.0
+            await self._client().decrby(full, amount)  # refused: nothing spent
+        except (RedisError, OSError):
+            return 0.0  # fail open, as hit() does
+        return max(ttl, 1) / 1000
 
     async def aclose(self) -> None:
         """Close this loop's Redis client (the loop that made it must still run)."""
