@@ -160,7 +160,7 @@ class _Pricer:
         if definition is None:
             return 0
         named = get_named_type(definition.type)
-        is_list = is_list_type(get_nullable_type(definition.type))  # type: ignore[arg-type]
+        is_list = is_list_type(get_nullable_type(definition.type))
         size = self._slice(definition, node)
         per_item = 0
         if is_composite_type(named):

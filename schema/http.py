@@ -86,6 +86,29 @@ def negotiate(accept: str | None) -> str:
     return JSON
 
 
+def preferred_part(accept: str | None) -> str:
+    """The ``Accept`` entry the client prefers most (the first of the highest weight), with
+    its parameters but without ``q``. A streaming transport is used only when it is this
+    one: urql lists ``text/event-stream`` and ``multipart/mixed`` after the JSON types on
+    every request, and wants JSON for a query."""
+    best, best_weight = "", -1.0
+    for part in (accept or "").split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        weight, kept = 1.0, []
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+            elif param:
+                kept.append(param)
+        if media and weight > best_weight:
+            best, best_weight = ";".join([media, *kept]), weight
+    return best
+
+
 def content_type(media_type: str) -> str:
     return f"{media_type}; charset=utf-8"
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -146,9 +146,12 @@ class GraphQLView(GraphQL):
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         """Strawberry's, for what this API serves (GET parameters, a JSON body; no uploads),
         with every parameter's type checked: Strawberry indexed into bodies such as ``null``
-        or ``1`` and into batch items, which answered 500. The streaming transport (if any)
-        is picked from ``Accept`` as Strawberry's own parser does."""
-        transport = self._get_stream_transport_from_headers(request.headers)
+        or ``1`` and into batch items, which answered 500. A streaming transport is picked
+        as Strawberry's own parser does, but from the client's preferred ``Accept`` entry
+        only (``http.preferred_part``)."""
+        transport = self._get_stream_transport_from_headers(
+            {"accept": http.preferred_part(request.headers.get("accept"))}
+        )
         protocol = transport.protocol if transport is not None else "http"
         if request.method == "GET":
             data = self.parse_query_params(request.query_params)
@@ -300,7 +303,7 @@ def _until_token_expires(results: Any, caller: Principal | None) -> Any:
     """A stream over HTTP that ends, like the websocket, when its token would no longer
     pass: its last event is an ``UNAUTHENTICATED`` "Token expired" error."""
     expires_at = caller.expires_at if caller is not None else None
-    if expires_at is None or not isinstance(results, AsyncIterator):
+    if expires_at is None or not isinstance(results, AsyncGenerator):
         return results
 
     async def stream() -> AsyncGenerator[Any, None]:
