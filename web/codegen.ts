@@ -5,6 +5,7 @@
 // to ../schema/allowlist/web-app.json, the gateway's allow-list.
 import { createHash } from "node:crypto";
 import type { CodegenConfig } from "@graphql-codegen/cli";
+import { addTypenameSelectionDocumentTransform } from "@graphql-codegen/client-preset";
 
 // The plain hex digest: the APQ protocol's sha256Hash (codegen's "sha256" adds a prefix).
 const sha256 = (document: string) => createHash("sha256").update(document).digest("hex");
@@ -16,6 +17,9 @@ const config: CodegenConfig = {
     "src/gql/": {
       preset: "client",
       presetConfig: { fragmentMasking: false, persistedDocuments: { hashAlgorithm: sha256 } },
+      // urql's cache adds __typename to what it sends; the trusted documents must hold it
+      // too, or the subscriptions' text would not match them and results would lack it.
+      documentTransforms: [addTypenameSelectionDocumentTransform],
       config: {
         enumsAsTypes: true,
         useTypeImports: true,
