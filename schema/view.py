@@ -90,6 +90,13 @@ class GraphQLView(GraphQL):
         self.ide_page = ide_page
         self.persisted = persisted
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Not for a persisted query sent by GET (a hash, no query) from a client that
+        accepts anything."""
+        return super().should_render_graphql_ide(request) and (
+            request.query_params.get("extensions") is None
+        )
+
     async def render_graphql_ide(self, request: Request) -> Response:
         if self.ide_page is not None:
             return self.ide_page(request)
