@@ -15,13 +15,13 @@ queries that passed validation.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections import OrderedDict
 from typing import Any, Protocol
 
 from gateway.logging import KeyedLineBudget
+from gateway.redis_clients import LoopClients
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +96,14 @@ class InMemoryPersistedQueries:
 
 class RedisPersistedQueries:
     def __init__(self, redis_url: str, namespace: str) -> None:
-        self._url = redis_url
         self._prefix = f"{namespace}:apq:"
         self._local = InMemoryPersistedQueries(LOCAL_DOCUMENTS_IN_FRONT_OF_REDIS)
-        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._redis = LoopClients(
+            redis_url,
+            name=self._prefix.rstrip(":"),
+            timeout=REDIS_TIMEOUT_SECONDS,
+            decode_responses=True,
+        )
         # One line a minute while Redis is away, not one per request.
         self._outage_lines = KeyedLineBudget(1, 60.0)
 
@@ -110,21 +114,7 @@ class RedisPersistedQueries:
             logger.warning("persisted queries: Redis did not answer; %s%s", what, more)
 
     def _client(self) -> Any:
-        import redis.asyncio as aioredis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
-        loop = asyncio.get_running_loop()
-        if loop not in self._clients:
-            self._clients[loop] = aioredis.Redis.from_url(
-                self._url,
-                socket_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                retry=Retry(NoBackoff(), 1),
-                decode_responses=True,
-                client_name=self._prefix.rstrip(":"),
-            )
-        return self._clients[loop]
+        return self._redis.get()
 
     async def get(self, sha256_hash: str) -> str | None:
         from redis.exceptions import RedisError
@@ -153,9 +143,7 @@ class RedisPersistedQueries:
             self._warn("registrations are kept in this process only")
 
     async def aclose(self) -> None:
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        await self._redis.aclose()
 
 
 def build_persisted_query_store(redis_url: str | None, namespace: str) -> PersistedQueryStore:

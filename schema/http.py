@@ -59,39 +59,9 @@ class RequestRefused(Exception):
         self.data = data
 
 
-def negotiate(accept: str | None) -> str:
-    """The response media type for an ``Accept`` header.
-
-    ``application/graphql-response+json`` when the client lists it with a weight at least as
-    high as ``application/json``'s; ``application/json`` otherwise (also for ``*/*``, no
-    header, or only types we do not produce, as the spec allows).
-    """
-    weights: dict[str, float] = {}
-    for part in (accept or "").split(","):
-        media, *params = (piece.strip() for piece in part.split(";"))
-        weight = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
-        media = media.lower()
-        if media:
-            weights[media] = max(weight, weights.get(media, 0.0))
-    graphql_weight = weights.get(GRAPHQL_RESPONSE_JSON, 0.0)
-    if graphql_weight > 0 and graphql_weight >= weights.get(JSON, 0.0):
-        return GRAPHQL_RESPONSE_JSON
-    return JSON
-
-
-def preferred_part(accept: str | None) -> str:
-    """The ``Accept`` entry the client prefers most (the first of the highest weight), with
-    its parameters but without ``q``. A streaming transport is used only when it is this
-    one: urql lists ``text/event-stream`` and ``multipart/mixed`` after the JSON types on
-    every request, and wants JSON for a query."""
-    best, best_weight = "", -1.0
+def _accept_entries(accept: str | None) -> list[tuple[str, list[str], float]]:
+    """``(media type, its parameters but q, weight)`` for each entry of an ``Accept`` header."""
+    entries = []
     for part in (accept or "").split(","):
         media, *params = (piece.strip() for piece in part.split(";"))
         weight, kept = 1.0, []
@@ -104,8 +74,36 @@ def preferred_part(accept: str | None) -> str:
                     weight = 0.0
             elif param:
                 kept.append(param)
-        if media and weight > best_weight:
-            best, best_weight = ";".join([media, *kept]), weight
+        if media:
+            entries.append((media, kept, weight))
+    return entries
+
+
+def negotiate(accept: str | None) -> str:
+    """The response media type for an ``Accept`` header.
+
+    ``application/graphql-response+json`` when the client lists it with a weight at least as
+    high as ``application/json``'s; ``application/json`` otherwise (also for ``*/*``, no
+    header, or only types we do not produce, as the spec allows).
+    """
+    weights: dict[str, float] = {}
+    for media, _, weight in _accept_entries(accept):
+        weights[media.lower()] = max(weight, weights.get(media.lower(), 0.0))
+    graphql_weight = weights.get(GRAPHQL_RESPONSE_JSON, 0.0)
+    if graphql_weight > 0 and graphql_weight >= weights.get(JSON, 0.0):
+        return GRAPHQL_RESPONSE_JSON
+    return JSON
+
+
+def preferred_part(accept: str | None) -> str:
+    """The ``Accept`` entry the client prefers most (the first of the highest weight), with
+    its parameters but without ``q``. A streaming transport is used only when it is this
+    one: urql lists ``text/event-stream`` and ``multipart/mixed`` after the JSON types on
+    every request, and wants JSON for a query."""
+    best, best_weight = "", -1.0
+    for media, params, weight in _accept_entries(accept):
+        if weight > best_weight:
+            best, best_weight = ";".join([media, *params]), weight
     return best
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime, timedelta
@@ -250,13 +251,7 @@ class GraphQLView(GraphQL):
         results = await super().execute_operation(
             request,
             request_adapter,
-            GraphQLRequestData(
-                query=resolved.query,
-                variables=request_data.variables,
-                operation_name=request_data.operation_name,
-                extensions=request_data.extensions,
-                protocol=request_data.protocol,
-            ),
+            dataclasses.replace(request_data, query=resolved.query),
             context,
             root_value,
             sub_response,

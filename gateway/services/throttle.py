@@ -8,13 +8,13 @@ here (the aim is to stop loops, not to shape traffic): in memory in embedded mod
 
 from __future__ import annotations
 
-import asyncio
 import math
 import threading
 import time
 from typing import Any, Protocol
 
 from gateway.errors import RateLimited
+from gateway.redis_clients import LoopClients
 
 # (requests, window seconds) per seller and action.
 LIMITS: dict[str, tuple[int, float]] = {
@@ -82,28 +82,13 @@ class InMemoryThrottle:
 
 class RedisThrottle:
     def __init__(self, redis_url: str, namespace: str) -> None:
-        self._url = redis_url
         self._prefix = f"{namespace}:throttle:"
-        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._redis = LoopClients(
+            redis_url, name=self._prefix.rstrip(":"), timeout=REDIS_TIMEOUT_SECONDS
+        )
 
     def _client(self) -> Any:
-        import redis.asyncio as aioredis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
-        loop = asyncio.get_running_loop()
-        if loop not in self._clients:
-            self._clients[loop] = aioredis.Redis.from_url(
-                self._url,
-                socket_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                # One immediate retry (a connection a Redis restart closed), not redis-py's
-                # ten with back-off: a trigger must not wait seconds to fail open.
-                retry=Retry(NoBackoff(), 1),
-                # CLIENT LIST tells whose connections these are.
-                client_name=self._prefix.rstrip(":"),
-            )
-        return self._clients[loop]
+        return self._redis.get()
 
     async def hit(self, key: str, limit: int, window: float) -> float:
         from redis.exceptions import RedisError
@@ -142,9 +127,7 @@ class RedisThrottle:
 
     async def aclose(self) -> None:
         """Close this loop's Redis client (the loop that made it must still run)."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        await self._redis.aclose()
 
 
 def build_throttle(redis_url: str | None, namespace: str) -> Throttle:

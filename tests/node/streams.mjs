@@ -72,37 +72,35 @@ function collect(start) {
   });
 }
 
+// graphql-ws and graphql-sse clients share one interface: subscribe(payload, sink) → stop.
+const viaClient = (client) =>
+  collect((sink) => {
+    const unsubscribe = client.subscribe({ query, variables }, sink);
+    return () => {
+      unsubscribe();
+      client.dispose();
+    };
+  });
+
 const transports = {
-  ws() {
-    const client = createWsClient({
-      url: url.replace(/^http/, "ws"),
-      webSocketImpl: WebSocket,
-      connectionParams: { Authorization: authorization },
-      retryAttempts: 0,
-    });
-    return collect((sink) => {
-      const unsubscribe = client.subscribe({ query, variables }, sink);
-      return () => {
-        unsubscribe();
-        client.dispose();
-      };
-    });
-  },
-  sse() {
-    const client = createSseClient({
-      url,
-      singleConnection: false, // distinct connections mode
-      headers: { Authorization: authorization },
-      retryAttempts: 0,
-    });
-    return collect((sink) => {
-      const unsubscribe = client.subscribe({ query, variables }, sink);
-      return () => {
-        unsubscribe();
-        client.dispose();
-      };
-    });
-  },
+  ws: () =>
+    viaClient(
+      createWsClient({
+        url: url.replace(/^http/, "ws"),
+        webSocketImpl: WebSocket,
+        connectionParams: { Authorization: authorization },
+        retryAttempts: 0,
+      }),
+    ),
+  sse: () =>
+    viaClient(
+      createSseClient({
+        url,
+        singleConnection: false, // distinct connections mode
+        headers: { Authorization: authorization },
+        retryAttempts: 0,
+      }),
+    ),
   multipart() {
     const client = new ApolloClient({
       link: new HttpLink({ uri: url, headers: { authorization } }),
