@@ -1,9 +1,12 @@
 /**
  * Trusted documents: the app sends each query's and mutation's sha256 (computed at build time
- * by graphql-codegen, `__meta__.hash`), never its text. That is what the gateway allows a
- * browser session once TRUSTED_DOCUMENTS=enforce, and the hashes are the gateway's allow-list
- * (schema/allowlist/web-app.json, written by the build). An unknown hash is an error, not a
- * retry with the text: the gateway and the app are built from the same documents.
+ * by graphql-codegen, `__meta__.hash`), not its text. That is what the gateway allows a browser
+ * session once TRUSTED_DOCUMENTS=enforce, and the hashes are the gateway's allow-list
+ * (schema/allowlist/web-app.json, written by the same build), so a built app never sends
+ * text. Only a gateway that does not enforce the list and does not know a hash (a document
+ * edited under `npm run dev` before the allow-list was rebuilt) answers PersistedQueryNotFound,
+ * and then the text follows with its hash (registered, and logged as untrusted); an enforcing
+ * gateway answers PERSISTED_QUERY_NOT_IN_LIST instead, which is an error, never a retry.
  * Subscriptions go over the websocket as text, which the gateway matches against the same
  * documents.
  */
@@ -14,7 +17,7 @@ export const CLIENT_NAME = "halo-gateway-web";
 
 export function trustedDocumentsExchange() {
   return persistedExchange({
-    enforcePersistedQueries: true,
+    enforcePersistedQueries: false,
     enableForMutation: true,
     preferGetForPersistedQueries: false,
     generateHash: async (_query, document) =>
