@@ -45,13 +45,20 @@ async def _until_subscribed(gateway, count: float, node) -> None:
         await asyncio.sleep(0.05)
 
 
-def _stream(gateway, token: str, query: str, transports: str, stop: dict | None = None):
+def _stream(
+    gateway,
+    token: str,
+    query: str,
+    transports: str,
+    stop: dict | None = None,
+    variables: dict | None = None,
+):
     return start_node(
         "streams.mjs",
         f"{gateway.base_url}/graphql",
         token,
         query,
-        "{}",
+        json.dumps(variables or {}),
         transports,
         json.dumps(stop),
     )
@@ -81,6 +88,48 @@ async def test_a_sync_reaches_sse_and_multipart_subscribers_exactly_as_websocket
     assert all(e["syncEvents"]["runId"] == run["id"] for e in ws["events"])
     assert sse["events"] == ws["events"]
     assert multipart["events"] == ws["events"]
+
+
+RESUMABLE = """subscription Resume($after: Int, $epoch: String) {
+syncEvents(afterSequence: $after, epoch: $epoch) { runId phase sequence epoch } }"""
+
+
+@pytest.mark.xfail(
+    reason="syncEvents(afterSequence:) comes with the fanout branch (#15): drop this mark "
+    "once it is merged",
+    strict=True,
+)
+async def test_sse_and_multipart_resume_after_the_last_sequence_like_the_websocket(
+    migrated_db, halo_sim, gateway
+) -> None:
+    # The resume cursor is a resolver argument: every transport carries it as it is.
+    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
+    sim = halo_sim.instance()
+    for i in range(10):
+        sim.add_client(f"Customer {i:03d}")
+    before = await _subscribers(gateway)
+    watching = _stream(gateway, gateway.token(), RESUMABLE, "ws", UNTIL_COMPLETED)
+    await _until_subscribed(gateway, before + 1, watching)
+    run = await trigger(gateway, "mutation { syncOrganizations { id } }")
+    seen = (await asyncio.to_thread(finish_node, watching))["ws"]["events"]
+    await wait_for_run(gateway, run["id"])
+    assert [e["syncEvents"]["phase"] for e in seen[:2]] == ["QUEUED", "STARTED"]
+
+    # A page that saw the run start comes back: everything after that, then live.
+    last = seen[1]["syncEvents"]
+    resumed = await asyncio.to_thread(
+        finish_node,
+        _stream(
+            gateway,
+            gateway.token(),
+            RESUMABLE,
+            ALL,
+            UNTIL_COMPLETED,
+            {"after": last["sequence"], "epoch": last["epoch"]},
+        ),
+    )
+    for transport in ("ws", "sse", "multipart"):
+        assert resumed[transport]["events"] == seen[2:], transport
 
 
 async def test_an_http_stream_ends_with_token_expired_when_its_token_does(
