@@ -170,12 +170,12 @@ def test_every_web_app_document_runs_by_its_hash_with_enforcement_on(
         operation = next(
             d for d in parse(body).definitions if isinstance(d, OperationDefinitionNode)
         )
+        if operation.operation is OperationType.SUBSCRIPTION:
+            continue  # over the websocket, below
         variables = {
             v.variable.name.value: VARIABLES[v.variable.name.value]
             for v in operation.variable_definitions or ()
         }
-        if operation.operation is OperationType.SUBSCRIPTION:
-            continue  # over the websocket, below
         answer = _post(
             gateway,
             {
