@@ -143,9 +143,7 @@ async def seed(settings: Settings, sim: Any, sim_url: str, subscriptions: int) -
         }
         sim.next_licence_id += 1
         # Reviewed on day one: not ours, so the first push goes ahead beside it.
-        await data.reviewed_client(
-            SELLER, mapping.psa_organization.halo_id, not_ours=(by_hand,)
-        )
+        await data.reviewed_client(SELLER, mapping.psa_organization.halo_id, not_ours=(by_hand,))
     return [s.name for s in subs], by_hand
 
 
