@@ -444,7 +444,7 @@ async def attempt(deps: Deps, delivery_id: int) -> bool:
         "delivered" if result.delivered else f"{result.error} → {outcome}",
         attempts,
         result.latency_ms,
-        extra={"seller_id": delivery.seller_id, "delivery_id": delivery_id},  # type: ignore[attr-defined]
+        extra={"seller_id": delivery.seller_id, "delivery_id": delivery_id},
     )
     if outcome in ("retry", "refused"):
         await _enqueue(deps, delivery_id, delay)
