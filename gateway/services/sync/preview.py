@@ -23,7 +23,7 @@ licence instead of creating it: ``AWAITING_READBACK``) and a write HaloPSA refus
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -298,17 +298,7 @@ class SyncPreview:
 
 
 def _only_changes(org: OrganizationPreview) -> OrganizationPreview:
-    return OrganizationPreview(
-        organization_id=org.organization_id,
-        external_id=org.external_id,
-        name=org.name,
-        halo_client_id=org.halo_client_id,
-        halo_client_name=org.halo_client_name,
-        skip_reason=org.skip_reason,
-        subscriptions=[s for s in org.subscriptions if s.writes],
-        counts=org.counts,
-        money=org.money,
-    )
+    return replace(org, subscriptions=[s for s in org.subscriptions if s.writes])
 
 
 async def preview_sync(seller_id: str, organization_id: int | None = None) -> SyncPreview:
