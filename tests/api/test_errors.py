@@ -1,4 +1,5 @@
-"""A few hundred malformed requests: no 5xx, every error coded, and a quiet process log.
+"""Errors at the GraphQL edge: every one coded, internals masked behind an id, NUL characters
+refused; and a few hundred malformed requests give no 5xx and a quiet process log.
 
 The corpus is hand-made and seeded (reproducible): broken JSON, wrong parameter types,
 unknown fields, bad and missing tokens, huge variables, junk variables for every mutation,
@@ -16,11 +17,18 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import jwt
 
 from schema.errors import CLIENT_ERROR_LINES_PER_WINDOW, CLIENT_ERROR_WINDOW_SECONDS
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import (
+    POSTGRES_ADMIN_DSN,
+    TEST_JWT_SECRET,
+    assert_error_code,
+    make_settings,
+    running_gateway,
+)
 
 SEED = 16
 
@@ -286,3 +294,62 @@ def test_a_huge_variable_is_not_echoed_back_or_logged_in_full(edge_gateway, capl
     (line,) = [r for r in caplog.records if r.name == "gateway.client_errors"]
     assert line.getMessage().startswith("client error BAD_USER_INPUT in operation from address")
     assert len(line.getMessage()) < 600
+
+
+async def test_a_syntax_error_is_a_parse_failure(gateway) -> None:
+    assert_error_code(await gateway.gql("{ viewer { "), "GRAPHQL_PARSE_FAILED")
+
+
+async def test_an_unknown_field_is_a_validation_failure(gateway) -> None:
+    assert_error_code(await gateway.gql("{ nope }"), "GRAPHQL_VALIDATION_FAILED")
+
+
+async def test_a_wrongly_typed_variable_is_bad_user_input(gateway) -> None:
+    result = await gateway.gql(
+        "query ($first: Int!) { syncRuns(first: $first) { id } }", {"first": "ten"}
+    )
+    assert_error_code(result, "BAD_USER_INPUT")
+
+
+async def test_an_unexpected_failure_is_an_internal_error_with_an_id_and_no_internals(
+    tmp_path, caplog
+) -> None:
+    name = "halo_t_internal_error"
+    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    settings = make_settings(f"postgres://postgres@127.0.0.1:5432/{name}", tmp_path)
+    try:
+        with running_gateway(settings) as running:
+            await running.gql("{ viewer { sellerId } }")  # seller known before the DB goes
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            result = await running.gql("{ syncOverview { organizations { state } } }")
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    error = assert_error_code(result, "INTERNAL_SERVER_ERROR")
+    assert error["message"] == "Internal error."
+    error_id = error["extensions"]["errorId"]
+    assert len(error_id) == 12
+    assert "database" not in str(result).lower()
+    assert any(error_id in record.getMessage() for record in caplog.records)
+
+
+async def test_nul_characters_anywhere_are_refused_as_bad_input_before_any_query(
+    gateway,
+) -> None:
+    # Given: the same document sent twice, so the second answer comes from the caches.
+    upsert = "mutation ($i: [OrganizationInput!]!) { upsertOrganizations(input: $i) { created } }"
+    bad = {"i": [{"id": "org-1", "name": "Acme\x00", "reference": "R-1", "status": "ACTIVE"}]}
+    for _ in range(2):
+        assert_error_code(await gateway.gql(upsert, bad), "BAD_USER_INPUT")
+    for _ in range(2):
+        result = await gateway.gql(
+            "mutation ($o: ID!) { unmapOrganization(organizationId: $o) { id } }", {"o": "\x00"}
+        )
+        assert_error_code(result, "BAD_USER_INPUT")
+    literal = 'mutation { deleteOrganizations(ids: ["\\u0000"]) { deleted } }'
+    assert_error_code(await gateway.gql(literal), "BAD_USER_INPUT")
+    # Then: nothing was written.
+    grid = await gateway.gql("{ organizations { total } }")
+    assert grid["data"]["organizations"]["total"] == 0
