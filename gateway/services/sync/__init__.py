@@ -13,6 +13,7 @@
     preview_csv.py  the preview as CSV (halo-gateway preview)
     money.py      what a licence in HaloPSA is worth per month (pure)
     overview.py   tiles, button states, run history
+    activity.py   the Logs page's chart: runs per day by outcome, records written
     journal.py    every seller-visible text of a run
 
 Callers (the GraphQL edge, the workers, the CLI) import from this package only.
