@@ -3,20 +3,17 @@ do its job now; websockets only from allowed origins; GraphiQL and introspection
 
 from __future__ import annotations
 
-import uuid
-
-import asyncpg
 import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
 from tests.conftest import (
-    POSTGRES_ADMIN_DSN,
     REDIS_URL,
     RunningGateway,
     make_settings,
     running_gateway,
 )
+from tests.support.databases import vanishing_postgres
 from tests.support.ws import open_socket, receive
 
 FRONTEND = "https://app.example.com"
@@ -56,22 +53,14 @@ async def test_readyz_passes_with_a_real_redis(
     assert (await _get(running.base_url, "/readyz")).status_code == 200
 
 
-async def test_readyz_fails_when_the_database_goes_away(gateway_factory, tmp_path) -> None:
-    name = f"halo_t_readyz_gone_{uuid.uuid4().hex[:8]}"  # xdist runs both variants at once
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    settings = make_settings(f"postgres://postgres@127.0.0.1:5432/{name}", tmp_path)
-    try:
-        with running_gateway(settings) as running:
+async def test_readyz_fails_when_the_database_goes_away(tmp_path) -> None:
+    async with vanishing_postgres() as (url, drop):
+        with running_gateway(make_settings(url, tmp_path)) as running:
             assert (await _get(running.base_url, "/readyz")).status_code == 200
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            await drop()
             ready = await _get(running.base_url, "/readyz")
             assert ready.status_code == 503
             assert ready.json()["checks"]["database"] is False
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def _first_message(gateway: RunningGateway, origin: str | None) -> str:

@@ -17,18 +17,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
-import jwt
 
 from schema.errors import CLIENT_ERROR_LINES_PER_WINDOW, CLIENT_ERROR_WINDOW_SECONDS
 from tests.conftest import (
-    POSTGRES_ADMIN_DSN,
-    TEST_JWT_SECRET,
     assert_error_code,
     make_settings,
     running_gateway,
 )
+from tests.support import tokens
+from tests.support.databases import vanishing_postgres
 
 SEED = 16
 
@@ -105,28 +103,15 @@ def _junk(rng: random.Random, depth: int = 0) -> Any:
     return {rng.choice(keys): _junk(rng, depth + 1) for _ in range(rng.randrange(0, 5))}
 
 
-def _token(**overrides: Any) -> str:
-    now = datetime.now(UTC)
-    claims: dict[str, Any] = {
-        "sub": "fuzz",
-        "seller_id": "seller-a",
-        "roles": ["SELLER_ADMIN"],
-        "iss": "halo-gateway",
-        "aud": "halo-gateway",
-        "exp": now + timedelta(minutes=10),
-    }
-    claims.update(overrides)
-    return jwt.encode(claims, TEST_JWT_SECRET, algorithm="HS256")
-
-
+_IN_TEN_MINUTES = datetime.now(UTC) + timedelta(minutes=10)
 AUTH_HEADERS = [
     None,
-    "Bearer " + _token(),
+    "Bearer " + tokens.token(sub="fuzz", exp=_IN_TEN_MINUTES),
     "Bearer not-a-jwt",
-    "Bearer " + _token(exp=datetime.now(UTC) - timedelta(hours=1)),
-    "Bearer " + _token(roles=["SELLER_USER"]),
-    "Bearer " + _token(seller_id=""),
-    "Bearer " + _token(aud="someone-else"),
+    "Bearer " + tokens.token(sub="fuzz", exp=datetime.now(UTC) - timedelta(hours=1)),
+    "Bearer " + tokens.token(sub="fuzz", exp=_IN_TEN_MINUTES, roles=["SELLER_USER"]),
+    "Bearer " + tokens.token(sub="fuzz", exp=_IN_TEN_MINUTES, seller_id=""),
+    "Bearer " + tokens.token(sub="fuzz", exp=_IN_TEN_MINUTES, aud="someone-else"),
     "Basic dXNlcjpwYXNz",
     "Bearer " + "x" * 8000,
     "bearer",
@@ -314,19 +299,11 @@ async def test_a_wrongly_typed_variable_is_bad_user_input(gateway) -> None:
 async def test_an_unexpected_failure_is_an_internal_error_with_an_id_and_no_internals(
     tmp_path, caplog
 ) -> None:
-    name = "halo_t_internal_error"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    settings = make_settings(f"postgres://postgres@127.0.0.1:5432/{name}", tmp_path)
-    try:
-        with running_gateway(settings) as running:
+    async with vanishing_postgres() as (url, drop):
+        with running_gateway(make_settings(url, tmp_path)) as running:
             await running.gql("{ viewer { sellerId } }")  # seller known before the DB goes
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            await drop()
             result = await running.gql("{ syncOverview { organizations { state } } }")
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
     error = assert_error_code(result, "INTERNAL_SERVER_ERROR")
     assert error["message"] == "Internal error."
     error_id = error["extensions"]["errorId"]

@@ -79,3 +79,14 @@ def test_a_skipped_scheduled_run_is_named_as_the_sync_page_names_it(
 def test_a_remap_names_every_licence_left_in_an_old_client() -> None:
     text = journal.preview_remapped([(501, "Acme Ltd"), (777, "Acme (old)")])
     assert "licence 501 in 'Acme Ltd', licence 777 in 'Acme (old)' stays there" in text
+
+
+def test_clients_missing_from_halopsa_are_counted_and_the_first_twenty_named() -> None:
+    few = journal.customers_missing([12, 3])
+    assert few == (
+        "2 previously synced HaloPSA organization(s) were not found: 3, 12. "
+        "Their mappings show Response Error."
+    )
+    many = journal.customers_missing(list(range(100, 125)))
+    assert many.startswith("25 previously synced HaloPSA organization(s) were not found: 100, ")
+    assert "119…. Their mappings" in many and "120" not in many
