@@ -17,6 +17,7 @@
     existing.py   day one: what a client held before the first push (the run's check)
     existing_review.py  day one, the seller's side: review, suggested pairs, decisions
     overview.py   tiles, button states, run history
+    activity.py   the Logs page's chart: runs per day by outcome, records written
     journal.py    every seller-visible text of a run
 
 Callers (the GraphQL edge, the workers, the CLI) import from this package only.

@@ -12,7 +12,7 @@ from gateway.models import ExistingLicence, LicenceDecision, LogEntry, LogLevel,
 from gateway.services.matching import normalize, score
 from gateway.services.sync.existing_review import ReviewSubscription, pair_score
 from tests.conftest import assert_error_code
-from tests.services.sync.test_existing import (
+from tests.services.sync.test_existing_licences import (
     CLAIM,
     CREATE_NEW,
     NOT_OURS,

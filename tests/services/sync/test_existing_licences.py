@@ -1,7 +1,7 @@
-"""Day one (gateway/services/sync/existing.py): a newly mapped HaloPSA client that already holds
-licences this integration did not write gets no duplicate on its first sync — its
-organisation's push waits for the seller's review, the rest of the run goes on — and claimed
-licences are updated in place from then on.
+"""Day one (gateway/services/sync/existing.py; its GraphQL is schema/existing_licences.py): a
+newly mapped HaloPSA client that already holds licences this integration did not write gets no
+duplicate on its first sync — its organisation's push waits for the seller's review, the rest
+of the run goes on — and claimed licences are updated in place from then on.
 
 The licences "entered by hand" are made through the simulator's admin API over HTTP, as a
 person would type them into HaloPSA (no API request of the gateway's).
