@@ -88,6 +88,11 @@ class OrganizationRow:
     sync_message: str | None = strawberry.field(
         description='"Sync in progress" or "You can trigger the next sync in xx minutes".'
     )
+    existing_licences_to_review: int = strawberry.field(
+        default=0,
+        description="Day one: licences its HaloPSA organization held before the first sync, "
+        "still to review (claim, not ours, create new); its subscriptions wait until then.",
+    )
 
 
 @strawberry.type

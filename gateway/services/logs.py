@@ -124,7 +124,7 @@ def _log_where(
         where.append(f"run_id = {s.param(run_id)}")
     term = (search or "").strip()[:MAX_SEARCH_LENGTH]
     if term:
-        # title and details, lowered once when written (migration 0006): no case folding
+        # title and details, lowered once when written (migration 0008): no case folding
         # per row, a trigram index on PostgreSQL, the seller's index entries alone on SQLite.
         where.append(s.contains("search_text", term))
     return " AND ".join(where)

@@ -4,7 +4,7 @@ The grid is one hand-written SQL statement per page: the rows (LEFT JOINs to the
 the PSA organisation), the total and the flags the rows depend on (HaloPSA unreachable, the
 seller's running sync, each organisation's cooldown) as subqueries — one round trip, no ORM
 query building. Rows are plain dataclasses named as the GraphQL type, returned as they are.
-Search reads the pre-lowered ``search_text`` columns of migration 0006 (trigram-indexed on
+Search reads the pre-lowered ``search_text`` columns of migration 0008 (trigram-indexed on
 PostgreSQL).
 
 "Response Error" (seed: "If there's an issue retrieving responses from PSA integration"):
@@ -97,6 +97,8 @@ class OrganizationRow:
     sync_in_progress: bool
     cooldown_minutes: int | None
     sync_message: str | None
+    # Day one: licences its HaloPSA client held before the first push, still undecided.
+    existing_licences_to_review: int
 
 
 @dataclass(frozen=True)
@@ -266,11 +268,16 @@ def _grid_statement(
         " AND c.kind = 'SUBSCRIPTIONS' AND c.scope = 'ORGANIZATION' AND c.trigger = 'MANUAL'"
         f" AND c.state = 'SUCCEEDED' AND c.finished_at > {s.param(now - cooldown)})"
     )
+    to_review = (
+        "(SELECT COUNT(*) FROM client_review cr JOIN existing_licence el ON el.review_id = cr.id"
+        " WHERE cr.seller_id = o.seller_id AND cr.halo_client_id = p.halo_id"
+        " AND cr.state = 'PENDING' AND el.decision = 'UNDECIDED')"
+    )
     # Numbered placeholders: the count's values serve the page too.
     if part.organization_id is not None:
         where += f" AND o.id = {s.param(part.organization_id)}"
     page = (
-        f"SELECT {_ROW_COLUMNS}, {cooled} AS cooled_at"
+        f"SELECT {_ROW_COLUMNS}, {cooled} AS cooled_at, {to_review} AS to_review"
         f" FROM organization o{_GRID_JOINS} WHERE {where}"
         f" ORDER BY o.{column} {direction}, o.id {direction}"
         f" LIMIT {s.param(part.limit)} OFFSET {s.param(part.offset)}"
@@ -325,6 +332,7 @@ def _row(v: Any, head: _Head) -> OrganizationRow:
         ),
         cooldown_minutes=max(1, -(-remaining // 60)) if remaining else None,
         sync_message=message,
+        existing_licences_to_review=v[16] if show_psa else 0,
     )
 
 

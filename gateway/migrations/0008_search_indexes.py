@@ -70,7 +70,7 @@ async def _trigram_available(client) -> bool:
             "pg_trgm could not be created (%s): log and grid searches will scan the "
             "seller's rows instead of using a trigram index; create the extension as a "
             "superuser (CREATE EXTENSION pg_trgm) and run the migration's index statements "
-            "(gateway/migrations/0006_search_indexes.py) to get it",
+            "(gateway/migrations/0008_search_indexes.py) to get it",
             exc,
         )
         return False
@@ -123,7 +123,7 @@ async def backward(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0004_lease_owner_rate_limited_since")]
+    dependencies = [("models", "0007_claims_approval")]
 
     initial = False
 
