@@ -20,7 +20,6 @@ paths on the same documents.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from typing import Any, TypeVar, cast
@@ -218,12 +217,15 @@ def served_as(graphql_type: type[T], rows: Sequence[Any]) -> list[T]:
     row of each kind is checked to carry every field the type declares: a renamed field
     fails loudly here instead of answering nulls.
     """
-    if rows:
+    if rows and (graphql_type, type(rows[0])) not in _CHECKED:
         _check_names(graphql_type, type(rows[0]))
+        _CHECKED.add((graphql_type, type(rows[0])))
     return cast("list[T]", list(rows))
 
 
-@functools.cache
+_CHECKED: set[tuple[type, type]] = set()
+
+
 def _check_names(graphql_type: type, row_type: type) -> None:
     wanted = {f.python_name for f in get_object_definition(graphql_type, strict=True).fields}
     has = (
