@@ -1,0 +1,48 @@
+"""Hand-written statements behave alike on SQLite and PostgreSQL (the grid and logs use them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from gateway.models import LogEntry, LogLevel
+from gateway.services.statements import as_datetime, statement_for, to_datetime
+from tests.support import data
+
+
+async def _titles_matching(term: str) -> list[str]:
+    s = statement_for(LogEntry)
+    rows = await s.fetch(
+        f"SELECT title FROM log_entry WHERE seller_id = {s.param('seller-a')}"
+        f" AND {s.contains('search_text', term)} ORDER BY title"
+    )
+    return [r[0] for r in rows]
+
+
+async def test_contains_ignores_case_and_takes_wildcards_literally(migrated_db) -> None:
+    await data.seller("seller-a")
+    now = datetime.now(UTC)
+    for title in ("50% OFF_sale", "500 offXsale", "Other", "back\\slash"):
+        await LogEntry.create(
+            seller_id="seller-a", level=LogLevel.INFO, title=title, details="", created_at=now
+        )
+    assert await _titles_matching("50% off_") == ["50% OFF_sale"]
+    assert await _titles_matching("OFF") == ["50% OFF_sale", "500 offXsale"]
+    assert await _titles_matching("k\\s") == ["back\\slash"]
+    assert await _titles_matching("%") == ["50% OFF_sale"]
+
+
+async def test_numbered_placeholders_serve_twice_and_datetimes_come_back(migrated_db) -> None:
+    await data.seller("seller-a")
+    at = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    await LogEntry.create(
+        seller_id="seller-a", level=LogLevel.INFO, title="t", details="", created_at=at
+    )
+    s = statement_for(LogEntry)
+    since = s.param(at - timedelta(minutes=1))  # written once, used in two places
+    rows = await s.fetch(
+        f"SELECT (SELECT COUNT(*) FROM log_entry WHERE created_at >= {since}) AS n, created_at"
+        f" FROM log_entry WHERE created_at >= {since}"
+    )
+    assert rows[0][0] == 1
+    assert to_datetime(rows[0][1]) == at
+    assert as_datetime(None) is None
