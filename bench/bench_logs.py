@@ -304,7 +304,8 @@ def load_sqlite(path: str, sellers: list[SellerData]) -> None:
             for name, _ in indexes:
                 conn.execute(f'DROP INDEX "{name}"')
             conn.executemany(
-                "INSERT INTO seller (id, sync_unit_prices, created_at) VALUES (?, 0, ?)",
+                "INSERT INTO seller (id, sync_unit_prices, valve_enabled, valve_max_drop_percent,"
+                " valve_max_deactivations, created_at) VALUES (?, 0, 1, 20, 50, ?)",
                 [(s.seller_id, datetime.now(UTC).isoformat(" ")) for s in sellers],
             )
             # Tortoise stores datetimes as ``isoformat(" ")`` text on SQLite; write the same.
@@ -344,8 +345,15 @@ async def load_postgres(dsn: str, sellers: list[SellerData]) -> None:
         await conn.execute("SET session_replication_role = replica")
         await conn.copy_records_to_table(
             "seller",
-            records=[(s.seller_id, False, datetime.now(UTC)) for s in sellers],
-            columns=["id", "sync_unit_prices", "created_at"],
+            records=[(s.seller_id, False, True, 20, 50, datetime.now(UTC)) for s in sellers],
+            columns=[
+                "id",
+                "sync_unit_prices",
+                "valve_enabled",
+                "valve_max_drop_percent",
+                "valve_max_deactivations",
+                "created_at",
+            ],
         )
         await conn.copy_records_to_table(
             "sync_run", records=run_rows(sellers), columns=list(RUN_COLUMNS)
