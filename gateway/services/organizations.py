@@ -193,19 +193,23 @@ def _psa_clause(s: Statement, wanted: set[PsaStatus], seller_id: str) -> str:
     return f"({shown} AND p.present AND NOT {_unreachable(s, seller_id)})"
 
 
-def _grid_where(s: Statement, seller_id: str, filters: Filters) -> tuple[str, str, bool]:
-    """The WITH clause the search's hits need, the WHERE clause, and whether it reads the
-    mapping and PSA columns (else the count needs no join: a mapping is 1:1, so the LEFT
-    JOINs never change how many rows match)."""
+def _grid_where(s: Statement, seller_id: str, filters: Filters) -> tuple[str, str, str, bool]:
+    """The WITH clause the search's hits need, the FROM (the organisations, or the hits
+    joined to them by key), the WHERE clause, and whether it reads the mapping and PSA
+    columns (else the count needs no join: a mapping is 1:1, so the LEFT JOINs never change
+    how many rows match).
+
+    Starting from the hits, a search costs per match: a name searched for answers in
+    ~1.5 ms on SQLite at 10,000 organisations; a term most organisations match ("Ltd")
+    sorts all its hits (~15–30 ms). As a membership test instead, the page walked the
+    name index with a lookup per organisation: better for "Ltd", ~9 ms for one name.
+    """
     term = (filters.search or "").strip()[:MAX_SEARCH_LENGTH]
-    with_hits = ""
+    with_hits, source = "", "organization o"
     if term:
         with_hits = f"WITH hit(id) AS MATERIALIZED ({_search_hits(s, seller_id, term)}) "
+        source = "hit JOIN organization o ON o.id = hit.id"
     where = [f"o.seller_id = {s.param(seller_id)}", "o.deleted_at IS NULL"]
-    if term:
-        # A membership test, not a join: the page can walk the sort's index and stop after
-        # its rows when many organisations match ("Ltd"), or start from the few hits.
-        where.append("o.id IN (SELECT id FROM hit)")
     if filters.statuses:
         where.append(f"o.status IN ({', '.join(s.param(v) for v in filters.statuses)})")
     if filters.psa_statuses:
@@ -213,7 +217,7 @@ def _grid_where(s: Statement, seller_id: str, filters: Filters) -> tuple[str, st
     if filters.mapping_statuses:
         where.append(_mapping_clause(s, filters.mapping_statuses, seller_id))
     joined = bool(filters.psa_statuses or filters.mapping_statuses)
-    return with_hits, " AND ".join(where), joined
+    return with_hits, source, " AND ".join(where), joined
 
 
 @dataclass(frozen=True)
@@ -252,8 +256,8 @@ def _grid_statement(
     """
     direction = "DESC" if part.descending else "ASC"
     column = _SORT_COLUMNS[part.sort]
-    with_hits, where, joined = _grid_where(s, seller_id, filters)
-    count_from = "organization o" + (_GRID_JOINS if joined else "")
+    with_hits, source, where, joined = _grid_where(s, seller_id, filters)
+    count_from = source + (_GRID_JOINS if joined else "")
     head_count = f"(SELECT COUNT(*) FROM {count_from} WHERE {where})"
     head = (
         f"SELECT {head_count} AS total, {_unreachable(s, seller_id)} AS unreachable,"
@@ -278,7 +282,7 @@ def _grid_statement(
         where += f" AND o.id = {s.param(part.organization_id)}"
     page = (
         f"SELECT {_ROW_COLUMNS}, {cooled} AS cooled_at, {to_review} AS to_review"
-        f" FROM organization o{_GRID_JOINS} WHERE {where}"
+        f" FROM {source}{_GRID_JOINS} WHERE {where}"
         f" ORDER BY o.{column} {direction}, o.id {direction}"
         f" LIMIT {s.param(part.limit)} OFFSET {s.param(part.offset)}"
     )
