@@ -39,19 +39,35 @@ class Statement:
         """``column`` (a pre-lowered search column) contains ``term``, ignoring case.
 
         The term is lowered by the database's own ``lower()``, the function that filled the
-        column, so both sides fold case alike (SQLite's folds ASCII only). PostgreSQL gets a
-        ``LIKE`` its trigram index answers (wildcards in the term escaped); SQLite, which has
-        no index for an infix match, ``instr``, cheaper than ``LIKE`` per row.
+        column, so both sides fold case alike (SQLite's folds ASCII only). SQLite, which has
+        no index for an infix match, gets ``instr``, cheaper than ``LIKE`` per row.
+
+        PostgreSQL gets a ``LIKE`` its trigram index answers, the pattern written into the
+        statement as a dollar-quoted literal (wildcards escaped; the quote's tag is chosen
+        so the term cannot close it) rather than as a parameter: asyncpg prepares each
+        statement and PostgreSQL switches a prepared statement to a generic plan after five
+        runs, a plan that cannot know how rare the term is and so scans the seller's window
+        by date (measured: 67 ms instead of 4 for a rare term at 1,000,000 entries).
         """
         if self.postgres:
             escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            return f"{column} LIKE '%' || lower({self.param(escaped)}) || '%'"
+            return f"{column} LIKE lower({_dollar_quoted('%' + escaped + '%')})"
         return f"instr({column}, lower({self.param(term)})) > 0"
 
     async def fetch(self, sql: str) -> Sequence[Any]:
         """The rows, each indexable by position (``sqlite3.Row`` / ``asyncpg.Record``)."""
         _, rows = await self.connection.execute_query(sql, self.values)
         return rows
+
+
+def _dollar_quoted(pattern: str) -> str:
+    """A LIKE pattern (it starts and ends with ``%``) as a PostgreSQL literal whatever it
+    holds: ``$q$…$q$`` with a tag that does not occur in it, so nothing needs escaping
+    whatever ``standard_conforming_strings`` says."""
+    tag = "q"
+    while f"${tag}$" in pattern:
+        tag += "q"
+    return f"${tag}${pattern}${tag}$"
 
 
 def statement_for(model: type[Model]) -> Statement:

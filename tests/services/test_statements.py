@@ -46,3 +46,15 @@ async def test_numbered_placeholders_serve_twice_and_datetimes_come_back(migrate
     assert rows[0][0] == 1
     assert to_datetime(rows[0][1]) == at
     assert as_datetime(None) is None
+
+
+async def test_a_term_that_looks_like_sql_is_only_searched_for(migrated_db) -> None:
+    await data.seller("seller-a")
+    now = datetime.now(UTC)
+    for title in ("it's $q$ fine", "x'); DROP TABLE log_entry; --"):
+        await LogEntry.create(
+            seller_id="seller-a", level=LogLevel.INFO, title=title, details="", created_at=now
+        )
+    assert await _titles_matching("$q$") == ["it's $q$ fine"]
+    assert await _titles_matching("'); drop table") == ["x'); DROP TABLE log_entry; --"]
+    assert await LogEntry.all().count() == 2
