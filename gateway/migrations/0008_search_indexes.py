@@ -10,7 +10,8 @@ case folding ran per row on every search, and nothing could be indexed. Now:
   generated column to an existing table, a plain column filled by ``AFTER INSERT`` /
   ``AFTER UPDATE OF`` triggers (a virtual generated column would do, but SQLite 3.40 reads
   it back from the table, never from an index);
-* PostgreSQL: ``pg_trgm`` GIN indexes on those columns answer ``LIKE '%term%'``. Creating the
+* PostgreSQL: ``pg_trgm`` GIN indexes on the organisation tables answer ``LIKE '%term%'``;
+  the log gets ``(seller_id, created_at, id) INCLUDE (search_text)`` instead (see forward). Creating the
   extension needs the right to (a superuser, or the database owner since PostgreSQL 13, as
   ``pg_trgm`` is a trusted extension); without it the migration still succeeds, logs a
   WARNING, and searches scan the seller's rows (still without per-row case folding);
@@ -103,8 +104,17 @@ async def forward(apps, schema_editor) -> None:
                 f"ALTER TABLE {table} ADD COLUMN search_text text "
                 f"GENERATED ALWAYS AS ({_lowered(columns, PG_SEPARATOR)}) STORED"
             )
+        # The log: the seller's window read from an index alone, as on SQLite. A trigram
+        # GIN over every seller's entries reads the posting lists of the term's common
+        # trigrams ("sub", "-04": hundreds of thousands of entries) to find one seller's
+        # few: 40–170 ms at 1,000,000 entries, where the window's 7,472 index entries are
+        # a few milliseconds.
+        await client.execute_script(
+            f"CREATE INDEX {_index('log_entry')} ON log_entry (seller_id, created_at, id)"
+            " INCLUDE (search_text)"
+        )
         if await _trigram_available(client):
-            for table, _, _ in SEARCHED:
+            for table in ("organization", "psa_organization"):
                 await client.execute_script(
                     f"CREATE INDEX {_index(table)} ON {table} USING gin (search_text gin_trgm_ops)"
                 )

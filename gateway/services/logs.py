@@ -125,7 +125,7 @@ def _log_where(
     term = (search or "").strip()[:MAX_SEARCH_LENGTH]
     if term:
         # title and details, lowered once when written (migration 0008): no case folding
-        # per row, a trigram index on PostgreSQL, the seller's index entries alone on SQLite.
+        # per row; the seller's window entries read from an index alone (both databases).
         where.append(s.contains("search_text", term))
     return " AND ".join(where)
 
@@ -153,17 +153,12 @@ async def list_logs(
     since = window_start(retention_days, now or datetime.now(UTC))
     s = statement_for(LogEntry)
     where = _log_where(s, seller_id, since, level, run_id, search)  # numbered: used twice
-    # A search on PostgreSQL: its page is ordered by an expression no index provides, so the
-    # planner takes the search's own (trigram) matches and sorts them, instead of walking
-    # the seller's window by date hoping to meet 20 matches soon (for a rare term it reads
-    # every window row: ~60 ms at 1,000,000 entries).
-    by_date = "created_at + interval '0 seconds'" if s.postgres and search else "created_at"
     rows = await s.fetch(
         f"SELECT h.total, g.id, g.level, g.created_at, g.title, g.details, g.run_id"
         f" FROM (SELECT (SELECT COUNT(*) FROM log_entry WHERE {where}) AS total) h"
         " LEFT JOIN (SELECT id, level, created_at, title, details, run_id FROM log_entry"
         f" WHERE id IN (SELECT id FROM log_entry WHERE {where}"
-        f" ORDER BY {by_date} DESC, id DESC"
+        " ORDER BY created_at DESC, id DESC"
         f" LIMIT {s.param(page_size)} OFFSET {s.param(offset)})) g ON 1 = 1"
         " ORDER BY g.created_at DESC, g.id DESC"
     )
