@@ -12,8 +12,10 @@ from tortoise.transactions import in_transaction
 
 from gateway.auth import Principal
 from gateway.db import current_connection_name
+from gateway.messages import MessageCode
 from gateway.models import LogLevel, Seller
 from gateway.services import logs as product_log
+from gateway.services.logs import Detail
 
 UPDATED = "Sync price setting updated."
 
@@ -36,10 +38,16 @@ async def set_sync_unit_prices(principal: Principal, enabled: bool) -> Configura
             principal.seller_id,
             LogLevel.INFO,
             UPDATED.rstrip("."),
-            product_log.format_details(
-                **{"Reseller ID": principal.seller_id},
-                **{"Sync unit prices to HaloPSA": "On" if enabled else "Off"},
-                By=principal.subject,
+            product_log.details_line(
+                MessageCode.CONFIGURATION_UPDATED,
+                product_log.reseller(principal.seller_id),
+                Detail(
+                    "syncUnitPrices",
+                    "Sync unit prices to HaloPSA",
+                    enabled,
+                    shown="On" if enabled else "Off",
+                ),
+                product_log.by(principal.subject),
             ),
         )
     return ConfigurationView(sync_unit_prices=enabled)

@@ -12,7 +12,8 @@
     preview.py    what the next push would do and the money it moves (reads only)
     preview_csv.py  the preview as CSV (halo-gateway preview)
     money.py      what a licence in HaloPSA is worth per month (pure)
-    overview.py   tiles, button states, run history
+    overview.py   tiles, button states, run history (runs as RunRecord dataclasses)
+    manual.py     the seller's buttons: a manual sync started or cancelled
     journal.py    every seller-visible text of a run
 
 Callers (the GraphQL edge, the workers, the CLI) import from this package only.
@@ -21,9 +22,11 @@ Callers (the GraphQL edge, the workers, the CLI) import from this package only.
 from gateway.models import RunState, SyncKind, SyncScope, SyncTrigger
 from gateway.services.sync.engine import execute_run
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
+from gateway.services.sync.manual import cancel_run, sync_now
 from gateway.services.sync.overview import (
     ButtonState,
     KindOverview,
+    RunRecord,
     SyncOverview,
     latest_run_event,
     load_run,
@@ -33,7 +36,7 @@ from gateway.services.sync.overview import (
 )
 from gateway.services.sync.preview import SyncPreview, preview_sync
 from gateway.services.sync.preview_csv import write_preview_csv
-from gateway.services.sync.runs import RunPhase, active_run, event_for, now_utc
+from gateway.services.sync.runs import RunPhase, active_run, event_code, event_for, now_utc
 from gateway.services.sync.schedules import ScheduledCounts, trigger_scheduled
 from gateway.services.sync.triggers import (
     cancel_sync,
@@ -47,6 +50,7 @@ __all__ = [
     "ButtonState",
     "KindOverview",
     "RunPhase",
+    "RunRecord",
     "RunState",
     "ScheduledCounts",
     "SyncKind",
@@ -55,8 +59,10 @@ __all__ = [
     "SyncScope",
     "SyncTrigger",
     "active_run",
+    "cancel_run",
     "cancel_sync",
     "cooldown_remaining",
+    "event_code",
     "event_for",
     "execute_run",
     "latest_run_event",
@@ -65,6 +71,7 @@ __all__ = [
     "organization_by_external_id",
     "preview_sync",
     "relative_time",
+    "sync_now",
     "sync_overview",
     "sync_runs",
     "trigger_scheduled",

@@ -1,4 +1,9 @@
-"""The sync page's tiles and button states, and the run history."""
+"""The sync page's tiles and button states, and the run history.
+
+Runs leave this module as :class:`RunRecord` dataclasses (the GraphQL edge reads no rows):
+the organisation of a one-organisation run by its public id and name, the message with its
+code and parameters.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,88 @@ from gateway.errors import (
     SyncCooldown,
 )
 from gateway.events import SyncEvent
+from gateway.messages import Message
 from gateway.models import (
     RunState,
     SyncKind,
     SyncRun,
+    SyncScope,
+    SyncTrigger,
 )
 from gateway.services import Deps, issues
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
-from gateway.services.sync.runs import RunPhase, active_run, event_for, now_utc
+from gateway.services.sync.runs import (
+    RunPhase,
+    active_run,
+    event_for,
+    now_utc,
+    run_message,
+    run_organization,
+)
 from gateway.services.sync.triggers import cooldown_remaining
+
+# --- a run, as the pages read it ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One sync run with its counts and the HaloPSA budget it used."""
+
+    id: int
+    kind: SyncKind
+    scope: SyncScope
+    # The organisation of a one-organisation run: its public id (the grid's) and name; None
+    # for a run of all organisations (or one whose organisation was deleted since).
+    organization_id: str | None
+    organization_name: str | None
+    trigger: SyncTrigger
+    state: RunState
+    total: int
+    processed: int
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int
+    failed: int
+    message: Message | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    halo_calls: int
+    halo_rate_limited: int
+    halo_retries: int
+    halo_wait_seconds: float
+
+
+async def run_record(run: SyncRun) -> RunRecord:
+    org = await run_organization(run)
+    return RunRecord(
+        id=run.id,
+        kind=run.kind,
+        scope=run.scope,
+        organization_id=org.external_id if org is not None else None,
+        organization_name=org.name if org is not None else None,
+        trigger=run.trigger,
+        state=run.state,
+        total=run.total,
+        processed=run.processed,
+        created=run.created,
+        updated=run.updated,
+        unchanged=run.unchanged,
+        skipped=run.skipped,
+        failed=run.failed,
+        message=run_message(run),
+        queued_at=run.queued_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        duration_ms=run.duration_ms,
+        halo_calls=run.halo_calls,
+        halo_rate_limited=run.halo_rate_limited,
+        halo_retries=run.halo_retries,
+        halo_wait_seconds=run.halo_wait_seconds,
+    )
+
 
 # --- overview -----------------------------------------------------------------------------
 
@@ -39,8 +117,8 @@ class KindOverview:
     message: str | None
     next_allowed_at: datetime | None
     retry_after_seconds: int
-    current_run: SyncRun | None
-    last_run: SyncRun | None
+    current_run: RunRecord | None
+    last_run: RunRecord | None
 
 
 @dataclass(frozen=True)
@@ -69,8 +147,11 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
     last_orgs_ok = await last(SyncKind.ORGANIZATIONS, state=RunState.SUCCEEDED)
     last_subs_ok = await last(SyncKind.SUBSCRIPTIONS, state=RunState.SUCCEEDED)
 
+    current_record = await run_record(current) if current is not None else None
+
     async def kind_overview(kind: SyncKind) -> KindOverview:
-        last_run = await last(kind)
+        last_row = await last(kind)
+        last_run = await run_record(last_row) if last_row is not None else None
         if current is not None:
             # One sync at a time per seller: any running sync blocks both buttons.
             running_this = current.kind is kind
@@ -80,7 +161,7 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
                 message=IN_PROGRESS_MESSAGE,
                 next_allowed_at=None,
                 retry_after_seconds=0,
-                current_run=current if running_this else None,
+                current_run=current_record if running_this else None,
                 last_run=last_run,
             )
         if kind is SyncKind.SUBSCRIPTIONS:
@@ -107,11 +188,12 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
     )
 
 
-async def sync_runs(seller_id: str, kind: SyncKind | None, first: int) -> list[SyncRun]:
+async def sync_runs(seller_id: str, kind: SyncKind | None, first: int) -> list[RunRecord]:
     query = SyncRun.filter(seller_id=seller_id)
     if kind is not None:
         query = query.filter(kind=kind)
-    return await query.select_related("organization").order_by("-queued_at", "-id").limit(first)
+    rows = await query.select_related("organization").order_by("-queued_at", "-id").limit(first)
+    return [await run_record(row) for row in rows]
 
 
 # The event phase that says where a run stands now.
@@ -130,19 +212,19 @@ async def latest_run_event(seller_id: str, kind: SyncKind | None = None) -> Sync
     query = SyncRun.filter(seller_id=seller_id)
     if kind is not None:
         query = query.filter(kind=kind)
-    run = await query.order_by("-id").first()
+    run = await query.select_related("organization").order_by("-id").first()
     if run is None:
         return None
-    return event_for(run, _PHASE_OF_STATE[run.state])
+    return await event_for(run, _PHASE_OF_STATE[run.state])
 
 
-async def load_run(seller_id: str, run_id: int) -> SyncRun:
+async def load_run(seller_id: str, run_id: int) -> RunRecord:
     run = (
         await SyncRun.filter(id=run_id, seller_id=seller_id).select_related("organization").first()
     )
     if run is None:
         raise NotFound("Sync run not found.", field="runId")
-    return run
+    return await run_record(run)
 
 
 def relative_time(moment: datetime | None, now: datetime) -> str | None:

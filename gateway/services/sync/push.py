@@ -249,7 +249,10 @@ class SubscriptionsPush:
                     LogLevel.WARNING,
                     journal.SUBSCRIPTION_SKIPPED,
                     journal.subscription_skipped(
-                        sub.name, sub.external_id, mapping.organization.name
+                        sub.name,
+                        sub.external_id,
+                        mapping.organization.name,
+                        mapping.organization.external_id,
                     ),
                     run_id=self.run.id,
                 )
@@ -267,6 +270,7 @@ class SubscriptionsPush:
                     sub.name,
                     sub.external_id,
                     mapping.organization.name,
+                    mapping.organization.external_id,
                     # QUANTITY_ZERO_IN_HALO: the row holds a licence (mypy cannot tell)
                     row.halo_licence_id,  # type: ignore[union-attr]
                 ),

@@ -70,7 +70,7 @@ async def trigger_scheduled(
                 seller_id,
                 LogLevel.WARNING,
                 scheduled_skipped(kind),
-                scheduled_skipped_details(exc.message),
+                scheduled_skipped_details(kind, exc.message, exc.code),
             )
     counts = ScheduledCounts(queued, already_queued, skipped)
     logger.info("scheduled %s sync: %s", kind.value.lower(), counts)
