@@ -61,8 +61,8 @@ from gateway.services.sync.runs import (
     keep_lease,
     new_lease_owner,
     now_utc,
+    organization_named,
     release_lock,
-    run_organization,
     set_message,
 )
 from gateway.services.sync.waits import come_back_later, wait_for_rate_limit
@@ -159,8 +159,7 @@ async def _log_started(run: SyncRun) -> None:
     """The run's first entry: who started it and for what (an organisation by name and
     public id, never a database id)."""
     organizations = run.kind is SyncKind.ORGANIZATIONS
-    org = await run_organization(run)
-    org_id, org_name = (org.external_id, org.name) if org is not None else (None, None)
+    org_id, org_name = await organization_named(run)
     scope = journal.scope_text(run.scope, org_name, org_id)
     await product_log.record(
         run.seller_id,

@@ -31,8 +31,8 @@ from gateway.services.sync.runs import (
     active_run,
     event_for,
     now_utc,
+    organization_named,
     run_message,
-    run_organization,
 )
 from gateway.services.sync.triggers import cooldown_remaining
 
@@ -71,13 +71,13 @@ class RunRecord:
 
 
 async def run_record(run: SyncRun) -> RunRecord:
-    org = await run_organization(run)
+    org_id, org_name = await organization_named(run)
     return RunRecord(
         id=run.id,
         kind=run.kind,
         scope=run.scope,
-        organization_id=org.external_id if org is not None else None,
-        organization_name=org.name if org is not None else None,
+        organization_id=org_id,
+        organization_name=org_name,
         trigger=run.trigger,
         state=run.state,
         total=run.total,

@@ -211,6 +211,12 @@ async def run_organization(run: SyncRun) -> Organization | None:
     return org
 
 
+async def organization_named(run: SyncRun) -> tuple[str | None, str | None]:
+    """The run's organisation as pages name it: its public id (the grid's) and its name."""
+    org = await run_organization(run)
+    return (org.external_id, org.name) if org is not None else (None, None)
+
+
 # The code of an event that says nothing more than its phase.
 _PHASE_CODES: dict[str, MessageCode] = {
     RunPhase.QUEUED: MessageCode.SYNC_QUEUED,
@@ -236,15 +242,15 @@ async def event_for(run: SyncRun, phase: RunPhase, *, message: Message | None = 
     """The run's state as an event: organisations by public id and name, the message (the
     run's own unless given) with its code, or the phase's code when it has none."""
     said = message if message is not None else run_message(run)
-    org = await run_organization(run)
+    org_id, org_name = await organization_named(run)
     return SyncEvent(
         seller_id=run.seller_id,
         run_id=run.id,
         kind=run.kind.value,
         scope=run.scope.value,
         phase=phase,
-        organization_id=org.external_id if org is not None else None,
-        organization_name=org.name if org is not None else None,
+        organization_id=org_id,
+        organization_name=org_name,
         processed=run.processed,
         total=run.total,
         created=run.created,
