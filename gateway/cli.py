@@ -166,11 +166,27 @@ def migrate() -> None:
 )
 @click.option("--subject", default="dev-user", show_default=True)
 @click.option("--hours", type=float, default=12.0, show_default=True, help="Lifetime.")
-def token(seller_id: str, roles: tuple[str, ...], subject: str, hours: float) -> None:
+@click.option(
+    "--client-kind",
+    type=click.Choice(["integrator", "browser"]),
+    default="integrator",
+    show_default=True,
+    help="client_kind claim: a script is an integrator (its own queries, priced by cost); a "
+    "browser session runs only trusted documents when TRUSTED_DOCUMENTS=enforce.",
+)
+@click.option("--client-name", default=None, help="client_name claim (per-operation metrics).")
+def token(
+    seller_id: str,
+    roles: tuple[str, ...],
+    subject: str,
+    hours: float,
+    client_kind: str,
+    client_name: str | None,
+) -> None:
     """Mint a JWT for a seller and role (development and scripts)."""
     from datetime import timedelta
 
-    from gateway.auth import mint_token
+    from gateway.auth import ClientKind, mint_token
 
     click.echo(
         mint_token(
@@ -179,6 +195,8 @@ def token(seller_id: str, roles: tuple[str, ...], subject: str, hours: float) ->
             roles=list(roles),
             subject=subject,
             ttl=timedelta(hours=hours),
+            client_kind=ClientKind(client_kind),
+            client_name=client_name,
         )
     )
 

@@ -58,6 +58,14 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class TrustedDocumentsMode(StrEnum):
+    """What happens to an operation outside the trusted documents sent with a browser token."""
+
+    OFF = "off"  # nothing: the list only serves persisted-query hashes
+    LOG_ONLY = "log-only"  # run, logged and counted (what enforcing would refuse)
+    ENFORCE = "enforce"  # refused; registering new persisted-query hashes is off for browsers
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=None, extra="ignore", case_sensitive=False, frozen=True
@@ -163,6 +171,22 @@ class Settings(BaseSettings):
     # token copied out of a tab is soon worthless; the app renews it before it runs out, never
     # past the handed-over token's own expiry.
     session_token_seconds: int = 900
+
+    # --- trusted documents and query cost (README "Trusted documents and query cost") -------
+    # Browser tokens (client_kind claim) and operations outside the allow-list: log them first,
+    # enforce once the log is quiet. Integrator tokens are never held to the list.
+    trusted_documents: TrustedDocumentsMode = TrustedDocumentsMode.LOG_ONLY
+    # More allow-list manifests (JSON list of paths) besides those shipped in
+    # schema/trusted_documents/: another frontend's documents, deployed with the gateway.
+    trusted_documents_files: list[Path] = Field(default_factory=list)
+    # The price one operation may have (fields × the page sizes they ask for, schema/cost.py):
+    # the web app's dearest document at its largest page costs 101, previewSync with every
+    # field at 100 organisations ~11,600; 30 aliases of it would cost 350,000.
+    query_cost_limit: int = 15_000
+    # What one seller's operations may cost together per minute, all tokens and replicas
+    # (in Redis when configured): ~1,000 grid pages of 100 rows, ~100 upserts of 1,000
+    # items or 8 full previews.
+    query_cost_budget_per_minute: int = 100_000
 
     # --- embedded worker -------------------------------------------------------------------
     embedded_worker_threads: int = 2

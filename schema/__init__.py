@@ -36,6 +36,7 @@ from schema import (
     viewer,
     webhooks,
 )
+from schema.cost import CostLimits, QueryCostGate
 from schema.errors import (
     DomainErrorExtension,
     RejectNulCharacters,
@@ -43,6 +44,8 @@ from schema.errors import (
     log_client_errors,
 )
 from schema.http import MAX_BATCH_OPERATIONS
+from schema.operation_metrics import OperationMetrics
+from schema.trusted_documents import TrustedDocuments, TrustedDocumentsGate, log_budget
 
 # The areas of the API, in the order their fields appear in the SDL.
 AREAS: list[ModuleType] = [
@@ -89,7 +92,11 @@ class GatewaySchema(strawberry.Schema):
 
 
 def build_schema(
-    *, introspection: bool = True, max_depth: int = MAX_QUERY_DEPTH
+    *,
+    introspection: bool = True,
+    max_depth: int = MAX_QUERY_DEPTH,
+    trusted_documents: TrustedDocuments | None = None,
+    cost_limits: CostLimits | None = None,
 ) -> strawberry.Schema:
     graphql_core_patches.apply()
     # The limiters' rule classes are built once, here: each QueryDepthLimiter or
@@ -100,7 +107,10 @@ def build_schema(
         *QueryDepthLimiter(max_depth=max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
     ]
+    untrusted_lines = log_budget()
+    costs = cost_limits or CostLimits()
     extensions: list = [
+        OperationMetrics,  # first, so it finishes last and counts the final codes
         DomainErrorExtension,
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
@@ -108,6 +118,10 @@ def build_schema(
         lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
+    if trusted_documents is not None:
+        # After ValidationCache too: a refusal replaces what validation said.
+        extensions.append(lambda: TrustedDocumentsGate(trusted_documents, untrusted_lines))
+    extensions.append(lambda: QueryCostGate(costs))
     if not introspection:
         extensions.append(DisableIntrospection)
     query = _merged("Query")
