@@ -239,38 +239,36 @@ class Settings(BaseSettings):
         return self.in_process_scheduler
 
     @property
+    def outside_production(self) -> bool:
+        """What the development conveniences below default to (set, each one wins)."""
+        return self.environment is not Environment.PRODUCTION
+
+    @property
     def graphiql_enabled(self) -> bool:
-        if self.graphiql is None:
-            return self.environment is not Environment.PRODUCTION
-        return self.graphiql
+        return self.outside_production if self.graphiql is None else self.graphiql
 
     @property
     def web_app_enabled(self) -> bool:
-        if self.web_app is None:
-            return self.environment is not Environment.PRODUCTION
-        return self.web_app
+        return self.outside_production if self.web_app is None else self.web_app
 
     @property
     def introspection_enabled(self) -> bool:
-        if self.introspection is None:
-            return self.environment is not Environment.PRODUCTION
-        return self.introspection
+        return self.outside_production if self.introspection is None else self.introspection
 
     @property
     def loopback_http_allowed(self) -> bool:
         """Plain-http HaloPSA URLs on loopback hosts (the simulator) outside production."""
-        return self.environment is not Environment.PRODUCTION
+        return self.outside_production
 
     @property
     def webhook_private_addresses_allowed(self) -> bool:
-        if self.webhook_allow_private_addresses is None:
-            return self.environment is not Environment.PRODUCTION
-        return self.webhook_allow_private_addresses
+        allow = self.webhook_allow_private_addresses
+        return self.outside_production if allow is None else allow
 
     @property
     def webhook_plain_http_allowed(self) -> bool:
         """Webhook URLs must be https in production (the payload names the seller's problems)."""
-        return self.environment is not Environment.PRODUCTION
+        return self.outside_production
 
     @property
     def jwt_secrets(self) -> list[str]:

@@ -9,6 +9,7 @@ a test fails when it is stale.
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any
 
 import strawberry
 from strawberry.extensions import (
@@ -83,8 +84,8 @@ class GatewaySchema(strawberry.Schema):
     """Strawberry's schema with our error logging: Strawberry logs every error at ERROR
     (with a traceback for resolver errors); client errors are INFO and budgeted here."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, query: type, **kwargs: Any) -> None:
+        super().__init__(query, **kwargs)
         self.client_error_budget = client_error_budget()
 
     def process_errors(self, errors: list, execution_context: object = None) -> None:

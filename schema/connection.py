@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 import strawberry
@@ -29,16 +30,7 @@ class Connection:
 
     @classmethod
     def from_view(cls, view: connection_service.ConnectionView) -> Connection:
-        return cls(
-            client_id=view.client_id,
-            secret_set=view.secret_set,
-            secret_last4=view.secret_last4,
-            resource_server=view.resource_server,
-            authorization_server=view.authorization_server,
-            tenant=view.tenant,
-            status=view.status,
-            verified_at=view.verified_at,
-        )
+        return cls(**asdict(view))  # the same fields, by name
 
 
 @strawberry.input(description="Connection settings. Omit clientSecret to keep the stored one.")
@@ -50,13 +42,7 @@ class ConnectionInput:
     tenant: str | None = None
 
     def to_service(self) -> connection_service.ConnectionInput:
-        return connection_service.ConnectionInput(
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            resource_server=self.resource_server,
-            authorization_server=self.authorization_server,
-            tenant=self.tenant,
-        )
+        return connection_service.ConnectionInput(**asdict(self))  # the same fields, by name
 
 
 @strawberry.type
@@ -109,12 +95,7 @@ class Mutation:
         result = await connection_service.test_connection(
             ctx.deps, ctx.principal, input.to_service()
         )
-        return ConnectionTestResult(
-            success=result.success,
-            message=result.message,
-            reason=result.reason,
-            reason_code=result.reason_code,
-        )
+        return ConnectionTestResult(**asdict(result))  # the same fields, by name
 
     @strawberry.mutation(description="Test, then save the settings (only a working configuration).")
     async def save_connection(

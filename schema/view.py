@@ -68,8 +68,10 @@ SUBSCRIPTION_PROTOCOLS = (
 )
 
 
-class GraphQLView(GraphQL):
-    graphql_transport_ws_handler_class = TransportWSHandler
+class GraphQLView(GraphQL[Context, None]):
+    # schema.websocket declares its handler without type arguments, which Strawberry's
+    # TypeVar defaults read as [None, None]; it serves this view's Context.
+    graphql_transport_ws_handler_class = TransportWSHandler  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -103,7 +105,9 @@ class GraphQLView(GraphQL):
             return self.ide_page(request)
         return await super().render_graphql_ide(request)
 
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         context = Context(request=request, response=response, deps=self.deps)
         if isinstance(request, Request):
             await context.authenticate(request.headers.get("authorization"))
@@ -281,7 +285,7 @@ class GraphQLView(GraphQL):
 
     # --- websocket ----------------------------------------------------------------------
 
-    async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
+    async def on_ws_connect(self, context: Context) -> Any:
         token = token_from_connection_params(context.connection_params)
         if token is None:
             raise SocketAuthRejected(Unauthenticated())

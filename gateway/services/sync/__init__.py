@@ -14,6 +14,7 @@
     money.py      what a licence in HaloPSA is worth per month (pure)
     overview.py   tiles, button states, run history (runs as RunRecord dataclasses)
     manual.py     the seller's buttons: a manual sync started or cancelled
+    activity.py   the Logs page's chart: runs per day by outcome, records written
     journal.py    every seller-visible text of a run
 
 Callers (the GraphQL edge, the workers, the CLI) import from this package only.

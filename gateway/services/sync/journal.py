@@ -23,11 +23,14 @@ CUSTOMERS_COMPLETED = "Customers sync completed"
 SUBSCRIPTIONS_STARTED = "Subscriptions sync started"
 SUBSCRIPTIONS_COMPLETED = "Subscriptions sync completed"
 
+CUSTOMER_NOT_SYNCED = "Customer not synced"
+CUSTOMERS_MISSING = "Customers missing from HaloPSA"
+# How many ids of vanished clients an entry names (the rest is "…").
+MISSING_CLIENTS_NAMED = 20
+
 SUBSCRIPTION_SKIPPED = "Subscription skipped"
 SUBSCRIPTION_QUANTITY_ZERO = "Subscription quantity set to zero"
 SUBSCRIPTION_NOT_SYNCED = "Subscription not synced"
-CUSTOMER_NOT_SYNCED = "Customer not synced"
-CUSTOMERS_MISSING = "Customers missing from HaloPSA"
 
 # --- what a run says (its message; its events carry it) -----------------------------------
 
@@ -164,17 +167,13 @@ def customer_without_name(halo_client_id: int) -> Message:
     )
 
 
-# At most this many HaloPSA client ids are named in the entry (and its parameters).
-MISSING_NAMED = 20
-
-
 def customers_missing(halo_ids: list[int]) -> Message:
-    named = sorted(halo_ids)[:MISSING_NAMED]
+    named = sorted(halo_ids)[:MISSING_CLIENTS_NAMED]
     return Message(
         MessageCode.CUSTOMERS_MISSING_FROM_HALO,
         f"{len(halo_ids)} previously synced HaloPSA organization(s) were not found: "
         + ", ".join(str(v) for v in named)
-        + ("…" if len(halo_ids) > MISSING_NAMED else "")
+        + ("…" if len(halo_ids) > MISSING_CLIENTS_NAMED else "")
         + ". Their mappings show Response Error.",
         {"count": len(halo_ids), "haloClientIds": ", ".join(str(v) for v in named)},
     )
