@@ -35,6 +35,8 @@ class MessageCode(StrEnum):
     CONNECTION_NOT_SAVED = "CONNECTION_NOT_SAVED"  # resellerId by reason reasonCode
     CONNECTION_SAVED = "CONNECTION_SAVED"  # resellerId provider by resourceServer
     CONFIGURATION_UPDATED = "CONFIGURATION_UPDATED"  # resellerId syncUnitPrices by
+    # resellerId safetyValve maxDropPercent maxDeactivations by
+    SAFETY_VALVE_UPDATED = "SAFETY_VALVE_UPDATED"
     # --- the mapping (Logs) ---
     # organizationId organizationName reference psaOrganizationId psaOrganizationName by
     ORGANIZATION_MAPPED = "ORGANIZATION_MAPPED"
@@ -55,7 +57,10 @@ class MessageCode(StrEnum):
     CUSTOMERS_SYNC_FAILED = "CUSTOMERS_SYNC_FAILED"
     SUBSCRIPTIONS_SYNC_FAILED = "SUBSCRIPTIONS_SYNC_FAILED"
     CUSTOMERS_SYNC_CANCELLED = "CUSTOMERS_SYNC_CANCELLED"
-    SUBSCRIPTIONS_SYNC_CANCELLED = "SUBSCRIPTIONS_SYNC_CANCELLED"
+    SUBSCRIPTIONS_SYNC_CANCELLED = "SUBSCRIPTIONS_SYNC_CANCELLED"  # … a held run's: and by
+    # runId, the verdict's (NEEDS_APPROVAL) parameters, then the counts
+    SUBSCRIPTIONS_SYNC_NEEDS_APPROVAL = "SUBSCRIPTIONS_SYNC_NEEDS_APPROVAL"
+    SUBSCRIPTIONS_SYNC_APPROVED = "SUBSCRIPTIONS_SYNC_APPROVED"  # runId by
     CUSTOMER_NOT_SYNCED = "CUSTOMER_NOT_SYNCED"  # haloClientId
     CUSTOMERS_MISSING_FROM_HALO = "CUSTOMERS_MISSING_FROM_HALO"  # count haloClientIds
     # subscriptionName subscriptionId organizationName organizationId
@@ -64,6 +69,14 @@ class MessageCode(StrEnum):
     SUBSCRIPTION_QUANTITY_ZERO = "SUBSCRIPTION_QUANTITY_ZERO"
     SUBSCRIPTION_NOT_SYNCED = "SUBSCRIPTION_NOT_SYNCED"  # subscriptionName subscriptionId reason
     SCHEDULED_SYNC_SKIPPED = "SCHEDULED_SYNC_SKIPPED"  # kind reason reasonCode
+    # --- day one: licences a HaloPSA client held before the first push (Logs) ---
+    # organizationName organizationId psaOrganizationName haloClientId undecided
+    EXISTING_LICENCES_TO_REVIEW = "EXISTING_LICENCES_TO_REVIEW"
+    # organizationName organizationId licenceIds subscriptionIds by
+    EXISTING_LICENCES_CLAIMED = "EXISTING_LICENCES_CLAIMED"
+    EXISTING_LICENCES_NOT_OURS = "EXISTING_LICENCES_NOT_OURS"  # organizationName … licenceIds by
+    # organizationName organizationId claimed notOurs by
+    EXISTING_LICENCES_REVIEWED = "EXISTING_LICENCES_REVIEWED"
     # --- what a run says (its message, its events; RATE_LIMIT_WAITING also in Logs) ---
     SYNC_QUEUED = "SYNC_QUEUED"  # an event without a message: the run was queued
     SYNC_IN_PROGRESS = "SYNC_IN_PROGRESS"  # "Sync in progress"
@@ -82,6 +95,12 @@ class MessageCode(StrEnum):
     HALO_ERROR = "HALO_ERROR"  # error (what HaloPSA said)
     ORGANIZATION_NO_LONGER_MAPPED = "ORGANIZATION_NO_LONGER_MAPPED"
     READBACK_INCOMPLETE = "READBACK_INCOMPLETE"
+    EXISTING_CHECK_INCOMPLETE = "EXISTING_CHECK_INCOMPLETE"
+    # held by the safety valve: writes seatsBefore seatsAfter seatsTotal deactivations
+    # maxDropPercent maxDeactivations (the run's message has none; its entry has them)
+    NEEDS_APPROVAL = "NEEDS_APPROVAL"
+    NOT_APPROVED = "NOT_APPROVED"  # a held run cancelled
+    SUPERSEDED = "SUPERSEDED"  # runId (the newer run that planned again)
     CANCELLED_BY_USER = "CANCELLED_BY_USER"
     CANCELLED_BEFORE_START = "CANCELLED_BEFORE_START"
     RUN_TAKEN_OVER = "RUN_TAKEN_OVER"  # another sync of the seller took over

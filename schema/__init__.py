@@ -26,6 +26,7 @@ from strawberry.tools import merge_types
 
 from schema import (
     connection,
+    existing_licences,
     graphql_core_patches,
     imports,
     issues,
@@ -56,6 +57,7 @@ AREAS: list[ModuleType] = [
     suggestions,
     sync,
     preview,
+    existing_licences,
     issues,
     webhooks,
     logs,

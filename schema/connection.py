@@ -62,9 +62,33 @@ class SaveConnectionResult:
     organizations_sync_queued: bool
 
 
+@strawberry.type(
+    description="The safety valve: a subscriptions sync that would lower seats or monthly "
+    "value (unit × count, Annual ÷ 12) by more than maxDropPercent of your total, or deactivate "
+    "more than maxDeactivations licences, waits in NEEDS_APPROVAL before writing anything."
+)
+class SafetyValve:
+    enabled: bool
+    max_drop_percent: int = strawberry.field(description="1–100; default 20.")
+    max_deactivations: int = strawberry.field(description="0–100000; default 50.")
+
+
 @strawberry.type
 class Configuration:
     sync_unit_prices: bool = strawberry.field(description="Sync unit prices to HaloPSA.")
+    safety_valve: SafetyValve
+
+    @classmethod
+    def from_view(cls, view: configuration_service.ConfigurationView) -> Configuration:
+        valve = view.safety_valve
+        return cls(
+            sync_unit_prices=view.sync_unit_prices,
+            safety_valve=SafetyValve(
+                enabled=valve.enabled,
+                max_drop_percent=valve.max_drop_percent,
+                max_deactivations=valve.max_deactivations,
+            ),
+        )
 
 
 @strawberry.type
@@ -82,7 +106,7 @@ class Query:
     @strawberry.field(description="How subscriptions are sent to HaloPSA.")
     async def configuration(self, info: Info[Context, None]) -> Configuration:
         view = await configuration_service.get_configuration(info.context.seller_id)
-        return Configuration(sync_unit_prices=view.sync_unit_prices)
+        return Configuration.from_view(view)
 
 
 @strawberry.type
@@ -117,6 +141,28 @@ class Mutation:
     ) -> ConfigurationUpdate:
         view = await configuration_service.set_sync_unit_prices(info.context.principal, enabled)
         return ConfigurationUpdate(
-            configuration=Configuration(sync_unit_prices=view.sync_unit_prices),
+            configuration=Configuration.from_view(view),
             message=configuration_service.UPDATED,
+        )
+
+    @strawberry.mutation(
+        description="Change the safety valve (only the arguments given). Applies to "
+        "subscriptions syncs that start after it, scheduled ones too."
+    )
+    async def set_safety_valve(
+        self,
+        info: Info[Context, None],
+        enabled: bool | None = None,
+        max_drop_percent: int | None = None,
+        max_deactivations: int | None = None,
+    ) -> ConfigurationUpdate:
+        view = await configuration_service.set_safety_valve(
+            info.context.principal,
+            enabled=enabled,
+            max_drop_percent=max_drop_percent,
+            max_deactivations=max_deactivations,
+        )
+        return ConfigurationUpdate(
+            configuration=Configuration.from_view(view),
+            message=configuration_service.VALVE_UPDATED,
         )

@@ -13,12 +13,14 @@ safe to call twice for the same run (Dramatiq redelivers a message whose worker 
 
 Failures are classified by reaction (style.md habit 6): a rejected record is logged as an
 ERROR entry and counted, the rest go on; authentication, permission and "HaloPSA down after
-retries" end the run FAILED with an entry that says why in a seller's words.
+retries" end the run FAILED with an entry that says why in a seller's words. A run the safety
+valve holds stops in NEEDS_APPROVAL before writing, releasing the lock (``approvals.py``).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from gateway import metrics
 from gateway.halopsa import (
@@ -39,7 +41,7 @@ from gateway.services import logs as product_log
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.halo_client import credentials_for, open_client
 from gateway.services.logs import Detail
-from gateway.services.sync import journal
+from gateway.services.sync import approvals, journal
 from gateway.services.sync.journal import (
     CUSTOMERS_COMPLETED,
     CUSTOMERS_STARTED,
@@ -53,6 +55,7 @@ from gateway.services.sync.runs import (
     MESSAGE_FIELDS,
     CannotContinue,
     LostLock,
+    NeedsApproval,
     Progress,
     RunCancelled,
     RunPhase,
@@ -135,6 +138,17 @@ async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
                 await sync_subscriptions(run, client, progress)
     except RunCancelled:
         await _finish(run, deps, RunState.CANCELLED, journal.CANCELLED_BY_USER, progress=progress)
+    except NeedsApproval as held:
+        why = _hold(run, held.verdict)
+        await _finish(
+            run,
+            deps,
+            RunState.NEEDS_APPROVAL,
+            journal.NEEDS_APPROVAL_MESSAGE,
+            progress=progress,
+            entry_reason=why,
+        )
+        await approvals.supersede(deps, run)
     except LostLock:
         logger.warning("run %s lost the seller lock; standing down", run.id)
         set_message(run, journal.RUN_TAKEN_OVER)
@@ -153,6 +167,21 @@ async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
         await _finish(run, deps, RunState.FAILED, failure, progress=progress, error=exc)
     else:
         await _finish(run, deps, RunState.SUCCEEDED, None, progress=progress)
+
+
+def _hold(run: SyncRun, verdict: Any) -> Message:
+    """What the held run would have done, kept on the run and said in its ERROR entry."""
+    run.plan_hash = verdict.plan_hash
+    why = journal.needs_approval(
+        seats=(verdict.seats_before, verdict.seats_after, verdict.seats_total),
+        money=[(m.currency, m.total, m.before, m.after) for m in verdict.money],
+        deactivations=verdict.deactivations,
+        writes=verdict.writes,
+        max_drop_percent=verdict.max_drop_percent,
+        max_deactivations=verdict.max_deactivations,
+    )
+    run.approval = {**verdict.to_json(), "text": why.text}
+    return why
 
 
 async def _log_started(run: SyncRun) -> None:
@@ -189,6 +218,10 @@ _FINISHED_CODES = {
     (SyncKind.SUBSCRIPTIONS, RunState.SUCCEEDED): MessageCode.SUBSCRIPTIONS_SYNC_COMPLETED,
     (SyncKind.SUBSCRIPTIONS, RunState.FAILED): MessageCode.SUBSCRIPTIONS_SYNC_FAILED,
     (SyncKind.SUBSCRIPTIONS, RunState.CANCELLED): MessageCode.SUBSCRIPTIONS_SYNC_CANCELLED,
+    (
+        SyncKind.SUBSCRIPTIONS,
+        RunState.NEEDS_APPROVAL,
+    ): MessageCode.SUBSCRIPTIONS_SYNC_NEEDS_APPROVAL,
 }
 
 
@@ -196,7 +229,9 @@ def _finished_details(run: SyncRun, state: RunState, message: Message | None) ->
     """The finished run's details line (its counts and HaloPSA budget), after the reason it
     stopped, if any; the reason's code and parameters come first among the parameters."""
     organizations = run.kind is SyncKind.ORGANIZATIONS
-    fields = [
+    held = state is RunState.NEEDS_APPROVAL  # approveSync / cancelSync take its id
+    fields = [Detail("runId", "Run ID", run.id)] if held else []
+    fields += [
         product_log.reseller(run.seller_id),
         product_log.provider(),
         Detail("created", "Created", run.created),
@@ -229,7 +264,10 @@ async def _finish(
     *,
     progress: Progress | None = None,
     error: BaseException | None = None,
+    entry_reason: Message | None = None,
 ) -> None:
+    """End the run: its state and message, its Logs entry (``entry_reason``: what the entry
+    says instead of the run's message, e.g. a held run's whole verdict), its event."""
     seller_id: str = run.seller_id
     finished = now_utc()
     run.state = state
@@ -245,7 +283,7 @@ async def _finish(
     await run.save()
     await release_lock(seller_id, run.id)
     logger.log(
-        logging.WARNING if state is RunState.FAILED else logging.INFO,
+        logging.WARNING if state in (RunState.FAILED, RunState.NEEDS_APPROVAL) else logging.INFO,
         "sync run %s %s in %d ms%s",
         run.id,
         state.value.lower(),
@@ -291,11 +329,16 @@ async def _finish(
         run.duration_ms,
     )
     organizations = run.kind is SyncKind.ORGANIZATIONS
-    details = _finished_details(run, state, message)
+    details = _finished_details(run, state, entry_reason or message)
     if state is RunState.SUCCEEDED:
         title = CUSTOMERS_COMPLETED if organizations else SUBSCRIPTIONS_COMPLETED
         await product_log.record(seller_id, LogLevel.INFO, title, details, run_id=run.id)
         phase = RunPhase.COMPLETED
+    elif state is RunState.NEEDS_APPROVAL:
+        await product_log.record(
+            seller_id, LogLevel.ERROR, journal.SUBSCRIPTIONS_NEEDS_APPROVAL, details, run_id=run.id
+        )
+        phase = RunPhase.NEEDS_APPROVAL
     else:
         kind_text = "Customers" if organizations else "Subscriptions"
         verb = "cancelled" if state is RunState.CANCELLED else "failed"

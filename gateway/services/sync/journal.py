@@ -7,6 +7,8 @@ named by name and public id (the grid's), never by a database id.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from gateway.halopsa import (
     HaloAuthError,
     HaloError,
@@ -16,6 +18,7 @@ from gateway.halopsa import (
 )
 from gateway.messages import Message, MessageCode
 from gateway.models import SyncKind, SyncScope
+from gateway.services.issue_texts import existing_licences_detail
 
 IN_PROGRESS_MESSAGE = "Sync in progress"
 CUSTOMERS_STARTED = "Customers sync started"
@@ -279,4 +282,170 @@ def preview_last_write_unconfirmed(licence_id: int | None) -> str:
     return (
         f"HaloPSA did not confirm the last write to licence {licence_id}, so its current values "
         "are not known here; the sync sends the platform's values."
+    )
+
+
+PREVIEW_EXISTING_LICENCES = (
+    "Its HaloPSA organization already held licences this integration did not write: nothing "
+    "is sent until you review them (claim the ones that are these subscriptions, mark the "
+    "rest as not ours, or create new ones)."
+)
+
+
+# --- day one: licences a HaloPSA client held before the first push ------------------------
+
+EXISTING_LICENCES_TO_REVIEW = "Existing licences to review"
+EXISTING_LICENCES_CLAIMED = "Existing licences claimed"
+EXISTING_LICENCES_NOT_OURS = "Existing licences marked not ours"
+EXISTING_LICENCES_REVIEWED = "Existing licences reviewed"
+EXISTING_CHECK_INCOMPLETE = Message(
+    MessageCode.EXISTING_CHECK_INCOMPLETE,
+    "HaloPSA's list of licences kept changing while the sync checked what newly mapped "
+    "HaloPSA organizations already hold, so nothing was sent. The sync can be started again.",
+)
+
+
+def _organization(name: str, organization_id: str) -> dict[str, str]:
+    return {"organizationName": name, "organizationId": organization_id}
+
+
+def existing_licences_waiting(
+    organization: str, organization_id: str, client: str, client_id: int, undecided: int
+) -> Message:
+    """The run's WARNING entry says what the issue says (one text, defined with the issue's)."""
+    return Message(
+        MessageCode.EXISTING_LICENCES_TO_REVIEW,
+        existing_licences_detail(organization, client, client_id, undecided),
+        {
+            **_organization(organization, organization_id),
+            "psaOrganizationName": client,
+            "haloClientId": client_id,
+            "undecided": undecided,
+        },
+    )
+
+
+def existing_licences_claimed(
+    organization: str, organization_id: str, pairs: list[tuple[int, str, str]], by: str
+) -> Message:
+    claimed = "; ".join(f"licence {lic} → '{name}' ({ext})" for lic, name, ext in pairs)
+    return Message(
+        MessageCode.EXISTING_LICENCES_CLAIMED,
+        f"Organization '{organization}': {claimed}. By: {by}",
+        {
+            **_organization(organization, organization_id),
+            "licenceIds": ", ".join(str(lic) for lic, _name, _ext in pairs),
+            "subscriptionIds": ", ".join(ext for _lic, _name, ext in pairs),
+            "by": by,
+        },
+    )
+
+
+def existing_licences_not_ours(
+    organization: str, organization_id: str, licences: list[int], by: str
+) -> Message:
+    listed = ", ".join(str(lic) for lic in licences)
+    return Message(
+        MessageCode.EXISTING_LICENCES_NOT_OURS,
+        f"Organization '{organization}': licence(s) {listed} stay yours; the sync never "
+        f"touches them. By: {by}",
+        {**_organization(organization, organization_id), "licenceIds": listed, "by": by},
+    )
+
+
+def existing_licences_reviewed(
+    organization: str, organization_id: str, claimed: int, not_ours: int, by: str
+) -> Message:
+    return Message(
+        MessageCode.EXISTING_LICENCES_REVIEWED,
+        f"Organization '{organization}': {claimed} licence(s) claimed, {not_ours} marked not "
+        "ours. The next subscriptions sync sends its subscriptions: claimed licences are "
+        f"updated in place, the others are created. By: {by}",
+        {
+            **_organization(organization, organization_id),
+            "claimed": claimed,
+            "notOurs": not_ours,
+            "by": by,
+        },
+    )
+
+
+# --- the safety valve -----------------------------------------------------------------------
+
+SUBSCRIPTIONS_NEEDS_APPROVAL = "Subscriptions sync needs approval"
+SUBSCRIPTIONS_APPROVED = "Subscriptions sync approved"
+SUBSCRIPTIONS_CANCELLED = "Subscriptions sync cancelled"
+NEEDS_APPROVAL_MESSAGE = Message(
+    MessageCode.NEEDS_APPROVAL,
+    "Held by the safety valve before writing anything: review the preview, then approve or "
+    "cancel it.",
+)
+NOT_APPROVED = Message(MessageCode.NOT_APPROVED, "Not approved: cancelled by the user.")
+
+
+def superseded(run_id: int) -> Message:
+    return Message(
+        MessageCode.SUPERSEDED,
+        f"Superseded by run {run_id}, which planned again.",
+        {"runId": str(run_id)},
+    )
+
+
+def _change(before: str | int, after: str | int, total: str | int) -> str:
+    drop, whole = Decimal(str(before)) - Decimal(str(after)), Decimal(str(total))
+    share = f" ({drop / whole * 100:.1f}% of your total)" if whole else ""
+    return f"from {before} to {after}{share}"
+
+
+def needs_approval(
+    *,
+    seats: tuple[int, int, int],
+    money: list[tuple[str, str, str, str]],
+    deactivations: int,
+    writes: int,
+    max_drop_percent: int,
+    max_deactivations: int,
+) -> Message:
+    """The ERROR entry of a held run: what it would have done, and why it waits (the money
+    per currency is on the run, ``SyncRun.approval.money``)."""
+    before, after, total = seats
+    parts = [f"lower seats {_change(before, after, total)}"]
+    parts += [
+        f"change the {currency} monthly customer price {_change(b, a, t)}"
+        for currency, t, b, a in money
+    ]
+    parts.append(f"deactivate {deactivations} licence(s)")
+    return Message(
+        MessageCode.NEEDS_APPROVAL,
+        f"This sync would write {writes} licence(s) to HaloPSA: "
+        + ", ".join(parts)
+        + f". Your safety valve holds a sync that lowers seats or monthly value by more than "
+        f"{max_drop_percent}% of your total, or deactivates more than {max_deactivations} "
+        "licences. Nothing was written. Review the preview, then approve or cancel the run.",
+        {
+            "writes": writes,
+            "seatsBefore": before,
+            "seatsAfter": after,
+            "seatsTotal": total,
+            "deactivations": deactivations,
+            "maxDropPercent": max_drop_percent,
+            "maxDeactivations": max_deactivations,
+        },
+    )
+
+
+def approved(run_id: int, by: str) -> Message:
+    return Message(
+        MessageCode.SUBSCRIPTIONS_SYNC_APPROVED,
+        f"Run {run_id} was approved and runs the plan it showed. By: {by}",
+        {"runId": str(run_id), "by": by},
+    )
+
+
+def held_cancelled(reason: Message, by: str | None) -> Message:
+    """The entry of a held run dropped: why (not approved, superseded), and by whom."""
+    return Message(
+        MessageCode.SUBSCRIPTIONS_SYNC_CANCELLED,
+        reason.text if by is None else f"{reason.text} By: {by}",
+        {"reasonCode": reason.code.value, "reason": reason.text, **reason.params, "by": by},
     )

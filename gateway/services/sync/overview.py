@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from gateway.errors import (
     NotFound,
@@ -68,6 +69,10 @@ class RunRecord:
     halo_rate_limited: int
     halo_retries: int
     halo_wait_seconds: float
+    # Held by the safety valve (or approved after): the verdict as stored on the run.
+    approval: dict[str, Any] | None = None
+    approved_by: str | None = None
+    approved_at: datetime | None = None
 
 
 async def run_record(run: SyncRun) -> RunRecord:
@@ -96,6 +101,9 @@ async def run_record(run: SyncRun) -> RunRecord:
         halo_rate_limited=run.halo_rate_limited,
         halo_retries=run.halo_retries,
         halo_wait_seconds=run.halo_wait_seconds,
+        approval=run.approval,
+        approved_by=run.approved_by,
+        approved_at=run.approved_at,
     )
 
 
@@ -203,6 +211,7 @@ _PHASE_OF_STATE = {
     RunState.SUCCEEDED: RunPhase.COMPLETED,
     RunState.FAILED: RunPhase.FAILED,
     RunState.CANCELLED: RunPhase.CANCELLED,
+    RunState.NEEDS_APPROVAL: RunPhase.NEEDS_APPROVAL,
 }
 
 

@@ -62,6 +62,7 @@ class RunPhase(StrEnum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    NEEDS_APPROVAL = "NEEDS_APPROVAL"  # held by the safety valve before writing
     RESYNC = RESYNC
 
 
@@ -97,6 +98,13 @@ async def claim_lock(
         )
     )
     return updated == 1
+
+
+def lock_alive(seller: Seller, now: datetime) -> bool:
+    """The seller's lock is held by a run whose lease has not expired (``claim_lock``'s rule)."""
+    if seller.active_run_id is None:
+        return False
+    return seller.lease_expires_at is None or seller.lease_expires_at >= now
 
 
 async def lease_held_elsewhere(seller_id: str, run_id: int, now: datetime) -> float | None:
@@ -225,6 +233,7 @@ _PHASE_CODES: dict[str, MessageCode] = {
     RunPhase.COMPLETED: MessageCode.SYNC_COMPLETED,
     RunPhase.FAILED: MessageCode.SYNC_FAILED,
     RunPhase.CANCELLED: MessageCode.SYNC_CANCELLED,
+    RunPhase.NEEDS_APPROVAL: MessageCode.NEEDS_APPROVAL,
     RunPhase.RESYNC: MessageCode.EVENTS_MISSED,
 }
 
@@ -296,6 +305,14 @@ class CannotContinue(Exception):
     def __init__(self, message: Message) -> None:
         super().__init__(message.text)
         self.message = message
+
+
+class NeedsApproval(Exception):
+    """The safety valve holds the run before it writes anything (``valve.Verdict``)."""
+
+    def __init__(self, verdict: Any) -> None:
+        super().__init__("held by the safety valve")
+        self.verdict = verdict
 
 
 @dataclass

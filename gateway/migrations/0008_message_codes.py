@@ -5,7 +5,7 @@ from json import dumps, loads
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0004_lease_owner_rate_limited_since')]
+    dependencies = [('models', '0007_claims_approval')]
 
     initial = False
 
