@@ -408,6 +408,7 @@ class IntegrationIssue(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="issues", on_delete=fields.CASCADE
     )
+    seller_id: str
     kind = fields.CharEnumField(IssueKind, max_length=32)
     # What the issue is about within its kind: the sync kind for SYNC_OVERDUE / SYNC_FAILED,
     # "" when the kind alone says it (a seller has one connection).

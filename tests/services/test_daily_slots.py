@@ -16,7 +16,9 @@ SUBS = SyncKind.SUBSCRIPTIONS
 
 def test_a_sellers_run_is_planned_at_the_same_time_every_day_within_the_window() -> None:
     settings = Settings()  # 18:00 UTC, spread over 45 minutes
-    planned = [daily_slots.planned_at(settings, SUBS, "seller-a", DAY + timedelta(d)) for d in range(7)]
+    planned = [
+        daily_slots.planned_at(settings, SUBS, "seller-a", DAY + timedelta(d)) for d in range(7)
+    ]
     assert {p.time() for p in planned} == {daily_slots.time_of_day(settings, SUBS, "seller-a")}
     assert [p.date() for p in planned] == [DAY + timedelta(d) for d in range(7)]
     assert time(18, 0) <= planned[0].time() < time(18, 45)
@@ -43,9 +45,9 @@ def test_10_000_sellers_are_spread_evenly_and_none_moves_when_others_join() -> N
 
 def test_no_spread_puts_every_seller_at_the_hour() -> None:
     settings = Settings(scheduled_sync_spread_minutes=0)
-    assert {
-        daily_slots.planned_at(settings, SUBS, f"seller-{i}", DAY) for i in range(100)
-    } == {datetime(2026, 11, 25, 18, tzinfo=UTC)}
+    assert {daily_slots.planned_at(settings, SUBS, f"seller-{i}", DAY) for i in range(100)} == {
+        datetime(2026, 11, 25, 18, tzinfo=UTC)
+    }
 
 
 def test_the_next_planned_run_is_todays_until_it_passes_then_tomorrows() -> None:

@@ -162,9 +162,7 @@ async def _existing_keys(keys: list[str]) -> set[str]:
         batch = keys[i : i + KEY_LOOKUP_BATCH]
         found.update(
             str(k)
-            for k in await SyncRun.filter(dedupe_key__in=batch).values_list(
-                "dedupe_key", flat=True
-            )
+            for k in await SyncRun.filter(dedupe_key__in=batch).values_list("dedupe_key", flat=True)
         )
     return found
 

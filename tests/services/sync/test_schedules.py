@@ -35,9 +35,7 @@ async def test_with_no_spread_two_schedulers_queue_one_run_per_seller_at_the_hou
     await data.seller("seller-c")  # no connection: never scheduled
     deps = with_settings(gateway.app.state.halo.deps, scheduled_sync_spread_minutes=0)
     now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-    assert await trigger_scheduled(deps, SyncKind.ORGANIZATIONS, now - LOOK) == (
-        ScheduledCounts()
-    )
+    assert await trigger_scheduled(deps, SyncKind.ORGANIZATIONS, now - LOOK) == (ScheduledCounts())
     first = await trigger_scheduled(deps, SyncKind.ORGANIZATIONS, now)
     second = await trigger_scheduled(deps, SyncKind.ORGANIZATIONS, now)
     assert first == ScheduledCounts(queued=2)
