@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
+import time_machine
+
 from gateway.models import LogEntry, LogLevel, SyncKind, SyncRun, SyncTrigger
 from gateway.services import daily_slots
 from gateway.services.sync import DailySchedule, ScheduledCounts, trigger_scheduled
@@ -140,3 +142,24 @@ async def test_a_scheduled_run_meeting_a_running_sync_is_skipped_with_one_warnin
         "Sync in progress. The next scheduled sync or a manual one will catch up."
     )
     await wait_for_run(gateway, manual["data"]["syncOrganizations"]["id"])
+
+
+async def test_the_overview_tells_the_seller_when_its_next_scheduled_runs_are_due(
+    migrated_db, halo_sim, gateway
+) -> None:
+    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
+    settings = gateway.app.state.halo.deps.settings
+    noon = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    with time_machine.travel(noon, tick=True):
+        overview = await gateway.gql(
+            "{ syncOverview { organizations { nextScheduledAt } "
+            "subscriptions { nextScheduledAt } } }"
+        )
+    got = overview["data"]["syncOverview"]
+    # Today's 08:xx has passed: tomorrow's; today's 18:xx is still to come
+    tomorrow = DAY + timedelta(days=1)
+    orgs = daily_slots.planned_at(settings, SyncKind.ORGANIZATIONS, "seller-a", tomorrow)
+    subs = daily_slots.planned_at(settings, SyncKind.SUBSCRIPTIONS, "seller-a", DAY)
+    assert datetime.fromisoformat(got["organizations"]["nextScheduledAt"]) == orgs
+    assert datetime.fromisoformat(got["subscriptions"]["nextScheduledAt"]) == subs
+    assert orgs.time() == daily_slots.time_of_day(settings, SyncKind.ORGANIZATIONS, "seller-a")
