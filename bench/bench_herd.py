@@ -53,7 +53,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,7 +65,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psutil
 import redis.asyncio as aioredis
 import uvicorn
-from cryptography.fernet import Fernet
 
 from bench import seeding
 from bench.bench_faults import postgres_database, until
@@ -87,14 +85,13 @@ from gateway.models import (
 from gateway.services import build_deps, daily_slots
 from gateway.services.sync import DailySchedule, trigger_scheduled
 from gateway.services.sync.licences import licence_payload, to_licence_write
-from gateway.settings import Environment, Settings
+from gateway.settings import Settings
 from tests.support.fleet import Fleet, Worker
 from tests.support.processes import start_worker
 from workers.broker import build_broker, register_actors
 from workers.queue import DramatiqJobQueue
 from workers.scheduler import SCHEDULE_LOOK_SECONDS
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 CLIENT_ID, CLIENT_SECRET = "c", "s"
 SUBSCRIPTIONS_PER_ORGANIZATION = 10
 BIG_SUBSCRIPTIONS_PER_ORGANIZATION = 50
@@ -426,22 +423,6 @@ async def reset_simulator_only(group: list[Tenant]) -> None:
 # --- main -------------------------------------------------------------------------------
 
 
-def bench_settings(database_url: str, tmp: str) -> Settings:
-    return Settings(
-        environment=Environment.TEST,
-        database_url=database_url,
-        data_dir=Path(tmp),
-        redis_url=REDIS_URL,
-        redis_namespace=f"halo-herd-{uuid.uuid4().hex[:10]}",
-        secrets_key=Fernet.generate_key().decode(),
-        jwt_secret="bench-jwt-secret-that-is-long-enough-0123456789",
-        in_process_scheduler=False,
-        halo_rate_limit_requests=HALO_RATE_LIMIT[0],
-        halo_rate_limit_window_seconds=HALO_RATE_LIMIT[1],
-        log_level="WARNING",
-    )
-
-
 async def main(args: argparse.Namespace) -> None:
     state = SimulatorState()
     async with postgres_database() as database_url:
@@ -449,7 +430,12 @@ async def main(args: argparse.Namespace) -> None:
             tempfile.TemporaryDirectory() as tmp,
             simulator_on_ports(state, args.sellers + args.big_sellers) as ports,
         ):
-            settings = bench_settings(database_url, tmp)
+            settings = seeding.scale_out_settings(
+                database_url,
+                Path(tmp),
+                halo_rate_limit_requests=HALO_RATE_LIMIT[0],
+                halo_rate_limit_window_seconds=HALO_RATE_LIMIT[1],
+            )
             small, big = (
                 tenants(
                     state,
