@@ -72,6 +72,8 @@ from gateway import db
 from gateway.halopsa import HaloClient, HaloCredentials, InMemoryRateLimiter
 from gateway.halopsa.simulator import SimulatorState, create_simulator_app
 from gateway.models import (
+    Connection,
+    ConnectionStatus,
     IntegrationIssue,
     LogEntry,
     OrganizationMapping,
@@ -362,11 +364,17 @@ async def scenario(
     synced" (every licence a create), else from the last scenario (every licence the same)."""
     if fresh:
         await reset(settings, group)
+    # Only this scenario's sellers are due: the others' connections are set aside meanwhile.
+    sellers = [t.seller_id for t in group]
+    await Connection.filter(seller_id__in=sellers).update(status=ConnectionStatus.VERIFIED)
+    await Connection.exclude(seller_id__in=sellers).update(status=ConnectionStatus.INVALID)
     after = await SyncRun.all().order_by("-id").first().values_list("id", flat=True) or 0
     processes = [w.process for w in fleet.workers]
     cpu_before, started = cpu_seconds(processes), time.monotonic()
     await queue_them()
-    runs = await wait_for_runs([t.seller_id for t in group], len(group), after)
+    runs = await wait_for_runs(sellers, len(group), after)
+    strays = await SyncRun.filter(id__gt=after).exclude(seller_id__in=sellers).count()
+    assert strays == 0, f"{strays} runs of other sellers"
     # Minus what the workers spend idle (polling Redis, heart-beating) over the same time.
     cpu = cpu_seconds(processes) - cpu_before - idle_cpu * (time.monotonic() - started)
     result = outcome(name, group, runs, max(cpu, 0.0), len(processes), fresh=fresh)
