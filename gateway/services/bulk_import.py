@@ -272,7 +272,7 @@ class ImportFile:
                     f"{self.path.name}, line {last_line + 1}: {exc}", field="file"
                 ) from exc
             line, last_line = last_line + 1, reader.line_num  # a quoted cell may span lines
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():
                 continue  # a blank line, or a spreadsheet's empty row (",,,")
             row = _Row(line, dict(zip(order, cells, strict=False)), columns)
             if len(cells) != len(order):
