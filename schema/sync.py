@@ -202,6 +202,12 @@ class SyncKindStatus:
     retry_after_seconds: int
     current_run: SyncRun | None
     last_run: SyncRun | None
+    next_scheduled_at: datetime | None = strawberry.field(
+        description="When this seller's next scheduled run of this kind is due: the daily "
+        "slot (08:00 UTC customers, 18:00 UTC subscriptions) plus the seller's own offset "
+        "within SCHEDULED_SYNC_SPREAD_MINUTES, the same time every day. It runs if the "
+        "connection is verified by then."
+    )
 
 
 @strawberry.type
@@ -225,6 +231,7 @@ class SyncOverview:
                 retry_after_seconds=k.retry_after_seconds,
                 current_run=SyncRun.from_record(k.current_run) if k.current_run else None,
                 last_run=SyncRun.from_record(k.last_run) if k.last_run else None,
+                next_scheduled_at=k.next_scheduled_at,
             )
 
         now = overview.now

@@ -1,7 +1,7 @@
 """A sync run, from button to ledger: its one home.
 
     triggers.py   who may start or cancel a run (connection, mapping, cooldown, one per seller)
-    schedules.py  the daily schedule's runs, once per seller and day whoever fires
+    schedules.py  the daily schedule's runs, once per seller and day at its time, whoever fires
     runs.py       the seller's lock and its lease, events, progress, the run's exceptions
     engine.py     execute_run(run_id, deps): claim → pull | push → finish
     waits.py      a run re-queued with a delay: HaloPSA's rate limit, another execution's lease
@@ -44,7 +44,7 @@ from gateway.services.sync.overview import (
 from gateway.services.sync.preview import SyncPreview, preview_sync
 from gateway.services.sync.preview_csv import write_preview_csv
 from gateway.services.sync.runs import RunPhase, active_run, event_code, event_for, now_utc
-from gateway.services.sync.schedules import ScheduledCounts, trigger_scheduled
+from gateway.services.sync.schedules import DailySchedule, ScheduledCounts, trigger_scheduled
 from gateway.services.sync.triggers import (
     cancel_sync,
     cooldown_remaining,
@@ -67,6 +67,7 @@ __all__ = [
     "MIN_DEACTIVATIONS",
     "MIN_DROP_PERCENT",
     "ButtonState",
+    "DailySchedule",
     "KindOverview",
     "RunPhase",
     "RunRecord",

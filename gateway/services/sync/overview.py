@@ -7,7 +7,7 @@ code and parameters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -25,7 +25,7 @@ from gateway.models import (
     SyncScope,
     SyncTrigger,
 )
-from gateway.services import Deps, issues
+from gateway.services import Deps, daily_slots, issues
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
 from gateway.services.sync.runs import (
     RunPhase,
@@ -127,6 +127,9 @@ class KindOverview:
     retry_after_seconds: int
     current_run: RunRecord | None
     last_run: RunRecord | None
+    # The seller's next scheduled run of this kind (daily_slots: the slot's hour plus the
+    # seller's offset in the spread window); it runs if the connection is verified by then.
+    next_scheduled_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -186,11 +189,15 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
                 )
         return KindOverview(kind, ButtonState.IDLE, None, None, 0, None, last_run)
 
+    def scheduled(overview: KindOverview) -> KindOverview:
+        planned = daily_slots.next_planned_at(deps.settings, overview.kind, seller_id, now)
+        return replace(overview, next_scheduled_at=planned)
+
     return SyncOverview(
         last_sync_to_platform=last_orgs_ok.finished_at if last_orgs_ok else None,
         last_sync_to_psa=last_subs_ok.finished_at if last_subs_ok else None,
-        organizations=await kind_overview(SyncKind.ORGANIZATIONS),
-        subscriptions=await kind_overview(SyncKind.SUBSCRIPTIONS),
+        organizations=scheduled(await kind_overview(SyncKind.ORGANIZATIONS)),
+        subscriptions=scheduled(await kind_overview(SyncKind.SUBSCRIPTIONS)),
         now=now,
         open_issues=await issues.open_issue_count(seller_id, now),
     )
