@@ -559,7 +559,6 @@ def test_a_dropped_websocket_reconnects_and_shows_the_current_state(page, site) 
 
 UNMAPPED_ROWS = """{ organizations(filter: {mappingStatus: [UNMAPPED]}, pageSize: 50)
 { rows { id name } } }"""
-SYNC_ONE = "mutation ($id: ID!) { syncOrganizationSubscriptions(organizationId: $id) { id } }"
 
 
 def test_a_row_sync_shows_its_progress_on_that_row(page, site: WebGateway) -> None:
@@ -582,7 +581,7 @@ def test_a_row_sync_shows_its_progress_on_that_row(page, site: WebGateway) -> No
     site.simulator.instance().set_faults(latency_ms=SLOW_HALO_MS)
     try:
         # When that organisation's subscriptions sync runs (started in another tab)
-        started = site.gql("ready", SYNC_ONE, {"id": org["id"]})
+        started = site.gql("ready", SYNC_ONE, {"o": org["id"]})
         assert "errors" not in started, started
         # Then its row, and only its row, shows the run's live counts
         expect(row).to_have_attribute("aria-busy", "true")

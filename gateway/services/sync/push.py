@@ -167,13 +167,14 @@ class SubscriptionsPush:
         self.run.total = (
             await Subscription.filter(organization_id__in=org_ids).count() if org_ids else 0
         )
+        # Pages learn the total now, before the checks and the first HaloPSA answer (seconds
+        # on a slow HaloPSA).
+        await self.progress.step(force=True)
         await self.safety_valve()
         self.waiting = await existing.clients_waiting(
             self.seller_id, mappings, self.client, self.run.id
         )
         await load_run_counts(self.run)  # a resumed attempt starts from what its run already did
-        # Pages learn the total now, before the first HaloPSA answer (seconds on a slow one).
-        await self.progress.step(force=True)
         for start in range(0, len(mappings), ORGANIZATIONS_PER_READ):
             await self.push_organizations(mappings[start : start + ORGANIZATIONS_PER_READ])
         await self.flush()
