@@ -13,6 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from gateway import db
+from gateway.messages import Message, MessageCode
 from gateway.models import LogEntry, LogLevel, SyncKind, SyncRun, SyncTrigger
 from gateway.services import daily_slots
 from gateway.services import logs as product_log
@@ -114,8 +115,9 @@ async def test_a_job_runs_its_service_in_the_schedulers_own_database(
     # Given an entry past retention and one within it
     await data.seller("seller-a")
     now = datetime.now(UTC)
-    await product_log.record("seller-a", LogLevel.INFO, "old", at=now - timedelta(days=31))
-    await product_log.record("seller-a", LogLevel.INFO, "recent", at=now - timedelta(days=29))
+    said = Message(MessageCode.CONFIGURATION_UPDATED, "")
+    await product_log.record("seller-a", LogLevel.INFO, "old", said, at=now - timedelta(days=31))
+    await product_log.record("seller-a", LogLevel.INFO, "recent", said, at=now - timedelta(days=29))
     database = await db.open_db(settings)
     try:
         scheduler = build_scheduler(settings, gateway.app.state.halo.deps, database)

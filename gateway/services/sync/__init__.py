@@ -16,7 +16,8 @@
     approvals.py  a held run: approve (its plan), cancel, supersede
     existing.py   day one: what a client held before the first push (the run's check)
     existing_review.py  day one, the seller's side: review, suggested pairs, decisions
-    overview.py   tiles, button states, run history
+    overview.py   tiles, button states, run history (runs as RunRecord dataclasses)
+    manual.py     the seller's buttons: a manual sync started, approved or cancelled
     activity.py   the Logs page's chart: runs per day by outcome, records written
     journal.py    every seller-visible text of a run
 
@@ -28,9 +29,11 @@ from gateway.services.sync import existing_review
 from gateway.services.sync.approvals import approve_sync
 from gateway.services.sync.engine import execute_run
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
+from gateway.services.sync.manual import approve_run, cancel_run, sync_now
 from gateway.services.sync.overview import (
     ButtonState,
     KindOverview,
+    RunRecord,
     SyncOverview,
     latest_run_event,
     load_run,
@@ -40,7 +43,7 @@ from gateway.services.sync.overview import (
 )
 from gateway.services.sync.preview import SyncPreview, preview_sync
 from gateway.services.sync.preview_csv import write_preview_csv
-from gateway.services.sync.runs import RunPhase, active_run, event_for, now_utc
+from gateway.services.sync.runs import RunPhase, active_run, event_code, event_for, now_utc
 from gateway.services.sync.schedules import DailySchedule, ScheduledCounts, trigger_scheduled
 from gateway.services.sync.triggers import (
     cancel_sync,
@@ -67,6 +70,7 @@ __all__ = [
     "DailySchedule",
     "KindOverview",
     "RunPhase",
+    "RunRecord",
     "RunState",
     "ScheduledCounts",
     "SyncKind",
@@ -77,9 +81,12 @@ __all__ = [
     "ValveSettings",
     "Verdict",
     "active_run",
+    "approve_run",
     "approve_sync",
+    "cancel_run",
     "cancel_sync",
     "cooldown_remaining",
+    "event_code",
     "event_for",
     "execute_run",
     "existing_review",
@@ -89,6 +96,7 @@ __all__ = [
     "organization_by_external_id",
     "preview_sync",
     "relative_time",
+    "sync_now",
     "sync_overview",
     "sync_runs",
     "trigger_scheduled",

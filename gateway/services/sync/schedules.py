@@ -122,7 +122,7 @@ async def trigger_scheduled(
                 run.seller_id,
                 LogLevel.WARNING,
                 scheduled_skipped(kind),
-                scheduled_skipped_details(exc.message),
+                scheduled_skipped_details(kind, exc.message, exc.code),
             )
     counts = ScheduledCounts(queued, already_queued, skipped)
     if counts.any:
