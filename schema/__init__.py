@@ -25,6 +25,7 @@ from strawberry.tools import merge_types
 
 from schema import (
     connection,
+    drift,
     graphql_core_patches,
     imports,
     issues,
@@ -52,6 +53,7 @@ AREAS: list[ModuleType] = [
     suggestions,
     sync,
     preview,
+    drift,
     issues,
     webhooks,
     logs,

@@ -59,6 +59,21 @@ class ConnectionInput:
         )
 
 
+@strawberry.type(
+    description="A permission the syncs need from the HaloPSA API application, proven "
+    "without writing anything."
+)
+class ConnectionPermission:
+    permission: str = strawberry.field(
+        description="As HaloPSA's API application settings (Permissions tab) name it, e.g. "
+        "edit:softwarelicensing."
+    )
+    needed_for: str
+    granted: bool | None = strawberry.field(
+        description="Null: HaloPSA did not say which permissions the token grants."
+    )
+
+
 @strawberry.type
 class ConnectionTestResult:
     success: bool
@@ -67,6 +82,11 @@ class ConnectionTestResult:
     )
     reason: str = strawberry.field(description="Why, in plain words.")
     reason_code: str
+    permissions: list[ConnectionPermission] = strawberry.field(
+        description="What a sync needs (clients readable, licences readable and writable), "
+        "checked with reads only: the test never creates or changes anything in HaloPSA. "
+        "Empty when the test stopped before (no token, HaloPSA unreachable)."
+    )
 
 
 @strawberry.type
@@ -79,6 +99,13 @@ class SaveConnectionResult:
 @strawberry.type
 class Configuration:
     sync_unit_prices: bool = strawberry.field(description="Sync unit prices to HaloPSA.")
+    daily_drift_check: bool = strawberry.field(
+        description="Run the drift check every day after the 18:00 UTC subscriptions sync."
+    )
+
+    @classmethod
+    def from_view(cls, view: configuration_service.ConfigurationView) -> Configuration:
+        return cls(sync_unit_prices=view.sync_unit_prices, daily_drift_check=view.daily_drift_check)
 
 
 @strawberry.type
@@ -96,7 +123,7 @@ class Query:
     @strawberry.field(description="How subscriptions are sent to HaloPSA.")
     async def configuration(self, info: Info[Context, None]) -> Configuration:
         view = await configuration_service.get_configuration(info.context.seller_id)
-        return Configuration(sync_unit_prices=view.sync_unit_prices)
+        return Configuration.from_view(view)
 
 
 @strawberry.type
@@ -114,6 +141,12 @@ class Mutation:
             message=result.message,
             reason=result.reason,
             reason_code=result.reason_code,
+            permissions=[
+                ConnectionPermission(
+                    permission=p.permission, needed_for=p.needed_for, granted=p.granted
+                )
+                for p in result.permissions
+            ],
         )
 
     @strawberry.mutation(description="Test, then save the settings (only a working configuration).")
@@ -136,6 +169,17 @@ class Mutation:
     ) -> ConfigurationUpdate:
         view = await configuration_service.set_sync_unit_prices(info.context.principal, enabled)
         return ConfigurationUpdate(
-            configuration=Configuration(sync_unit_prices=view.sync_unit_prices),
-            message=configuration_service.UPDATED,
+            configuration=Configuration.from_view(view), message=configuration_service.UPDATED
+        )
+
+    @strawberry.mutation(
+        description="Turn the daily drift check (after the 18:00 UTC subscriptions sync) on or off."
+    )
+    async def set_daily_drift_check(
+        self, info: Info[Context, None], enabled: bool
+    ) -> ConfigurationUpdate:
+        view = await configuration_service.set_daily_drift_check(info.context.principal, enabled)
+        return ConfigurationUpdate(
+            configuration=Configuration.from_view(view),
+            message=configuration_service.DRIFT_CHECK_UPDATED,
         )

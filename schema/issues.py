@@ -29,6 +29,11 @@ class IssueKind(Enum):
     RECORDS_REJECTED = "RECORDS_REJECTED"
     SYNC_FAILED = "SYNC_FAILED"
     SYNC_OVERDUE = "SYNC_OVERDUE"
+    DRIFT_FOUND = strawberry.enum_value(
+        "DRIFT_FOUND",
+        description="A drift check found licences this integration wrote edited, "
+        "deactivated or deleted in HaloPSA (see drift).",
+    )
 
 
 @strawberry.enum

@@ -118,6 +118,11 @@ class SubscriptionPreview:
     changes: list[FieldChange] = strawberry.field(
         description="For a create, update or mark-deleted: the fields that change."
     )
+    overwrites: list[FieldChange] = strawberry.field(
+        description="Hand edits in HaloPSA (found by the latest drift check) that this write "
+        "overwrites, HaloPSA's value → the one sent: the platform wins. Empty when nothing is "
+        "written, or no drift check found the licence edited."
+    )
     currency: str
     monthly_cost_before: str | None = strawberry.field(
         description="Monthly amounts of every licence this integration wrote for it, in any "
@@ -209,6 +214,10 @@ def _subscription(s: Any) -> SubscriptionPreview:
         changes=[
             FieldChange(field=c.field, before=_text(c.before), after=_text(c.after))
             for c in s.changes
+        ],
+        overwrites=[
+            FieldChange(field=c.field, before=_text(c.before), after=_text(c.after))
+            for c in s.overwrites
         ],
         currency=s.currency,
         monthly_cost_before=shown.cost_before if known_before else None,

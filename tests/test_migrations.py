@@ -20,6 +20,7 @@ EXPECTED_TABLES = {
     "integration_issue",
     "webhook_endpoint",
     "webhook_delivery",
+    "drift_finding",
 }
 
 
@@ -29,6 +30,7 @@ async def test_migrations_create_every_table_and_are_idempotent(settings) -> Non
         "models.0002_ledger_outcomes",
         "models.0003_issues_webhooks",
         "models.0004_lease_owner_rate_limited_since",
+        "models.0008_drift",
     ]
     assert await db.migrate(settings) == []
     ctx = await db.open_db(settings)

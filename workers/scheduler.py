@@ -1,8 +1,9 @@
 """The daily schedule's wiring: APScheduler cron jobs that call the services.
 
 Organisations at 08:00 UTC and subscriptions at 18:00 UTC
-(``gateway.services.sync.trigger_scheduled``: once per seller and day, whoever fires), and
-the purge of seller-visible log entries past retention (``gateway.services.logs``). The rules
+(``gateway.services.sync.trigger_scheduled``: once per seller and day, whoever fires), the
+daily drift checks the 18:00 pushes did not queue (``catch_up_drift_checks``), and the purge
+of seller-visible log entries past retention (``gateway.services.logs``). The rules
 live in the services; this module only says when, in which database, and logs a job that
 fails.
 """
@@ -21,7 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 from gateway import db
 from gateway.services import Deps, build_deps
 from gateway.services import logs as product_log
-from gateway.services.sync import SyncKind, trigger_scheduled
+from gateway.services.sync import SyncKind, catch_up_drift_checks, trigger_scheduled
 from gateway.settings import Settings
 from workers.broker import build_broker, register_actors
 from workers.queue import DramatiqJobQueue
@@ -32,6 +33,10 @@ logger = logging.getLogger(__name__)
 RETENTION_HOUR_UTC = 3
 # A job that fires late (a restart around 18:00) still runs if within this many seconds.
 MISFIRE_GRACE_SECONDS = 15 * 60
+# The daily drift check follows each 18:00 push (its end queues it); this many hours after
+# the push slot, the checks no push queued are queued (a push that could not start, or that
+# waits for approval). Kept within the same UTC day: the check's dedupe key is the day's.
+DRIFT_CHECK_CATCH_UP_HOURS = 3
 
 
 def build_scheduler(settings: Settings, deps: Deps, database: db.Database) -> AsyncIOScheduler:
@@ -58,6 +63,16 @@ def build_scheduler(settings: Settings, deps: Deps, database: db.Database) -> As
         job(trigger_scheduled, deps, SyncKind.SUBSCRIPTIONS),
         CronTrigger(hour=settings.subscriptions_sync_cron_hour, minute=0, timezone=UTC),
         id="subscriptions-daily",
+        **common,
+    )
+    scheduler.add_job(
+        job(catch_up_drift_checks, deps),
+        CronTrigger(
+            hour=min(23, settings.subscriptions_sync_cron_hour + DRIFT_CHECK_CATCH_UP_HOURS),
+            minute=0,
+            timezone=UTC,
+        ),
+        id="drift-check-catch-up",
         **common,
     )
     scheduler.add_job(

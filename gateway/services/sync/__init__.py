@@ -3,7 +3,7 @@
     triggers.py   who may start or cancel a run (connection, mapping, cooldown, one per seller)
     schedules.py  the daily schedule's runs, once per seller and day whoever fires
     runs.py       the seller's lock and its lease, events, progress, the run's exceptions
-    engine.py     execute_run(run_id, deps): claim → pull | push → finish
+    engine.py     execute_run(run_id, deps): claim → pull | push | reconcile → finish
     waits.py      a run re-queued with a delay: HaloPSA's rate limit, another execution's lease
     pull.py       organisations in (HaloPSA clients)
     push.py       subscriptions out (ledger intents, batches, adoption)
@@ -12,13 +12,19 @@
     preview.py    what the next push would do and the money it moves (reads only)
     preview_csv.py  the preview as CSV (halo-gateway preview)
     money.py      what a licence in HaloPSA is worth per month (pure)
+    reconcile.py  the drift check: every licence in HaloPSA, read once, against the ledger
+    drift.py      how one licence differs from what we wrote (pure)
+    drift_report.py  the latest drift check's findings, named and paged
+    drift_csv.py  the drift report as CSV (halo-gateway drift)
     overview.py   tiles, button states, run history
     journal.py    every seller-visible text of a run
 
 Callers (the GraphQL edge, the workers, the CLI) import from this package only.
 """
 
-from gateway.models import RunState, SyncKind, SyncScope, SyncTrigger
+from gateway.models import DriftKind, RunState, SyncKind, SyncScope, SyncTrigger
+from gateway.services.sync.drift_csv import write_drift_csv
+from gateway.services.sync.drift_report import DriftCounts, DriftItem, DriftReport, drift_report
 from gateway.services.sync.engine import execute_run
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
 from gateway.services.sync.overview import (
@@ -34,7 +40,11 @@ from gateway.services.sync.overview import (
 from gateway.services.sync.preview import SyncPreview, preview_sync
 from gateway.services.sync.preview_csv import write_preview_csv
 from gateway.services.sync.runs import RunPhase, active_run, event_for, now_utc
-from gateway.services.sync.schedules import ScheduledCounts, trigger_scheduled
+from gateway.services.sync.schedules import (
+    ScheduledCounts,
+    catch_up_drift_checks,
+    trigger_scheduled,
+)
 from gateway.services.sync.triggers import (
     cancel_sync,
     cooldown_remaining,
@@ -45,6 +55,10 @@ from gateway.services.sync.triggers import (
 __all__ = [
     "IN_PROGRESS_MESSAGE",
     "ButtonState",
+    "DriftCounts",
+    "DriftItem",
+    "DriftKind",
+    "DriftReport",
     "KindOverview",
     "RunPhase",
     "RunState",
@@ -56,7 +70,9 @@ __all__ = [
     "SyncTrigger",
     "active_run",
     "cancel_sync",
+    "catch_up_drift_checks",
     "cooldown_remaining",
+    "drift_report",
     "event_for",
     "execute_run",
     "latest_run_event",
@@ -69,5 +85,6 @@ __all__ = [
     "sync_runs",
     "trigger_scheduled",
     "trigger_sync",
+    "write_drift_csv",
     "write_preview_csv",
 ]

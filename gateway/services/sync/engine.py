@@ -38,15 +38,17 @@ from gateway.services import Deps, issues
 from gateway.services import logs as product_log
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.halo_client import credentials_for, open_client
+from gateway.services.sync.drift_report import drift_counts, drift_found
 from gateway.services.sync.journal import (
-    CUSTOMERS_COMPLETED,
-    CUSTOMERS_STARTED,
-    SUBSCRIPTIONS_COMPLETED,
-    SUBSCRIPTIONS_STARTED,
+    COMPLETED_TITLES,
+    STARTED_TITLES,
+    drift_check_details,
+    finished_title,
     seller_reason,
 )
 from gateway.services.sync.pull import sync_organizations
 from gateway.services.sync.push import load_run_counts, sync_subscriptions
+from gateway.services.sync.reconcile import give_way_slots, reconcile
 from gateway.services.sync.runs import (
     CannotContinue,
     LostLock,
@@ -60,6 +62,7 @@ from gateway.services.sync.runs import (
     now_utc,
     release_lock,
 )
+from gateway.services.sync.schedules import after_scheduled_push
 from gateway.services.sync.waits import come_back_later, wait_for_rate_limit
 
 logger = logging.getLogger(__name__)
@@ -102,11 +105,10 @@ async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
     run.message = None  # e.g. "Waiting for HaloPSA's rate limit" from the last attempt
     await run.save(update_fields=["state", "started_at", "sync_unit_prices", "attempts", "message"])
     if not resumed:
-        title = CUSTOMERS_STARTED if run.kind is SyncKind.ORGANIZATIONS else SUBSCRIPTIONS_STARTED
         await product_log.record(
             seller_id,
             LogLevel.INFO,
-            title,
+            STARTED_TITLES[run.kind],
             product_log.format_details(
                 **{"Reseller ID": seller_id, "Provider": product_log.PROVIDER},
                 Trigger=run.trigger.value.lower(),
@@ -129,11 +131,19 @@ async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
     client = None
     try:
         connection = await require_verified_connection(seller_id)
-        client = open_client(deps, credentials_for(deps, connection))
+        # The drift check only reads: it gives way to the pushes in the shared rate budget.
+        leave = (
+            give_way_slots(deps.settings.halo_rate_limit_requests)
+            if run.kind is SyncKind.RECONCILE
+            else 0
+        )
+        client = open_client(deps, credentials_for(deps, connection), leave_for_others=leave)
         progress.client = client
         async with client:
             if run.kind is SyncKind.ORGANIZATIONS:
                 await sync_organizations(run, client, progress)
+            elif run.kind is SyncKind.RECONCILE:
+                await reconcile(run, client, progress)
             else:
                 await sync_subscriptions(run, client, progress)
     except RunCancelled:
@@ -240,15 +250,24 @@ async def _finish(
         },
         run.duration_ms,
     )
-    organizations = run.kind is SyncKind.ORGANIZATIONS
-    counts = {
-        "Reseller ID": seller_id,
-        "Provider": product_log.PROVIDER,
-        "Created": run.created,
-        "Updated": run.updated,
-        "Failed": run.failed,
-    }
-    if not organizations:
+    counts: dict[str, object] = {"Reseller ID": seller_id, "Provider": product_log.PROVIDER}
+    level = LogLevel.INFO
+    if run.kind is SyncKind.RECONCILE:
+        drift = await drift_counts(run.id)
+        counts.update(
+            drift_check_details(
+                licences=run.processed,
+                edited=drift.edited,
+                deactivated=drift.deactivated,
+                deleted=drift.deleted,
+                foreign=drift.foreign,
+            )
+        )
+        if state is RunState.SUCCEEDED and drift_found(drift):
+            level = LogLevel.WARNING
+    else:
+        counts.update(Created=run.created, Updated=run.updated, Failed=run.failed)
+    if run.kind is SyncKind.SUBSCRIPTIONS:
         counts["Skipped"] = run.skipped
         counts["Unchanged"] = run.unchanged
     counts["Duration (ms)"] = run.duration_ms
@@ -256,19 +275,21 @@ async def _finish(
     counts["Rate limited (429)"] = run.halo_rate_limited
     counts["Backoff (s)"] = round(run.halo_wait_seconds, 1)
     if state is RunState.SUCCEEDED:
-        title = CUSTOMERS_COMPLETED if organizations else SUBSCRIPTIONS_COMPLETED
         await product_log.record(
-            seller_id, LogLevel.INFO, title, product_log.format_details(**counts), run_id=run.id
+            seller_id,
+            level,
+            COMPLETED_TITLES[run.kind],
+            product_log.format_details(**counts),
+            run_id=run.id,
         )
         phase = RunPhase.COMPLETED
     else:
-        kind_text = "Customers" if organizations else "Subscriptions"
         verb = "cancelled" if state is RunState.CANCELLED else "failed"
         level = LogLevel.INFO if state is RunState.CANCELLED else LogLevel.ERROR
         await product_log.record(
             seller_id,
             level,
-            f"{kind_text} sync {verb}",
+            finished_title(run.kind, verb),
             f"{message} " + product_log.format_details(**counts),
             run_id=run.id,
         )
@@ -277,3 +298,5 @@ async def _finish(
     # Integration issues (opened from the failure's class, resolved by a success) and the
     # run's webhooks; only rows and queued ids, never a receiver's time.
     await issues.after_run(run, deps, error)
+    # The daily drift check follows the daily push (when the seller turned it on).
+    await after_scheduled_push(deps, run)

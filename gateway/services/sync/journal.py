@@ -16,6 +16,37 @@ CUSTOMERS_STARTED = "Customers sync started"
 CUSTOMERS_COMPLETED = "Customers sync completed"
 SUBSCRIPTIONS_STARTED = "Subscriptions sync started"
 SUBSCRIPTIONS_COMPLETED = "Subscriptions sync completed"
+DRIFT_STARTED = "Drift check started"
+DRIFT_COMPLETED = "Drift check completed"
+
+# What a run of each kind is called in the seller's log and messages.
+RUN_NAMES = {
+    SyncKind.ORGANIZATIONS: "customers sync",
+    SyncKind.SUBSCRIPTIONS: "subscriptions sync",
+    SyncKind.RECONCILE: "drift check",
+}
+# What a run of each kind processes ("12 of 40 … were processed").
+RUN_THINGS = {
+    SyncKind.ORGANIZATIONS: "organizations",
+    SyncKind.SUBSCRIPTIONS: "subscriptions",
+    SyncKind.RECONCILE: "licences",
+}
+STARTED_TITLES = {
+    SyncKind.ORGANIZATIONS: CUSTOMERS_STARTED,
+    SyncKind.SUBSCRIPTIONS: SUBSCRIPTIONS_STARTED,
+    SyncKind.RECONCILE: DRIFT_STARTED,
+}
+COMPLETED_TITLES = {
+    SyncKind.ORGANIZATIONS: CUSTOMERS_COMPLETED,
+    SyncKind.SUBSCRIPTIONS: SUBSCRIPTIONS_COMPLETED,
+    SyncKind.RECONCILE: DRIFT_COMPLETED,
+}
+
+
+def finished_title(kind: SyncKind, verb: str) -> str:
+    """ "Customers sync failed", "Drift check cancelled" …"""
+    return f"{RUN_NAMES[kind].capitalize()} {verb}"
+
 
 SUBSCRIPTION_SKIPPED = "Subscription skipped"
 SUBSCRIPTION_QUANTITY_ZERO = "Subscription quantity set to zero"
@@ -28,8 +59,7 @@ READBACK_INCOMPLETE = (
 
 
 def scheduled_skipped(kind: SyncKind) -> str:
-    what = "customers" if kind is SyncKind.ORGANIZATIONS else "subscriptions"
-    return f"Scheduled {what} sync skipped"
+    return f"Scheduled {RUN_NAMES[kind]} skipped"
 
 
 def scheduled_skipped_details(reason: str) -> str:
@@ -88,11 +118,11 @@ def _duration(seconds: float) -> str:
     return f"{round(seconds / 60)} minutes"
 
 
-def rate_limit_waiting(kind_text: str, resume_in: float, limit: float) -> str:
+def rate_limit_waiting(run_name: str, resume_in: float, limit: float) -> str:
     """The run is re-queued to continue once HaloPSA's rolling window admits requests."""
     return (
         f"HaloPSA answered 'rate limit reached' (another integration may be using the "
-        f"instance's request budget). The {kind_text} sync continues in {_duration(resume_in)}; "
+        f"instance's request budget). The {run_name} continues in {_duration(resume_in)}; "
         f"it stops if HaloPSA still refuses after {_duration(limit)} in all."
     )
 
@@ -153,3 +183,68 @@ def preview_last_write_unconfirmed(licence_id: int | None) -> str:
         f"HaloPSA did not confirm the last write to licence {licence_id}, so its current values "
         "are not known here; the sync sends the platform's values."
     )
+
+
+# --- drift (reconcile, `drift(page…)`, `halo-gateway drift`): one licence's finding, in words ---
+
+DRIFT_FIELD_SEPARATOR = "; "
+
+
+def show_value(value: object) -> str:
+    """A licence field's value in a sentence or a CSV cell (``(none)``, ``true``, ``12``)."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def drift_changes_text(changes: list[dict[str, object]]) -> str:
+    """``count: 10 → 12; price: 220.00 → 250.00`` (what we wrote → what HaloPSA holds)."""
+    return DRIFT_FIELD_SEPARATOR.join(
+        f"{c['field']}: {show_value(c['ours'])} → {show_value(c['theirs'])}" for c in changes
+    )
+
+
+def drift_edited(changes: list[dict[str, object]]) -> str:
+    return (
+        f"Edited in HaloPSA since this integration wrote it ({drift_changes_text(changes)}). "
+        "The next sync that changes this subscription sends the platform's values and "
+        "overwrites these edits (the platform wins); until then they stay."
+    )
+
+
+def drift_deactivated(changes: list[dict[str, object]]) -> str:
+    return (
+        f"Deactivated in HaloPSA since this integration wrote it ({drift_changes_text(changes)}). "
+        "The next sync that changes this subscription makes it active again if the platform "
+        "says so (the platform wins)."
+    )
+
+
+def drift_deleted(licence_id: int) -> str:
+    return (
+        f"Deleted from HaloPSA: licence {licence_id} is gone, but this integration still holds "
+        "it as the licence of this subscription, so HaloPSA will reject the next update of it."
+    )
+
+
+def drift_foreign(client_name: str) -> str:
+    return (
+        f"Under the mapped HaloPSA organization '{client_name}', but not written by this "
+        "integration (entered by hand or by another integration). If it bills the same thing "
+        "as one of the platform's subscriptions, the customer may be billed twice."
+    )
+
+
+def drift_check_details(
+    *, licences: int, edited: int, deactivated: int, deleted: int, foreign: int
+) -> dict[str, int]:
+    """The counts of the drift check's summary entry in the Logs."""
+    return {
+        "Licences read": licences,
+        "Edited in HaloPSA": edited,
+        "Deactivated in HaloPSA": deactivated,
+        "Deleted from HaloPSA": deleted,
+        "Not written by this integration": foreign,
+    }

@@ -18,6 +18,11 @@ remap the old client's licence stays in HaloPSA and goes on being billed, so it 
 Two things only HaloPSA can tell, so the preview says so instead of predicting them: an
 intent left by a run that died (the push reads the client back first and may adopt the
 licence instead of creating it: ``AWAITING_READBACK``) and a write HaloPSA refuses.
+
+Hand edits in HaloPSA are known only from the latest drift check (``drift_report``): a
+write to a licence that check found edited sends the platform's values over every edited
+field ("platform wins"), and the preview lists them (``overwrites``: HaloPSA's value → the
+one sent). An edit made since the check, or a licence the push wrote since, is not known.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from gateway.models import (
 )
 from gateway.services.paging import Page, check_page
 from gateway.services.sync import journal
+from gateway.services.sync.drift_report import hand_edits
 from gateway.services.sync.money import NOTHING, Monthly, cents, payload_monthly
 from gateway.services.sync.plan import Action, Decision, Reason, plan_subscription
 from gateway.services.sync.runs import now_utc
@@ -211,6 +217,9 @@ class SubscriptionPreview:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     before_known: bool
+    # Hand edits in HaloPSA (found by the latest drift check) that this write overwrites:
+    # HaloPSA's value → the one sent.
+    overwrites: list[FieldChange] = field(default_factory=list)
 
     @property
     def changes(self) -> list[FieldChange]:
@@ -371,11 +380,12 @@ async def preview_sync(seller_id: str, organization_id: int | None = None) -> Sy
             (preview, [_plan(s, ledger.get(s.id, ()), preview, unit_prices) for s in subs])
         )
     await _load_intents([row for _, plans in planned for p in plans for row in p.need_intent])
+    edits = await hand_edits(seller_id)
 
     previews: list[OrganizationPreview] = []
     for preview, plans in planned:
         for plan in plans:
-            sub_preview = _subscription(plan, client_names)
+            sub_preview = _subscription(plan, client_names, edits)
             preview.subscriptions.append(sub_preview)
             preview.counts.count(sub_preview.action)
             _money_in(preview.money, sub_preview.currency).add(sub_preview.money)
@@ -476,7 +486,11 @@ async def _load_intents(rows: list[_Ledger]) -> None:
             by_id[row_id].intent = intent
 
 
-def _subscription(plan: _Planned, client_names: dict[int, str]) -> SubscriptionPreview:
+def _subscription(
+    plan: _Planned,
+    client_names: dict[int, str],
+    edits: dict[int, list[dict[str, Any]]],
+) -> SubscriptionPreview:
     sub, decision, current, others = plan.sub, plan.decision, plan.current, plan.others
     in_halo = current is not None and current.halo_licence_id is not None
     before: dict[str, Any] | None = None
@@ -525,7 +539,25 @@ def _subscription(plan: _Planned, client_names: dict[int, str]) -> SubscriptionP
         before=before,
         after=after,
         before_known=before_known,
+        overwrites=_overwrites(decision, current, after, edits),
     )
+
+
+def _overwrites(
+    decision: Decision,
+    current: _Ledger | None,
+    after: dict[str, Any] | None,
+    edits: dict[int, list[dict[str, Any]]],
+) -> list[FieldChange]:
+    """The hand edits a write sends the platform's values over: every field the latest drift
+    check found edited on this licence (``hand_edits`` leaves out licences written since)."""
+    if not decision.writes or current is None or current.halo_licence_id is None:
+        return []
+    changes = edits.get(current.halo_licence_id)
+    if changes is None:
+        return []
+    sent = after or {}
+    return [FieldChange(c["field"], c["theirs"], sent.get(c["field"])) for c in changes]
 
 
 def _reason(

@@ -19,11 +19,13 @@ from datetime import timedelta
 
 from gateway.errors import BrokerUnavailable
 from gateway.halopsa import HaloRateLimited
-from gateway.models import LogLevel, SyncKind, SyncRun
+from gateway.models import LogLevel, SyncRun
 from gateway.services import Deps
 from gateway.services import logs as product_log
 from gateway.services.sync.journal import (
     RATE_LIMIT_WAITING,
+    RUN_NAMES,
+    RUN_THINGS,
     rate_limit_gave_up,
     rate_limit_waiting,
     seller_reason,
@@ -92,16 +94,14 @@ async def wait_for_rate_limit(
     progress.halo_totals()
     waited = (now - since).total_seconds()
     if waited + delay > limit:
-        things = "organizations" if run.kind is SyncKind.ORGANIZATIONS else "subscriptions"
         return rate_limit_gave_up(
             waited=waited,
             limit=limit,
             refused=run.halo_rate_limited,
             processed=run.processed,
             total=run.total,
-            things=things,
+            things=RUN_THINGS[run.kind],
         )
-    kind_text = "customers" if run.kind is SyncKind.ORGANIZATIONS else "subscriptions"
     run.rate_limited_since = since
     run.message = RATE_LIMIT_WAITING
     await run.save(
@@ -143,7 +143,7 @@ async def wait_for_rate_limit(
         seller_id,
         LogLevel.WARNING,
         RATE_LIMIT_WAITING,
-        rate_limit_waiting(kind_text, delay, limit),
+        rate_limit_waiting(RUN_NAMES[run.kind], delay, limit),
         run_id=run.id,
     )
     await deps.bus.publish(event_for(run, RunPhase.PROGRESS, message=RATE_LIMIT_WAITING))
