@@ -304,3 +304,92 @@ async def test_the_in_memory_limiter_keeps_under_the_window() -> None:
     waits = [await limiter.acquire("h") for _ in range(11)]
     assert loop.time() - started >= 0.4  # 11 slots of 5 per 0.2 s need two full windows
     assert sum(waits) > 0
+
+
+@respx.mock
+async def test_every_licence_of_the_instance_is_listed_in_id_order_100_a_page() -> None:
+    token_route(respx.mock)
+    rows = [{"id": i, "client_id": i % 7, "name": f"L{i}", "count": 1} for i in range(1, 201)]
+
+    def page(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params["page_no"])
+        return httpx.Response(
+            200, json={"record_count": 200, "licences": rows[(n - 1) * 100 : n * 100]}
+        )
+
+    route = respx.get(f"{API}/SoftwareLicence").mock(side_effect=page)
+    async with client() as c:
+        pages = [p async for p in c.iter_licence_pages()]
+    # Two pages for 200 licences (no third call to find the end), every client at once
+    assert [len(p.licences) for p in pages] == [100, 100]
+    assert [lic.id for p in pages for lic in p.licences] == list(range(1, 201))
+    assert route.call_count == 2
+    params = route.calls[0].request.url.params
+    assert "client_id" not in params
+    assert (params["includeinactive"], params["order"], params["page_size"]) == (
+        "true",
+        "id",
+        "100",
+    )
+
+
+@respx.mock
+async def test_a_licence_listing_that_goes_back_in_id_order_is_not_trusted() -> None:
+    token_route(respx.mock)
+    same = {"record_count": 300, "licences": [{"id": i, "name": "x"} for i in range(1, 101)]}
+    respx.get(f"{API}/SoftwareLicence").mock(return_value=httpx.Response(200, json=same))
+    async with client() as c:
+        with pytest.raises(HaloIncompleteRead, match="not in id order"):
+            _ = [p async for p in c.iter_licence_pages()]
+
+
+@pytest.mark.parametrize(
+    ("answer", "granted"),
+    [
+        (
+            {"scope": "read:customers read:softwarelicensing"},
+            {"read:customers", "read:softwarelicensing"},
+        ),
+        ({"scope": "all"}, {"all"}),
+        ({}, None),
+    ],
+    ids=["listed", "all", "unsaid"],
+)
+@respx.mock
+async def test_the_permissions_a_token_was_granted_are_read_from_its_scope(answer, granted) -> None:
+    respx.post(f"{AUTH}/token").mock(
+        return_value=httpx.Response(
+            200, json={"access_token": TOKEN, "token_type": "Bearer", "expires_in": 3600, **answer}
+        )
+    )
+    async with client() as c:
+        await c._access_token()
+    assert c.granted_scopes == (frozenset(granted) if granted is not None else None)
+
+
+async def test_a_caller_that_leaves_slots_to_others_gives_way_when_the_window_fills() -> None:
+    # Given a window of 10 with 7 slots taken
+    limiter = InMemoryRateLimiter(10, 300.0)
+    for _ in range(7):
+        await limiter.acquire("h")
+    # When a reader that leaves 4 slots to others asks, it waits (only 3 are free) …
+    reader = asyncio.create_task(limiter.acquire("h", leave=4))
+    await asyncio.sleep(0)
+    # … while the others still get the slots it left them
+    assert [await limiter.acquire("h") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert not reader.done()
+    reader.cancel()
+    # And in a quiet window the reader goes at once
+    assert await InMemoryRateLimiter(10, 300.0).acquire("h", leave=4) == 0.0
+
+
+@respx.mock
+async def test_a_jwt_tokens_scope_claim_tells_the_permissions_when_the_answer_does_not() -> None:
+    import base64
+
+    claims = base64.urlsafe_b64encode(json.dumps({"scope": ["edit:softwarelicensing"]}).encode())
+    jwt = f"eyJhbGciOiJIUzI1NiJ9.{claims.decode().rstrip('=')}.signature"
+    token_route(respx.mock, token=jwt)
+    async with client() as c:
+        await c._access_token()
+    assert c.granted_scopes == frozenset({"edit:softwarelicensing"})
