@@ -13,10 +13,10 @@ from gateway import db
 from gateway.models import LogEntry, LogLevel
 from gateway.services import logs as product_log
 from tests.support import data
-from workers.scheduler import RETENTION_HOUR_UTC, build_scheduler
+from workers.scheduler import DRIFT_CHECK_CATCH_UP_HOURS, RETENTION_HOUR_UTC, build_scheduler
 
 
-async def test_the_schedule_is_08_00_and_18_00_utc_and_the_purge_at_night(
+async def test_the_schedule_is_08_00_and_18_00_utc_the_drift_catch_up_and_the_purge_at_night(
     settings, migrated_db, gateway
 ) -> None:
     database = await db.open_db(settings)
@@ -25,10 +25,16 @@ async def test_the_schedule_is_08_00_and_18_00_utc_and_the_purge_at_night(
     finally:
         await db.close_db(database)
     triggers = {job.id: job.trigger for job in scheduler.get_jobs()}
-    assert set(triggers) == {"organizations-daily", "subscriptions-daily", "log-retention"}
+    assert set(triggers) == {
+        "organizations-daily",
+        "subscriptions-daily",
+        "drift-check-catch-up",
+        "log-retention",
+    }
     for job_id, hour in (
         ("organizations-daily", 8),
         ("subscriptions-daily", 18),
+        ("drift-check-catch-up", 18 + DRIFT_CHECK_CATCH_UP_HOURS),
         ("log-retention", RETENTION_HOUR_UTC),
     ):
         trigger = triggers[job_id]
