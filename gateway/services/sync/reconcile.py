@@ -7,9 +7,10 @@ client), and reports per licence (``drift.py`` says how one is compared):
 * **edited** — a licence this integration wrote whose fields HaloPSA now holds differently
   (fields, ours → theirs), or **deactivated** by hand;
 * **deleted** — a licence the ledger holds that HaloPSA no longer has. A licence the listing
-  did not show is fetched by id before it is called deleted (a deletion elsewhere during the
-  read shifts the pages and can hide a licence from them), so that costs one request per
-  licence that is really gone;
+  did not show is looked up before it is called deleted (a deletion elsewhere during the
+  read shifts the pages and can hide a licence from them): by id, or by listing its client
+  when several of that client's are missing — at most one request per such client, which is
+  the "+ clients" of the lower bound ⌈licences / 100⌉ + clients;
 * **foreign** — a licence under a mapped client that this integration never wrote.
 
 It writes nothing to HaloPSA. Its requests share the instance's rate budget with the pushes
@@ -21,8 +22,10 @@ the check succeeds (one transaction), and is read with ``drift_report.py``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,17 +160,29 @@ class Reconcile:
 
     async def check_unseen(self) -> None:
         """Licences of the ledger the listing did not show: gone, or hidden from the pages by
-        a change during the read (then they are checked like the others)."""
+        a change during the read (then they are checked like the others). One GET for a
+        client missing one licence, one listing of the client for several: at most one
+        request per such client (a client holds far fewer than 100 licences of ours)."""
+        missing: dict[int, list[int]] = defaultdict(list)
         for licence_id in sorted(set(self.written) - self.seen):
-            mine = self.written[licence_id]
-            try:
-                licence = await self.client.get_licence(licence_id)
-            except HaloNotFound:
-                name = (mine.ours or {}).get("name") or ""
-                self.add(DriftKind.DELETED, licence_id, mine.halo_client_id, name, mine, [])
-                continue
-            self.run.processed += 1
-            self.check(licence)
+            missing[self.written[licence_id].halo_client_id].append(licence_id)
+        for halo_client_id, licence_ids in missing.items():
+            found: dict[int, LicenceRecord] = {}
+            if len(licence_ids) == 1:
+                with contextlib.suppress(HaloNotFound):  # gone: not found
+                    found[licence_ids[0]] = await self.client.get_licence(licence_ids[0])
+            else:
+                async for licence in self.client.iter_licences(client_id=halo_client_id):
+                    found[licence.id] = licence
+            for licence_id in licence_ids:
+                licence = found.get(licence_id)
+                if licence is None:
+                    mine = self.written[licence_id]
+                    name = (mine.ours or {}).get("name") or ""
+                    self.add(DriftKind.DELETED, licence_id, mine.halo_client_id, name, mine, [])
+                else:
+                    self.run.processed += 1
+                    self.check(licence)
 
     def add(
         self,

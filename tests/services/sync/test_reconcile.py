@@ -311,3 +311,23 @@ async def test_the_preview_shows_which_hand_edits_the_next_sync_overwrites(
         if s["id"] == "s1"
     )
     assert (s1["action"], s1["overwrites"]) == ("UPDATE", [])
+
+
+async def test_licences_gone_from_halopsa_are_confirmed_with_one_request_per_client(
+    connected, gateway
+) -> None:
+    sim = connected.instance()
+    await _synced_scene(gateway, sim)
+    ids = _licence_ids(sim)
+    # Given two of Acme's licences and Globex's one deleted by hand
+    hand = HaloHand(connected)
+    for name in ("M365 E3", "Defender", "Acronis Backup"):
+        await hand.delete(ids[name])
+    gets = sim.counters["requests_get"]
+
+    await _check(gateway)
+
+    drift = await _drift(gateway, kind="DELETED")
+    assert sorted(f["subscriptionId"] for f in drift["findings"]) == ["s1", "s3", "s4"]
+    # One page for the whole instance, then Acme's list (two missing) and Globex's licence
+    assert sim.counters["requests_get"] - gets == 1 + 2
