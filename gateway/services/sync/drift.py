@@ -100,7 +100,8 @@ def theirs_value(licence: Any, field: str) -> Any:
     return value
 
 
-def _same(field: str, ours: Any, theirs: Any) -> bool:
+def same_value(field: str, ours: Any, theirs: Any) -> bool:
+    """Do two values of a licence field mean the same (``180.0`` and ``"180.00"`` do)?"""
     if field in _MONEY_FIELDS:
         return _money(ours) == _money(theirs)
     if field in _DATE_FIELDS:
@@ -116,7 +117,7 @@ def licence_changes(ours: dict[str, Any], licence: Any) -> list[DriftChange]:
     for field in DRIFT_FIELDS:
         mine = ours.get(field)
         theirs = theirs_value(licence, field)
-        if _same(field, mine, theirs):
+        if same_value(field, mine, theirs):
             continue
         shown = _money_text(theirs, mine) if field in _MONEY_FIELDS else theirs
         changes.append(DriftChange(field, mine, shown))

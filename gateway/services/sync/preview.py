@@ -47,6 +47,7 @@ from gateway.models import (
 )
 from gateway.services.paging import Page, check_page
 from gateway.services.sync import journal
+from gateway.services.sync.drift import same_value
 from gateway.services.sync.drift_report import hand_edits
 from gateway.services.sync.money import NOTHING, Monthly, cents, payload_monthly
 from gateway.services.sync.plan import Action, Decision, Reason, plan_subscription
@@ -557,7 +558,11 @@ def _overwrites(
     if changes is None:
         return []
     sent = after or {}
-    return [FieldChange(c["field"], c["theirs"], sent.get(c["field"])) for c in changes]
+    return [
+        FieldChange(c["field"], c["theirs"], sent.get(c["field"]))
+        for c in changes
+        if not same_value(c["field"], sent.get(c["field"]), c["theirs"])
+    ]
 
 
 def _reason(

@@ -263,10 +263,11 @@ async def test_the_preview_shows_which_hand_edits_the_next_sync_overwrites(
     await _synced_scene(gateway, sim)
     ids = _licence_ids(sim)
     hand = HaloHand(connected)
-    await hand.edit(ids["M365 E3"], count=12, price=250.0)
+    await hand.edit(ids["M365 E3"], count=8, price=250.0)
     await hand.edit(ids["Acronis Backup"], term_duration="3 Years")
     await _check(gateway)
-    # Given the platform changes M365's seats (Acronis stays as it is)
+    # Given the platform changes M365's seats to the 8 someone already typed into HaloPSA
+    # (Acronis stays as it is)
     m365 = await Subscription.get(external_id="s1")
     m365.quantity = 8
     await m365.save()
@@ -281,13 +282,11 @@ async def test_the_preview_shows_which_hand_edits_the_next_sync_overwrites(
         for s in o["subscriptions"]
     }
 
-    # Then the update of M365 sends the platform's values over both hand edits …
+    # Then the update of M365 sends the platform's price over the hand-edited one (the seats
+    # it sends are the ones HaloPSA already holds: nothing of that edit is lost) …
     assert subs["s1"]["action"] == "UPDATE"
     assert subs["s1"]["changes"] == [{"field": "count", "before": "10", "after": "8"}]
-    assert subs["s1"]["overwrites"] == [
-        {"field": "count", "before": "12", "after": "8"},
-        {"field": "price", "before": "250.00", "after": "220.00"},
-    ]
+    assert subs["s1"]["overwrites"] == [{"field": "price", "before": "250.00", "after": "220.00"}]
     # … while Acronis is not sent, so its hand edit stays
     assert (subs["s4"]["action"], subs["s4"]["overwrites"]) == ("UNCHANGED", [])
 
