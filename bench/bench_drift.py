@@ -44,8 +44,6 @@ from bench import seeding
 from gateway.auth import mint_token
 from gateway.halopsa import HaloClient, HaloCredentials
 from gateway.halopsa.simulator import SimulatorState, create_simulator_app
-from gateway.models import LedgerState, OrganizationMapping, Subscription, SyncedSubscription
-from gateway.services.sync.licences import licence_payload, payload_hash, to_licence_write
 from gateway.settings import Settings
 from tests.support.servers import serve_in_thread
 
@@ -68,35 +66,7 @@ async def seed(settings: Settings, sim_url: str, args: argparse.Namespace, insta
         )
         await seeding.connection(settings, SELLER, sim_url)
         await seeding.subscriptions(SELLER, org_rows, args.per_org)
-        halo_of = dict(
-            await OrganizationMapping.filter(seller_id=SELLER).values_list(
-                "organization_id", "psa_organization__halo_id"
-            )
-        )
-        rows = []
-        for sub in await Subscription.filter(seller_id=SELLER).order_by("id"):
-            client = halo_of[sub.organization_id]  # type: ignore[attr-defined]
-            sent = licence_payload(sub, client, unit_prices=False)
-            licence_id = instance.next_licence_id
-            instance.next_licence_id += 1
-            instance.licences[licence_id] = {
-                "id": licence_id,
-                **to_licence_write(sent, None).to_json(),
-            }
-            digest = payload_hash(sent)
-            rows.append(
-                SyncedSubscription(
-                    seller_id=SELLER,
-                    subscription_id=sub.id,
-                    halo_client_id=client,
-                    halo_licence_id=licence_id,
-                    state=LedgerState.WRITTEN,
-                    payload_hash=digest,
-                    intent=sent,
-                    intent_hash=digest,
-                )
-            )
-        await SyncedSubscription.bulk_create(rows, batch_size=1000)
+        await seeding.written_ledger(SELLER, instance)
     ours = sorted(instance.licences)
     deleted = set(ours[7::200])
     edited = [i for i in ours[3::100] if i not in deleted]

@@ -43,9 +43,8 @@ from bench import seeding
 from gateway import db
 from gateway.auth import mint_token
 from gateway.halopsa.simulator import SimulatorState, create_simulator_app
-from gateway.models import LedgerState, OrganizationMapping, Subscription, SyncedSubscription
+from gateway.models import Subscription
 from gateway.services.sync import now_utc, preview_sync
-from gateway.services.sync.licences import licence_payload, payload_hash
 from gateway.settings import Settings
 from tests.support.servers import serve_in_thread
 
@@ -77,31 +76,7 @@ async def seed_ledger(settings: Settings) -> None:
     ctx = await db.open_db(settings)
     try:
         with db.bound(ctx):
-            clients = dict(
-                await OrganizationMapping.filter(seller_id=SELLER).values_list(
-                    "organization_id", "psa_organization__halo_id"
-                )
-            )
-            rows = []
-            for n, sub in enumerate(await Subscription.filter(seller_id=SELLER), start=1):
-                client = clients.get(sub.organization_id)  # type: ignore[attr-defined]
-                if client is None:
-                    continue
-                sent = licence_payload(sub, client, unit_prices=False)
-                digest = payload_hash(sent)
-                rows.append(
-                    SyncedSubscription(
-                        seller_id=SELLER,
-                        subscription_id=sub.id,
-                        halo_client_id=client,
-                        halo_licence_id=n,
-                        state=LedgerState.WRITTEN,
-                        payload_hash=digest,
-                        intent=sent,
-                        intent_hash=digest,
-                    )
-                )
-            await SyncedSubscription.bulk_create(rows, batch_size=1000)
+            await seeding.written_ledger(SELLER)
     finally:
         await db.close_db(ctx)
 

@@ -59,6 +59,16 @@ async def _in_db(
         await db.close_db(ctx)
 
 
+# The CSV commands' ``-o FILE`` (stdout without it).
+_csv_output = click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV file to write (default: stdout).",
+)
+
+
 class _FileRefused(click.ClickException):
     exit_code = EXIT_FILE_REFUSED
 
@@ -390,13 +400,7 @@ def _import_summary(report: Any) -> Any:
     required=True,
     help="mappings: platform organisation ↔ HaloPSA client; ledger: synced subscriptions.",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="CSV file to write (default: stdout).",
-)
+@_csv_output
 def export_command(seller_id: str, what: str, output: Path | None) -> None:
     """Write a seller's mappings or sync ledger as CSV (for their accountant)."""
     from gateway.errors import DomainError
@@ -426,13 +430,7 @@ def export_command(seller_id: str, what: str, output: Path | None) -> None:
     default=None,
     help="Only this organisation (the platform's organisation id).",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="CSV file to write (default: stdout).",
-)
+@_csv_output
 def preview_command(seller_id: str, organization_id: str | None, output: Path | None) -> None:
     """Write what the next subscriptions sync would do as CSV: one row per subscription
     (create, update with the fields old → new, mark deleted, unchanged, skipped and why) with
@@ -501,13 +499,7 @@ def _signed(amount: str) -> str:
     default=None,
     help="Only findings of this kind.",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="CSV file to write (default: stdout).",
-)
+@_csv_output
 def drift_command(seller_id: str, kind: str | None, output: Path | None) -> None:
     """Write the latest drift check's report as CSV: one row per licence edited,
     deactivated or deleted in HaloPSA since this integration wrote it (fields, ours →

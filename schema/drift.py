@@ -7,7 +7,6 @@ it. Changes read ours → theirs: what this integration last wrote → what Halo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -17,6 +16,7 @@ from gateway.services.paging import DEFAULT_PAGE_SIZE, check_page
 from gateway.services.sync import DriftKind
 from schema.context import Context
 from schema.paging import page_totals
+from schema.preview import field_text
 from schema.sync import SyncRun
 
 strawberry.enum(
@@ -83,14 +83,6 @@ class DriftReport:
     range: str = strawberry.field(description='e.g. "1 – 20 of 236"')
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def _finding(item: sync_service.DriftItem) -> DriftFinding:
     return DriftFinding(
         kind=item.kind,
@@ -103,7 +95,9 @@ def _finding(item: sync_service.DriftItem) -> DriftFinding:
         subscription_id=strawberry.ID(item.subscription_id) if item.subscription_id else None,
         subscription_name=item.subscription_name,
         changes=[
-            DriftChange(field=str(c["field"]), ours=_text(c["ours"]), theirs=_text(c["theirs"]))
+            DriftChange(
+                field=str(c["field"]), ours=field_text(c["ours"]), theirs=field_text(c["theirs"])
+            )
             for c in item.changes
         ],
         text=item.text,

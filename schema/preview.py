@@ -167,7 +167,8 @@ class SyncPreview:
     range: str = strawberry.field(description='e.g. "1 – 20 of 236"')
 
 
-def _text(value: Any) -> str | None:
+def field_text(value: Any) -> str | None:
+    """A licence field's value as the API shows it (booleans as true / false)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -212,11 +213,11 @@ def _subscription(s: Any) -> SubscriptionPreview:
         reason_text=s.reason_text,
         halo_licence_id=s.halo_licence_id,
         changes=[
-            FieldChange(field=c.field, before=_text(c.before), after=_text(c.after))
+            FieldChange(field=c.field, before=field_text(c.before), after=field_text(c.after))
             for c in s.changes
         ],
         overwrites=[
-            FieldChange(field=c.field, before=_text(c.before), after=_text(c.after))
+            FieldChange(field=c.field, before=field_text(c.before), after=field_text(c.after))
             for c in s.overwrites
         ],
         currency=s.currency,

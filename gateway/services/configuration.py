@@ -34,44 +34,38 @@ async def get_configuration(seller_id: str) -> ConfigurationView:
 
 
 async def set_sync_unit_prices(principal: Principal, enabled: bool) -> ConfigurationView:
-    # One transaction: the setting never changes without its log entry, or the reverse.
-    async with in_transaction(current_connection_name()):
-        await Seller.filter(id=principal.seller_id).update(sync_unit_prices=enabled)
-        await product_log.record(
-            principal.seller_id,
-            LogLevel.INFO,
-            UPDATED.rstrip("."),
-            product_log.format_details(
-                **{"Reseller ID": principal.seller_id},
-                **{"Sync unit prices to HaloPSA": "On" if enabled else "Off"},
-                By=principal.subject,
-            ),
-        )
-    return await _view(principal.seller_id, sync_unit_prices=enabled)
+    return await _set(
+        principal, "sync_unit_prices", enabled, UPDATED, "Sync unit prices to HaloPSA"
+    )
 
 
 async def set_daily_drift_check(principal: Principal, enabled: bool) -> ConfigurationView:
     """Turn the daily drift check (after the 18:00 UTC subscriptions sync) on or off."""
+    return await _set(
+        principal, "daily_drift_check", enabled, DRIFT_CHECK_UPDATED, "Daily drift check"
+    )
+
+
+async def _set(
+    principal: Principal, field: str, enabled: bool, message: str, label: str
+) -> ConfigurationView:
+    """Change one switch of the seller and log it (``label``: the switch in the log entry)."""
+    # One transaction: the setting never changes without its log entry, or the reverse.
     async with in_transaction(current_connection_name()):
-        await Seller.filter(id=principal.seller_id).update(daily_drift_check=enabled)
+        await Seller.filter(id=principal.seller_id).update(**{field: enabled})
         await product_log.record(
             principal.seller_id,
             LogLevel.INFO,
-            DRIFT_CHECK_UPDATED.rstrip("."),
+            message.rstrip("."),
             product_log.format_details(
                 **{"Reseller ID": principal.seller_id},
-                **{"Daily drift check": "On" if enabled else "Off"},
+                **{label: "On" if enabled else "Off"},
                 By=principal.subject,
             ),
         )
-    return await _view(principal.seller_id, daily_drift_check=enabled)
-
-
-async def _view(seller_id: str, **changed: bool) -> ConfigurationView:
-    """The configuration after a change (the changed value as set, the others as stored)."""
-    seller = await Seller.get_or_none(id=seller_id)
+    seller = await Seller.get_or_none(id=principal.seller_id)
     values = {
         "sync_unit_prices": seller.sync_unit_prices if seller else False,
         "daily_drift_check": seller.daily_drift_check if seller else False,
     }
-    return ConfigurationView(**{**values, **changed})
+    return ConfigurationView(**{**values, field: enabled})

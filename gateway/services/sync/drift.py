@@ -16,27 +16,15 @@ equals the ``"180.00"`` we sent, and shown the same way on both sides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from gateway.models import DriftKind
+from gateway.services.sync.licences import LICENCE_FIELDS, as_money, iso_day
 
 # The licence fields compared, in the order they are shown. ``client_id`` last: a licence
 # moved to another HaloPSA client by hand.
-DRIFT_FIELDS = (
-    "name",
-    "count",
-    "purchase_price",
-    "price",
-    "billing_cycle",
-    "term_duration",
-    "start_date",
-    "end_date",
-    "status",
-    "is_active",
-    "client_id",
-)
+DRIFT_FIELDS = (*LICENCE_FIELDS, "client_id")
 _MONEY_FIELDS = frozenset({"purchase_price", "price"})
 _DATE_FIELDS = frozenset({"start_date", "end_date"})
 
@@ -53,30 +41,11 @@ class DriftChange:
         return {"field": self.field, "ours": self.ours, "theirs": self.theirs}
 
 
-def _day(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)[:10]
-
-
-def _money(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
 def _money_text(theirs: Decimal | None, ours: Any) -> str | None:
     """HaloPSA's amount written with as many decimals as ours, when that loses nothing."""
     if theirs is None:
         return None
-    mine = _money(ours)
+    mine = as_money(ours)
     if mine is not None:
         exponent = mine.as_tuple().exponent
         if isinstance(exponent, int):
@@ -90,7 +59,7 @@ def theirs_value(licence: Any, field: str) -> Any:
     """A licence's field as a payload holds it (``licence``: a ``LicenceRecord``)."""
     value = getattr(licence, field)
     if field in _DATE_FIELDS:
-        return _day(value)
+        return iso_day(value)
     if field == "count":
         return int(value or 0)
     if field == "client_id":
@@ -103,9 +72,9 @@ def theirs_value(licence: Any, field: str) -> Any:
 def same_value(field: str, ours: Any, theirs: Any) -> bool:
     """Do two values of a licence field mean the same (``180.0`` and ``"180.00"`` do)?"""
     if field in _MONEY_FIELDS:
-        return _money(ours) == _money(theirs)
+        return as_money(ours) == as_money(theirs)
     if field in _DATE_FIELDS:
-        return _day(ours) == _day(theirs)
+        return iso_day(ours) == iso_day(theirs)
     if field in ("count", "client_id"):
         return ours is not None and theirs is not None and int(ours) == int(theirs)
     return bool(ours == theirs)

@@ -49,23 +49,13 @@ from gateway.services.paging import Page, check_page
 from gateway.services.sync import journal
 from gateway.services.sync.drift import same_value
 from gateway.services.sync.drift_report import hand_edits
+from gateway.services.sync.licences import LICENCE_FIELDS
 from gateway.services.sync.money import NOTHING, Monthly, cents, payload_monthly
 from gateway.services.sync.plan import Action, Decision, Reason, plan_subscription
 from gateway.services.sync.runs import now_utc
 
 # Fields of a licence payload shown as changes (client_id is the organisation's, shown there).
-CHANGE_FIELDS = (
-    "name",
-    "count",
-    "purchase_price",
-    "price",
-    "billing_cycle",
-    "term_duration",
-    "start_date",
-    "end_date",
-    "status",
-    "is_active",
-)
+CHANGE_FIELDS = LICENCE_FIELDS
 _SUB_FIELDS = (
     "id",
     "external_id",

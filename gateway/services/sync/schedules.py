@@ -80,12 +80,7 @@ async def trigger_scheduled(
             already_queued += 1
         except DomainError as exc:
             skipped += 1
-            await product_log.record(
-                seller_id,
-                LogLevel.WARNING,
-                scheduled_skipped(kind),
-                scheduled_skipped_details(exc.message),
-            )
+            await _skipped(seller_id, kind, exc.message)
     counts = ScheduledCounts(queued, already_queued, skipped)
     logger.info("scheduled %s sync: %s", kind.value.lower(), counts)
     return counts
