@@ -413,6 +413,43 @@ def test_no_page_has_serious_or_critical_accessibility_violations(browser, site)
     assert {k: v for k, v in found.items() if v} == {}
 
 
+def test_a_seller_checks_for_drift_and_reads_what_differs_in_halopsa(page, site) -> None:
+    """Someone entered a licence by hand under each HaloPSA client: the check finds the one
+    under the mapped client (not written by this integration), and says so on the page.
+
+    Before the tests that start a gateway of their own: stopping one stops Dramatiq's
+    process-wide event loop thread, and this module's gateway runs no actor after that."""
+    from playwright.sync_api import expect
+
+    instance = site.simulator.instance()
+    for client_id in list(instance.clients):
+        licence_id = instance.next_licence_id
+        instance.licences[licence_id] = {
+            "id": licence_id,
+            "client_id": client_id,
+            "name": f"Entered by hand {client_id}",
+            "count": 1,
+            "is_active": True,
+        }
+        instance.next_licence_id += 1
+    _open(page, site, "ready", "/mapping")
+    page.get_by_role("link", name="Drift check").click()
+    expect(page.get_by_role("heading", name="Drift check", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("drift-last-check")).to_have_text("No drift check has run yet.")
+
+    page.get_by_test_id("drift-check-now").click()
+
+    expect(page.get_by_test_id("drift-last-check")).to_contain_text("Last check:")
+    # One per mapped client (the other tests of the module map some), none of the others
+    mapped = site.gql("ready", "{ mappings { organizationId } }")["data"]["mappings"]
+    expect(page.get_by_test_id("drift-foreign")).to_contain_text(str(len(mapped)))
+    rows = page.locator("tbody tr", has_text="Entered by hand")
+    expect(rows).to_have_count(len(mapped))
+    expect(rows.first).to_contain_text("Not ours")
+    expect(rows.first).to_contain_text("not written by this integration")
+    expect(page.get_by_test_id("drift-check-now")).to_have_text("Check now")
+
+
 def test_a_user_without_an_allowed_role_sees_no_access(page, site) -> None:
     from playwright.sync_api import expect
 
@@ -499,35 +536,3 @@ def test_live_updates_survive_the_socket_token_expiring(browser, tmp_path) -> No
             expect(page.get_by_role("heading", name="Mapping")).to_be_visible()
         finally:
             context.close()
-
-
-def test_a_seller_checks_for_drift_and_reads_what_differs_in_halopsa(page, site) -> None:
-    """Someone entered a licence by hand under each HaloPSA client: the check finds the one
-    under the mapped client (not written by this integration), and says so on the page."""
-    from playwright.sync_api import expect
-
-    instance = site.simulator.instance()
-    for client_id in list(instance.clients):
-        licence_id = instance.next_licence_id
-        instance.licences[licence_id] = {
-            "id": licence_id,
-            "client_id": client_id,
-            "name": f"Entered by hand {client_id}",
-            "count": 1,
-            "is_active": True,
-        }
-        instance.next_licence_id += 1
-    _open(page, site, "ready", "/mapping")
-    page.get_by_role("link", name="Drift check").click()
-    expect(page.get_by_role("heading", name="Drift check", exact=True)).to_be_visible()
-    expect(page.get_by_test_id("drift-last-check")).to_have_text("No drift check has run yet.")
-
-    page.get_by_test_id("drift-check-now").click()
-
-    expect(page.get_by_test_id("drift-last-check")).to_contain_text("Last check:")
-    expect(page.get_by_test_id("drift-foreign")).to_contain_text("1")
-    row = page.locator("tbody tr", has_text="Entered by hand")
-    expect(row).to_have_count(1)
-    expect(row).to_contain_text("Not ours")
-    expect(row).to_contain_text("not written by this integration")
-    expect(page.get_by_test_id("drift-check-now")).to_have_text("Check now")
