@@ -1,14 +1,15 @@
 """The drift check's HaloPSA calls against the lower bound, and against reading client by client.
 
     .venv/bin/python bench/bench_drift.py [--organizations 1000] [--per-org 20]
-        [--foreign 1000] [--latency-ms 20] [--repeat 2]
+        [--foreign 1000] [--latency-ms 20] [--repeat 2] [--delete-every 200]
 
 SQLite, the gateway with its embedded worker, the HaloPSA simulator over real HTTP with
 ``--latency-ms`` per request and no rate limit (neither the simulator's nor the gateway's).
 The seller's licences are in HaloPSA as a first sync leaves them (written straight into the
 simulator and the ledger: a 20,000-licence push is bench_sync's business), then HaloPSA is
-changed by hand: 1 % of the licences edited (seats), 0.5 % deleted, ``--foreign`` licences
-entered under mapped and unmapped clients.
+changed by hand: 1 % of the licences edited (seats), every ``--delete-every``th deleted (0.5 %,
+each in another client: the worst case for the look-ups that confirm a deletion),
+``--foreign`` licences entered under mapped and unmapped clients.
 
 Interleaved, ``--repeat`` times:
 
@@ -68,7 +69,7 @@ async def seed(settings: Settings, sim_url: str, args: argparse.Namespace, insta
         await seeding.subscriptions(SELLER, org_rows, args.per_org)
         await seeding.written_ledger(SELLER, instance)
     ours = sorted(instance.licences)
-    deleted = set(ours[7::200])
+    deleted = set(ours[7 :: args.delete_every]) if args.delete_every else set()
     edited = [i for i in ours[3::100] if i not in deleted]
     for licence_id in edited:
         instance.licences[licence_id]["count"] += 1
@@ -194,5 +195,8 @@ if __name__ == "__main__":
     parser.add_argument("--per-org", type=int, default=20)
     parser.add_argument("--foreign", type=int, default=1000)
     parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument(
+        "--delete-every", type=int, default=200, help="every Nth licence deleted (0: none)"
+    )
     parser.add_argument("--repeat", type=int, default=2)
     asyncio.run(main(parser.parse_args()))
