@@ -382,7 +382,9 @@ class HaloClient:
             rows = body.get("licences") if isinstance(body, dict) else None
             if not isinstance(rows, list):
                 raise HaloIncompleteRead("HaloPSA's licence list had no licences.")
-            count = int(body.get("record_count") or 0)
+            # No record_count (a HaloPSA that leaves it out): the short page ends the list.
+            count = body.get("record_count")
+            total = int(count) if count is not None else None
             records = [LicenceRecord.from_json(row) for row in rows]
             if records and last_id is not None and records[0].id <= last_id:
                 raise HaloIncompleteRead(
@@ -391,9 +393,10 @@ class HaloClient:
                 )
             if records:
                 last_id = records[-1].id
-            yield LicencePage(page_no=page_no, record_count=count, licences=records)
+            yield LicencePage(page_no=page_no, record_count=total, licences=records)
             received += len(records)
-            if not records or received >= count or len(records) < PAGE_SIZE:
+            reached = total is not None and received >= total
+            if not records or reached or len(records) < PAGE_SIZE:
                 return
             page_no += 1
 

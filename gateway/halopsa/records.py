@@ -97,7 +97,7 @@ class LicencePage:
     that moves between pages means licences were added or deleted during the read)."""
 
     page_no: int
-    record_count: int
+    record_count: int | None  # None: HaloPSA did not say
     licences: list[LicenceRecord]
 
 

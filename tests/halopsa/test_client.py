@@ -393,3 +393,19 @@ async def test_a_jwt_tokens_scope_claim_tells_the_permissions_when_the_answer_do
     async with client() as c:
         await c._access_token()
     assert c.granted_scopes == frozenset({"edit:softwarelicensing"})
+
+
+@respx.mock
+async def test_a_licence_listing_without_record_count_ends_at_its_short_page() -> None:
+    token_route(respx.mock)
+    rows = [{"id": i, "name": f"L{i}"} for i in range(1, 151)]
+
+    def page(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params["page_no"])
+        return httpx.Response(200, json={"licences": rows[(n - 1) * 100 : n * 100]})
+
+    route = respx.get(f"{API}/SoftwareLicence").mock(side_effect=page)
+    async with client() as c:
+        pages = [p async for p in c.iter_licence_pages()]
+    assert [len(p.licences) for p in pages] == [100, 50] and route.call_count == 2
+    assert pages[0].record_count is None

@@ -124,7 +124,8 @@ class Reconcile:
         await self.load()
         run.total = run.processed = 0
         async for page in self.client.iter_licence_pages():
-            run.total = max(run.total, page.record_count, run.processed + len(page.licences))
+            listed = page.record_count or 0
+            run.total = max(run.total, listed, run.processed + len(page.licences))
             for licence in page.licences:
                 self.check(licence)
             run.processed += len(page.licences)
