@@ -459,6 +459,7 @@ class IntegrationIssue(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="issues", on_delete=fields.CASCADE
     )
+    seller_id: str
     kind = fields.CharEnumField(IssueKind, max_length=32)
     # What the issue is about within its kind: the sync kind for SYNC_OVERDUE / SYNC_FAILED,
     # "" when the kind alone says it (a seller has one connection).
@@ -496,6 +497,7 @@ class WebhookEndpoint(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="webhook_endpoints", on_delete=fields.CASCADE
     )
+    seller_id: str
     url = fields.CharField(max_length=2048)
     description = fields.CharField(max_length=255, default="")
     # Event types sent to this endpoint (``issue.opened`` …).
@@ -527,6 +529,7 @@ class WebhookDelivery(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="webhook_deliveries", on_delete=fields.CASCADE
     )
+    seller_id: str
     endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
         "models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
     )

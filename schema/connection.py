@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 import strawberry
@@ -29,16 +30,7 @@ class Connection:
 
     @classmethod
     def from_view(cls, view: connection_service.ConnectionView) -> Connection:
-        return cls(
-            client_id=view.client_id,
-            secret_set=view.secret_set,
-            secret_last4=view.secret_last4,
-            resource_server=view.resource_server,
-            authorization_server=view.authorization_server,
-            tenant=view.tenant,
-            status=view.status,
-            verified_at=view.verified_at,
-        )
+        return cls(**asdict(view))  # the same fields, by name
 
 
 @strawberry.input(description="Connection settings. Omit clientSecret to keep the stored one.")
@@ -50,13 +42,7 @@ class ConnectionInput:
     tenant: str | None = None
 
     def to_service(self) -> connection_service.ConnectionInput:
-        return connection_service.ConnectionInput(
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            resource_server=self.resource_server,
-            authorization_server=self.authorization_server,
-            tenant=self.tenant,
-        )
+        return connection_service.ConnectionInput(**asdict(self))  # the same fields, by name
 
 
 @strawberry.type(
@@ -88,6 +74,16 @@ class ConnectionTestResult:
         "Empty when the test stopped before (no token, HaloPSA unreachable)."
     )
 
+    @classmethod
+    def from_result(cls, result: connection_service.TestResult) -> ConnectionTestResult:
+        return cls(
+            success=result.success,
+            message=result.message,
+            reason=result.reason,
+            reason_code=result.reason_code,
+            permissions=[ConnectionPermission(**asdict(p)) for p in result.permissions],
+        )
+
 
 @strawberry.type
 class SaveConnectionResult:
@@ -105,7 +101,7 @@ class Configuration:
 
     @classmethod
     def from_view(cls, view: configuration_service.ConfigurationView) -> Configuration:
-        return cls(sync_unit_prices=view.sync_unit_prices, daily_drift_check=view.daily_drift_check)
+        return cls(**asdict(view))  # the same fields, by name
 
 
 @strawberry.type
@@ -136,18 +132,7 @@ class Mutation:
         result = await connection_service.test_connection(
             ctx.deps, ctx.principal, input.to_service()
         )
-        return ConnectionTestResult(
-            success=result.success,
-            message=result.message,
-            reason=result.reason,
-            reason_code=result.reason_code,
-            permissions=[
-                ConnectionPermission(
-                    permission=p.permission, needed_for=p.needed_for, granted=p.granted
-                )
-                for p in result.permissions
-            ],
-        )
+        return ConnectionTestResult.from_result(result)
 
     @strawberry.mutation(description="Test, then save the settings (only a working configuration).")
     async def save_connection(
@@ -173,7 +158,8 @@ class Mutation:
         )
 
     @strawberry.mutation(
-        description="Turn the daily drift check (after the 18:00 UTC subscriptions sync) on or off."
+        description="Turn the daily drift check (after the 18:00 UTC subscriptions sync) on or "
+        "off."
     )
     async def set_daily_drift_check(
         self, info: Info[Context, None], enabled: bool

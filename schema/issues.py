@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -13,40 +12,21 @@ from strawberry.types import Info
 from gateway.errors import NotFound
 from gateway.events import ISSUE, RESYNC
 from gateway.services import issues as issues_service
-from gateway.services.issues import IssueState as ModelIssueState
+from gateway.services.issues import IssueKind, IssueSeverity, IssueState
 from gateway.services.paging import DEFAULT_PAGE_SIZE
 from schema.context import Context
 from schema.ids import parse_int_id
 from schema.paging import page_totals
 from schema.sync import SyncKind
 
-
-@strawberry.enum(description="What went wrong (the summary and whatToDo say it in words).")
-class IssueKind(Enum):
-    CONNECTION_REJECTED = "CONNECTION_REJECTED"
-    HALO_UNREACHABLE = "HALO_UNREACHABLE"
-    RATE_LIMIT_EXHAUSTED = "RATE_LIMIT_EXHAUSTED"
-    RECORDS_REJECTED = "RECORDS_REJECTED"
-    SYNC_FAILED = "SYNC_FAILED"
-    SYNC_OVERDUE = "SYNC_OVERDUE"
-    DRIFT_FOUND = strawberry.enum_value(
-        "DRIFT_FOUND",
-        description="A drift check found licences this integration wrote edited, "
-        "deactivated or deleted in HaloPSA (see drift).",
-    )
-
-
-@strawberry.enum
-class IssueSeverity(Enum):
-    CRITICAL = "CRITICAL"
-    ERROR = "ERROR"
-    WARNING = "WARNING"
-
-
-@strawberry.enum(description="ONGOING until the cause goes away, then RESOLVED on its own.")
-class IssueState(Enum):
-    ONGOING = "ONGOING"
-    RESOLVED = "RESOLVED"
+# The core's enums, exposed as they are.
+strawberry.enum(
+    IssueKind, description="What went wrong (the summary and whatToDo say it in words)."
+)
+strawberry.enum(IssueSeverity)
+strawberry.enum(
+    IssueState, description="ONGOING until the cause goes away, then RESOLVED on its own."
+)
 
 
 @strawberry.type(description="A subscription HaloPSA refused, and what it said.")
@@ -88,10 +68,10 @@ class IntegrationIssue:
         records = (issue.data or {}).get("records", [])
         return cls(
             id=strawberry.ID(str(issue.id)),
-            kind=IssueKind(issue.kind.value),
+            kind=issue.kind,
             subject=SyncKind(issue.subject) if issue.subject else None,
-            severity=IssueSeverity(issue.severity.value),
-            state=IssueState(issue.state.value),
+            severity=issue.severity,
+            state=issue.state,
             summary=words.summary,
             what_to_do=words.what_to_do,
             detail=issue.detail,
@@ -144,7 +124,7 @@ class Query:
     ) -> IntegrationIssuePage:
         result = await issues_service.list_issues(
             info.context.seller_id,
-            ModelIssueState(state.value) if state is not None else None,
+            state,
             page=page,
             page_size=page_size,
         )
@@ -196,7 +176,7 @@ class Subscription:
                 elif event.phase == RESYNC:
                     # Changes may have been missed: the ongoing ones, as they are now.
                     page = await issues_service.list_issues(
-                        seller_id, ModelIssueState.ONGOING, page=1, page_size=100
+                        seller_id, IssueState.ONGOING, page=1, page_size=100
                     )
                     for issue in page.items:
                         yield IntegrationIssue.from_row(issue, info)

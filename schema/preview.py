@@ -7,6 +7,7 @@ shown to the cent as decimal strings; totals are rounded once, after summing.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -177,29 +178,16 @@ def field_text(value: Any) -> str | None:
 
 
 def _money(impact: Any) -> MoneyImpact:
-    shown = impact.shown
     return MoneyImpact(
         currency=impact.currency,
-        cost_before=shown.cost_before,
-        cost_after=shown.cost_after,
-        cost_change=shown.cost_change,
-        price_before=shown.price_before,
-        price_after=shown.price_after,
-        price_change=shown.price_change,
+        **asdict(impact.shown),  # cost and price before, after, change: the same names
         unknown_before=impact.unknown_before,
         unknown_after=impact.unknown_after,
     )
 
 
 def _counts(counts: Any) -> PreviewCounts:
-    return PreviewCounts(
-        create=counts.create,
-        update=counts.update,
-        mark_deleted=counts.mark_deleted,
-        unchanged=counts.unchanged,
-        skipped=counts.skipped,
-        total=counts.total,
-    )
+    return PreviewCounts(**asdict(counts), total=counts.total)  # one field per action
 
 
 def _subscription(s: Any) -> SubscriptionPreview:

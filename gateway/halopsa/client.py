@@ -137,10 +137,13 @@ class HaloClient:
         stale = self._token
         async with self._token_lock:
             # Another caller may have refreshed while we waited for the lock.
-            fresh = self._token is not None and time.monotonic() < self._token_expires
-            if fresh and (not force or self._token != stale):
-                # fresh means a token is set (mypy cannot follow the bool)
-                return self._token  # type: ignore[return-value]
+            token = self._token
+            if (
+                token is not None
+                and time.monotonic() < self._token_expires
+                and (not force or token != stale)
+            ):
+                return token
             self._token = await self._fetch_token()
             return self._token
 

@@ -262,7 +262,7 @@ async def announce(deps: Deps, changes: Iterable[IssueChange | None]) -> None:
         if item is None:
             continue
         issue = item.issue
-        seller_id: str = issue.seller_id  # type: ignore[attr-defined]
+        seller_id = issue.seller_id
         logger.info(
             "issue %s %s: %s %s (occurrences %d)",
             issue.id,

@@ -230,32 +230,3 @@ async def test_another_seller_sees_nothing_of_the_saved_connection(gateway, halo
         "BAD_USER_INPUT",
     )
     assert error["extensions"]["field"] == "clientSecret"
-
-
-async def test_sync_unit_prices_toggle_answers_the_seed_message(gateway) -> None:
-    mutation = """mutation ($on: Boolean!) { setSyncUnitPrices(enabled: $on) {
-        message configuration { syncUnitPrices } } }"""
-    result = (await gateway.gql(mutation, {"on": True}))["data"]["setSyncUnitPrices"]
-    assert result == {
-        "message": "Sync price setting updated.",
-        "configuration": {"syncUnitPrices": True},
-    }
-    query = "{ configuration { syncUnitPrices } }"
-    assert (await gateway.gql(query))["data"]["configuration"]["syncUnitPrices"] is True
-    other = await gateway.gql(query, seller="seller-b")
-    assert other["data"]["configuration"]["syncUnitPrices"] is False
-
-
-async def test_the_daily_drift_check_is_a_setting_of_each_seller(gateway) -> None:
-    mutation = """mutation ($on: Boolean!) { setDailyDriftCheck(enabled: $on) {
-        message configuration { syncUnitPrices dailyDriftCheck } } }"""
-    query = "{ configuration { dailyDriftCheck } }"
-    assert (await gateway.gql(query))["data"]["configuration"]["dailyDriftCheck"] is False
-    result = (await gateway.gql(mutation, {"on": True}))["data"]["setDailyDriftCheck"]
-    assert result == {
-        "message": "Daily drift check setting updated.",
-        "configuration": {"syncUnitPrices": False, "dailyDriftCheck": True},
-    }
-    assert (await gateway.gql(query))["data"]["configuration"]["dailyDriftCheck"] is True
-    other = await gateway.gql(query, seller="seller-b")
-    assert other["data"]["configuration"]["dailyDriftCheck"] is False

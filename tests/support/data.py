@@ -6,6 +6,7 @@ helpers only set the scene. Call them inside a bound Tortoise context (``migrate
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -92,6 +93,23 @@ async def organization(
         reference=reference or f"REF-{external_id}",
         status=status,
     )
+
+
+@dataclass
+class SubscriptionFields:
+    """A subscription's fields without a row, for the pure sync functions (``licence_payload``,
+    ``plan_subscription``), which the preview also hands plain rows."""
+
+    name: str = "Microsoft 365 E3"
+    quantity: int = 3
+    cost_price: Decimal = Decimal("90.00")
+    customer_price: Decimal = Decimal("100.00")
+    billing_cycle: str = "Monthly"
+    term_duration: str = "1 Year"
+    status: str = "ACTIVE"
+    start_date: date | None = date(2026, 1, 1)
+    end_date: date | None = date(2026, 12, 31)
+    deleted_at: datetime | None = None
 
 
 async def subscription(

@@ -1,6 +1,8 @@
 """The seller's pages in a real browser (Debian's chromium), on a gateway built like the demo.
 
-One gateway per module (HaloPSA simulator mounted, demo data), few page loads. Two sellers:
+One gateway per module (HaloPSA simulator mounted, demo data), few page loads, with
+``TRUSTED_DOCUMENTS=enforce``: every page works on the trusted documents alone (the test's own
+queries use an integrator token). Two sellers:
 ``journey`` starts with no connection (the seed's whole journey), ``ready`` has a verified
 connection and HaloPSA organisations (keyboard-only mapping, accessibility, roles).
 Every seed text the pages show is asserted verbatim.
@@ -45,7 +47,9 @@ RED = "rgb(180, 35, 24)"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[WebGateway]:
     tmp = tmp_path_factory.mktemp("web")
-    settings = make_settings(f"sqlite://{tmp / 'gateway.sqlite3'}", tmp)
+    settings = make_settings(
+        f"sqlite://{tmp / 'gateway.sqlite3'}", tmp, trusted_documents="enforce"
+    )
     sellers = {
         "journey": {"organizations": 12, "log_entries": 30},
         "ready": {"organizations": 12, "connected": True},

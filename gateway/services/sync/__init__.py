@@ -17,6 +17,7 @@
     drift_report.py  the latest drift check's findings, named and paged
     drift_csv.py  the drift report as CSV (halo-gateway drift)
     overview.py   tiles, button states, run history
+    activity.py   the Logs page's chart: runs per day by outcome, records written
     journal.py    every seller-visible text of a run
 
 Callers (the GraphQL edge, the workers, the CLI) import from this package only.

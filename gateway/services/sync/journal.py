@@ -48,6 +48,11 @@ def finished_title(kind: SyncKind, verb: str) -> str:
     return f"{RUN_NAMES[kind].capitalize()} {verb}"
 
 
+CUSTOMER_NOT_SYNCED = "Customer not synced"
+CUSTOMERS_MISSING = "Customers missing from HaloPSA"
+# How many ids of vanished clients an entry names (the rest is "…").
+MISSING_CLIENTS_NAMED = 20
+
 SUBSCRIPTION_SKIPPED = "Subscription skipped"
 SUBSCRIPTION_QUANTITY_ZERO = "Subscription quantity set to zero"
 SUBSCRIPTION_NOT_SYNCED = "Subscription not synced"
@@ -64,6 +69,19 @@ def scheduled_skipped(kind: SyncKind) -> str:
 
 def scheduled_skipped_details(reason: str) -> str:
     return f"{reason}. The next scheduled sync or a manual one will catch up."
+
+
+def customer_without_name(halo_id: int) -> str:
+    return f"HaloPSA client {halo_id} has no name."
+
+
+def customers_missing(halo_ids: list[int]) -> str:
+    named = ", ".join(str(v) for v in sorted(halo_ids)[:MISSING_CLIENTS_NAMED])
+    more = "…" if len(halo_ids) > MISSING_CLIENTS_NAMED else ""
+    return (
+        f"{len(halo_ids)} previously synced HaloPSA organization(s) were not found: "
+        f"{named}{more}. Their mappings show Response Error."
+    )
 
 
 def subscription_skipped(name: str, external_id: str, organization: str) -> str:

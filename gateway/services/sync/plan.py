@@ -2,8 +2,8 @@
 
 ``push.py`` acts on a :class:`Decision` (writes, WARNING entries, counts); ``preview.py``
 reports the same decision without acting on it. Both call :func:`plan_subscription`, so the
-preview cannot drift from the push (``tests/services/sync/test_preview.py`` holds them
-together with a property test).
+preview cannot drift from the push (``tests/services/sync/test_preview_property.py`` holds
+them together; ``test_plan.py`` checks the table below).
 
 Pure: no database, no HaloPSA. ``sub`` is anything with a subscription's fields (a
 ``Subscription`` row, or the preview's lighter rows); ``row`` anything with a ledger row's

@@ -28,7 +28,7 @@ one sent). An edit made since the check, or a licence the push wrote since, is n
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -298,17 +298,7 @@ class SyncPreview:
 
 
 def _only_changes(org: OrganizationPreview) -> OrganizationPreview:
-    return OrganizationPreview(
-        organization_id=org.organization_id,
-        external_id=org.external_id,
-        name=org.name,
-        halo_client_id=org.halo_client_id,
-        halo_client_name=org.halo_client_name,
-        skip_reason=org.skip_reason,
-        subscriptions=[s for s in org.subscriptions if s.writes],
-        counts=org.counts,
-        money=org.money,
-    )
+    return replace(org, subscriptions=[s for s in org.subscriptions if s.writes])
 
 
 async def preview_sync(seller_id: str, organization_id: int | None = None) -> SyncPreview:
@@ -455,10 +445,10 @@ def _plan(sub: _Sub, rows: Any, org: OrganizationPreview, unit_prices: bool) -> 
             current = row
         elif row.halo_licence_id is not None:
             others.append(row)
-    if skip is not None:
-        decision = Decision(Action.SKIPPED, skip)
+    if skip is None and halo_client_id is not None:  # a mapped organisation has its client
+        decision = plan_subscription(sub, current, halo_client_id, unit_prices)
     else:
-        decision = plan_subscription(sub, current, halo_client_id, unit_prices)  # type: ignore[arg-type]
+        decision = Decision(Action.SKIPPED, skip)
     return _Planned(sub, decision, halo_client_id, current, others)
 
 
@@ -483,12 +473,11 @@ def _subscription(
     edits: dict[int, list[dict[str, Any]]],
 ) -> SubscriptionPreview:
     sub, decision, current, others = plan.sub, plan.decision, plan.current, plan.others
-    in_halo = current is not None and current.halo_licence_id is not None
     before: dict[str, Any] | None = None
     before_known = True
-    if in_halo:
+    if current is not None and current.halo_licence_id is not None:  # in HaloPSA
         # An unchanged payload's hash is the confirmed one: it *is* what HaloPSA holds.
-        before = decision.payload if decision.action is Action.UNCHANGED else current.confirmed  # type: ignore[union-attr]
+        before = decision.payload if decision.action is Action.UNCHANGED else current.confirmed
         before_known = before is not None
     after = decision.payload if decision.writes else before
 
@@ -587,8 +576,9 @@ def _reason(
     elif reason is Reason.REMAPPED:
         text = journal.preview_remapped(
             [
-                (o.halo_licence_id, client_names.get(o.halo_client_id, str(o.halo_client_id)))  # type: ignore[misc]
+                (o.halo_licence_id, client_names.get(o.halo_client_id, str(o.halo_client_id)))
                 for o in others
+                if o.halo_licence_id is not None  # all of them: ``_plan`` keeps no other
             ]
         )
     elif reason is Reason.LAST_WRITE_UNCONFIRMED:

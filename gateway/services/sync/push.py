@@ -257,6 +257,13 @@ class SubscriptionsPush:
                 await self.progress.step()
             return
         payload, digest = decision.sent
+        if row is None:
+            row = SyncedSubscription(
+                seller_id=self.seller_id,
+                subscription_id=sub.id,
+                halo_client_id=halo_client_id,
+                state=LedgerState.PENDING,
+            )
         if decision.reason is Reason.QUANTITY_ZERO_IN_HALO:
             # Already in HaloPSA: leaving the old count would go on billing the customer.
             await product_log.record(
@@ -267,17 +274,9 @@ class SubscriptionsPush:
                     sub.name,
                     sub.external_id,
                     mapping.organization.name,
-                    # QUANTITY_ZERO_IN_HALO: the row holds a licence (mypy cannot tell)
-                    row.halo_licence_id,  # type: ignore[union-attr]
+                    row.halo_licence_id,
                 ),
                 run_id=self.run.id,
-            )
-        if row is None:
-            row = SyncedSubscription(
-                seller_id=self.seller_id,
-                subscription_id=sub.id,
-                halo_client_id=halo_client_id,
-                state=LedgerState.PENDING,
             )
         create = row.halo_licence_id is None
         if create:
@@ -422,12 +421,14 @@ class SubscriptionsPush:
         )
         adopted: list[tuple[SyncedSubscription, int]] = []
         for row in rows:
+            intent = row.intent
+            if intent is None:
+                continue  # not reached: an intent is written before its create is sent
             mark = row.intent_mark or 0
             for licence in licences:
                 if licence.id in owned or licence.id <= mark:
                     continue
-                # Only rows with an intent reach adoption (written before their create).
-                if licence_matches(licence, row.intent):  # type: ignore[arg-type]
+                if licence_matches(licence, intent):
                     owned.add(licence.id)
                     adopted.append((row, licence.id))
                     logger.info(

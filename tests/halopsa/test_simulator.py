@@ -1,4 +1,5 @@
-"""The client against the simulator over real HTTP, one injected fault at a time."""
+"""The simulator keeps HaloPSA's contract: the client against it over real HTTP, one injected
+fault at a time (and the admin routes tests use to set it up)."""
 
 from __future__ import annotations
 
@@ -143,16 +144,6 @@ async def test_licences_of_a_client_are_listed_for_recovery(sim) -> None:
     async with _client(sim) as c:
         listed = [lic async for lic in c.iter_licences(client_id=1)]
     assert len(listed) == 130 and listed[0].name == "L0"
-
-
-async def test_a_tls_failure_is_reported_in_plain_words(sim) -> None:
-    from gateway.halopsa import check_connection
-
-    https = sim.base_url.replace("http://", "https://")
-    creds = HaloCredentials("halo-client", "halo-secret-1234", f"{https}/api", f"{https}/auth")
-    result = await check_connection(creds, timeout=5)
-    assert (result.ok, result.code) == (False, "TLS_ERROR")
-    assert "TLS certificate" in result.reason
 
 
 async def test_the_admin_routes_inspect_set_faults_seed_and_reset(sim) -> None:
