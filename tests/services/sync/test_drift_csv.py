@@ -1,4 +1,4 @@
-"""`halo-gateway drift`: the latest drift check's report, as CSV."""
+"""The drift report as CSV (`halo-gateway drift`): one row per licence that differs."""
 
 from __future__ import annotations
 
