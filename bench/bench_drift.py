@@ -42,6 +42,7 @@ import httpx
 from cryptography.fernet import Fernet
 
 from bench import seeding
+from bench.bench_preview import run_sync
 from gateway.auth import mint_token
 from gateway.halopsa import HaloClient, HaloCredentials
 from gateway.halopsa.simulator import SimulatorState, create_simulator_app
@@ -99,16 +100,7 @@ async def seed(settings: Settings, sim_url: str, args: argparse.Namespace, insta
 
 
 async def drift_check(client: httpx.AsyncClient) -> dict:
-    mutation = "mutation { reconcile { id } }"
-    body = (await client.post("/graphql", json={"query": mutation})).json()
-    run_id = body["data"]["reconcile"]["id"]
-    query = f"{{ syncRuns(first: 5, kind: RECONCILE) {{ {RUN_FIELDS} }} }}"
-    while True:
-        runs = (await client.post("/graphql", json={"query": query})).json()["data"]["syncRuns"]
-        run = next(r for r in runs if r["id"] == run_id)
-        if run["state"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return run
-        await asyncio.sleep(0.1)
+    return await run_sync(client, "mutation { reconcile { id } }", RUN_FIELDS)
 
 
 async def client_by_client(sim_url: str, clients: list[int]) -> tuple[int, float, int]:

@@ -130,11 +130,15 @@ async def preview_direct(settings: Settings, repeat: int) -> tuple[float, float]
     return best_wall, best_cpu
 
 
-async def run_sync(client: httpx.AsyncClient) -> dict:
-    mutation = "mutation { syncSubscriptions { id } }"
+async def run_sync(
+    client: httpx.AsyncClient,
+    mutation: str = "mutation { syncSubscriptions { id } }",
+    fields: str = RUN_FIELDS,
+) -> dict:
+    """Start a run with ``mutation`` and wait for it to finish (polling its row)."""
     body = (await client.post("/graphql", json={"query": mutation})).json()
-    run_id = body["data"]["syncSubscriptions"]["id"]
-    query = f"{{ syncRuns(first: 5) {{ {RUN_FIELDS} }} }}"
+    run_id = next(iter(body["data"].values()))["id"]
+    query = f"{{ syncRuns(first: 5) {{ {fields} }} }}"
     while True:
         runs = (await client.post("/graphql", json={"query": query})).json()["data"]["syncRuns"]
         run = next(r for r in runs if r["id"] == run_id)

@@ -67,14 +67,7 @@ async def trigger_scheduled(
     verified = await Connection.filter(status=ConnectionStatus.VERIFIED).values("seller_id")
     for seller_id in (row["seller_id"] for row in verified):
         try:
-            await trigger_sync(
-                deps,
-                seller_id,
-                kind,
-                trigger=SyncTrigger.SCHEDULED,
-                triggered_by=TRIGGERED_BY,
-                dedupe_key=dedupe_key(kind, seller_id, now),
-            )
+            await _trigger_daily(deps, seller_id, kind, now)
             queued += 1
         except IntegrityError:
             already_queued += 1
@@ -133,14 +126,7 @@ async def _queue_drift_check(
     catch-up): its dedupe key is the day's."""
     kind = SyncKind.RECONCILE
     try:
-        await trigger_sync(
-            deps,
-            seller_id,
-            kind,
-            trigger=SyncTrigger.SCHEDULED,
-            triggered_by=TRIGGERED_BY,
-            dedupe_key=dedupe_key(kind, seller_id, day),
-        )
+        await _trigger_daily(deps, seller_id, kind, day)
     except IntegrityError:
         return "already"
     except SyncInProgress as exc:
@@ -153,6 +139,18 @@ async def _queue_drift_check(
         await _skipped(seller_id, kind, exc.message)
         return "skipped"
     return "queued"
+
+
+async def _trigger_daily(deps: Deps, seller_id: str, kind: SyncKind, day: datetime) -> None:
+    """The day's scheduled run of ``kind`` (IntegrityError: it was queued already)."""
+    await trigger_sync(
+        deps,
+        seller_id,
+        kind,
+        trigger=SyncTrigger.SCHEDULED,
+        triggered_by=TRIGGERED_BY,
+        dedupe_key=dedupe_key(kind, seller_id, day),
+    )
 
 
 async def _skipped(seller_id: str, kind: SyncKind, reason: str) -> None:
