@@ -27,6 +27,7 @@ from strawberry.tools import merge_types
 from schema import (
     connection,
     drift,
+    existing_licences,
     graphql_core_patches,
     imports,
     issues,
@@ -58,6 +59,7 @@ AREAS: list[ModuleType] = [
     sync,
     preview,
     drift,
+    existing_licences,
     issues,
     webhooks,
     logs,

@@ -92,16 +92,37 @@ class SaveConnectionResult:
     organizations_sync_queued: bool
 
 
+@strawberry.type(
+    description="The safety valve: a subscriptions sync that would lower seats or monthly "
+    "value (unit × count, Annual ÷ 12) by more than maxDropPercent of your total, or deactivate "
+    "more than maxDeactivations licences, waits in NEEDS_APPROVAL before writing anything."
+)
+class SafetyValve:
+    enabled: bool
+    max_drop_percent: int = strawberry.field(description="1–100; default 20.")
+    max_deactivations: int = strawberry.field(description="0–100000; default 50.")
+
+
 @strawberry.type
 class Configuration:
     sync_unit_prices: bool = strawberry.field(description="Sync unit prices to HaloPSA.")
+    safety_valve: SafetyValve
     daily_drift_check: bool = strawberry.field(
         description="Run the drift check every day after the 18:00 UTC subscriptions sync."
     )
 
     @classmethod
     def from_view(cls, view: configuration_service.ConfigurationView) -> Configuration:
-        return cls(**asdict(view))  # the same fields, by name
+        valve = view.safety_valve
+        return cls(
+            sync_unit_prices=view.sync_unit_prices,
+            safety_valve=SafetyValve(
+                enabled=valve.enabled,
+                max_drop_percent=valve.max_drop_percent,
+                max_deactivations=valve.max_deactivations,
+            ),
+            daily_drift_check=view.daily_drift_check,
+        )
 
 
 @strawberry.type
@@ -168,4 +189,26 @@ class Mutation:
         return ConfigurationUpdate(
             configuration=Configuration.from_view(view),
             message=configuration_service.DRIFT_CHECK_UPDATED,
+        )
+
+    @strawberry.mutation(
+        description="Change the safety valve (only the arguments given). Applies to "
+        "subscriptions syncs that start after it, scheduled ones too."
+    )
+    async def set_safety_valve(
+        self,
+        info: Info[Context, None],
+        enabled: bool | None = None,
+        max_drop_percent: int | None = None,
+        max_deactivations: int | None = None,
+    ) -> ConfigurationUpdate:
+        view = await configuration_service.set_safety_valve(
+            info.context.principal,
+            enabled=enabled,
+            max_drop_percent=max_drop_percent,
+            max_deactivations=max_deactivations,
+        )
+        return ConfigurationUpdate(
+            configuration=Configuration.from_view(view),
+            message=configuration_service.VALVE_UPDATED,
         )

@@ -28,6 +28,9 @@ strawberry.enum(
     IssueState, description="ONGOING until the cause goes away, then RESOLVED on its own."
 )
 
+# Subjects that name a sync (the other kinds' subjects are theirs, e.g. a HaloPSA client id).
+_SYNC_KINDS = frozenset(k.value for k in SyncKind)
+
 
 @strawberry.type(description="A subscription HaloPSA refused, and what it said.")
 class RejectedRecord:
@@ -61,15 +64,19 @@ class IntegrationIssue:
     first_run_id: strawberry.ID | None
     last_run_id: strawberry.ID | None
     rejected_records: list[RejectedRecord]
+    organization_id: strawberry.ID | None = strawberry.field(
+        description="The organisation it is about (existing licences to review)."
+    )
 
     @classmethod
     def from_row(cls, issue: Any, info: Info[Context, None]) -> IntegrationIssue:
         words = issues_service.texts(issue, info.context.deps)
         records = (issue.data or {}).get("records", [])
+        org_id = (issue.data or {}).get("organizationId")
         return cls(
             id=strawberry.ID(str(issue.id)),
             kind=issue.kind,
-            subject=SyncKind(issue.subject) if issue.subject else None,
+            subject=SyncKind(issue.subject) if issue.subject in _SYNC_KINDS else None,
             severity=issue.severity,
             state=issue.state,
             summary=words.summary,
@@ -93,6 +100,7 @@ class IntegrationIssue:
                 )
                 for r in records
             ],
+            organization_id=strawberry.ID(org_id) if org_id else None,
         )
 
 

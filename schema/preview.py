@@ -18,6 +18,7 @@ from strawberry.types import Info
 from gateway.services import sync as sync_service
 from gateway.services.paging import DEFAULT_PAGE_SIZE, check_page
 from schema.context import Context
+from schema.existing_licences import ExistingLicenceReview
 from schema.paging import page_totals
 
 
@@ -65,6 +66,11 @@ class PreviewReason(Enum):
         "LAST_WRITE_UNCONFIRMED",
         description="Update; HaloPSA did not confirm the last write, so its current values "
         "are unknown here.",
+    )
+    EXISTING_LICENCES_TO_REVIEW = strawberry.enum_value(
+        "EXISTING_LICENCES_TO_REVIEW",
+        description="Skipped: its HaloPSA organization held licences this integration did not "
+        "write; nothing is sent until you review them (existingLicences).",
     )
 
 
@@ -146,6 +152,10 @@ class OrganizationPreview:
     counts: PreviewCounts
     money: list[MoneyImpact]
     subscriptions: list[SubscriptionPreview]
+    existing_licences: ExistingLicenceReview | None = strawberry.field(
+        description="Day one: licences its HaloPSA organization held before the first sync, "
+        "beside these subscriptions with suggested pairs; its push waits for your review."
+    )
 
 
 @strawberry.type(
@@ -158,6 +168,10 @@ class SyncPreview:
         description="The 'Sync unit prices to HaloPSA' setting the preview assumes (now's)."
     )
     generated_at: datetime
+    plan_hash: str = strawberry.field(
+        description="The plan of this scope as one hash (a held run's approval.planHash equal "
+        "to it: the same plan)."
+    )
     counts: PreviewCounts
     money: list[MoneyImpact] = strawberry.field(description="Totals, one per currency.")
     organizations: list[OrganizationPreview]
@@ -226,6 +240,9 @@ def _organization(o: Any) -> OrganizationPreview:
         counts=_counts(o.counts),
         money=[_money(m) for m in o.money.values()],
         subscriptions=[_subscription(s) for s in o.subscriptions],
+        existing_licences=(
+            ExistingLicenceReview.from_service(o.existing) if o.existing is not None else None
+        ),
     )
 
 
@@ -256,6 +273,7 @@ class Query:
         return SyncPreview(
             unit_prices=preview.unit_prices,
             generated_at=preview.generated_at,
+            plan_hash=preview.plan_hash(org_pk),
             counts=_counts(preview.counts),
             money=[_money(m) for m in preview.money.values()],
             organizations=[_organization(o) for o in result.items],

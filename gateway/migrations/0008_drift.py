@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0004_lease_owner_rate_limited_since')]
+    dependencies = [('models', '0007_claims_approval')]
 
     initial = False
 
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
         ops.AlterField(
             model_name='IntegrationIssue',
             name='kind',
-            field=fields.CharEnumField(description='CONNECTION_REJECTED: CONNECTION_REJECTED\nHALO_UNREACHABLE: HALO_UNREACHABLE\nRATE_LIMIT_EXHAUSTED: RATE_LIMIT_EXHAUSTED\nRECORDS_REJECTED: RECORDS_REJECTED\nSYNC_FAILED: SYNC_FAILED\nSYNC_OVERDUE: SYNC_OVERDUE\nDRIFT_FOUND: DRIFT_FOUND', enum_type=IssueKind, max_length=32),
+            field=fields.CharEnumField(description='CONNECTION_REJECTED: CONNECTION_REJECTED\nHALO_UNREACHABLE: HALO_UNREACHABLE\nRATE_LIMIT_EXHAUSTED: RATE_LIMIT_EXHAUSTED\nRECORDS_REJECTED: RECORDS_REJECTED\nSYNC_FAILED: SYNC_FAILED\nSYNC_OVERDUE: SYNC_OVERDUE\nSYNC_NEEDS_APPROVAL: SYNC_NEEDS_APPROVAL\nEXISTING_LICENCES_TO_REVIEW: EXISTING_LICENCES_TO_REVIEW\nDRIFT_FOUND: DRIFT_FOUND', enum_type=IssueKind, max_length=32),
         ),
         ops.AddField(
             model_name='Seller',

@@ -88,6 +88,25 @@ def issue_text(kind: IssueKind, subject: str = "", *, hour: int | None = None) -
             "next update of a deleted one. If an edit was right, make it on the platform. The "
             "issue closes itself after a drift check that finds none.",
         )
+    if kind is IssueKind.SYNC_NEEDS_APPROVAL:
+        return IssueText(
+            "A subscriptions sync is waiting for your approval: it would lower seats or monthly "
+            "value, or deactivate licences, more than your safety valve allows. Nothing was "
+            "written to HaloPSA.",
+            "Open the held run and its preview to see what it would change. Approve it if the "
+            "change is right (it runs exactly that plan; if the data changed since, it is "
+            "checked again), or cancel it and correct the platform's data. The issue closes "
+            "itself when no run is waiting for approval.",
+        )
+    if kind is IssueKind.EXISTING_LICENCES_TO_REVIEW:
+        return IssueText(
+            "A newly mapped HaloPSA organization already holds licences this integration did "
+            "not write; its subscriptions are not sent until you review them.",
+            "Review them beside the platform's subscriptions (suggested pairs are shown): "
+            "claim the licences that are these subscriptions (they are updated from then on, "
+            "never duplicated), mark the rest as not ours, or create new ones. The issue "
+            "closes itself when every licence is decided.",
+        )
     raise ValueError(f"no text for issue kind {kind}")  # pragma: no cover - enum is closed
 
 
@@ -109,4 +128,16 @@ def drift_detail(*, edited: int, deactivated: int, deleted: int, run_id: int) ->
     return (
         f"{edited} edited, {deactivated} deactivated and {deleted} deleted in HaloPSA "
         f"(drift check run {run_id})."
+    )
+
+
+def existing_licences_detail(organization: str, client: str, client_id: int, undecided: int) -> str:
+    """Which organisation waits for a day-one review, and how many licences are undecided
+    (the issue's detail and the run's WARNING entry)."""
+    return (
+        f"HaloPSA organization '{client}' ({client_id}), mapped to '{organization}', already "
+        f"holds {undecided} licence(s) this integration did not write. Its subscriptions are "
+        "not sent until you review them: claim the licences that are these subscriptions "
+        "(they are updated from then on, never duplicated), mark the rest as not ours, or "
+        "create new ones."
     )

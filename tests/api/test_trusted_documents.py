@@ -68,6 +68,9 @@ VARIABLES: dict[str, Any] = {
     "sort": None,
     "organizationId": "org-1",
     "psaOrganizationId": "1",
+    "runId": "1",
+    "pairs": [{"licenceId": 1, "subscriptionId": "s-1"}],
+    "licenceIds": [1],
     "input": {
         "authorizationServer": "http://127.0.0.1:9/auth",
         "resourceServer": "http://127.0.0.1:9/api",

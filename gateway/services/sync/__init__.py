@@ -16,6 +16,10 @@
     drift.py      how one licence differs from what we wrote (pure)
     drift_report.py  the latest drift check's findings, named and paged
     drift_csv.py  the drift report as CSV (halo-gateway drift)
+    valve.py      the safety valve's verdict on a run's plan (pure)
+    approvals.py  a held run: approve (its plan), cancel, supersede
+    existing.py   day one: what a client held before the first push (the run's check)
+    existing_review.py  day one, the seller's side: review, suggested pairs, decisions
     overview.py   tiles, button states, run history
     activity.py   the Logs page's chart: runs per day by outcome, records written
     journal.py    every seller-visible text of a run
@@ -24,6 +28,8 @@ Callers (the GraphQL edge, the workers, the CLI) import from this package only.
 """
 
 from gateway.models import DriftKind, RunState, SyncKind, SyncScope, SyncTrigger
+from gateway.services.sync import existing_review
+from gateway.services.sync.approvals import approve_sync
 from gateway.services.sync.drift_csv import write_drift_csv
 from gateway.services.sync.drift_report import DriftCounts, DriftItem, DriftReport, drift_report
 from gateway.services.sync.engine import execute_run
@@ -52,9 +58,21 @@ from gateway.services.sync.triggers import (
     organization_by_external_id,
     trigger_sync,
 )
+from gateway.services.sync.valve import (
+    MAX_DEACTIVATIONS,
+    MAX_DROP_PERCENT,
+    MIN_DEACTIVATIONS,
+    MIN_DROP_PERCENT,
+    ValveSettings,
+    Verdict,
+)
 
 __all__ = [
     "IN_PROGRESS_MESSAGE",
+    "MAX_DEACTIVATIONS",
+    "MAX_DROP_PERCENT",
+    "MIN_DEACTIVATIONS",
+    "MIN_DROP_PERCENT",
     "ButtonState",
     "DriftCounts",
     "DriftItem",
@@ -69,13 +87,17 @@ __all__ = [
     "SyncPreview",
     "SyncScope",
     "SyncTrigger",
+    "ValveSettings",
+    "Verdict",
     "active_run",
+    "approve_sync",
     "cancel_sync",
     "catch_up_drift_checks",
     "cooldown_remaining",
     "drift_report",
     "event_for",
     "execute_run",
+    "existing_review",
     "latest_run_event",
     "load_run",
     "now_utc",

@@ -13,12 +13,14 @@ safe to call twice for the same run (Dramatiq redelivers a message whose worker 
 
 Failures are classified by reaction (style.md habit 6): a rejected record is logged as an
 ERROR entry and counted, the rest go on; authentication, permission and "HaloPSA down after
-retries" end the run FAILED with an entry that says why in a seller's words.
+retries" end the run FAILED with an entry that says why in a seller's words. A run the safety
+valve holds stops in NEEDS_APPROVAL before writing, releasing the lock (``approvals.py``).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from gateway import metrics
 from gateway.halopsa import (
@@ -38,6 +40,7 @@ from gateway.services import Deps, issues
 from gateway.services import logs as product_log
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.halo_client import credentials_for, open_client
+from gateway.services.sync import approvals, journal
 from gateway.services.sync.drift_report import drift_counts, drift_found
 from gateway.services.sync.journal import (
     COMPLETED_TITLES,
@@ -52,6 +55,7 @@ from gateway.services.sync.reconcile import give_way_slots, reconcile
 from gateway.services.sync.runs import (
     CannotContinue,
     LostLock,
+    NeedsApproval,
     Progress,
     RunCancelled,
     RunPhase,
@@ -148,6 +152,12 @@ async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
                 await sync_subscriptions(run, client, progress)
     except RunCancelled:
         await _finish(run, deps, RunState.CANCELLED, "Cancelled by the user.", progress=progress)
+    except NeedsApproval as held:
+        _hold(run, held.verdict)
+        await _finish(
+            run, deps, RunState.NEEDS_APPROVAL, journal.NEEDS_APPROVAL_MESSAGE, progress=progress
+        )
+        await approvals.supersede(deps, run)
     except LostLock:
         logger.warning("run %s lost the seller lock; standing down", run.id)
         run.message = "Another sync of this seller took over."
@@ -173,6 +183,20 @@ async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
         )
     else:
         await _finish(run, deps, RunState.SUCCEEDED, None, progress=progress)
+
+
+def _hold(run: SyncRun, verdict: Any) -> None:
+    """What the held run would have done, kept on the run (and said in its ERROR entry)."""
+    run.plan_hash = verdict.plan_hash
+    text = journal.needs_approval(
+        seats=(verdict.seats_before, verdict.seats_after, verdict.seats_total),
+        money=[(m.currency, m.total, m.before, m.after) for m in verdict.money],
+        deactivations=verdict.deactivations,
+        writes=verdict.writes,
+        max_drop_percent=verdict.max_drop_percent,
+        max_deactivations=verdict.max_deactivations,
+    )
+    run.approval = {**verdict.to_json(), "text": text}
 
 
 def _scope_text(run: SyncRun) -> str:
@@ -205,7 +229,7 @@ async def _finish(
     await run.save()
     await release_lock(seller_id, run.id)
     logger.log(
-        logging.WARNING if state is RunState.FAILED else logging.INFO,
+        logging.WARNING if state in (RunState.FAILED, RunState.NEEDS_APPROVAL) else logging.INFO,
         "sync run %s %s in %d ms%s",
         run.id,
         state.value.lower(),
@@ -283,6 +307,16 @@ async def _finish(
             run_id=run.id,
         )
         phase = RunPhase.COMPLETED
+    elif state is RunState.NEEDS_APPROVAL:
+        text = (run.approval or {}).get("text", message)
+        await product_log.record(
+            seller_id,
+            LogLevel.ERROR,
+            journal.SUBSCRIPTIONS_NEEDS_APPROVAL,
+            f"{text} " + product_log.format_details(**{"Run ID": run.id}, **counts),
+            run_id=run.id,
+        )
+        phase = RunPhase.NEEDS_APPROVAL
     else:
         verb = "cancelled" if state is RunState.CANCELLED else "failed"
         level = LogLevel.INFO if state is RunState.CANCELLED else LogLevel.ERROR

@@ -53,6 +53,9 @@ class Reason(StrEnum):
     REMAPPED = "REMAPPED"  # CREATE in the new client; the old client's licence stays
     AWAITING_READBACK = "AWAITING_READBACK"  # CREATE unless HaloPSA already stored it
     LAST_WRITE_UNCONFIRMED = "LAST_WRITE_UNCONFIRMED"  # UPDATE; HaloPSA's values unknown
+    # SKIPPED: its HaloPSA client held licences before the first push; the seller reviews
+    # them first (``existing.py``). The push's own, decided per organisation, not here.
+    EXISTING_LICENCES_TO_REVIEW = "EXISTING_LICENCES_TO_REVIEW"
 
 
 _OUTCOME = {
