@@ -179,8 +179,7 @@ class Mutation:
         )
 
     @strawberry.mutation(
-        description="Turn the daily drift check (after the 18:00 UTC subscriptions sync) on or "
-        "off."
+        description="Turn the daily drift check (after the 18:00 UTC subscriptions sync) on or off."
     )
     async def set_daily_drift_check(
         self, info: Info[Context, None], enabled: bool
