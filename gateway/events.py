@@ -56,7 +56,9 @@ class SyncEvent:
     # QUEUED, STARTED, PROGRESS, COMPLETED, FAILED, CANCELLED; RESYNC (bus-level); ISSUE (an
     # integration issue of the seller changed: ``issue_id``, no run).
     phase: str
+    # The organisation of a one-organisation run: its public id (the grid's) and its name.
     organization_id: str | None = None
+    organization_name: str | None = None
     processed: int = 0
     total: int = 0
     created: int = 0
@@ -66,6 +68,10 @@ class SyncEvent:
     message: str | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
     issue_id: int | None = None
+    # What the event says, as a stable code (gateway.messages.MessageCode) and parameters;
+    # None: only the phase says it (RESYNC, ISSUE).
+    code: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         data = asdict(self)

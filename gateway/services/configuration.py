@@ -15,8 +15,10 @@ from tortoise.transactions import in_transaction
 from gateway.auth import Principal
 from gateway.db import current_connection_name
 from gateway.errors import BadUserInput
+from gateway.messages import MessageCode
 from gateway.models import LogLevel, Seller
 from gateway.services import logs as product_log
+from gateway.services.logs import Detail
 from gateway.services.sync.valve import (
     MAX_DEACTIVATIONS,
     MAX_DROP_PERCENT,
@@ -91,12 +93,20 @@ async def set_safety_valve(
             principal.seller_id,
             LogLevel.INFO,
             VALVE_UPDATED.rstrip("."),
-            product_log.format_details(
-                **{"Reseller ID": principal.seller_id},
-                **{"Safety valve": "On" if view.safety_valve.enabled else "Off"},
-                **{"Max drop (%)": view.safety_valve.max_drop_percent},
-                **{"Max deactivations": view.safety_valve.max_deactivations},
-                By=principal.subject,
+            product_log.details_line(
+                MessageCode.SAFETY_VALVE_UPDATED,
+                product_log.reseller(principal.seller_id),
+                Detail(
+                    "safetyValve",
+                    "Safety valve",
+                    view.safety_valve.enabled,
+                    shown="On" if view.safety_valve.enabled else "Off",
+                ),
+                Detail("maxDropPercent", "Max drop (%)", view.safety_valve.max_drop_percent),
+                Detail(
+                    "maxDeactivations", "Max deactivations", view.safety_valve.max_deactivations
+                ),
+                product_log.by(principal.subject),
             ),
         )
     return view
@@ -104,33 +114,48 @@ async def set_safety_valve(
 
 async def set_sync_unit_prices(principal: Principal, enabled: bool) -> ConfigurationView:
     return await _switch(
-        principal, "sync_unit_prices", enabled, UPDATED, "Sync unit prices to HaloPSA"
+        principal,
+        MessageCode.CONFIGURATION_UPDATED,
+        UPDATED,
+        Detail(
+            "syncUnitPrices", "Sync unit prices to HaloPSA", enabled, shown=_on_off(enabled)
+        ),
+        sync_unit_prices=enabled,
     )
 
 
 async def set_daily_drift_check(principal: Principal, enabled: bool) -> ConfigurationView:
     """Turn the daily drift check (after the 18:00 UTC subscriptions sync) on or off."""
     return await _switch(
-        principal, "daily_drift_check", enabled, DRIFT_CHECK_UPDATED, "Daily drift check"
+        principal,
+        MessageCode.DAILY_DRIFT_CHECK_UPDATED,
+        DRIFT_CHECK_UPDATED,
+        Detail("dailyDriftCheck", "Daily drift check", enabled, shown=_on_off(enabled)),
+        daily_drift_check=enabled,
     )
 
 
+def _on_off(enabled: bool) -> str:
+    return "On" if enabled else "Off"
+
+
 async def _switch(
-    principal: Principal, field: str, enabled: bool, message: str, label: str
+    principal: Principal, code: MessageCode, message: str, shown: Detail, **change: bool
 ) -> ConfigurationView:
-    """Turn one of the seller's switches on or off, with its log entry (``label``: the
-    switch's name there)."""
+    """Turn one of the seller's switches on or off, with its log entry (``shown``: the
+    switch as the entry says it)."""
     # One transaction: the setting never changes without its log entry, or the reverse.
     async with in_transaction(current_connection_name()):
-        await Seller.filter(id=principal.seller_id).update(**{field: enabled})
+        await Seller.filter(id=principal.seller_id).update(**change)
         await product_log.record(
             principal.seller_id,
             LogLevel.INFO,
             message.rstrip("."),
-            product_log.format_details(
-                **{"Reseller ID": principal.seller_id},
-                **{label: "On" if enabled else "Off"},
-                By=principal.subject,
+            product_log.details_line(
+                code,
+                product_log.reseller(principal.seller_id),
+                shown,
+                product_log.by(principal.subject),
             ),
         )
     return await get_configuration(principal.seller_id)
