@@ -152,3 +152,46 @@ async def subscriptions(seller_id: str, orgs: Sequence[Organization], per_org: i
         ],
         batch_size=SUBSCRIPTION_BATCH_SIZE,
     )
+
+
+async def written_ledger(seller_id: str, instance: Any | None = None) -> int:
+    """The ledger a first sync leaves: every subscription of a mapped organisation WRITTEN with
+    its payload's hash. With ``instance`` (a simulator instance) its licences are stored there
+    too, as HaloPSA holds them after the sync. Returns the rows written."""
+    from gateway.models import LedgerState, SyncedSubscription
+    from gateway.services.sync.licences import licence_payload, payload_hash, to_licence_write
+
+    clients = dict(
+        await OrganizationMapping.filter(seller_id=seller_id).values_list(
+            "organization_id", "psa_organization__halo_id"
+        )
+    )
+    rows = []
+    for n, sub in enumerate(await Subscription.filter(seller_id=seller_id).order_by("id"), start=1):
+        client = clients.get(sub.organization_id)  # type: ignore[attr-defined]
+        if client is None:
+            continue
+        sent = licence_payload(sub, client, unit_prices=False)
+        licence_id = n
+        if instance is not None:
+            licence_id = instance.next_licence_id
+            instance.next_licence_id += 1
+            instance.licences[licence_id] = {
+                "id": licence_id,
+                **to_licence_write(sent, None).to_json(),
+            }
+        digest = payload_hash(sent)
+        rows.append(
+            SyncedSubscription(
+                seller_id=seller_id,
+                subscription_id=sub.id,
+                halo_client_id=client,
+                halo_licence_id=licence_id,
+                state=LedgerState.WRITTEN,
+                payload_hash=digest,
+                intent=sent,
+                intent_hash=digest,
+            )
+        )
+    await SyncedSubscription.bulk_create(rows, batch_size=BATCH_SIZE)
+    return len(rows)

@@ -35,6 +35,7 @@ class MessageCode(StrEnum):
     CONNECTION_NOT_SAVED = "CONNECTION_NOT_SAVED"  # resellerId by reason reasonCode
     CONNECTION_SAVED = "CONNECTION_SAVED"  # resellerId provider by resourceServer
     CONFIGURATION_UPDATED = "CONFIGURATION_UPDATED"  # resellerId syncUnitPrices by
+    DAILY_DRIFT_CHECK_UPDATED = "DAILY_DRIFT_CHECK_UPDATED"  # resellerId dailyDriftCheck by
     # resellerId safetyValve maxDropPercent maxDeactivations by
     SAFETY_VALVE_UPDATED = "SAFETY_VALVE_UPDATED"
     # --- the mapping (Logs) ---
@@ -49,15 +50,21 @@ class MessageCode(StrEnum):
     # resellerId provider trigger scope organizationId organizationName
     CUSTOMERS_SYNC_STARTED = "CUSTOMERS_SYNC_STARTED"
     SUBSCRIPTIONS_SYNC_STARTED = "SUBSCRIPTIONS_SYNC_STARTED"
+    DRIFT_CHECK_STARTED = "DRIFT_CHECK_STARTED"
     # resellerId provider created updated failed [skipped unchanged] durationMs haloCalls
     # rateLimited backoffSeconds
     CUSTOMERS_SYNC_COMPLETED = "CUSTOMERS_SYNC_COMPLETED"
     SUBSCRIPTIONS_SYNC_COMPLETED = "SUBSCRIPTIONS_SYNC_COMPLETED"
+    # resellerId provider licencesRead edited deactivated deleted foreign durationMs haloCalls
+    # rateLimited backoffSeconds
+    DRIFT_CHECK_COMPLETED = "DRIFT_CHECK_COMPLETED"
     # reasonCode (a run message's code below), that message's parameters, then the counts
     CUSTOMERS_SYNC_FAILED = "CUSTOMERS_SYNC_FAILED"
     SUBSCRIPTIONS_SYNC_FAILED = "SUBSCRIPTIONS_SYNC_FAILED"
     CUSTOMERS_SYNC_CANCELLED = "CUSTOMERS_SYNC_CANCELLED"
     SUBSCRIPTIONS_SYNC_CANCELLED = "SUBSCRIPTIONS_SYNC_CANCELLED"  # … a held run's: and by
+    DRIFT_CHECK_FAILED = "DRIFT_CHECK_FAILED"
+    DRIFT_CHECK_CANCELLED = "DRIFT_CHECK_CANCELLED"
     # runId, the verdict's (NEEDS_APPROVAL) parameters, then the counts
     SUBSCRIPTIONS_SYNC_NEEDS_APPROVAL = "SUBSCRIPTIONS_SYNC_NEEDS_APPROVAL"
     SUBSCRIPTIONS_SYNC_APPROVED = "SUBSCRIPTIONS_SYNC_APPROVED"  # runId by

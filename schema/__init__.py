@@ -26,6 +26,7 @@ from strawberry.tools import merge_types
 
 from schema import (
     connection,
+    drift,
     existing_licences,
     graphql_core_patches,
     imports,
@@ -57,6 +58,7 @@ AREAS: list[ModuleType] = [
     suggestions,
     sync,
     preview,
+    drift,
     existing_licences,
     issues,
     webhooks,

@@ -23,7 +23,8 @@ MAX_RUNS_PAGE = 100
 # The core's enums, exposed as they are (GraphQL names and descriptions here).
 strawberry.enum(
     SyncKind,
-    description="What a sync moves: organisations from HaloPSA, or subscriptions to it.",
+    description="What a sync moves: organisations from HaloPSA, or subscriptions to it; "
+    "RECONCILE is the drift check (reads HaloPSA's licences, writes nothing there).",
 )
 strawberry.enum(SyncScope)
 strawberry.enum(SyncTrigger, name="SyncTriggerKind")
@@ -219,6 +220,9 @@ class SyncOverview:
     open_issues: int = strawberry.field(
         description="Integration issues ongoing and not muted (see integrationIssues)."
     )
+    reconcile: SyncKindStatus = strawberry.field(
+        description="The drift check's button (see drift and the reconcile mutation)."
+    )
 
     @classmethod
     def from_service(cls, overview: sync_service.SyncOverview) -> SyncOverview:
@@ -247,6 +251,7 @@ class SyncOverview:
             organizations=status(overview.organizations),
             subscriptions=status(overview.subscriptions),
             open_issues=overview.open_issues,
+            reconcile=status(overview.reconcile),
         )
 
 
@@ -338,6 +343,15 @@ class Mutation:
         self, info: Info[Context, None], organization_id: strawberry.ID
     ) -> SyncRun:
         return await _trigger(info, SyncKind.SUBSCRIPTIONS, organization_id)
+
+    @strawberry.mutation(
+        description="Start a drift check: read every licence in HaloPSA once and report the "
+        "ones edited, deactivated or deleted there since this integration wrote them, and "
+        "those under mapped organisations it never wrote (see drift). Writes nothing to "
+        "HaloPSA; same rules as the syncs (one at a time per seller)."
+    )
+    async def reconcile(self, info: Info[Context, None]) -> SyncRun:
+        return await _trigger(info, SyncKind.RECONCILE)
 
     @strawberry.mutation(
         description="Stop a sync at the next record boundary; a run waiting for approval is "

@@ -22,6 +22,7 @@ EXPECTED_TABLES = {
     "webhook_delivery",
     "client_review",
     "existing_licence",
+    "drift_finding",
 }
 
 
@@ -33,6 +34,7 @@ async def test_migrations_create_every_table_and_are_idempotent(settings) -> Non
         "models.0004_lease_owner_rate_limited_since",
         "models.0007_claims_approval",
         "models.0008_message_codes",
+        "models.0009_drift",
     ]
     assert await db.migrate(settings) == []
     ctx = await db.open_db(settings)

@@ -29,7 +29,9 @@ def _shell_origins(html: str) -> list[str]:
     return json.loads(unescape(content))
 
 
-@pytest.mark.parametrize("path", ["/", "/connection", "/configuration", "/mapping", "/logs"])
+@pytest.mark.parametrize(
+    "path", ["/", "/connection", "/configuration", "/mapping", "/logs", "/drift"]
+)
 def test_every_page_of_the_app_is_served_with_a_policy_allowing_only_this_origin(
     tmp_path, path
 ) -> None:

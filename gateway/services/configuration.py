@@ -1,5 +1,5 @@
 """The seed's "Configuration Settings": whether prices are sent as totals or unit prices,
-and the safety valve's limits.
+the safety valve's limits, and whether a drift check runs every day after the 18:00 UTC push.
 
 Unit prices are read when a run starts (``SyncRun.sync_unit_prices``), so a change affects
 only syncs that start after it and never what is already in HaloPSA. The safety valve's
@@ -29,12 +29,14 @@ from gateway.services.sync.valve import (
 
 UPDATED = "Sync price setting updated."
 VALVE_UPDATED = "Safety valve updated."
+DRIFT_CHECK_UPDATED = "Daily drift check setting updated."
 
 
 @dataclass(frozen=True)
 class ConfigurationView:
     sync_unit_prices: bool
     safety_valve: ValveSettings
+    daily_drift_check: bool = False
 
 
 def _view(seller: Seller) -> ConfigurationView:
@@ -43,6 +45,7 @@ def _view(seller: Seller) -> ConfigurationView:
         safety_valve=ValveSettings(
             seller.valve_enabled, seller.valve_max_drop_percent, seller.valve_max_deactivations
         ),
+        daily_drift_check=seller.daily_drift_check,
     )
 
 
@@ -110,22 +113,48 @@ async def set_safety_valve(
 
 
 async def set_sync_unit_prices(principal: Principal, enabled: bool) -> ConfigurationView:
+    return await _switch(
+        principal,
+        MessageCode.CONFIGURATION_UPDATED,
+        UPDATED,
+        Detail(
+            "syncUnitPrices", "Sync unit prices to HaloPSA", enabled, shown=_on_off(enabled)
+        ),
+        sync_unit_prices=enabled,
+    )
+
+
+async def set_daily_drift_check(principal: Principal, enabled: bool) -> ConfigurationView:
+    """Turn the daily drift check (after the 18:00 UTC subscriptions sync) on or off."""
+    return await _switch(
+        principal,
+        MessageCode.DAILY_DRIFT_CHECK_UPDATED,
+        DRIFT_CHECK_UPDATED,
+        Detail("dailyDriftCheck", "Daily drift check", enabled, shown=_on_off(enabled)),
+        daily_drift_check=enabled,
+    )
+
+
+def _on_off(enabled: bool) -> str:
+    return "On" if enabled else "Off"
+
+
+async def _switch(
+    principal: Principal, code: MessageCode, message: str, shown: Detail, **change: bool
+) -> ConfigurationView:
+    """Turn one of the seller's switches on or off, with its log entry (``shown``: the
+    switch as the entry says it)."""
     # One transaction: the setting never changes without its log entry, or the reverse.
     async with in_transaction(current_connection_name()):
-        await Seller.filter(id=principal.seller_id).update(sync_unit_prices=enabled)
+        await Seller.filter(id=principal.seller_id).update(**change)
         await product_log.record(
             principal.seller_id,
             LogLevel.INFO,
-            UPDATED.rstrip("."),
+            message.rstrip("."),
             product_log.details_line(
-                MessageCode.CONFIGURATION_UPDATED,
+                code,
                 product_log.reseller(principal.seller_id),
-                Detail(
-                    "syncUnitPrices",
-                    "Sync unit prices to HaloPSA",
-                    enabled,
-                    shown="On" if enabled else "Off",
-                ),
+                shown,
                 product_log.by(principal.subject),
             ),
         )

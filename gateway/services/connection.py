@@ -62,11 +62,22 @@ class ConnectionView:
 
 
 @dataclass(frozen=True)
+class PermissionView:
+    """A permission a sync needs, as HaloPSA's API application settings name it, and
+    whether the test proved it (None: HaloPSA did not say)."""
+
+    permission: str
+    needed_for: str
+    granted: bool | None
+
+
+@dataclass(frozen=True)
 class TestResult:
     success: bool
     message: str
     reason: str
     reason_code: str
+    permissions: tuple[PermissionView, ...] = ()
 
 
 async def get_connection(seller_id: str) -> ConnectionView:
@@ -159,6 +170,9 @@ async def _check(deps: Deps, data: ConnectionInput) -> TestResult:
         message=TEST_OK if result.ok else TEST_FAILED,
         reason=result.reason,
         reason_code=result.code,
+        permissions=tuple(
+            PermissionView(p.permission, p.needed_for, p.granted) for p in result.permissions
+        ),
     )
 
 

@@ -72,6 +72,7 @@ from gateway.services import Deps, daily_slots, webhooks
 from gateway.services.issue_texts import (
     SYNC_NAMES,
     IssueText,
+    drift_detail,
     existing_licences_detail,
     issue_text,
     overdue_detail,
@@ -87,6 +88,7 @@ SEVERITY = {
     IssueKind.SYNC_FAILED: IssueSeverity.ERROR,
     IssueKind.RATE_LIMIT_EXHAUSTED: IssueSeverity.WARNING,
     IssueKind.RECORDS_REJECTED: IssueSeverity.WARNING,
+    IssueKind.DRIFT_FOUND: IssueSeverity.WARNING,
     # Customers' billing stops moving until the seller approves or cancels.
     IssueKind.SYNC_NEEDS_APPROVAL: IssueSeverity.ERROR,
     IssueKind.EXISTING_LICENCES_TO_REVIEW: IssueSeverity.WARNING,
@@ -421,7 +423,41 @@ async def _after_run(run: SyncRun, deps: Deps, error: BaseException | None) -> N
     ):
         # Only a full run shows no record is rejected any more (one organisation's is not).
         changes += await resolve_issues(seller_id, [IssueKind.RECORDS_REJECTED])
+    if state is RunState.SUCCEEDED and run.kind is SyncKind.RECONCILE:
+        changes += await _drift_issue(deps, run, run_ref)
     await announce(deps, changes)
+
+
+async def _drift_issue(deps: Deps, run: SyncRun, run_ref: str) -> list[IssueChange | None]:
+    """A drift check that found licences we wrote edited, deactivated or deleted in HaloPSA
+    opens (or counts on) DRIFT_FOUND; one that found none resolves it."""
+    from gateway.services.sync.drift_report import drift_counts, drift_found
+
+    seller_id: str = run.seller_id
+    counts = await drift_counts(run.id)
+    if not drift_found(counts):
+        return list(await resolve_issues(seller_id, [IssueKind.DRIFT_FOUND]))
+    return [
+        await open_issue(
+            deps,
+            seller_id,
+            IssueKind.DRIFT_FOUND,
+            ref=run_ref,
+            run_id=run.id,
+            detail=drift_detail(
+                edited=counts.edited,
+                deactivated=counts.deactivated,
+                deleted=counts.deleted,
+                run_id=run.id,
+            ),
+            data={
+                "edited": counts.edited,
+                "deactivated": counts.deactivated,
+                "deleted": counts.deleted,
+                "foreign": counts.foreign,
+            },
+        )
+    ]
 
 
 async def _reviews_found(deps: Deps, run: SyncRun) -> list[IssueChange | None]:

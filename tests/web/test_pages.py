@@ -402,6 +402,7 @@ def test_no_page_has_serious_or_critical_accessibility_violations(browser, site)
         page.keyboard.press("Escape")
         for name, heading in (
             ("Logs & Monitoring", "Logs & Monitoring"),
+            ("Drift check", "Drift check"),
             ("Connection settings", "Connection settings"),
             ("Configuration", "Configuration"),
         ):
@@ -415,6 +416,45 @@ def test_no_page_has_serious_or_critical_accessibility_violations(browser, site)
     finally:
         context.close()
     assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_a_seller_checks_for_drift_and_reads_what_differs_in_halopsa(page, site) -> None:
+    """Someone entered a licence by hand under each HaloPSA client: the check finds the one
+    under the mapped client (not written by this integration), and says so on the page.
+
+    Before the tests that start a gateway of their own: stopping one stops Dramatiq's
+    process-wide event loop thread, and this module's gateway runs no actor after that."""
+    instance = site.simulator.instance()
+    entered = [
+        instance.add_licence(client_id, f"Entered by hand {client_id}")["id"]
+        for client_id in list(instance.clients)
+    ]
+    try:
+        _check_drift_on_the_page(page, site)
+    finally:  # the later tests map clients of their own: they must find them as they were
+        for licence_id in entered:
+            instance.licences.pop(licence_id, None)
+
+
+def _check_drift_on_the_page(page: Any, site: WebGateway) -> None:
+    from playwright.sync_api import expect
+
+    _open(page, site, "ready", "/mapping")
+    page.get_by_role("link", name="Drift check").click()
+    expect(page.get_by_role("heading", name="Drift check", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("drift-last-check")).to_have_text("No drift check has run yet.")
+
+    page.get_by_test_id("drift-check-now").click()
+
+    expect(page.get_by_test_id("drift-last-check")).to_contain_text("Last check:")
+    # One per mapped client (the other tests of the module map some), none of the others
+    mapped = site.gql("ready", "{ mappings { organizationId } }")["data"]["mappings"]
+    expect(page.get_by_test_id("drift-foreign")).to_contain_text(str(len(mapped)))
+    rows = page.locator("tbody tr", has_text="Entered by hand")
+    expect(rows).to_have_count(len(mapped))
+    expect(rows.first).to_contain_text("Not ours")
+    expect(rows.first).to_contain_text("not written by this integration")
+    expect(page.get_by_test_id("drift-check-now")).to_have_text("Check now")
 
 
 def _until_run_stops(site: WebGateway, seller: str, kind: str) -> str:

@@ -19,10 +19,15 @@ from gateway.services import daily_slots
 from gateway.services import logs as product_log
 from tests.support import data
 from tests.support.runs import wait_for_run
-from workers.scheduler import RETENTION_HOUR_UTC, SCHEDULE_LOOK_SECONDS, build_scheduler
+from workers.scheduler import (
+    DRIFT_CHECK_CATCH_UP_HOURS,
+    RETENTION_HOUR_UTC,
+    SCHEDULE_LOOK_SECONDS,
+    build_scheduler,
+)
 
 
-async def test_the_schedule_looks_every_15_seconds_from_the_start_and_purges_at_night(
+async def test_the_schedule_looks_every_15_seconds_catches_up_drift_checks_and_purges_at_night(
     settings, migrated_db, gateway
 ) -> None:
     database = await db.open_db(settings)
@@ -32,7 +37,7 @@ async def test_the_schedule_looks_every_15_seconds_from_the_start_and_purges_at_
     finally:
         await db.close_db(database)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"daily-syncs", "log-retention"}
+    assert set(jobs) == {"daily-syncs", "drift-check-catch-up", "log-retention"}
     looks = jobs["daily-syncs"].trigger
     assert isinstance(looks, IntervalTrigger)
     assert looks.interval == timedelta(seconds=SCHEDULE_LOOK_SECONDS)
@@ -42,6 +47,10 @@ async def test_the_schedule_looks_every_15_seconds_from_the_start_and_purges_at_
     assert isinstance(purge, CronTrigger)
     fire = purge.get_next_fire_time(None, datetime(2026, 11, 25, 0, 0, tzinfo=UTC))
     assert (fire.hour, fire.minute, fire.utcoffset().total_seconds()) == (RETENTION_HOUR_UTC, 0, 0)
+    catch_up = jobs["drift-check-catch-up"].trigger
+    assert isinstance(catch_up, CronTrigger)
+    fire = catch_up.get_next_fire_time(None, datetime(2026, 11, 25, 0, 0, tzinfo=UTC))
+    assert (fire.hour, fire.minute) == (18 + DRIFT_CHECK_CATCH_UP_HOURS, 0)
 
 
 def seller_planned_between(settings, low: time, high: time) -> str:

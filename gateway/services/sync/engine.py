@@ -42,15 +42,17 @@ from gateway.services.connection_state import require_verified_connection
 from gateway.services.halo_client import credentials_for, open_client
 from gateway.services.logs import Detail
 from gateway.services.sync import approvals, journal
+from gateway.services.sync.drift_report import DriftCounts, drift_counts, drift_found
 from gateway.services.sync.journal import (
-    CUSTOMERS_COMPLETED,
-    CUSTOMERS_STARTED,
-    SUBSCRIPTIONS_COMPLETED,
-    SUBSCRIPTIONS_STARTED,
+    COMPLETED_TITLES,
+    STARTED_TITLES,
+    drift_check_details,
+    finished_title,
     seller_reason,
 )
 from gateway.services.sync.pull import sync_organizations
 from gateway.services.sync.push import load_run_counts, sync_subscriptions
+from gateway.services.sync.reconcile import give_way_slots, reconcile
 from gateway.services.sync.runs import (
     MESSAGE_FIELDS,
     CannotContinue,
@@ -68,6 +70,7 @@ from gateway.services.sync.runs import (
     release_lock,
     set_message,
 )
+from gateway.services.sync.schedules import after_scheduled_push
 from gateway.services.sync.waits import come_back_later, wait_for_rate_limit
 
 logger = logging.getLogger(__name__)
@@ -129,11 +132,19 @@ async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
     client = None
     try:
         connection = await require_verified_connection(seller_id)
-        client = open_client(deps, credentials_for(deps, connection))
+        # The drift check only reads: it gives way to the pushes in the shared rate budget.
+        leave = (
+            give_way_slots(deps.settings.halo_rate_limit_requests)
+            if run.kind is SyncKind.RECONCILE
+            else 0
+        )
+        client = open_client(deps, credentials_for(deps, connection), leave_for_others=leave)
         progress.client = client
         async with client:
             if run.kind is SyncKind.ORGANIZATIONS:
                 await sync_organizations(run, client, progress)
+            elif run.kind is SyncKind.RECONCILE:
+                await reconcile(run, client, progress)
             else:
                 await sync_subscriptions(run, client, progress)
     except RunCancelled:
@@ -187,19 +198,14 @@ def _hold(run: SyncRun, verdict: Any) -> Message:
 async def _log_started(run: SyncRun) -> None:
     """The run's first entry: who started it and for what (an organisation by name and
     public id, never a database id)."""
-    organizations = run.kind is SyncKind.ORGANIZATIONS
     org_id, org_name = await organization_named(run)
     scope = journal.scope_text(run.scope, org_name, org_id)
     await product_log.record(
         run.seller_id,
         LogLevel.INFO,
-        CUSTOMERS_STARTED if organizations else SUBSCRIPTIONS_STARTED,
+        STARTED_TITLES[run.kind],
         product_log.details_line(
-            (
-                MessageCode.CUSTOMERS_SYNC_STARTED
-                if organizations
-                else MessageCode.SUBSCRIPTIONS_SYNC_STARTED
-            ),
+            _STARTED_CODES[run.kind],
             product_log.reseller(run.seller_id),
             product_log.provider(),
             Detail("trigger", "Trigger", run.trigger.value, shown=run.trigger.value.lower()),
@@ -210,8 +216,17 @@ async def _log_started(run: SyncRun) -> None:
     )
 
 
+# The code of a run's first entry, by kind.
+_STARTED_CODES = {
+    SyncKind.ORGANIZATIONS: MessageCode.CUSTOMERS_SYNC_STARTED,
+    SyncKind.SUBSCRIPTIONS: MessageCode.SUBSCRIPTIONS_SYNC_STARTED,
+    SyncKind.RECONCILE: MessageCode.DRIFT_CHECK_STARTED,
+}
 # The code of a finished run's entry, by kind and state.
 _FINISHED_CODES = {
+    (SyncKind.RECONCILE, RunState.SUCCEEDED): MessageCode.DRIFT_CHECK_COMPLETED,
+    (SyncKind.RECONCILE, RunState.FAILED): MessageCode.DRIFT_CHECK_FAILED,
+    (SyncKind.RECONCILE, RunState.CANCELLED): MessageCode.DRIFT_CHECK_CANCELLED,
     (SyncKind.ORGANIZATIONS, RunState.SUCCEEDED): MessageCode.CUSTOMERS_SYNC_COMPLETED,
     (SyncKind.ORGANIZATIONS, RunState.FAILED): MessageCode.CUSTOMERS_SYNC_FAILED,
     (SyncKind.ORGANIZATIONS, RunState.CANCELLED): MessageCode.CUSTOMERS_SYNC_CANCELLED,
@@ -225,20 +240,30 @@ _FINISHED_CODES = {
 }
 
 
-def _finished_details(run: SyncRun, state: RunState, message: Message | None) -> Message:
+def _finished_details(
+    run: SyncRun, state: RunState, message: Message | None, drift: DriftCounts | None = None
+) -> Message:
     """The finished run's details line (its counts and HaloPSA budget), after the reason it
-    stopped, if any; the reason's code and parameters come first among the parameters."""
-    organizations = run.kind is SyncKind.ORGANIZATIONS
+    stopped, if any; the reason's code and parameters come first among the parameters. A
+    drift check counts licences read and what it found instead of records written."""
     held = state is RunState.NEEDS_APPROVAL  # approveSync / cancelSync take its id
     fields = [Detail("runId", "Run ID", run.id)] if held else []
-    fields += [
-        product_log.reseller(run.seller_id),
-        product_log.provider(),
-        Detail("created", "Created", run.created),
-        Detail("updated", "Updated", run.updated),
-        Detail("failed", "Failed", run.failed),
-    ]
-    if not organizations:
+    fields += [product_log.reseller(run.seller_id), product_log.provider()]
+    if drift is not None:
+        fields += drift_check_details(
+            licences=run.processed,
+            edited=drift.edited,
+            deactivated=drift.deactivated,
+            deleted=drift.deleted,
+            foreign=drift.foreign,
+        )
+    else:
+        fields += [
+            Detail("created", "Created", run.created),
+            Detail("updated", "Updated", run.updated),
+            Detail("failed", "Failed", run.failed),
+        ]
+    if run.kind is SyncKind.SUBSCRIPTIONS:
         fields += [
             Detail("skipped", "Skipped", run.skipped),
             Detail("unchanged", "Unchanged", run.unchanged),
@@ -328,11 +353,14 @@ async def _finish(
         },
         run.duration_ms,
     )
-    organizations = run.kind is SyncKind.ORGANIZATIONS
-    details = _finished_details(run, state, entry_reason or message)
+    drift = await drift_counts(run.id) if run.kind is SyncKind.RECONCILE else None
+    details = _finished_details(run, state, entry_reason or message, drift)
     if state is RunState.SUCCEEDED:
-        title = CUSTOMERS_COMPLETED if organizations else SUBSCRIPTIONS_COMPLETED
-        await product_log.record(seller_id, LogLevel.INFO, title, details, run_id=run.id)
+        # A drift check that found licences we wrote changed in HaloPSA is a WARNING.
+        level = LogLevel.WARNING if drift is not None and drift_found(drift) else LogLevel.INFO
+        await product_log.record(
+            seller_id, level, COMPLETED_TITLES[run.kind], details, run_id=run.id
+        )
         phase = RunPhase.COMPLETED
     elif state is RunState.NEEDS_APPROVAL:
         await product_log.record(
@@ -340,14 +368,15 @@ async def _finish(
         )
         phase = RunPhase.NEEDS_APPROVAL
     else:
-        kind_text = "Customers" if organizations else "Subscriptions"
         verb = "cancelled" if state is RunState.CANCELLED else "failed"
         level = LogLevel.INFO if state is RunState.CANCELLED else LogLevel.ERROR
         await product_log.record(
-            seller_id, level, f"{kind_text} sync {verb}", details, run_id=run.id
+            seller_id, level, finished_title(run.kind, verb), details, run_id=run.id
         )
         phase = RunPhase.CANCELLED if state is RunState.CANCELLED else RunPhase.FAILED
     await deps.bus.publish(await event_for(run, phase))
     # Integration issues (opened from the failure's class, resolved by a success) and the
     # run's webhooks; only rows and queued ids, never a receiver's time.
     await issues.after_run(run, deps, error)
+    # The daily drift check follows the daily push (when the seller turned it on).
+    await after_scheduled_push(deps, run)

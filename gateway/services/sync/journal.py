@@ -19,12 +19,43 @@ from gateway.halopsa import (
 from gateway.messages import Message, MessageCode
 from gateway.models import SyncKind, SyncScope
 from gateway.services.issue_texts import existing_licences_detail
+from gateway.services.logs import Detail
 
 IN_PROGRESS_MESSAGE = "Sync in progress"
 CUSTOMERS_STARTED = "Customers sync started"
 CUSTOMERS_COMPLETED = "Customers sync completed"
 SUBSCRIPTIONS_STARTED = "Subscriptions sync started"
 SUBSCRIPTIONS_COMPLETED = "Subscriptions sync completed"
+DRIFT_STARTED = "Drift check started"
+DRIFT_COMPLETED = "Drift check completed"
+
+# What a run of each kind is called in the seller's log and messages.
+RUN_NAMES = {
+    SyncKind.ORGANIZATIONS: "customers sync",
+    SyncKind.SUBSCRIPTIONS: "subscriptions sync",
+    SyncKind.RECONCILE: "drift check",
+}
+# What a run of each kind processes ("12 of 40 … were processed").
+RUN_THINGS = {
+    SyncKind.ORGANIZATIONS: "organizations",
+    SyncKind.SUBSCRIPTIONS: "subscriptions",
+    SyncKind.RECONCILE: "licences",
+}
+STARTED_TITLES = {
+    SyncKind.ORGANIZATIONS: CUSTOMERS_STARTED,
+    SyncKind.SUBSCRIPTIONS: SUBSCRIPTIONS_STARTED,
+    SyncKind.RECONCILE: DRIFT_STARTED,
+}
+COMPLETED_TITLES = {
+    SyncKind.ORGANIZATIONS: CUSTOMERS_COMPLETED,
+    SyncKind.SUBSCRIPTIONS: SUBSCRIPTIONS_COMPLETED,
+    SyncKind.RECONCILE: DRIFT_COMPLETED,
+}
+
+
+def finished_title(kind: SyncKind, verb: str) -> str:
+    """"Customers sync failed", "Drift check cancelled" …"""
+    return f"{RUN_NAMES[kind].capitalize()} {verb}"
 
 CUSTOMER_NOT_SYNCED = "Customer not synced"
 CUSTOMERS_MISSING = "Customers missing from HaloPSA"
@@ -106,8 +137,7 @@ def scope_text(scope: SyncScope, organization_name: str | None, organization_id:
 
 
 def scheduled_skipped(kind: SyncKind) -> str:
-    what = "customers" if kind is SyncKind.ORGANIZATIONS else "subscriptions"
-    return f"Scheduled {what} sync skipped"
+    return f"Scheduled {RUN_NAMES[kind]} skipped"
 
 
 def scheduled_skipped_details(kind: SyncKind, reason: str, reason_code: str) -> Message:
@@ -207,11 +237,10 @@ def rate_limit_waiting_message(kind: SyncKind, resume_in: float, limit: float) -
 
 def rate_limit_waiting(kind: SyncKind, resume_in: float, limit: float) -> Message:
     """The run is re-queued to continue once HaloPSA's rolling window admits requests."""
-    kind_text = "customers" if kind is SyncKind.ORGANIZATIONS else "subscriptions"
     return Message(
         MessageCode.RATE_LIMIT_WAITING,
         f"HaloPSA answered 'rate limit reached' (another integration may be using the "
-        f"instance's request budget). The {kind_text} sync continues in {_duration(resume_in)}; "
+        f"instance's request budget). The {RUN_NAMES[kind]} continues in {_duration(resume_in)}; "
         f"it stops if HaloPSA still refuses after {_duration(limit)} in all.",
         _waiting_params(kind, resume_in, limit),
     )
@@ -221,7 +250,7 @@ def rate_limit_gave_up(
     *, waited: float, limit: float, refused: int, processed: int, total: int, kind: SyncKind
 ) -> Message:
     """The run waited for HaloPSA's rate limit as long as a sync waits, and stops."""
-    things = "organizations" if kind is SyncKind.ORGANIZATIONS else "subscriptions"
+    things = RUN_THINGS[kind]
     return Message(
         MessageCode.RATE_LIMIT_GAVE_UP,
         f"HaloPSA answered 'rate limit reached' for {_duration(waited)} ({refused} requests "
@@ -449,3 +478,68 @@ def held_cancelled(reason: Message, by: str | None) -> Message:
         reason.text if by is None else f"{reason.text} By: {by}",
         {"reasonCode": reason.code.value, "reason": reason.text, **reason.params, "by": by},
     )
+
+
+# --- drift (reconcile, `drift(page…)`, `halo-gateway drift`): one licence's finding, in words ---
+
+DRIFT_FIELD_SEPARATOR = "; "
+
+
+def show_value(value: object) -> str:
+    """A licence field's value in a sentence or a CSV cell (``(none)``, ``true``, ``12``)."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def drift_changes_text(changes: list[dict[str, object]]) -> str:
+    """``count: 10 → 12; price: 220.00 → 250.00`` (what we wrote → what HaloPSA holds)."""
+    return DRIFT_FIELD_SEPARATOR.join(
+        f"{c['field']}: {show_value(c['ours'])} → {show_value(c['theirs'])}" for c in changes
+    )
+
+
+def drift_edited(changes: list[dict[str, object]]) -> str:
+    return (
+        f"Edited in HaloPSA since this integration wrote it ({drift_changes_text(changes)}). "
+        "The next sync that changes this subscription sends the platform's values and "
+        "overwrites these edits (the platform wins); until then they stay."
+    )
+
+
+def drift_deactivated(changes: list[dict[str, object]]) -> str:
+    return (
+        f"Deactivated in HaloPSA since this integration wrote it ({drift_changes_text(changes)}). "
+        "The next sync that changes this subscription makes it active again if the platform "
+        "says so (the platform wins)."
+    )
+
+
+def drift_deleted(licence_id: int) -> str:
+    return (
+        f"Deleted from HaloPSA: licence {licence_id} is gone, but this integration still holds "
+        "it as the licence of this subscription, so HaloPSA will reject the next update of it."
+    )
+
+
+def drift_foreign(client_name: str) -> str:
+    return (
+        f"Under the mapped HaloPSA organization '{client_name}', but not written by this "
+        "integration (entered by hand or by another integration). If it bills the same thing "
+        "as one of the platform's subscriptions, the customer may be billed twice."
+    )
+
+
+def drift_check_details(
+    *, licences: int, edited: int, deactivated: int, deleted: int, foreign: int
+) -> list[Detail]:
+    """The counts of the drift check's summary entry in the Logs."""
+    return [
+        Detail("licencesRead", "Licences read", licences),
+        Detail("edited", "Edited in HaloPSA", edited),
+        Detail("deactivated", "Deactivated in HaloPSA", deactivated),
+        Detail("deleted", "Deleted from HaloPSA", deleted),
+        Detail("foreign", "Not written by this integration", foreign),
+    ]

@@ -138,6 +138,8 @@ class SyncOverview:
     last_sync_to_psa: datetime | None
     organizations: KindOverview
     subscriptions: KindOverview
+    # The drift check's button (no cooldown: it only reads).
+    reconcile: KindOverview
     now: datetime
     # ONGOING integration issues that are not muted (gateway.services.issues).
     open_issues: int = 0
@@ -198,6 +200,7 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
         last_sync_to_psa=last_subs_ok.finished_at if last_subs_ok else None,
         organizations=scheduled(await kind_overview(SyncKind.ORGANIZATIONS)),
         subscriptions=scheduled(await kind_overview(SyncKind.SUBSCRIPTIONS)),
+        reconcile=await kind_overview(SyncKind.RECONCILE),
         now=now,
         open_issues=await issues.open_issue_count(seller_id, now),
     )

@@ -22,6 +22,11 @@ Guarantees:
 * a seller whose run cannot start (a sync in progress, say) gets a WARNING entry; the next
   scheduled or manual sync catches up. A scheduler asks once per due run (it remembers up to
   when it looked); only after a restart may it ask again, and then maybe start it.
+
+The daily drift check (a seller's setting, ``Seller.daily_drift_check``) follows the seller's
+18:00 push: the push's end queues it (:func:`after_scheduled_push`), and a later firing
+(:func:`catch_up_drift_checks`) queues the ones no push queued (the push could not start, or
+waits for approval). Its dedupe key is the push slot's day, so it runs once per day.
 """
 
 from __future__ import annotations
@@ -29,17 +34,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
-from gateway.errors import DomainError
+from gateway.errors import DomainError, SyncInProgress
 from gateway.models import (
     Connection,
     ConnectionStatus,
     LogLevel,
+    RunState,
+    Seller,
     SyncKind,
     SyncRun,
+    SyncScope,
     SyncTrigger,
 )
 from gateway.services import Deps, daily_slots
@@ -105,25 +113,13 @@ async def trigger_scheduled(
             already_queued += 1
             continue
         try:
-            await trigger_sync(
-                deps,
-                run.seller_id,
-                kind,
-                trigger=SyncTrigger.SCHEDULED,
-                triggered_by=TRIGGERED_BY,
-                dedupe_key=run.dedupe_key,
-            )
+            await _trigger_scheduled_run(deps, run.seller_id, kind, run.dedupe_key)
             queued += 1
         except IntegrityError:
             already_queued += 1
         except DomainError as exc:
             skipped += 1
-            await product_log.record(
-                run.seller_id,
-                LogLevel.WARNING,
-                scheduled_skipped(kind),
-                scheduled_skipped_details(kind, exc.message, exc.code),
-            )
+            await _skipped(run.seller_id, kind, exc)
     counts = ScheduledCounts(queued, already_queued, skipped)
     if counts.any:
         logger.info("scheduled %s sync: %s", kind.value.lower(), counts)
@@ -188,3 +184,98 @@ class DailySchedule:
             done[kind] = await trigger_scheduled(self.deps, kind, now, since=since)
             self._looked_until[kind] = now
         return done
+
+
+async def _trigger_scheduled_run(deps: Deps, seller_id: str, kind: SyncKind, key: str) -> None:
+    """The slot's run (IntegrityError: it was queued already, whoever came first)."""
+    await trigger_sync(
+        deps,
+        seller_id,
+        kind,
+        trigger=SyncTrigger.SCHEDULED,
+        triggered_by=TRIGGERED_BY,
+        dedupe_key=key,
+    )
+
+
+async def _skipped(seller_id: str, kind: SyncKind, exc: DomainError) -> None:
+    await product_log.record(
+        seller_id,
+        LogLevel.WARNING,
+        scheduled_skipped(kind),
+        scheduled_skipped_details(kind, exc.message, exc.code),
+    )
+
+
+# --- the daily drift check, after the 18:00 push ----------------------------------------------
+
+
+async def after_scheduled_push(deps: Deps, run: SyncRun) -> None:
+    """Queue the seller's daily drift check when its scheduled subscriptions sync of all
+    organisations has finished (succeeded or failed; not cancelled), if the seller asked for
+    it. Never raises: it runs at the end of a finished run."""
+    if (
+        run.kind is not SyncKind.SUBSCRIPTIONS
+        or run.trigger is not SyncTrigger.SCHEDULED
+        or run.scope is not SyncScope.ALL
+        or run.state is RunState.CANCELLED
+    ):
+        return
+    try:
+        if await Seller.filter(id=run.seller_id, daily_drift_check=True).exists():
+            await _queue_drift_check(deps, run.seller_id, _slot_day(run), quiet_if_busy=False)
+    except Exception:
+        logger.exception("daily drift check after run %s not queued", run.id)
+
+
+def _slot_day(run: SyncRun) -> datetime:
+    """The day of the push's slot (its dedupe key says it; a push past midnight keeps it)."""
+    key = run.dedupe_key or ""
+    parts = key.split(":")
+    if len(parts) >= 3:
+        try:
+            return datetime.fromisoformat(parts[2]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    return run.queued_at
+
+
+async def catch_up_drift_checks(deps: Deps, now: datetime | None = None) -> ScheduledCounts:
+    """Queue today's drift check for every seller who asked for it and has none queued yet:
+    the ones whose 18:00 push did not queue it. A seller with a sync in progress is left to
+    it (the scheduled push queues the check when it finishes)."""
+    now = now or now_utc()
+    queued = already_queued = skipped = 0
+    sellers = await Connection.filter(
+        status=ConnectionStatus.VERIFIED, seller__daily_drift_check=True
+    ).values_list("seller_id", flat=True)
+    for seller_id in sellers:
+        outcome = await _queue_drift_check(deps, str(seller_id), now, quiet_if_busy=True)
+        queued += outcome == "queued"
+        already_queued += outcome == "already"
+        skipped += outcome == "skipped"
+    counts = ScheduledCounts(queued, already_queued, skipped)
+    logger.info("daily drift checks caught up: %s", counts)
+    return counts
+
+
+async def _queue_drift_check(
+    deps: Deps, seller_id: str, day: datetime, *, quiet_if_busy: bool
+) -> str:
+    """The day's drift check of the seller, once whoever asks first (the push's end or the
+    catch-up): its dedupe key is the day's."""
+    kind = SyncKind.RECONCILE
+    try:
+        await _trigger_scheduled_run(deps, seller_id, kind, dedupe_key(kind, seller_id, day))
+    except IntegrityError:
+        return "already"
+    except SyncInProgress as exc:
+        if quiet_if_busy:
+            logger.info("daily drift check of %s left to the sync in progress", seller_id)
+            return "busy"
+        await _skipped(seller_id, kind, exc)
+        return "skipped"
+    except DomainError as exc:
+        await _skipped(seller_id, kind, exc)
+        return "skipped"
+    return "queued"

@@ -4,6 +4,7 @@ start leaves one warning. The clock is passed in: no test sleeps or waits for a 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
@@ -163,3 +164,79 @@ async def test_the_overview_tells_the_seller_when_its_next_scheduled_runs_are_du
     assert datetime.fromisoformat(got["organizations"]["nextScheduledAt"]) == orgs
     assert datetime.fromisoformat(got["subscriptions"]["nextScheduledAt"]) == subs
     assert orgs.time() == daily_slots.time_of_day(settings, SyncKind.ORGANIZATIONS, "seller-a")
+
+
+DAILY_CHECK = "mutation ($on: Boolean!) { setDailyDriftCheck(enabled: $on) { message } }"
+RECONCILE_EVENTS = "subscription { syncEvents(kind: RECONCILE) { runId phase } }"
+
+
+async def test_the_daily_drift_check_follows_the_scheduled_push_of_sellers_who_asked(
+    migrated_db, halo_sim, gateway
+) -> None:
+    from gateway.services.sync.schedules import after_scheduled_push
+    from tests.support.ws import open_socket, receive, subscribe
+
+    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
+    await data.simulator_connection(migrated_db, "seller-b", halo_sim)
+    assert "errors" not in await gateway.gql(DAILY_CHECK, {"on": True})  # seller-a only
+    deps = with_settings(gateway.app.state.halo.deps, scheduled_sync_spread_minutes=0)
+    socket = await open_socket(
+        gateway.base_url, {"Authorization": f"Bearer {gateway.token('seller-a')}"}
+    )
+    try:
+        assert (await receive(socket))["type"] == "connection_ack"
+        await subscribe(socket, RECONCILE_EVENTS)
+        await asyncio.sleep(0.2)  # the subscription registered on the bus
+        # When the 18:00 push fires
+        evening = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+        await trigger_scheduled(deps, SyncKind.SUBSCRIPTIONS, evening)
+        # Then seller-a's push, once finished, queues its drift check, which runs
+        phases: list[str] = []
+        while "COMPLETED" not in phases:
+            message = await receive(socket, timeout=30)
+            phases.append(message["payload"]["data"]["syncEvents"]["phase"])
+    finally:
+        await socket.close()
+    check = await SyncRun.get(seller_id="seller-a", kind=SyncKind.RECONCILE)
+    assert (check.trigger, check.state.value) == (SyncTrigger.SCHEDULED, "SUCCEEDED")
+    push = await SyncRun.get(seller_id="seller-a", kind=SyncKind.SUBSCRIPTIONS)
+    assert check.queued_at >= push.finished_at
+    # the day of the push's slot, whenever the push ended
+    assert check.dedupe_key == "scheduled:RECONCILE:2026-11-25:seller-a"
+    # seller-b did not ask: its finished push queues nothing
+    b_push = await SyncRun.get(seller_id="seller-b", kind=SyncKind.SUBSCRIPTIONS)
+    await wait_for_run(gateway, str(b_push.id), seller="seller-b")
+    await after_scheduled_push(deps, b_push)
+    assert not await SyncRun.filter(seller_id="seller-b", kind=SyncKind.RECONCILE).exists()
+    # and a second notice of seller-a's push (a duplicate delivery) queues no second check
+    await after_scheduled_push(deps, push)
+    assert await SyncRun.filter(seller_id="seller-a", kind=SyncKind.RECONCILE).count() == 1
+
+
+async def test_the_catch_up_queues_the_checks_no_push_queued_once_a_day(
+    migrated_db, halo_sim, gateway
+) -> None:
+    from gateway.services.sync import catch_up_drift_checks
+
+    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
+    await data.simulator_connection(migrated_db, "seller-b", halo_sim)
+    assert "errors" not in await gateway.gql(DAILY_CHECK, {"on": True}, seller="seller-a")
+    assert "errors" not in await gateway.gql(DAILY_CHECK, {"on": True}, seller="seller-b")
+    # seller-b has a sync in progress: its check is left to it, without a warning
+    halo_sim.instance().set_faults(stall_next=[3.0])
+    busy = await gateway.gql("mutation { syncOrganizations { id } }", seller="seller-b")
+    deps = gateway.app.state.halo.deps
+    evening = datetime.now(UTC)
+
+    first = await catch_up_drift_checks(deps, evening)
+    second = await catch_up_drift_checks(deps, evening)
+
+    assert (first.queued, first.skipped) == (1, 0)
+    assert (second.queued, second.skipped) == (0, 0)  # already queued, or running
+    check = await SyncRun.get(seller_id="seller-a", kind=SyncKind.RECONCILE)
+    assert check.trigger is SyncTrigger.SCHEDULED
+    assert (await wait_for_run(gateway, str(check.id)))["state"] == "SUCCEEDED"
+    assert not await LogEntry.filter(level=LogLevel.WARNING).exists()
+    await wait_for_run(gateway, busy["data"]["syncOrganizations"]["id"], seller="seller-b")
+    # Once it has run, the day's check is not queued again
+    assert (await catch_up_drift_checks(deps, evening)).already_queued == 1
