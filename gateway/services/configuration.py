@@ -117,9 +117,7 @@ async def set_sync_unit_prices(principal: Principal, enabled: bool) -> Configura
         principal,
         MessageCode.CONFIGURATION_UPDATED,
         UPDATED,
-        Detail(
-            "syncUnitPrices", "Sync unit prices to HaloPSA", enabled, shown=_on_off(enabled)
-        ),
+        Detail("syncUnitPrices", "Sync unit prices to HaloPSA", enabled, shown=_on_off(enabled)),
         sync_unit_prices=enabled,
     )
 

@@ -32,6 +32,7 @@ from gateway.models import (
 )
 from gateway.services.paging import Page, check_page
 from gateway.services.sync import journal
+from gateway.services.sync.overview import RunRecord, run_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ class DriftItem:
 @dataclass
 class DriftReport:
     seller_id: str
-    run: SyncRun | None  # the latest successful drift check (None: none yet)
+    run: RunRecord | None  # the latest successful drift check (None: none yet)
     counts: DriftCounts
     items: list[DriftItem] = field(default_factory=list)
 
@@ -129,6 +130,7 @@ async def drift_report(seller_id: str) -> DriftReport:
     run = await latest_check(seller_id)
     if run is None:
         return DriftReport(seller_id, None, DriftCounts())
+    record = await run_record(run)
     rows = await DriftFinding.filter(seller_id=seller_id, run_id=run.id).values(
         "kind",
         "halo_licence_id",
@@ -190,7 +192,7 @@ async def drift_report(seller_id: str) -> DriftReport:
         deleted=sum(i.kind is DriftKind.DELETED for i in items),
         foreign=sum(i.kind is DriftKind.FOREIGN for i in items),
     )
-    return DriftReport(seller_id, run, counts, items)
+    return DriftReport(seller_id, record, counts, items)
 
 
 def _text(kind: DriftKind, row: dict[str, Any], client_name: str | None) -> str:

@@ -54,8 +54,9 @@ COMPLETED_TITLES = {
 
 
 def finished_title(kind: SyncKind, verb: str) -> str:
-    """"Customers sync failed", "Drift check cancelled" …"""
+    """ "Customers sync failed", "Drift check cancelled" …"""
     return f"{RUN_NAMES[kind].capitalize()} {verb}"
+
 
 CUSTOMER_NOT_SYNCED = "Customer not synced"
 CUSTOMERS_MISSING = "Customers missing from HaloPSA"
