@@ -133,6 +133,7 @@ def create_app(
         return Response(body, media_type=content_type)
 
     metrics.track_subscribers(lambda: bus.subscriber_count)
+    metrics.track_live(lambda: len(view.fanout.groups), lambda: view.fanout.sockets)
     routes: list[BaseRoute] = [
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),

@@ -35,6 +35,7 @@ from gateway.services import Deps
 from schema import http
 from schema.context import Context, token_from_connection_params
 from schema.errors import add_missing_codes
+from schema.fanout import FanOut
 from schema.websocket import SocketAuthRejected, TransportWSHandler
 
 _STATE_REQUEST_ERROR = "graphql_request_error"
@@ -63,6 +64,8 @@ class GraphQLView(GraphQL):
         )
         super().__init__(schema, **kwargs)
         self.deps = deps
+        # Live subscriptions executed once per selection for all of this process's sockets.
+        self.fanout = FanOut()
         # The IDE page from local files (gateway.web), instead of Strawberry's CDN page.
         self.ide_page = ide_page
 
