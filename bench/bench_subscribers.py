@@ -216,8 +216,12 @@ def report(rounds: list[dict[str, Measured]]) -> None:
                 f"| {number} | {kind} | {m.cpu_us_per_delivery:.1f} | {m.p50_ms:.0f} / "
                 f"{m.p99_ms:.0f} | {m.kb_per_socket:.1f} | {m.burst_s:.2f} | {m.connect_s:.1f} |"
             )
-    vs_node = [r["gateway"].cpu_us_per_delivery / r["graphql-ws"].cpu_us_per_delivery for r in rounds]
-    vs_ceiling = [r["gateway"].cpu_us_per_delivery / r["ceiling"].cpu_us_per_delivery for r in rounds]
+    vs_node = [
+        r["gateway"].cpu_us_per_delivery / r["graphql-ws"].cpu_us_per_delivery for r in rounds
+    ]
+    vs_ceiling = [
+        r["gateway"].cpu_us_per_delivery / r["ceiling"].cpu_us_per_delivery for r in rounds
+    ]
     p99 = [r["gateway"].p99_ms / r["graphql-ws"].p99_ms for r in rounds]
     memory = ", ".join(f"{r['gateway'].kb_per_socket:.1f}" for r in rounds)
     print(

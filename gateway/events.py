@@ -139,13 +139,19 @@ class Replay:
 
 RESYNC = "RESYNC"
 ISSUE = "ISSUE"
+# Bus-level, to a ``catch_up`` subscriber only: events were dropped from its queue.
+GAP = "GAP"
 
 
 class EventBus(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
     async def publish(self, event: SyncEvent) -> None: ...
-    def subscribe(self, seller_id: str) -> EventStream: ...
+    def subscribe(self, seller_id: str, catch_up: bool = False) -> EventStream:
+        """The seller's events from now on. A subscriber that falls more than
+        ``SUBSCRIBER_QUEUE_SIZE`` events behind is ended, or with ``catch_up`` given a
+        ``GAP`` marker in place of what it missed."""
+        ...
     def position(self, seller_id: str) -> Position: ...
     def epoch(self) -> str: ...
     async def replay(self, seller_id: str, epoch: str | None, after: int) -> Replay: ...
@@ -154,10 +160,11 @@ class EventBus(Protocol):
 
 
 class _Subscriber:
-    __slots__ = ("dropped", "loop", "queue", "seller_id")
+    __slots__ = ("catch_up", "dropped", "loop", "queue", "seller_id")
 
-    def __init__(self, seller_id: str) -> None:
+    def __init__(self, seller_id: str, catch_up: bool = False) -> None:
         self.seller_id = seller_id
+        self.catch_up = catch_up
         self.loop = asyncio.get_running_loop()
         self.queue: asyncio.Queue[SyncEvent | None] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
         self.dropped = False
@@ -169,6 +176,13 @@ class _Subscriber:
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
+            if self.catch_up:
+                # What waits is dropped for one GAP marker: the consumer replays from the
+                # last event it handled (the bus keeps them), or says RESYNC.
+                while not self.queue.empty():
+                    self.queue.get_nowait()
+                self.queue.put_nowait(gap_marker(self.seller_id))
+                return
             self.dropped = True
             logger.warning(
                 "dropping slow event subscriber of seller %s",
@@ -242,8 +256,8 @@ class _FanOut:
                 with contextlib.suppress(RuntimeError):  # subscriber's loop already closed
                     sub.loop.call_soon_threadsafe(sub.offer, event)
 
-    def stream(self, seller_id: str) -> EventStream:
-        return EventStream(self, _Subscriber(seller_id))
+    def stream(self, seller_id: str, catch_up: bool = False) -> EventStream:
+        return EventStream(self, _Subscriber(seller_id, catch_up))
 
 
 class EventStream:
@@ -300,8 +314,8 @@ class InMemoryEventBus:
             kept.append(event)
             self._fanout.deliver(event, event.seller_id)
 
-    def subscribe(self, seller_id: str) -> EventStream:
-        return self._fanout.stream(seller_id)
+    def subscribe(self, seller_id: str, catch_up: bool = False) -> EventStream:
+        return self._fanout.stream(seller_id, catch_up)
 
     def position(self, seller_id: str) -> Position:
         return self._fanout.position(seller_id)
@@ -349,7 +363,7 @@ local seq = redis.call('HINCRBY', numbers, seller, 1)
 redis.call('EXPIRE', numbers, ARGV[6])
 local full = '{"sequence":' .. seq .. ',"epoch":"' .. epoch .. '",' .. string.sub(body, 2)
 local stream = prefix .. epoch .. ':' .. seller
-redis.call('XADD', stream, 'MAXLEN', '~', ARGV[4], '0-' .. seq, 'e', full)
+redis.call('XADD', stream, 'MAXLEN', ARGV[4], '0-' .. seq, 'e', full)
 redis.call('EXPIRE', stream, ARGV[5])
 redis.call('PUBLISH', prefix .. seller, full)
 return seq
@@ -470,8 +484,8 @@ class RedisEventBus:
             _NUMBERS_TTL_SECONDS,
         )
 
-    def subscribe(self, seller_id: str) -> EventStream:
-        return self._fanout.stream(seller_id)
+    def subscribe(self, seller_id: str, catch_up: bool = False) -> EventStream:
+        return self._fanout.stream(seller_id, catch_up)
 
     def position(self, seller_id: str) -> Position:
         return self._fanout.position(seller_id)
@@ -563,6 +577,10 @@ def _text(value: str | bytes) -> str:
 def resync_event(seller_id: str) -> SyncEvent:
     """Tells a seller's pages to read the state again (events were missed or withdrawn)."""
     return SyncEvent(seller_id=seller_id, run_id=0, kind="*", scope="*", phase=RESYNC)
+
+
+def gap_marker(seller_id: str) -> SyncEvent:
+    return SyncEvent(seller_id=seller_id, run_id=0, kind="*", scope="*", phase=GAP)
 
 
 def _resync_marker(seller_id: str = "*") -> SyncEvent:

@@ -9,13 +9,12 @@ and error masking, one JSON encoding. Each socket (:class:`Member`) first runs t
 subscription's ``INITIAL`` part for itself (the overview now, the events it missed), then gets
 the group's results newer than what that part read.
 
-Per socket, the group's loop only concatenates the operation id with the shared payload and
-hands it to the socket. Back-pressure: when a socket's transport is not writable, or it is
-still sending its first part, its results wait in a bounded backlog drained by a task of its
-own, so it never delays the others; past ``BACKLOG_SIZE`` the backlog is dropped and the
+Per socket, the group's loop only appends the shared entry to the socket's backlog; a task of
+the socket's own (started when the backlog stops being empty) writes the operation id and the
+shared payload, so a socket whose transport stops taking writes never delays the others, and
+order per socket is kept. Back-pressure: past ``BACKLOG_SIZE`` the backlog is dropped and the
 socket is brought up to date again by the ``INITIAL`` part from the last result it was sent
-(syncEvents replays what it missed, or says RESYNC when that is gone). Order per socket is
-kept: a socket with a backlog is written only by its own task.
+(syncEvents replays what it missed, or says RESYNC when that is gone).
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict, deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from strawberry.types.execution import ExecutionResult, PreExecutionError
@@ -39,6 +38,7 @@ from gateway.events import Position
 from schema import live
 
 if TYPE_CHECKING:
+    from strawberry.asgi import ASGIWebSocketAdapter
     from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
         BaseGraphQLTransportWSHandler,
         Operation,
@@ -111,7 +111,13 @@ class FanOut:
 
     @property
     def sockets(self) -> int:
-        return sum(len(group.members) for group in list(self.groups.values()))
+        """Subscriptions served (past their first part: every later event reaches them)."""
+        return sum(
+            1
+            for group in list(self.groups.values())
+            for member in list(group.members)
+            if member.state in (_State.IDLE, _State.DRAIN)
+        )
 
     def forget(self, group: Group) -> None:
         if self.groups.get(group.key) is group:
@@ -175,17 +181,15 @@ class Group:
         self.closed = False
         # Resolved when the bus subscription exists (None), or with the result that ended the
         # subscription before it (an error: every member gets it, as Strawberry would send).
-        self.started: asyncio.Future[ExecutionResult | None] = (
-            asyncio.get_running_loop().create_future()
-        )
+        self.started: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.task = asyncio.create_task(self._run(), name="live-group")
 
-    async def wait_started(self) -> ExecutionResult | None:
+    async def wait_started(self) -> Any:
         if self.state.ready.is_set():
             return None
-        ready = asyncio.ensure_future(self.state.ready.wait())
+        ready: asyncio.Future[Any] = asyncio.ensure_future(self.state.ready.wait())
         try:
-            await asyncio.wait({ready, self.started}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((ready, self.started), return_when=asyncio.FIRST_COMPLETED)
         finally:
             ready.cancel()
         if self.started.done():
@@ -211,7 +215,7 @@ class Group:
                     entry = Entry(self.state.version, encode(result))
                     metrics.LIVE_EXECUTIONS.inc()
                     for member in list(self.members):
-                        await member.offer(entry)
+                        member.offer(entry)
         except Exception:  # ours: logged once for the group, its sockets are completed
             logger.exception("live subscription group failed")
         finally:
@@ -237,7 +241,7 @@ class Group:
 
 class _State(enum.Enum):
     INIT = "init"  # sending the first part; results wait in the backlog
-    IDLE = "idle"  # up to date: the group writes results straight to the socket
+    IDLE = "idle"  # up to date, no task
     DRAIN = "drain"  # its task writes the backlog
     DONE = "done"
 
@@ -257,7 +261,6 @@ class Member:
         "prefix",
         "state",
         "task",
-        "writable",
         "ws",
     )
 
@@ -270,8 +273,7 @@ class Member:
         self.group = group
         self.handler = handler
         self.operation = operation
-        self.ws = handler.websocket.ws  # type: ignore[attr-defined]
-        self.writable = _writable_flag(self.ws)
+        self.ws = cast("ASGIWebSocketAdapter", handler.websocket).ws
         self.prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
         self.backlog: deque[Entry] = deque()
         self.state = _State.INIT
@@ -283,18 +285,8 @@ class Member:
 
     # --- the group's side ---------------------------------------------------------------
 
-    async def offer(self, entry: Entry) -> None:
+    def offer(self, entry: Entry) -> None:
         state = self.state
-        if state is _State.IDLE and self.writable is not None and self.writable.is_set():
-            if self._stale(entry):
-                return
-            try:
-                await self.ws.send_text(self.prefix + entry.payload + "}")
-            except Exception:  # the socket is gone; its handler cleans up
-                self.leave()
-                return
-            self.last = entry.version or self.last
-            return
         if state is _State.DONE:
             return
         if len(self.backlog) >= BACKLOG_SIZE:
@@ -404,13 +396,3 @@ class Member:
                 await self.operation.send_operation_message(
                     {"id": self.operation.id, "type": "complete"}
                 )
-
-
-def _writable_flag(ws: Any) -> asyncio.Event | None:
-    """uvicorn's websockets-sansio protocol says whether its transport takes writes now
-    (``writable``: cleared on ``pause_writing``). With it, a result is written from the
-    group's loop without waiting; without it (another server), every socket drains through a
-    task of its own."""
-    send = getattr(ws, "_send", None)
-    flag = getattr(getattr(send, "__self__", None), "writable", None)
-    return flag if isinstance(flag, asyncio.Event) else None

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from gateway.events import EventBus, Position, SyncEvent
+from gateway.events import GAP, EventBus, Position, SyncEvent, resync_event
 
 T = TypeVar("T")
 
@@ -64,28 +64,55 @@ async def live(
     on_event: Callable[[SyncEvent], AsyncIterator[T]],
 ) -> AsyncIterator[T]:
     """The subscription's values for ``state.mode`` (see the module docstring)."""
-    events = bus.subscribe(seller_id) if state.mode is not LiveMode.INITIAL else None
+    events = None
+    if state.mode is not LiveMode.INITIAL:
+        events = bus.subscribe(seller_id, catch_up=True)
     try:
-        floor: Position | None = None
+        # Subscribed first, then read: a change between the two is not missed.
+        last = state.version = bus.position(seller_id)
         if state.mode is LiveMode.LIVE:
             state.ready.set()
         else:
-            # Subscribed first, then read: a change between the two is not missed.
-            state.version = bus.position(seller_id)
             async for value in initial(state):
                 yield value
-            floor = state.version
+            last = state.version  # what the first part read includes
         if events is None:
             return
         async for event in events:
-            if floor is not None and event.position <= floor:
-                continue  # already in what the first part read
-            state.version = event.position
+            if event.phase == GAP:  # this subscription fell behind the bus: catch up
+                async for missed in _missed(bus, seller_id, last):
+                    if missed.position < last:
+                        continue
+                    last = state.version = missed.position
+                    async for value in on_event(missed):
+                        yield value
+                continue
+            if event.position <= last:
+                continue  # already in what the first part read, or in a catch-up
+            last = state.version = event.position
             async for value in on_event(event):
                 yield value
     finally:
         if events is not None:
             await events.aclose()
+
+
+async def _missed(bus: EventBus, seller_id: str, last: Position) -> AsyncIterator[SyncEvent]:
+    """The events after ``last`` that the bus still keeps, else a RESYNC."""
+    now = bus.position(seller_id)
+    replay = None
+    if last[0] == now[0]:
+        try:
+            replay = await bus.replay(seller_id, bus.epoch(), last[1])
+        except Exception:  # the bus cannot answer (Redis away): RESYNC below
+            replay = None
+    if replay is not None and replay.events is not None:
+        for event in replay.events:
+            yield event
+        return
+    marker = resync_event(seller_id)
+    marker.position = max(now, last)
+    yield marker
 
 
 _MEMOS: weakref.WeakKeyDictionary[Any, dict[Any, tuple[Position, asyncio.Future[Any]]]] = (
