@@ -41,8 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 import psutil
@@ -54,6 +53,7 @@ from gateway.events import RedisEventBus, SyncEvent
 from gateway.settings import Settings
 from tests.support.servers import free_port
 
+ROOT = Path(__file__).resolve().parent.parent
 REDIS = "redis://127.0.0.1:6379/0"
 QUERY = "subscription { syncEvents { runId phase processed at } }"
 SERVERS = ("gateway", "graphql-ws", "ceiling")
@@ -236,7 +236,7 @@ def report(rounds: list[dict[str, Measured]]) -> None:
 
 
 async def main(scenarios: list[tuple[int, int]], rounds: int, servers: tuple[str, ...]) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     print(f"load average at start: {os.getloadavg()}", flush=True)
     for sockets, events in scenarios:

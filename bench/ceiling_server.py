@@ -84,7 +84,7 @@ async def listen() -> None:
                 )
             try:
                 await ws.send_text(text)
-            except Exception:  # noqa: BLE001 - a closed socket; its endpoint cleans up
+            except Exception:  # a closed socket; its endpoint cleans up
                 continue
 
 
