@@ -296,3 +296,44 @@ async def test_a_page_that_reconnects_with_after_sequence_gets_exactly_what_it_m
         assert (await receive(again))["type"] == "complete"
     finally:
         await again.close()
+
+
+OVERVIEW = """subscription { syncOverviewChanged { version organizations { state } } }"""
+OVERVIEW_OTHER = """subscription { syncOverviewChanged { version openIssues } }"""
+
+
+async def test_overview_updates_carry_a_version_and_never_go_back(migrated_db, gateway) -> None:
+    # Given events already sent for seller-a, and two pages with different overview documents
+    await asyncio.to_thread(_publish, gateway, "seller-a", 2)
+    pages = [await _socket(gateway), await _socket(gateway)]
+    try:
+        await subscribe(pages[0], OVERVIEW)
+        await subscribe(pages[1], OVERVIEW_OTHER)
+        # Then each gets the overview now, versioned with the seller's last event
+        first = [(await receive(p))["payload"]["data"]["syncOverviewChanged"] for p in pages]
+        assert [o["version"] for o in first] == [2, 2]
+        await _until_sockets(gateway, 2)
+        # When state changes arrive (progress does not change the overview)
+        from gateway.events import SyncEvent
+
+        bus = gateway.app.state.halo.deps.bus
+
+        def send(phase: str) -> None:
+            event = SyncEvent(
+                seller_id="seller-a", run_id=7, kind="ORGANIZATIONS", scope="ALL", phase=phase
+            )
+            asyncio.run(bus.publish(event))
+
+        for phase in ("QUEUED", "PROGRESS", "STARTED", "COMPLETED"):
+            await asyncio.to_thread(send, phase)
+        # Then each page gets one overview per change, in order of the events
+        for page in pages:
+            got = [
+                (await receive(page))["payload"]["data"]["syncOverviewChanged"]["version"]
+                for _ in range(3)
+            ]
+            assert got == [3, 5, 6]
+            assert await _nothing_more(page)
+    finally:
+        for page in pages:
+            await page.close()
