@@ -284,13 +284,40 @@ class EventStream:
         self._fanout.remove(self._sub)
 
 
-class InMemoryEventBus:
+class _ProcessSide:
+    """What both buses do in this process: hand events to its subscribers, say where a
+    seller's events stand and in which epoch."""
+
+    def __init__(self, epoch: str) -> None:
+        self._fanout = _FanOut()
+        self._epoch = epoch
+
+    def subscribe(self, seller_id: str, catch_up: bool = False) -> EventStream:
+        return self._fanout.stream(seller_id, catch_up)
+
+    def position(self, seller_id: str) -> Position:
+        return self._fanout.position(seller_id)
+
+    def epoch(self) -> str:
+        return self._epoch
+
+    @property
+    def subscriber_count(self) -> int:
+        return self._fanout.count
+
+
+def _complete(missed: list[SyncEvent], after: int, number: int) -> bool:
+    """Whether ``missed`` (kept events after ``after``, oldest first) is all there was up to
+    ``number``: its first is ``after + 1`` (none, when nothing came after)."""
+    return (missed[0].sequence if missed else number + 1) == after + 1
+
+
+class InMemoryEventBus(_ProcessSide):
     """Embedded mode: events numbered here, the last ``replay_max_events`` of each seller
     kept for pages that reconnect; the epoch is this process's."""
 
     def __init__(self, replay_max_events: int = DEFAULT_REPLAY_MAX_EVENTS) -> None:
-        self._fanout = _FanOut()
-        self._epoch = uuid.uuid4().hex[:16]
+        super().__init__(uuid.uuid4().hex[:16])
         self._replay_max = replay_max_events
         self._kept: dict[str, deque[SyncEvent]] = {}
         self._numbers: dict[str, int] = {}
@@ -315,15 +342,6 @@ class InMemoryEventBus:
             kept.append(event)
             self._fanout.deliver(event, event.seller_id)
 
-    def subscribe(self, seller_id: str, catch_up: bool = False) -> EventStream:
-        return self._fanout.stream(seller_id, catch_up)
-
-    def position(self, seller_id: str) -> Position:
-        return self._fanout.position(seller_id)
-
-    def epoch(self) -> str:
-        return self._epoch
-
     async def replay(self, seller_id: str, epoch: str | None, after: int) -> Replay:
         with self._lock:
             number = self._numbers.get(seller_id, 0)
@@ -333,14 +351,10 @@ class InMemoryEventBus:
         if epoch != self._epoch or after > number or after < 0:
             return now
         missed = [e for e in kept if e.sequence > after]
-        if (missed[0].sequence if missed else number + 1) != after + 1:
+        if not _complete(missed, after, number):
             return now  # trimmed: the gap is gone
         now.events = [_copy_at(e, position[0]) for e in missed]
         return now
-
-    @property
-    def subscriber_count(self) -> int:
-        return self._fanout.count
 
 
 def _copy_at(event: SyncEvent, round_: int) -> SyncEvent:
@@ -389,7 +403,7 @@ return out
 _NUMBERS_TTL_SECONDS = 30 * 86400
 
 
-class RedisEventBus:
+class RedisEventBus(_ProcessSide):
     """Redis pub/sub: channel ``{namespace}:events:{seller_id}``, one listener per process;
     replay from a Stream per seller and epoch, ``{namespace}:events:{epoch}:{seller_id}``."""
 
@@ -400,12 +414,11 @@ class RedisEventBus:
         replay_max_events: int = DEFAULT_REPLAY_MAX_EVENTS,
         replay_seconds: int = DEFAULT_REPLAY_SECONDS,
     ) -> None:
+        super().__init__("")  # the listener learns it from Redis
         self._url = redis_url
         self._prefix = f"{namespace}:events:"
         self._replay_max = replay_max_events
         self._replay_seconds = replay_seconds
-        self._epoch = ""
-        self._fanout = _FanOut()
         self._listener: asyncio.Task[None] | None = None
         # redis.asyncio clients belong to the loop that made them; publishers may live on
         # several loops (gateway + embedded worker threads).
@@ -485,15 +498,6 @@ class RedisEventBus:
             _NUMBERS_TTL_SECONDS,
         )
 
-    def subscribe(self, seller_id: str, catch_up: bool = False) -> EventStream:
-        return self._fanout.stream(seller_id, catch_up)
-
-    def position(self, seller_id: str) -> Position:
-        return self._fanout.position(seller_id)
-
-    def epoch(self) -> str:
-        return self._epoch
-
     async def replay(self, seller_id: str, epoch: str | None, after: int) -> Replay:
         """Asks Redis (raises RedisError/OSError when it is away: the caller says RESYNC)."""
         reply = await self._publisher().eval(
@@ -505,16 +509,12 @@ class RedisEventBus:
         if now_epoch != epoch or now_epoch != self._epoch or after > number or after < 0:
             return found
         missed = [SyncEvent.from_json(raw) for raw in reply[2:]]
-        if (missed[0].sequence if missed else number + 1) != after + 1:
+        if not _complete(missed, after, number):
             return found  # trimmed or expired: the gap is gone
         for event in missed:
             event.position = (position[0], event.sequence)
         found.events = missed
         return found
-
-    @property
-    def subscriber_count(self) -> int:
-        return self._fanout.count
 
     async def _listen(self) -> None:
         import redis.asyncio as aioredis
