@@ -328,9 +328,14 @@ class Member:
             await self._finish(failed)
             return
         self.group.add(self)
-        if not await self._first_part(None):
+        try:
+            started = await self._first_part(None)
+        except Exception:  # the socket went away while sending, or ours: end this operation
+            logger.debug("live subscription could not start", exc_info=True)
+            await self._finish(None)
             return
-        await self._drain()
+        if started:
+            await self._drain()
 
     async def _first_part(self, resume: Position | None) -> bool:
         """The subscription's INITIAL part for this socket; False if it ended the operation."""
