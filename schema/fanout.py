@@ -178,6 +178,8 @@ class Group:
             handler.context, connection_params=None, loaders={}, live=self.state
         )
         self.members: dict[Member, None] = {}
+        # Members still waiting for the start: the group lives on for them.
+        self.joining = 0
         self.closed = False
         # Resolved when the bus subscription exists (None), or with the result that ended the
         # subscription before it (an error: every member gets it, as Strawberry would send).
@@ -230,7 +232,7 @@ class Group:
 
     def remove(self, member: Member) -> None:
         self.members.pop(member, None)
-        if not self.members and not self.closed:
+        if not self.members and not self.joining and not self.closed:
             self.close()
             self.task.cancel()
 
@@ -321,7 +323,13 @@ class Member:
         return entry.version is not None and self.floor is not None and entry.version <= self.floor
 
     async def _start(self) -> None:
-        failed = await self.group.wait_started()
+        self.group.joining += 1
+        try:
+            failed = await self.group.wait_started()
+        finally:
+            self.group.joining -= 1
+            if self.state is _State.DONE:  # left while waiting (its task may be cancelled)
+                self.group.remove(self)  # ends the group if nobody else is in or coming
         if self.state is _State.DONE:
             return
         if failed is not None or self.group.closed:
