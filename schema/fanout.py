@@ -347,6 +347,12 @@ class Member:
 
     async def _first_part(self, resume: Position | None) -> bool:
         """The subscription's INITIAL part for this socket; False if it ended the operation."""
+        shared = self.group.state
+        if resume is None and not shared.first_part and shared.position is not None:
+            # Nothing to send first (the group's resolver said so, for these arguments): the
+            # socket follows the events from where they stand now.
+            self.floor = self.last = shared.position()
+            return True
         state = live.LiveState(live.LiveMode.INITIAL, resume=resume)
         context = dataclasses.replace(self.handler.context, loaders={}, live=state)
         source = await self.group.schema.stream(

@@ -208,7 +208,6 @@ class Subscription:
                 async for value in ongoing():
                     yield value
 
-        async for value in live.live(
-            live.state_of(ctx), ctx.deps.bus, seller_id, initial, on_event
-        ):
+        state = live.state_of(ctx)
+        async for value in live.live(state, ctx.deps.bus, seller_id, initial, on_event, False):
             yield value

@@ -49,6 +49,10 @@ class LiveState:
     version: Position | None = None
     # INITIAL for a socket that fell behind: the position of the last result it was sent.
     resume: Position | None = None
+    # LIVE, set by the resolver (same arguments as its sockets): whether a new socket has a
+    # first part at all, and where the seller's events stand (for one that has none).
+    first_part: bool = True
+    position: Callable[[], Position] | None = None
 
 
 def state_of(context: Any) -> LiveState:
@@ -62,8 +66,11 @@ async def live(
     seller_id: str,
     initial: Callable[[LiveState], AsyncIterator[T]],
     on_event: Callable[[SyncEvent], AsyncIterator[T]],
+    first_part: bool = True,
 ) -> AsyncIterator[T]:
-    """The subscription's values for ``state.mode`` (see the module docstring)."""
+    """The subscription's values for ``state.mode`` (see the module docstring).
+    ``first_part=False``: ``initial`` yields nothing unless resuming, so a socket that joins
+    a shared execution need not run it (``schema.fanout``)."""
     events = None
     if state.mode is not LiveMode.INITIAL:
         events = bus.subscribe(seller_id, catch_up=True)
@@ -71,6 +78,8 @@ async def live(
         # Subscribed first, then read: a change between the two is not missed.
         last = state.version = bus.position(seller_id)
         if state.mode is LiveMode.LIVE:
+            state.first_part = first_part
+            state.position = lambda: bus.position(seller_id)
             state.ready.set()
         else:
             async for value in initial(state):

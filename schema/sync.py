@@ -356,7 +356,8 @@ class Subscription:
                 return
             yield _event(event)
 
-        async for value in live.live(state, bus, seller_id, initial, on_event):
+        first_part = after_sequence is not None  # else: events from now on
+        async for value in live.live(state, bus, seller_id, initial, on_event, first_part):
             yield value
 
     @strawberry.subscription(description="The sync overview now, and again whenever it changes.")
