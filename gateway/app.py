@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from gateway import db, metrics
-from gateway.edge import LimitBodySize, SecurityHeaders
+from gateway.edge import ExposeServerSend, LimitBodySize, SecurityHeaders
 from gateway.services import Deps, build_deps, issues
 from gateway.settings import Environment, Settings
 from gateway.web import WebPages
@@ -144,6 +144,7 @@ def create_app(
         *extra_routes,
     ]
     middleware = [
+        Middleware(ExposeServerSend),
         Middleware(SecurityHeaders, hsts=settings.environment is Environment.PRODUCTION),
         Middleware(LimitBodySize),
         Middleware(db.BindDatabase, holder=state.holder),

@@ -9,10 +9,13 @@ and error masking, one JSON encoding. Each socket (:class:`Member`) first runs t
 subscription's ``INITIAL`` part for itself (the overview now, the events it missed), then gets
 the group's results newer than what that part read.
 
-Per socket, the group's loop only appends the shared entry to the socket's backlog; a task of
-the socket's own (started when the backlog stops being empty) writes the operation id and the
-shared payload, so a socket whose transport stops taking writes never delays the others, and
-order per socket is kept. Back-pressure: past ``BACKLOG_SIZE`` the backlog is dropped and the
+Per socket, the group's loop writes the operation id and the shared payload with the ASGI
+server's own ``send`` (``gateway.edge.ExposeServerSend``) when the socket's transport takes
+writes now (uvicorn says so: ``writable``), which completes without waiting. Otherwise — the
+transport is full, the socket is still sending its first part, or another server — the entry
+goes to the socket's backlog, written by a task of its own, so a socket that stops reading
+never delays the others, and order per socket is kept (a socket with a backlog is written
+only by its task). Back-pressure: past ``BACKLOG_SIZE`` the backlog is dropped and the
 socket is brought up to date again by the ``INITIAL`` part from the last result it was sent
 (syncEvents replays what it missed, or says RESYNC when that is gone).
 """
@@ -34,6 +37,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from gateway import metrics
+from gateway.edge import SERVER_SEND
 from gateway.events import Position
 from schema import live
 
@@ -217,7 +221,7 @@ class Group:
                     entry = Entry(self.state.version, encode(result))
                     metrics.LIVE_EXECUTIONS.inc()
                     for member in list(self.members):
-                        member.offer(entry)
+                        await member.offer(entry)
         except Exception:  # ours: logged once for the group, its sockets are completed
             logger.exception("live subscription group failed")
         finally:
@@ -243,7 +247,7 @@ class Group:
 
 class _State(enum.Enum):
     INIT = "init"  # sending the first part; results wait in the backlog
-    IDLE = "idle"  # up to date, no task
+    IDLE = "idle"  # up to date, no task: written from the group's loop when writable
     DRAIN = "drain"  # its task writes the backlog
     DONE = "done"
 
@@ -261,8 +265,10 @@ class Member:
         "last",
         "operation",
         "prefix",
+        "send",
         "state",
         "task",
+        "writable",
         "ws",
     )
 
@@ -276,6 +282,9 @@ class Member:
         self.handler = handler
         self.operation = operation
         self.ws = cast("ASGIWebSocketAdapter", handler.websocket).ws
+        server_send = self.ws.scope.get(SERVER_SEND)
+        self.send = server_send or self.ws.send
+        self.writable = _writable_flag(server_send)
         self.prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
         self.backlog: deque[Entry] = deque()
         self.state = _State.INIT
@@ -287,8 +296,19 @@ class Member:
 
     # --- the group's side ---------------------------------------------------------------
 
-    def offer(self, entry: Entry) -> None:
+    async def offer(self, entry: Entry) -> None:
         state = self.state
+        if state is _State.IDLE and self.writable is not None and self.writable.is_set():
+            # Takes the write at once: no task, no wait (see the module docstring).
+            if self._stale(entry):
+                return
+            try:
+                await self.send(self._message(entry))
+            except Exception:  # the socket is gone; its handler cleans up
+                self.leave()
+                return
+            self.last = entry.version or self.last
+            return
         if state is _State.DONE:
             return
         if len(self.backlog) >= BACKLOG_SIZE:
@@ -299,6 +319,9 @@ class Member:
         if state is _State.IDLE:
             self.state = _State.DRAIN
             self.task = asyncio.create_task(self._drain())
+
+    def _message(self, entry: Entry) -> dict[str, Any]:
+        return {"type": "websocket.send", "text": self.prefix + entry.payload + "}"}
 
     def end(self) -> None:
         """The group's subscription ended: complete after what is waiting."""
@@ -387,7 +410,7 @@ class Member:
                 entry = self.backlog.popleft()
                 if self._stale(entry):
                     continue
-                await self.ws.send_text(self.prefix + entry.payload + "}")
+                await self.send(self._message(entry))
                 self.last = entry.version or self.last
         except asyncio.CancelledError:
             raise
@@ -415,3 +438,10 @@ class Member:
                 await self.operation.send_operation_message(
                     {"id": self.operation.id, "type": "complete"}
                 )
+
+
+def _writable_flag(send: Any) -> asyncio.Event | None:
+    """uvicorn's websocket protocol (its ``send`` is a bound method) clears ``writable`` when
+    the transport's buffer is full; while it is set, a send completes without waiting."""
+    flag = getattr(getattr(send, "__self__", None), "writable", None)
+    return flag if isinstance(flag, asyncio.Event) else None
