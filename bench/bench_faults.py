@@ -135,13 +135,15 @@ async def seed(settings: Settings, sim: Any, sim_url: str, subscriptions: int) -
             organization_id=subs[0].organization_id  # type: ignore[attr-defined]
         ).select_related("psa_organization")
         twin = licence_payload(subs[0], mapping.psa_organization.halo_id, unit_prices=False)
-    by_hand = sim.next_licence_id
-    sim.licences[by_hand] = {
-        "id": by_hand,
-        "is_active": True,
-        **to_licence_write(twin, None).to_json(),
-    }
-    sim.next_licence_id += 1
+        by_hand = sim.next_licence_id
+        sim.licences[by_hand] = {
+            "id": by_hand,
+            "is_active": True,
+            **to_licence_write(twin, None).to_json(),
+        }
+        sim.next_licence_id += 1
+        # Reviewed on day one: not ours, so the first push goes ahead beside it.
+        await data.reviewed_client(SELLER, mapping.psa_organization.halo_id, not_ours=(by_hand,))
     return [s.name for s in subs], by_hand
 
 

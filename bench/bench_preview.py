@@ -43,7 +43,13 @@ from bench import seeding
 from gateway import db
 from gateway.auth import mint_token
 from gateway.halopsa.simulator import SimulatorState, create_simulator_app
-from gateway.models import LedgerState, OrganizationMapping, Subscription, SyncedSubscription
+from gateway.models import (
+    LedgerState,
+    OrganizationMapping,
+    Seller,
+    Subscription,
+    SyncedSubscription,
+)
 from gateway.services.sync import now_utc, preview_sync
 from gateway.services.sync.licences import licence_payload, payload_hash
 from gateway.settings import Settings
@@ -70,6 +76,9 @@ async def seed(settings: Settings, sim_url: str, orgs: int, per_org: int, client
         await Subscription.filter(seller_id=SELLER).update(
             start_date=date(2026, 1, 1), end_date=date(2026, 12, 31)
         )
+        # "A day later" deletes 200 subscriptions: the safety valve (more than 50
+        # deactivations) would hold that sync for approval. This measures the sync.
+        await Seller.filter(id=SELLER).update(valve_enabled=False)
 
 
 async def seed_ledger(settings: Settings) -> None:
@@ -163,7 +172,7 @@ async def run_sync(client: httpx.AsyncClient) -> dict:
     while True:
         runs = (await client.post("/graphql", json={"query": query})).json()["data"]["syncRuns"]
         run = next(r for r in runs if r["id"] == run_id)
-        if run["state"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+        if run["state"] in ("SUCCEEDED", "FAILED", "CANCELLED", "NEEDS_APPROVAL"):
             return run
         await asyncio.sleep(0.1)
 

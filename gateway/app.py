@@ -25,10 +25,14 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from gateway import db, metrics
 from gateway.edge import ExposeServerSend, LimitBodySize, SecurityHeaders
+from gateway.persisted_queries import build_persisted_query_store
 from gateway.services import Deps, build_deps, issues
 from gateway.settings import Environment, Settings
 from gateway.web import WebPages
 from schema import build_schema
+from schema.cost import CostLimits
+from schema.persisted import PersistedQueries
+from schema.trusted_documents import TrustedDocuments
 from schema.view import GraphQLView
 from workers.actors import worker_threads
 from workers.broker import build_broker, register_actors, start_embedded_worker
@@ -65,13 +69,23 @@ def create_app(
     bus = deps.bus
     state = AppState(deps=deps, holder=db.DatabaseHolder(), broker=broker)
     pages = WebPages(settings)
+    trusted = TrustedDocuments.load(settings.trusted_documents, settings.trusted_documents_files)
+    metrics.set_known_operations(trusted.operation_names)
+    persisted_store = build_persisted_query_store(settings.redis_url, settings.redis_namespace)
     view = GraphQLView(
         build_schema(
-            introspection=settings.introspection_enabled, max_depth=settings.graphql_max_depth
+            introspection=settings.introspection_enabled,
+            max_depth=settings.graphql_max_depth,
+            trusted_documents=trusted,
+            cost_limits=CostLimits(
+                per_request=settings.query_cost_limit,
+                per_seller_per_minute=settings.query_cost_budget_per_minute,
+            ),
         ),
         deps,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         ide_page=pages.ide,
+        persisted=PersistedQueries(trusted, persisted_store),
         keep_alive=True,
         keep_alive_interval=WS_KEEP_ALIVE_SECONDS,
         # Browsers apply no CORS to websockets: Strawberry checks the handshake's Origin
@@ -113,6 +127,7 @@ def create_app(
                 broker.close()
                 await bus.close()
                 await deps.aclose()
+                await persisted_store.aclose()
                 state.holder.context = None
                 await db.close_db(ctx)
 

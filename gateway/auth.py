@@ -31,6 +31,19 @@ class Role(StrEnum):
 ALLOWED_ROLES = frozenset(Role)
 
 
+class ClientKind(StrEnum):
+    """Who holds the token, as the platform signed it (the ``client_kind`` claim).
+
+    A browser session may run only the trusted documents when they are enforced; an
+    integrator's script may send its own queries, priced by cost. Absent means browser: the
+    stricter side, so a token that forgot the claim is never let through an allow-list. Never
+    taken from the ``Origin`` header, which any script can set.
+    """
+
+    BROWSER = "browser"
+    INTEGRATOR = "integrator"
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     subject: str
@@ -42,6 +55,9 @@ class Principal:
     # The latest moment a session started from this token may last: the ``session_until``
     # claim of a session token, else the token's own expiry (see services/sessions.py).
     session_until: datetime | None = None
+    client_kind: ClientKind = ClientKind.BROWSER
+    # The ``client_name`` claim, if any: a label for the per-operation metrics.
+    client_name: str | None = None
 
     @property
     def display(self) -> str:
@@ -110,13 +126,27 @@ def authenticate(settings: Settings, authorization: str | None) -> Principal:
         seconds=settings.jwt_leeway_seconds
     )
     limit = claims.get("session_until", claims["exp"])
+    client_name = claims.get("client_name")
     return Principal(
         subject=str(claims["sub"]),
         seller_id=str(seller_id),
         roles=normalised,
         expires_at=expires_at,
         session_until=datetime.fromtimestamp(int(limit), UTC) if isinstance(limit, int) else None,
+        client_kind=_client_kind(claims.get("client_kind")),
+        client_name=(client_name.strip() or None) if isinstance(client_name, str) else None,
     )
+
+
+def _client_kind(claim: object) -> ClientKind:
+    if claim is None:
+        return ClientKind.BROWSER
+    if isinstance(claim, str):
+        for kind in ClientKind:
+            if claim.strip().lower() == kind.value:
+                return kind
+    # A typo must not quietly become either side: the platform fixes its token.
+    raise Unauthenticated("The token's client_kind claim must be 'browser' or 'integrator'.")
 
 
 def mint_token(
@@ -127,6 +157,8 @@ def mint_token(
     subject: str = "dev-user",
     ttl: timedelta = timedelta(hours=12),
     session_until: datetime | None = None,
+    client_kind: ClientKind | None = None,
+    client_name: str | None = None,
 ) -> str:
     """Sign a token with the first configured HS secret (development, scripts and tests)."""
     if settings.jwt_algorithm.upper().startswith(("RS", "ES", "PS")):
@@ -144,4 +176,8 @@ def mint_token(
     }
     if session_until is not None:
         claims["session_until"] = int(session_until.timestamp())
+    if client_kind is not None:
+        claims["client_kind"] = client_kind.value
+    if client_name is not None:
+        claims["client_name"] = client_name
     return jwt.encode(claims, settings.jwt_secrets[0], algorithm=settings.jwt_algorithm)

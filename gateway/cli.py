@@ -20,9 +20,10 @@ import asyncio
 import signal
 import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -33,6 +34,19 @@ T = TypeVar("T")
 # `halo-gateway import`: some rows were bad (reported, not written) vs the file refused whole.
 EXIT_BAD_ROWS = 1
 EXIT_FILE_REFUSED = 2
+
+
+# Options that several commands take, worded once.
+_seller_option = click.option(
+    "--seller", "seller_id", required=True, help="The seller (reseller) id."
+)
+_csv_output_option = click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV file to write (default: stdout).",
+)
 
 
 def _settings() -> Settings:
@@ -56,6 +70,27 @@ async def _in_db(
             return await work()
     finally:
         await db.close_db(ctx)
+
+
+def _run_in_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """``_in_db`` for a command: a refusal (unknown seller, organisation) is its message and
+    exit code 1, not a traceback."""
+    from gateway.errors import DomainError
+
+    try:
+        return asyncio.run(_in_db(settings, work))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@contextmanager
+def _csv_output(output: Path | None) -> Iterator[TextIO]:
+    """The CSV file to write, or stdout."""
+    if output is None:
+        yield sys.stdout
+        return
+    with output.open("w", encoding="utf-8", newline="") as handle:
+        yield handle
 
 
 class _FileRefused(click.ClickException):
@@ -156,7 +191,7 @@ def migrate() -> None:
 
 
 @main.command()
-@click.option("--seller", "seller_id", required=True, help="The seller (reseller) id.")
+@_seller_option
 @click.option(
     "--role",
     "roles",
@@ -167,11 +202,27 @@ def migrate() -> None:
 )
 @click.option("--subject", default="dev-user", show_default=True)
 @click.option("--hours", type=float, default=12.0, show_default=True, help="Lifetime.")
-def token(seller_id: str, roles: tuple[str, ...], subject: str, hours: float) -> None:
+@click.option(
+    "--client-kind",
+    type=click.Choice(["integrator", "browser"]),
+    default="integrator",
+    show_default=True,
+    help="client_kind claim: a script is an integrator (its own queries, priced by cost); a "
+    "browser session runs only trusted documents when TRUSTED_DOCUMENTS=enforce.",
+)
+@click.option("--client-name", default=None, help="client_name claim (per-operation metrics).")
+def token(
+    seller_id: str,
+    roles: tuple[str, ...],
+    subject: str,
+    hours: float,
+    client_kind: str,
+    client_name: str | None,
+) -> None:
     """Mint a JWT for a seller and role (development and scripts)."""
     from datetime import timedelta
 
-    from gateway.auth import mint_token
+    from gateway.auth import ClientKind, mint_token
 
     click.echo(
         mint_token(
@@ -180,6 +231,8 @@ def token(seller_id: str, roles: tuple[str, ...], subject: str, hours: float) ->
             roles=list(roles),
             subject=subject,
             ttl=timedelta(hours=hours),
+            client_kind=ClientKind(client_kind),
+            client_name=client_name,
         )
     )
 
@@ -227,7 +280,7 @@ def demo(host: str | None, port: int | None, organizations: int) -> None:
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--seller", "seller_id", required=True, help="The seller (reseller) id.")
+@_seller_option
 @click.option(
     "--kind",
     type=click.Choice(["organizations", "subscriptions"]),
@@ -383,84 +436,56 @@ def _import_summary(report: Any) -> Any:
 
 
 @main.command("export")
-@click.option("--seller", "seller_id", required=True, help="The seller (reseller) id.")
+@_seller_option
 @click.option(
     "--what",
     type=click.Choice(["mappings", "ledger"]),
     required=True,
     help="mappings: platform organisation ↔ HaloPSA client; ledger: synced subscriptions.",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="CSV file to write (default: stdout).",
-)
+@_csv_output_option
 def export_command(seller_id: str, what: str, output: Path | None) -> None:
     """Write a seller's mappings or sync ledger as CSV (for their accountant)."""
-    from gateway.errors import DomainError
     from gateway.services.exports import ExportKind, export_csv
 
-    settings = _settings()
-
     async def work() -> int:
-        if output is None:
-            return await export_csv(seller_id, ExportKind(what), sys.stdout)
-        with output.open("w", encoding="utf-8", newline="") as handle:
+        with _csv_output(output) as handle:
             return await export_csv(seller_id, ExportKind(what), handle)
 
-    try:
-        count = asyncio.run(_in_db(settings, work))
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
+    count = _run_in_db(_settings(), work)
     if output is not None:
         click.echo(f"wrote {count:,} {what} row(s) to {output}", err=True)
 
 
 @main.command("preview")
-@click.option("--seller", "seller_id", required=True, help="The seller (reseller) id.")
+@_seller_option
 @click.option(
     "--organization",
     "organization_id",
     default=None,
     help="Only this organisation (the platform's organisation id).",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="CSV file to write (default: stdout).",
-)
+@_csv_output_option
 def preview_command(seller_id: str, organization_id: str | None, output: Path | None) -> None:
     """Write what the next subscriptions sync would do as CSV: one row per subscription
     (create, update with the fields old → new, mark deleted, unchanged, skipped and why) with
     its monthly cost and customer price in HaloPSA before and after. Nothing is written and
     HaloPSA is not called. Totals per currency go to stderr."""
-    from gateway.errors import DomainError
     from gateway.services.sync import (
         organization_by_external_id,
         preview_sync,
         write_preview_csv,
     )
 
-    settings = _settings()
-
     async def work() -> tuple[Any, int]:
         org_pk = None
         if organization_id is not None:
             org_pk = (await organization_by_external_id(seller_id, organization_id)).id
         preview = await preview_sync(seller_id, org_pk)
-        if output is None:
-            return preview, write_preview_csv(preview, sys.stdout)
-        with output.open("w", encoding="utf-8", newline="") as handle:
+        with _csv_output(output) as handle:
             return preview, write_preview_csv(preview, handle)
 
-    try:
-        preview, count = asyncio.run(_in_db(settings, work))
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
+    preview, count = _run_in_db(_settings(), work)
     for line in _preview_summary(preview, count, output):
         click.echo(line, err=True)
 

@@ -19,7 +19,9 @@ internal error with an id. Resolvers never build GraphQL errors themselves.
     ├── BrokerUnavailable          BROKER_UNAVAILABLE
     ├── DatabaseBusy               DATABASE_BUSY (retryAfterSeconds=…)
     ├── QueryTooComplex            QUERY_TOO_COMPLEX
-    └── SessionTokensUnavailable   SESSION_TOKENS_UNAVAILABLE
+    ├── SessionTokensUnavailable   SESSION_TOKENS_UNAVAILABLE
+    ├── SyncNotAwaitingApproval    SYNC_NOT_AWAITING_APPROVAL
+    └── ReviewNotPending           REVIEW_NOT_PENDING
 """
 
 from __future__ import annotations
@@ -151,3 +153,17 @@ class SessionTokensUnavailable(DomainError):
 
     code = "SESSION_TOKENS_UNAVAILABLE"
     default_message = "This gateway does not issue session tokens; keep using the platform's token."
+
+
+class SyncNotAwaitingApproval(DomainError):
+    """approveSync on a run the safety valve is not holding (any more)."""
+
+    code = "SYNC_NOT_AWAITING_APPROVAL"
+    default_message = "This sync run is not waiting for approval."
+
+
+class ReviewNotPending(DomainError):
+    """A day-one decision for an organisation whose HaloPSA licences await no review."""
+
+    code = "REVIEW_NOT_PENDING"
+    default_message = "This organization has no existing HaloPSA licences waiting for review."

@@ -8,9 +8,11 @@ the request side and websocket clients).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+import threading
+from collections.abc import Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -86,6 +88,129 @@ WEBHOOK_DELIVERIES = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+
+
+# --- per operation --------------------------------------------------------------------------
+# Label values come from clients (operation names, client names), so each label admits a
+# bounded number of values per process: the trusted documents' operation names always, the
+# first OTHER_OPERATIONS other names as they are and the rest as "__other__"; the first
+# CLIENTS client names likewise. At most (trusted + 52) × 12 (operation, client) pairs, each
+# a counter, a histogram (12 series) and an error counter per code seen.
+OTHER_OPERATIONS = 50
+CLIENTS = 10
+CODES = 50
+OTHER = "__other__"
+ANONYMOUS = "__anonymous__"
+UNKNOWN_CLIENT = "__unknown__"
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+OPERATIONS = Counter(
+    "halo_gateway_operations",
+    "GraphQL operations answered, by operation name and client name (apollographql-client-name "
+    "header, else the token's client_name claim); a subscription is counted when it ends",
+    ["operation", "client"],
+    registry=REGISTRY,
+)
+OPERATION_ERRORS = Counter(
+    "halo_gateway_operation_errors",
+    "GraphQL errors answered, by operation name, client name and extensions.code",
+    ["operation", "client", "code"],
+    registry=REGISTRY,
+)
+OPERATION_SECONDS = Histogram(
+    "halo_gateway_operation_seconds",
+    "Time to answer a query or mutation (parse to result), by operation name and client name",
+    ["operation", "client"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+UNTRUSTED_OPERATIONS = Counter(
+    "halo_gateway_untrusted_operations",
+    "Operations outside the trusted documents sent with a browser token: logged "
+    "(TRUSTED_DOCUMENTS=log-only, they ran) or refused (enforce)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+QUERY_COST = Histogram(
+    "halo_gateway_query_cost",
+    "Cost of the operations priced (schema/cost.py), refused ones included",
+    buckets=(1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000),
+    registry=REGISTRY,
+)
+QUERY_COST_REFUSED = Counter(
+    "halo_gateway_query_cost_refused",
+    "Operations refused for their cost: over the per-request limit, or over the seller's "
+    "budget for the minute",
+    ["reason"],
+    registry=REGISTRY,
+)
+
+_OPERATION_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
+_CLIENT_NAME = re.compile(r"^[\w.@/:+-]{1,64}$")
+
+
+class BoundedLabel:
+    """The first ``limit`` distinct values as they are, the rest as ``__other__``; values
+    in ``always`` are admitted without counting, values not matching ``shape`` are other."""
+
+    def __init__(self, limit: int, shape: re.Pattern[str], missing: str) -> None:
+        self.limit = limit
+        self.shape = shape
+        self.missing = missing
+        self.always: frozenset[str] = frozenset()
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str | None) -> str:
+        if not value:
+            return self.missing
+        if value in self.always:
+            return value
+        if not self.shape.match(value):
+            return OTHER
+        with self._lock:
+            if value in self._seen:
+                return value
+            if len(self._seen) < self.limit:
+                self._seen.add(value)
+                return value
+        return OTHER
+
+
+operation_label = BoundedLabel(OTHER_OPERATIONS, _OPERATION_NAME, ANONYMOUS)
+client_label = BoundedLabel(CLIENTS, _CLIENT_NAME, UNKNOWN_CLIENT)
+code_label = BoundedLabel(CODES, re.compile(r"^[A-Z][A-Z0-9_]{0,63}$"), "UNKNOWN")
+
+
+def set_known_operations(names: Iterable[str]) -> None:
+    """The trusted documents' operation names: labelled as they are, beyond the bound."""
+    operation_label.always = operation_label.always | frozenset(names)
+
+
+def observe_operation(
+    operation: str | None,
+    client: str | None,
+    codes: Iterable[str],
+    seconds: float | None,
+) -> None:
+    """One operation answered; ``seconds`` is None for a subscription (a stream has no
+    latency to speak of)."""
+    op, who = operation_label(operation), client_label(client)
+    OPERATIONS.labels(op, who).inc()
+    for code in codes:
+        OPERATION_ERRORS.labels(op, who, code_label(code)).inc()
+    if seconds is not None:
+        OPERATION_SECONDS.labels(op, who).observe(seconds)
+
+
+def observe_untrusted(outcome: str) -> None:
+    UNTRUSTED_OPERATIONS.labels(outcome).inc()
+
+
+def observe_cost(cost: int, refused: str | None) -> None:
+    QUERY_COST.observe(cost)
+    if refused is not None:
+        QUERY_COST_REFUSED.labels(refused).inc()
 
 
 def observe_run(

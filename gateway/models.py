@@ -7,6 +7,8 @@
             ├─ MappingChange               append-only history of map/unmap (who, when, what)
             ├─ SyncedSubscription          ledger: subscription × HaloPSA client → licence + hash
             ├─ SyncRun                     one sync, its state, counts and HaloPSA budget
+            ├─ ClientReview ── ExistingLicence  day one: licences a HaloPSA client held before
+            │                              the first push, and the seller's decision on each
             ├─ LogEntry                    the seller-visible INFO/WARNING/ERROR entries (30 days)
             ├─ IntegrationIssue            one deduplicated problem, ONGOING → RESOLVED
             └─ WebhookEndpoint ── WebhookDelivery  signed events and their delivery log (30 days)
@@ -14,7 +16,8 @@
 Uniqueness that the product relies on is a database constraint, never a read-then-write:
 one mapping per platform organisation, a PSA organisation mapped at most once per seller, one
 ledger row per (subscription, HaloPSA client), one scheduled run per (seller, kind, day), one
-open integration issue per (seller, kind, subject).
+open integration issue per (seller, kind, subject), one day-one check per (seller, HaloPSA
+client) and one decision per licence it found.
 The one-sync-per-seller lock lives on ``Seller`` (``active_run_id`` + lease) and is claimed with
 a conditional UPDATE (``gateway.services.sync``). Each relation's id column is declared beside
 it (``seller_id: str``) for the type checker; Tortoise sets it.
@@ -68,10 +71,18 @@ class RunState(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    # Stopped by the safety valve before writing; ``approveSync`` queues it again.
+    NEEDS_APPROVAL = "NEEDS_APPROVAL"
 
     @property
     def finished(self) -> bool:
-        return self in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED)
+        """No execution goes on or is due (a held run waits for the seller, not a worker)."""
+        return self in (
+            RunState.SUCCEEDED,
+            RunState.FAILED,
+            RunState.CANCELLED,
+            RunState.NEEDS_APPROVAL,
+        )
 
 
 class LogLevel(StrEnum):
@@ -106,6 +117,12 @@ class Seller(Model):
     # next execution takes it): a second delivery of a run's message never runs beside a
     # live first one, it waits for that one's lease to expire.
     lease_owner = fields.CharField(max_length=32, null=True)
+    # The safety valve (gateway.services.sync.valve): a subscriptions run that would lower
+    # seats or monthly value by more than this share of the seller's total, or deactivate
+    # more than this many licences, waits for approval before writing.
+    valve_enabled = fields.BooleanField(default=True)
+    valve_max_drop_percent = fields.IntField(default=20)
+    valve_max_deactivations = fields.IntField(default=50)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -292,6 +309,15 @@ class SyncRun(Model):
     rate_limited_since = fields.DatetimeField(null=True)
     cancel_requested = fields.BooleanField(default=False)
     message = _nullable(fields.TextField(null=True))
+    # The safety valve: the hash of the plan it checked (held or let through), the hash the
+    # seller approved, and when this run's plan passed (a resumed attempt does not ask again).
+    plan_hash = fields.CharField(max_length=64, null=True)
+    approved_hash = fields.CharField(max_length=64, null=True)
+    approved_by = fields.CharField(max_length=255, null=True)
+    approved_at = fields.DatetimeField(null=True)
+    valve_passed_at = fields.DatetimeField(null=True)
+    # What a held run would have done (the valve's verdict and the largest drops).
+    approval: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     # A scheduled run is enqueued once per (seller, kind, day) even with two schedulers.
     dedupe_key = fields.CharField(max_length=128, null=True, unique=True)
     queued_at = fields.DatetimeField(auto_now_add=True)
@@ -346,6 +372,74 @@ class SyncedSubscription(Model):
         indexes = (("seller_id", "halo_client_id"), ("last_run_id", "run_outcome"))
 
 
+class ReviewState(StrEnum):
+    """A HaloPSA client's day-one check, made once before the first push to it."""
+
+    CLEAR = "CLEAR"  # it held no active licence this integration did not write
+    PENDING = "PENDING"  # it does: its organisation's push waits for the seller's review
+    RESOLVED = "RESOLVED"  # every one of them is claimed or marked not ours
+
+
+class LicenceDecision(StrEnum):
+    UNDECIDED = "UNDECIDED"
+    CLAIMED = "CLAIMED"  # it is this subscription's licence: the ledger owns it from now on
+    NOT_OURS = "NOT_OURS"  # it stays the seller's own; the sync never touches it
+
+
+class ClientReview(Model):
+    """Day one: what a newly mapped HaloPSA client already held before the first push."""
+
+    id = fields.IntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="client_reviews", on_delete=fields.CASCADE
+    )
+    seller_id: str
+    halo_client_id = fields.IntField()
+    state = fields.CharEnumField(ReviewState, max_length=16)
+    # The organisation mapped to the client when it was checked (names in texts).
+    organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="client_reviews", null=True, on_delete=fields.SET_NULL
+    )
+    organization_id: int | None
+    found_run_id = fields.IntField(null=True)
+    checked_at = fields.DatetimeField()
+    resolved_at = fields.DatetimeField(null=True)
+    resolved_by = fields.CharField(max_length=255, null=True)
+
+    class Meta:
+        table = "client_review"
+        # One check per client: two runs finding the same client meet the constraint.
+        unique_together = (("seller", "halo_client_id"),)
+        indexes = (("seller_id", "state"),)
+
+
+class ExistingLicence(Model):
+    """A licence a client held before the first push, as HaloPSA had it then."""
+
+    id = fields.IntField(primary_key=True)
+    review: fields.ForeignKeyRelation[ClientReview] = fields.ForeignKeyField(
+        "models.ClientReview", related_name="licences", on_delete=fields.CASCADE
+    )
+    review_id: int
+    halo_licence_id = fields.IntField()
+    # The licence in the ledger's payload shape (``licences.licence_payload``'s keys).
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    decision = fields.CharEnumField(
+        LicenceDecision, max_length=16, default=LicenceDecision.UNDECIDED
+    )
+    subscription: fields.ForeignKeyNullableRelation[Subscription] = fields.ForeignKeyField(
+        "models.Subscription", related_name="claimed_licences", null=True, on_delete=fields.SET_NULL
+    )
+    subscription_id: int | None
+    decided_by = fields.CharField(max_length=255, null=True)
+    decided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "existing_licence"
+        # A licence is decided once, and a subscription claims at most one of them.
+        unique_together = (("review", "halo_licence_id"), ("review", "subscription"))
+
+
 class LogEntry(Model):
     id = fields.BigIntField(primary_key=True)
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
@@ -383,6 +477,8 @@ class IssueKind(StrEnum):
     RECORDS_REJECTED = "RECORDS_REJECTED"
     SYNC_FAILED = "SYNC_FAILED"
     SYNC_OVERDUE = "SYNC_OVERDUE"
+    SYNC_NEEDS_APPROVAL = "SYNC_NEEDS_APPROVAL"
+    EXISTING_LICENCES_TO_REVIEW = "EXISTING_LICENCES_TO_REVIEW"
 
 
 class IssueSeverity(StrEnum):
@@ -408,6 +504,7 @@ class IntegrationIssue(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="issues", on_delete=fields.CASCADE
     )
+    seller_id: str
     kind = fields.CharEnumField(IssueKind, max_length=32)
     # What the issue is about within its kind: the sync kind for SYNC_OVERDUE / SYNC_FAILED,
     # "" when the kind alone says it (a seller has one connection).
@@ -445,6 +542,7 @@ class WebhookEndpoint(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="webhook_endpoints", on_delete=fields.CASCADE
     )
+    seller_id: str
     url = fields.CharField(max_length=2048)
     description = fields.CharField(max_length=255, default="")
     # Event types sent to this endpoint (``issue.opened`` …).
@@ -476,6 +574,7 @@ class WebhookDelivery(Model):
     seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
         "models.Seller", related_name="webhook_deliveries", on_delete=fields.CASCADE
     )
+    seller_id: str
     endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
         "models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
     )

@@ -58,6 +58,14 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class TrustedDocumentsMode(StrEnum):
+    """What happens to an operation outside the trusted documents sent with a browser token."""
+
+    OFF = "off"  # nothing: the list only serves persisted-query hashes
+    LOG_ONLY = "log-only"  # run, logged and counted (what enforcing would refuse)
+    ENFORCE = "enforce"  # refused; registering new persisted-query hashes is off for browsers
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=None, extra="ignore", case_sensitive=False, frozen=True
@@ -173,6 +181,22 @@ class Settings(BaseSettings):
     # past the handed-over token's own expiry.
     session_token_seconds: int = 900
 
+    # --- trusted documents and query cost (README "Trusted documents and query cost") -------
+    # Browser tokens (client_kind claim) and operations outside the allow-list: log them first,
+    # enforce once the log is quiet. Integrator tokens are never held to the list.
+    trusted_documents: TrustedDocumentsMode = TrustedDocumentsMode.LOG_ONLY
+    # More allow-list manifests (JSON list of paths) besides those shipped in
+    # schema/trusted_documents/: another frontend's documents, deployed with the gateway.
+    trusted_documents_files: list[Path] = Field(default_factory=list)
+    # The price one operation may have (fields × the page sizes they ask for, schema/cost.py):
+    # the web app's dearest document at its largest page costs 101, previewSync with every
+    # field at 100 organisations ~11,600; 30 aliases of it would cost 350,000.
+    query_cost_limit: int = 15_000
+    # What one seller's operations may cost together per minute, all tokens and replicas
+    # (in Redis when configured): ~1,000 grid pages of 100 rows, ~100 upserts of 1,000
+    # items or 8 full previews.
+    query_cost_budget_per_minute: int = 100_000
+
     # --- embedded worker -------------------------------------------------------------------
     embedded_worker_threads: int = 2
     # The daily schedule inside the gateway process: on by default in embedded mode (nobody
@@ -224,38 +248,36 @@ class Settings(BaseSettings):
         return self.in_process_scheduler
 
     @property
+    def outside_production(self) -> bool:
+        """What the development conveniences below default to (set, each one wins)."""
+        return self.environment is not Environment.PRODUCTION
+
+    @property
     def graphiql_enabled(self) -> bool:
-        if self.graphiql is None:
-            return self.environment is not Environment.PRODUCTION
-        return self.graphiql
+        return self.outside_production if self.graphiql is None else self.graphiql
 
     @property
     def web_app_enabled(self) -> bool:
-        if self.web_app is None:
-            return self.environment is not Environment.PRODUCTION
-        return self.web_app
+        return self.outside_production if self.web_app is None else self.web_app
 
     @property
     def introspection_enabled(self) -> bool:
-        if self.introspection is None:
-            return self.environment is not Environment.PRODUCTION
-        return self.introspection
+        return self.outside_production if self.introspection is None else self.introspection
 
     @property
     def loopback_http_allowed(self) -> bool:
         """Plain-http HaloPSA URLs on loopback hosts (the simulator) outside production."""
-        return self.environment is not Environment.PRODUCTION
+        return self.outside_production
 
     @property
     def webhook_private_addresses_allowed(self) -> bool:
-        if self.webhook_allow_private_addresses is None:
-            return self.environment is not Environment.PRODUCTION
-        return self.webhook_allow_private_addresses
+        allow = self.webhook_allow_private_addresses
+        return self.outside_production if allow is None else allow
 
     @property
     def webhook_plain_http_allowed(self) -> bool:
         """Webhook URLs must be https in production (the payload names the seller's problems)."""
-        return self.environment is not Environment.PRODUCTION
+        return self.outside_production
 
     @property
     def jwt_secrets(self) -> list[str]:

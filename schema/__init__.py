@@ -9,6 +9,7 @@ a test fails when it is stale.
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any
 
 import strawberry
 from strawberry.extensions import (
@@ -25,6 +26,7 @@ from strawberry.tools import merge_types
 
 from schema import (
     connection,
+    existing_licences,
     graphql_core_patches,
     imports,
     issues,
@@ -36,6 +38,7 @@ from schema import (
     viewer,
     webhooks,
 )
+from schema.cost import CostLimits, QueryCostGate
 from schema.errors import (
     DomainErrorExtension,
     RejectNulCharacters,
@@ -43,6 +46,8 @@ from schema.errors import (
     log_client_errors,
 )
 from schema.http import MAX_BATCH_OPERATIONS
+from schema.operation_metrics import OperationMetrics
+from schema.trusted_documents import TrustedDocuments, TrustedDocumentsGate, log_budget
 
 # The areas of the API, in the order their fields appear in the SDL.
 AREAS: list[ModuleType] = [
@@ -52,6 +57,7 @@ AREAS: list[ModuleType] = [
     suggestions,
     sync,
     preview,
+    existing_licences,
     issues,
     webhooks,
     logs,
@@ -80,8 +86,8 @@ class GatewaySchema(strawberry.Schema):
     """Strawberry's schema with our error logging: Strawberry logs every error at ERROR
     (with a traceback for resolver errors); client errors are INFO and budgeted here."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, query: type, **kwargs: Any) -> None:
+        super().__init__(query, **kwargs)
         self.client_error_budget = client_error_budget()
 
     def process_errors(self, errors: list, execution_context: object = None) -> None:
@@ -89,7 +95,11 @@ class GatewaySchema(strawberry.Schema):
 
 
 def build_schema(
-    *, introspection: bool = True, max_depth: int = MAX_QUERY_DEPTH
+    *,
+    introspection: bool = True,
+    max_depth: int = MAX_QUERY_DEPTH,
+    trusted_documents: TrustedDocuments | None = None,
+    cost_limits: CostLimits | None = None,
 ) -> strawberry.Schema:
     graphql_core_patches.apply()
     # The limiters' rule classes are built once, here: each QueryDepthLimiter or
@@ -100,7 +110,10 @@ def build_schema(
         *QueryDepthLimiter(max_depth=max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
     ]
+    untrusted_lines = log_budget()
+    costs = cost_limits or CostLimits()
     extensions: list = [
+        OperationMetrics,  # first, so it finishes last and counts the final codes
         DomainErrorExtension,
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
@@ -108,6 +121,10 @@ def build_schema(
         lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
+    if trusted_documents is not None:
+        # After ValidationCache too: a refusal replaces what validation said.
+        extensions.append(lambda: TrustedDocumentsGate(trusted_documents, untrusted_lines))
+    extensions.append(lambda: QueryCostGate(costs))
     if not introspection:
         extensions.append(DisableIntrospection)
     query = _merged("Query")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 import strawberry
@@ -29,16 +30,7 @@ class Connection:
 
     @classmethod
     def from_view(cls, view: connection_service.ConnectionView) -> Connection:
-        return cls(
-            client_id=view.client_id,
-            secret_set=view.secret_set,
-            secret_last4=view.secret_last4,
-            resource_server=view.resource_server,
-            authorization_server=view.authorization_server,
-            tenant=view.tenant,
-            status=view.status,
-            verified_at=view.verified_at,
-        )
+        return cls(**asdict(view))  # the same fields, by name
 
 
 @strawberry.input(description="Connection settings. Omit clientSecret to keep the stored one.")
@@ -50,13 +42,7 @@ class ConnectionInput:
     tenant: str | None = None
 
     def to_service(self) -> connection_service.ConnectionInput:
-        return connection_service.ConnectionInput(
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            resource_server=self.resource_server,
-            authorization_server=self.authorization_server,
-            tenant=self.tenant,
-        )
+        return connection_service.ConnectionInput(**asdict(self))  # the same fields, by name
 
 
 @strawberry.type
@@ -76,9 +62,33 @@ class SaveConnectionResult:
     organizations_sync_queued: bool
 
 
+@strawberry.type(
+    description="The safety valve: a subscriptions sync that would lower seats or monthly "
+    "value (unit × count, Annual ÷ 12) by more than maxDropPercent of your total, or deactivate "
+    "more than maxDeactivations licences, waits in NEEDS_APPROVAL before writing anything."
+)
+class SafetyValve:
+    enabled: bool
+    max_drop_percent: int = strawberry.field(description="1–100; default 20.")
+    max_deactivations: int = strawberry.field(description="0–100000; default 50.")
+
+
 @strawberry.type
 class Configuration:
     sync_unit_prices: bool = strawberry.field(description="Sync unit prices to HaloPSA.")
+    safety_valve: SafetyValve
+
+    @classmethod
+    def from_view(cls, view: configuration_service.ConfigurationView) -> Configuration:
+        valve = view.safety_valve
+        return cls(
+            sync_unit_prices=view.sync_unit_prices,
+            safety_valve=SafetyValve(
+                enabled=valve.enabled,
+                max_drop_percent=valve.max_drop_percent,
+                max_deactivations=valve.max_deactivations,
+            ),
+        )
 
 
 @strawberry.type
@@ -96,7 +106,7 @@ class Query:
     @strawberry.field(description="How subscriptions are sent to HaloPSA.")
     async def configuration(self, info: Info[Context, None]) -> Configuration:
         view = await configuration_service.get_configuration(info.context.seller_id)
-        return Configuration(sync_unit_prices=view.sync_unit_prices)
+        return Configuration.from_view(view)
 
 
 @strawberry.type
@@ -109,12 +119,7 @@ class Mutation:
         result = await connection_service.test_connection(
             ctx.deps, ctx.principal, input.to_service()
         )
-        return ConnectionTestResult(
-            success=result.success,
-            message=result.message,
-            reason=result.reason,
-            reason_code=result.reason_code,
-        )
+        return ConnectionTestResult(**asdict(result))  # the same fields, by name
 
     @strawberry.mutation(description="Test, then save the settings (only a working configuration).")
     async def save_connection(
@@ -136,6 +141,28 @@ class Mutation:
     ) -> ConfigurationUpdate:
         view = await configuration_service.set_sync_unit_prices(info.context.principal, enabled)
         return ConfigurationUpdate(
-            configuration=Configuration(sync_unit_prices=view.sync_unit_prices),
+            configuration=Configuration.from_view(view),
             message=configuration_service.UPDATED,
+        )
+
+    @strawberry.mutation(
+        description="Change the safety valve (only the arguments given). Applies to "
+        "subscriptions syncs that start after it, scheduled ones too."
+    )
+    async def set_safety_valve(
+        self,
+        info: Info[Context, None],
+        enabled: bool | None = None,
+        max_drop_percent: int | None = None,
+        max_deactivations: int | None = None,
+    ) -> ConfigurationUpdate:
+        view = await configuration_service.set_safety_valve(
+            info.context.principal,
+            enabled=enabled,
+            max_drop_percent=max_drop_percent,
+            max_deactivations=max_deactivations,
+        )
+        return ConfigurationUpdate(
+            configuration=Configuration.from_view(view),
+            message=configuration_service.VALVE_UPDATED,
         )

@@ -35,6 +35,12 @@ class Context:
         raise self._auth_error or Unauthenticated()
 
     @property
+    def caller(self) -> Principal | None:
+        """The caller if the token was good, else None (for the edge's own rules, which
+        must not raise: trusted documents, cost, metrics)."""
+        return self._principal
+
+    @property
     def seller_id(self) -> str:
         return self.principal.seller_id
 

@@ -4,7 +4,7 @@ Each event of a subscription is executed by a shallow copy of the subscription's
 the copy shares the ``_relevant_sub_fields`` memo, which is keyed by object ids of per-event
 lists and so grows by about 1 KB per event per socket until the client unsubscribes (and
 its garbage-collection pauses reached 250 ms at 50 subscribers). Giving every per-event
-executor a fresh memo keeps memory flat. ``tests/api/test_graphql_core_patch.py`` fails if
+executor a fresh memo keeps memory flat. ``tests/api/test_graphql_core_patches.py`` fails if
 an upgrade changes the internals this relies on.
 """
 

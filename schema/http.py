@@ -10,9 +10,10 @@ What Strawberry's view does not do by itself, kept here so the view stays wiring
 * **Malformed requests** (not JSON, ``query`` not a string, an unknown content type …) answer
   4xx with a GraphQL-shaped JSON body and a code, never ``text/plain``: a client shows the
   message instead of a network error. A mutation sent by GET answers 405 with ``Allow: POST``.
-* **Persisted queries** (Apollo's APQ, urql's ``persistedExchange``): a hash without a query
-  answers ``PersistedQueryNotSupported`` / ``PERSISTED_QUERY_NOT_SUPPORTED``, the exact words
-  both clients look for before they retry with the full query.
+
+Persisted queries (Apollo's APQ, urql's ``persistedExchange``) are ``schema.persisted``;
+subscriptions over HTTP (graphql-sse, Apollo's multipart) are Strawberry's transports,
+configured in ``schema.view``.
 """
 
 from __future__ import annotations
@@ -21,15 +22,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from graphql.error import GraphQLError
 from starlette.responses import Response
 
 JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-
-# Apollo Server's wording: urql's persistedExchange compares the message, Apollo's
-# PersistedQueryLink the message or the code.
-PERSISTED_QUERY_NOT_SUPPORTED = "PersistedQueryNotSupported"
 
 # Operations one batched request may carry: Apollo's BatchHttpLink sends at most 10 by
 # default (``batchMax``). Each runs as a request of its own, so the cap bounds the work one
@@ -63,6 +59,26 @@ class RequestRefused(Exception):
         self.data = data
 
 
+def _accept_entries(accept: str | None) -> list[tuple[str, list[str], float]]:
+    """``(media type, its parameters but q, weight)`` for each entry of an ``Accept`` header."""
+    entries = []
+    for part in (accept or "").split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        weight, kept = 1.0, []
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+            elif param:
+                kept.append(param)
+        if media:
+            entries.append((media, kept, weight))
+    return entries
+
+
 def negotiate(accept: str | None) -> str:
     """The response media type for an ``Accept`` header.
 
@@ -71,23 +87,24 @@ def negotiate(accept: str | None) -> str:
     header, or only types we do not produce, as the spec allows).
     """
     weights: dict[str, float] = {}
-    for part in (accept or "").split(","):
-        media, *params = (piece.strip() for piece in part.split(";"))
-        weight = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
-        media = media.lower()
-        if media:
-            weights[media] = max(weight, weights.get(media, 0.0))
+    for media, _, weight in _accept_entries(accept):
+        weights[media.lower()] = max(weight, weights.get(media.lower(), 0.0))
     graphql_weight = weights.get(GRAPHQL_RESPONSE_JSON, 0.0)
     if graphql_weight > 0 and graphql_weight >= weights.get(JSON, 0.0):
         return GRAPHQL_RESPONSE_JSON
     return JSON
+
+
+def preferred_part(accept: str | None) -> str:
+    """The ``Accept`` entry the client prefers most (the first of the highest weight), with
+    its parameters but without ``q``. A streaming transport is used only when it is this
+    one: urql lists ``text/event-stream`` and ``multipart/mixed`` after the JSON types on
+    every request, and wants JSON for a query."""
+    best, best_weight = "", -1.0
+    for media, params, weight in _accept_entries(accept):
+        if weight > best_weight:
+            best, best_weight = ";".join([media, *params]), weight
+    return best
 
 
 def content_type(media_type: str) -> str:
@@ -149,13 +166,3 @@ def check_batch(items: list[Any]) -> None:
         )
     for index, item in enumerate(items):
         check_operation_params(item, where=f" (operation {index})")
-
-
-def persisted_query_hash_only(query: str | None, extensions: Mapping[str, Any] | None) -> bool:
-    return query is None and isinstance(extensions, Mapping) and "persistedQuery" in extensions
-
-
-def persisted_query_error() -> GraphQLError:
-    return GraphQLError(
-        PERSISTED_QUERY_NOT_SUPPORTED, extensions={"code": "PERSISTED_QUERY_NOT_SUPPORTED"}
-    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -13,7 +12,7 @@ from strawberry.types import Info
 from gateway.errors import NotFound
 from gateway.events import ISSUE, RESYNC
 from gateway.services import issues as issues_service
-from gateway.services.issues import IssueState as ModelIssueState
+from gateway.services.issues import IssueKind, IssueSeverity, IssueState
 from gateway.services.paging import DEFAULT_PAGE_SIZE
 from schema import live
 from schema.context import Context
@@ -21,28 +20,17 @@ from schema.ids import parse_int_id
 from schema.paging import page_totals
 from schema.sync import SyncKind
 
+# The core's enums, exposed as they are.
+strawberry.enum(
+    IssueKind, description="What went wrong (the summary and whatToDo say it in words)."
+)
+strawberry.enum(IssueSeverity)
+strawberry.enum(
+    IssueState, description="ONGOING until the cause goes away, then RESOLVED on its own."
+)
 
-@strawberry.enum(description="What went wrong (the summary and whatToDo say it in words).")
-class IssueKind(Enum):
-    CONNECTION_REJECTED = "CONNECTION_REJECTED"
-    HALO_UNREACHABLE = "HALO_UNREACHABLE"
-    RATE_LIMIT_EXHAUSTED = "RATE_LIMIT_EXHAUSTED"
-    RECORDS_REJECTED = "RECORDS_REJECTED"
-    SYNC_FAILED = "SYNC_FAILED"
-    SYNC_OVERDUE = "SYNC_OVERDUE"
-
-
-@strawberry.enum
-class IssueSeverity(Enum):
-    CRITICAL = "CRITICAL"
-    ERROR = "ERROR"
-    WARNING = "WARNING"
-
-
-@strawberry.enum(description="ONGOING until the cause goes away, then RESOLVED on its own.")
-class IssueState(Enum):
-    ONGOING = "ONGOING"
-    RESOLVED = "RESOLVED"
+# Subjects that name a sync (the other kinds' subjects are theirs, e.g. a HaloPSA client id).
+_SYNC_KINDS = frozenset(k.value for k in SyncKind)
 
 
 @strawberry.type(description="A subscription HaloPSA refused, and what it said.")
@@ -77,17 +65,21 @@ class IntegrationIssue:
     first_run_id: strawberry.ID | None
     last_run_id: strawberry.ID | None
     rejected_records: list[RejectedRecord]
+    organization_id: strawberry.ID | None = strawberry.field(
+        description="The organisation it is about (existing licences to review)."
+    )
 
     @classmethod
     def from_row(cls, issue: Any, info: Info[Context, None]) -> IntegrationIssue:
         words = issues_service.texts(issue, info.context.deps)
         records = (issue.data or {}).get("records", [])
+        org_id = (issue.data or {}).get("organizationId")
         return cls(
             id=strawberry.ID(str(issue.id)),
-            kind=IssueKind(issue.kind.value),
-            subject=SyncKind(issue.subject) if issue.subject else None,
-            severity=IssueSeverity(issue.severity.value),
-            state=IssueState(issue.state.value),
+            kind=issue.kind,
+            subject=SyncKind(issue.subject) if issue.subject in _SYNC_KINDS else None,
+            severity=issue.severity,
+            state=issue.state,
             summary=words.summary,
             what_to_do=words.what_to_do,
             detail=issue.detail,
@@ -109,6 +101,7 @@ class IntegrationIssue:
                 )
                 for r in records
             ],
+            organization_id=strawberry.ID(org_id) if org_id else None,
         )
 
 
@@ -140,7 +133,7 @@ class Query:
     ) -> IntegrationIssuePage:
         result = await issues_service.list_issues(
             info.context.seller_id,
-            ModelIssueState(state.value) if state is not None else None,
+            state,
             page=page,
             page_size=page_size,
         )
@@ -190,7 +183,7 @@ class Subscription:
         async def ongoing() -> AsyncIterator[IntegrationIssue]:
             # Changes may have been missed: the ongoing ones, as they are now.
             page = await issues_service.list_issues(
-                seller_id, ModelIssueState.ONGOING, page=1, page_size=100
+                seller_id, IssueState.ONGOING, page=1, page_size=100
             )
             for issue in page.items:
                 yield IntegrationIssue.from_row(issue, info)

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from gateway.errors import NotFound
 from gateway.services import organizations as service
+from gateway.services import sync as sync_service
 from gateway.services.organizations import MappingStatus, PsaStatus, SortField
 from gateway.services.paging import DEFAULT_PAGE_SIZE
 from schema.context import Context
@@ -64,6 +65,11 @@ class OrganizationRow:
     mapping_status: MappingStatus
     mapping_status_tooltip: str | None
     can_sync_subscriptions: bool
+    existing_licences_to_review: int = strawberry.field(
+        default=0,
+        description="Day one: licences its HaloPSA organization held before the first sync, "
+        "still to review (claim, not ours, create new); its subscriptions wait until then.",
+    )
 
     @classmethod
     def from_row(cls, row: service.OrganizationRow) -> OrganizationRow:
@@ -125,9 +131,13 @@ class GridQuery:
             page=page,
             page_size=page_size,
         )
-        return OrganizationPage(
-            rows=[OrganizationRow.from_row(r) for r in result.items], **page_totals(result)
+        rows = [OrganizationRow.from_row(r) for r in result.items]
+        waiting = await sync_service.existing_review.undecided_by_client(
+            info.context.seller_id, [r.psa_organization_id for r in rows if r.psa_organization_id]
         )
+        for row in rows:
+            row.existing_licences_to_review = waiting.get(row.psa_organization_id or 0, 0)
+        return OrganizationPage(rows=rows, **page_totals(result))
 
     @strawberry.field(description="HaloPSA organisations for the mapping drop-down.")
     async def psa_organizations(

@@ -7,6 +7,7 @@ shown to the cent as decimal strings; totals are rounded once, after summing.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -17,6 +18,7 @@ from strawberry.types import Info
 from gateway.services import sync as sync_service
 from gateway.services.paging import DEFAULT_PAGE_SIZE, check_page
 from schema.context import Context
+from schema.existing_licences import ExistingLicenceReview
 from schema.paging import page_totals
 
 
@@ -64,6 +66,11 @@ class PreviewReason(Enum):
         "LAST_WRITE_UNCONFIRMED",
         description="Update; HaloPSA did not confirm the last write, so its current values "
         "are unknown here.",
+    )
+    EXISTING_LICENCES_TO_REVIEW = strawberry.enum_value(
+        "EXISTING_LICENCES_TO_REVIEW",
+        description="Skipped: its HaloPSA organization held licences this integration did not "
+        "write; nothing is sent until you review them (existingLicences).",
     )
 
 
@@ -140,6 +147,10 @@ class OrganizationPreview:
     counts: PreviewCounts
     money: list[MoneyImpact]
     subscriptions: list[SubscriptionPreview]
+    existing_licences: ExistingLicenceReview | None = strawberry.field(
+        description="Day one: licences its HaloPSA organization held before the first sync, "
+        "beside these subscriptions with suggested pairs; its push waits for your review."
+    )
 
 
 @strawberry.type(
@@ -152,6 +163,10 @@ class SyncPreview:
         description="The 'Sync unit prices to HaloPSA' setting the preview assumes (now's)."
     )
     generated_at: datetime
+    plan_hash: str = strawberry.field(
+        description="The plan of this scope as one hash (a held run's approval.planHash equal "
+        "to it: the same plan)."
+    )
     counts: PreviewCounts
     money: list[MoneyImpact] = strawberry.field(description="Totals, one per currency.")
     organizations: list[OrganizationPreview]
@@ -171,29 +186,16 @@ def _text(value: Any) -> str | None:
 
 
 def _money(impact: Any) -> MoneyImpact:
-    shown = impact.shown
     return MoneyImpact(
         currency=impact.currency,
-        cost_before=shown.cost_before,
-        cost_after=shown.cost_after,
-        cost_change=shown.cost_change,
-        price_before=shown.price_before,
-        price_after=shown.price_after,
-        price_change=shown.price_change,
+        **asdict(impact.shown),  # cost and price before, after, change: the same names
         unknown_before=impact.unknown_before,
         unknown_after=impact.unknown_after,
     )
 
 
 def _counts(counts: Any) -> PreviewCounts:
-    return PreviewCounts(
-        create=counts.create,
-        update=counts.update,
-        mark_deleted=counts.mark_deleted,
-        unchanged=counts.unchanged,
-        skipped=counts.skipped,
-        total=counts.total,
-    )
+    return PreviewCounts(**asdict(counts), total=counts.total)  # one field per action
 
 
 def _subscription(s: Any) -> SubscriptionPreview:
@@ -228,6 +230,9 @@ def _organization(o: Any) -> OrganizationPreview:
         counts=_counts(o.counts),
         money=[_money(m) for m in o.money.values()],
         subscriptions=[_subscription(s) for s in o.subscriptions],
+        existing_licences=(
+            ExistingLicenceReview.from_service(o.existing) if o.existing is not None else None
+        ),
     )
 
 
@@ -258,6 +263,7 @@ class Query:
         return SyncPreview(
             unit_prices=preview.unit_prices,
             generated_at=preview.generated_at,
+            plan_hash=preview.plan_hash(org_pk),
             counts=_counts(preview.counts),
             money=[_money(m) for m in preview.money.values()],
             organizations=[_organization(o) for o in result.items],

@@ -28,10 +28,85 @@ strawberry.enum(SyncScope)
 strawberry.enum(SyncTrigger, name="SyncTriggerKind")
 strawberry.enum(
     RunState,
-    description="Life of one run: QUEUED → RUNNING → SUCCEEDED | FAILED | CANCELLED.",
+    description="Life of one run: QUEUED → RUNNING → SUCCEEDED | FAILED | CANCELLED; a "
+    "subscriptions run the safety valve holds stops in NEEDS_APPROVAL before writing "
+    "(approveSync queues it again, cancelSync drops it).",
 )
 strawberry.enum(ButtonState, name="SyncButtonState", description="What a sync button shows.")
 strawberry.enum(RunPhase, name="SyncPhase")
+
+
+@strawberry.type(description="Monthly customer price in one currency (decimal strings).")
+class ApprovalMoney:
+    currency: str
+    total: str = strawberry.field(description="The seller's total in HaloPSA now.")
+    before: str = strawberry.field(description="The run's organisations, before.")
+    after: str = strawberry.field(description="The run's organisations, after.")
+
+
+@strawberry.type(description="A subscription whose seats or monthly value the run lowers.")
+class ApprovalDrop:
+    subscription_id: strawberry.ID
+    name: str
+    organization_id: strawberry.ID
+    organization_name: str
+    action: str
+    seats_before: int
+    seats_after: int
+    currency: str
+    monthly_price_before: str
+    monthly_price_after: str
+
+
+@strawberry.type(
+    description="Why the safety valve held a run, and what the run would have done (the "
+    "full plan: previewSync with the run's organizationId; equal planHash, same plan)."
+)
+class SyncApproval:
+    plan_hash: str
+    summary: str = strawberry.field(description="What it would have done, in a sentence.")
+    reasons: list[str] = strawberry.field(
+        description="What tripped the valve: SEATS, VALUE:<currency>, DEACTIVATIONS."
+    )
+    max_drop_percent: int
+    max_deactivations: int
+    seats_total: int
+    seats_before: int
+    seats_after: int
+    deactivations: int
+    writes: int
+    money: list[ApprovalMoney]
+    drops: list[ApprovalDrop] = strawberry.field(description="The largest drops (up to 20).")
+    approved_by: str | None
+    approved_at: datetime | None
+
+
+# The verdict's figures, stored on the run under the GraphQL fields' names.
+_APPROVAL_FIGURES = (
+    "plan_hash",
+    "max_drop_percent",
+    "max_deactivations",
+    "seats_total",
+    "seats_before",
+    "seats_after",
+    "deactivations",
+    "writes",
+)
+
+
+def _approval(run: Any) -> SyncApproval | None:
+    data = run.approval
+    if not data:
+        return None
+    return SyncApproval(
+        **{name: data[name] for name in _APPROVAL_FIGURES},
+        summary=data.get("text", ""),
+        reasons=list(data["reasons"]),
+        money=[ApprovalMoney(**m) for m in data["money"]],
+        drops=[ApprovalDrop(**d) for d in data["drops"]],
+        approved_by=run.approved_by,
+        approved_at=run.approved_at,
+    )
 
 
 @strawberry.type(description="One sync run with its counts and the HaloPSA budget it used.")
@@ -58,6 +133,9 @@ class SyncRun:
     halo_rate_limited: int
     halo_retries: int
     halo_wait_seconds: float
+    approval: SyncApproval | None = strawberry.field(
+        description="Held by the safety valve (or approved after): what it would do, and why."
+    )
 
     @classmethod
     def from_row(cls, run: Any) -> SyncRun:
@@ -85,6 +163,7 @@ class SyncRun:
             halo_rate_limited=run.halo_rate_limited,
             halo_retries=run.halo_retries,
             halo_wait_seconds=round(run.halo_wait_seconds, 3),
+            approval=_approval(run),
         )
 
 
@@ -243,10 +322,26 @@ class Mutation:
     ) -> SyncRun:
         return await _trigger(info, SyncKind.SUBSCRIPTIONS, organization_id)
 
-    @strawberry.mutation(description="Stop a sync at the next record boundary.")
+    @strawberry.mutation(
+        description="Stop a sync at the next record boundary; a run waiting for approval is "
+        "dropped (nothing was written)."
+    )
     async def cancel_sync(self, info: Info[Context, None], run_id: strawberry.ID) -> SyncRun:
         ctx = info.context
-        run = await sync_service.cancel_sync(ctx.deps, ctx.seller_id, _run_id(run_id))
+        run = await sync_service.cancel_sync(
+            ctx.deps, ctx.seller_id, _run_id(run_id), by=ctx.principal.subject
+        )
+        return SyncRun.from_row(await sync_service.load_run(ctx.seller_id, run.id))
+
+    @strawberry.mutation(
+        description="Run a sync the safety valve held: it is queued again and runs the plan it "
+        "showed; if the data changed meanwhile, it plans again and asks again if needed. "
+        "SYNC_NOT_AWAITING_APPROVAL when it is not held (any more), SYNC_IN_PROGRESS while "
+        "another sync runs."
+    )
+    async def approve_sync(self, info: Info[Context, None], run_id: strawberry.ID) -> SyncRun:
+        ctx = info.context
+        run = await sync_service.approve_sync(ctx.deps, ctx.principal, _run_id(run_id))
         return SyncRun.from_row(await sync_service.load_run(ctx.seller_id, run.id))
 
 

@@ -13,7 +13,7 @@ from gateway.errors import NotFound
 from gateway.services import throttle
 from gateway.services import webhooks as webhooks_service
 from gateway.services.paging import DEFAULT_PAGE_SIZE
-from gateway.services.webhooks import DeliveryStatus as ModelDeliveryStatus
+from gateway.services.webhooks import DeliveryStatus
 from schema.context import Context
 from schema.ids import parse_int_id
 from schema.paging import page_totals
@@ -27,11 +27,12 @@ class WebhookEventType(Enum):
     SYNC_FAILED = webhooks_service.SYNC_FAILED
 
 
-@strawberry.enum(description="PENDING: being retried; DELIVERED: a 2xx; FAILED: given up.")
-class WebhookDeliveryStatus(Enum):
-    PENDING = "PENDING"
-    DELIVERED = "DELIVERED"
-    FAILED = "FAILED"
+# The core's enum, exposed as it is.
+strawberry.enum(
+    DeliveryStatus,
+    name="WebhookDeliveryStatus",
+    description="PENDING: being retried; DELIVERED: a 2xx; FAILED: given up.",
+)
 
 
 @strawberry.type
@@ -78,7 +79,7 @@ class WebhookDelivery:
     endpoint_id: strawberry.ID
     message_id: str = strawberry.field(description="The webhook-id header, the same on retries.")
     event_type: str
-    status: WebhookDeliveryStatus
+    status: DeliveryStatus
     attempts: int
     last_status_code: int | None
     last_error: str | None
@@ -115,7 +116,7 @@ class Query:
         self,
         info: Info[Context, None],
         endpoint_id: strawberry.ID | None = None,
-        status: WebhookDeliveryStatus | None = None,
+        status: DeliveryStatus | None = None,
         page: int = 1,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> WebhookDeliveryPage:
@@ -125,7 +126,7 @@ class Query:
             ctx.seller_id,
             webhooks_service.DeliveryFilter(
                 endpoint_id=_endpoint_id(endpoint_id) if endpoint_id is not None else None,
-                status=ModelDeliveryStatus(status.value) if status is not None else None,
+                status=status,
             ),
             page=page,
             page_size=page_size,
@@ -137,7 +138,7 @@ class Query:
                     endpoint_id=strawberry.ID(str(d.endpoint_id)),
                     message_id=d.message_id,
                     event_type=d.event_type,
-                    status=WebhookDeliveryStatus(d.status.value),
+                    status=d.status,
                     attempts=d.attempts,
                     last_status_code=d.last_status_code,
                     last_error=d.last_error,

@@ -1,4 +1,5 @@
-"""Operators scrape /metrics: sync runs, records, HaloPSA calls, live subscribers."""
+"""Operators scrape /metrics: sync runs, records, HaloPSA calls, live subscribers (each GraphQL
+operation by name and client: tests/api/test_operation_metrics.py)."""
 
 from __future__ import annotations
 

@@ -20,6 +20,8 @@ EXPECTED_TABLES = {
     "integration_issue",
     "webhook_endpoint",
     "webhook_delivery",
+    "client_review",
+    "existing_licence",
 }
 
 
@@ -29,6 +31,7 @@ async def test_migrations_create_every_table_and_are_idempotent(settings) -> Non
         "models.0002_ledger_outcomes",
         "models.0003_issues_webhooks",
         "models.0004_lease_owner_rate_limited_since",
+        "models.0007_claims_approval",
     ]
     assert await db.migrate(settings) == []
     ctx = await db.open_db(settings)

@@ -1,4 +1,5 @@
-"""Thin actors: take ids, load, call the engine. Safe to run twice (redelivery resumes).
+"""Thin actors: take ids and call the services (``execute_run``, ``webhooks.deliver``). Safe to
+run twice (a redelivered sync resumes; a delivery is sent until one attempt succeeds).
 
 Each actor is made by a factory that closes over the process's :class:`WorkerRuntime`, so
 no module-level state decides which database or event bus an actor uses.

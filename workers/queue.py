@@ -1,4 +1,5 @@
-"""``gateway.jobs.JobQueue`` over Dramatiq: how the gateway hands a sync run to a worker."""
+"""``gateway.jobs.JobQueue`` over Dramatiq: how the services hand a sync run or a webhook
+delivery to a worker."""
 
 from __future__ import annotations
 
@@ -22,24 +23,27 @@ class DramatiqJobQueue:
         self.broker = broker
 
     async def enqueue_sync(self, run_id: int, *, delay_seconds: float | None = None) -> None:
-        actor = self.broker.get_actor("run_sync")
         delay = None if delay_seconds is None else max(0, math.ceil(delay_seconds * 1000))
-        try:
-            # The Redis client is synchronous: keep it off the event loop.
-            await asyncio.to_thread(actor.send_with_options, args=(run_id,), delay=delay)
-        except (RedisError, OSError) as exc:
-            logger.warning(
-                "could not enqueue sync run %s: %s", run_id, exc, extra={"run_id": run_id}
-            )
-            raise BrokerUnavailable() from exc
+        await self._send("run_sync", run_id, delay, "sync run", {"run_id": run_id})
 
     async def enqueue_webhook(self, delivery_id: int | None, delay_seconds: float = 0) -> None:
-        actor = self.broker.get_actor("deliver_webhook")
         delay_ms = int(delay_seconds * 1000) or None
+        await self._send("deliver_webhook", delivery_id, delay_ms, "webhook delivery", {})
+
+    async def _send(
+        self,
+        actor_name: str,
+        arg: int | None,
+        delay_ms: int | None,
+        what: str,
+        extra: dict[str, int],
+    ) -> None:
+        actor = self.broker.get_actor(actor_name)
         try:
-            await asyncio.to_thread(actor.send_with_options, args=(delivery_id,), delay=delay_ms)
+            # The Redis client is synchronous: keep it off the event loop.
+            await asyncio.to_thread(actor.send_with_options, args=(arg,), delay=delay_ms)
         except (RedisError, OSError) as exc:
-            logger.warning("could not enqueue webhook delivery %s: %s", delivery_id, exc)
+            logger.warning("could not enqueue %s %s: %s", what, arg, exc, extra=extra)
             raise BrokerUnavailable() from exc
 
     async def ping(self) -> bool:

@@ -1,7 +1,9 @@
-"""The seed's "Configuration Settings": whether prices are sent as totals or unit prices.
+"""The seed's "Configuration Settings": whether prices are sent as totals or unit prices,
+and the safety valve's limits.
 
-The value is read when a run starts (``SyncRun.sync_unit_prices``), so a change affects only
-syncs that start after it and never what is already in HaloPSA.
+Unit prices are read when a run starts (``SyncRun.sync_unit_prices``), so a change affects
+only syncs that start after it and never what is already in HaloPSA. The safety valve's
+limits (``gateway.services.sync.valve``) are read by each subscriptions run before it writes.
 """
 
 from __future__ import annotations
@@ -12,20 +14,89 @@ from tortoise.transactions import in_transaction
 
 from gateway.auth import Principal
 from gateway.db import current_connection_name
+from gateway.errors import BadUserInput
 from gateway.models import LogLevel, Seller
 from gateway.services import logs as product_log
+from gateway.services.sync.valve import (
+    MAX_DEACTIVATIONS,
+    MAX_DROP_PERCENT,
+    MIN_DEACTIVATIONS,
+    MIN_DROP_PERCENT,
+    ValveSettings,
+)
 
 UPDATED = "Sync price setting updated."
+VALVE_UPDATED = "Safety valve updated."
 
 
 @dataclass(frozen=True)
 class ConfigurationView:
     sync_unit_prices: bool
+    safety_valve: ValveSettings
+
+
+def _view(seller: Seller) -> ConfigurationView:
+    return ConfigurationView(
+        sync_unit_prices=seller.sync_unit_prices,
+        safety_valve=ValveSettings(
+            seller.valve_enabled, seller.valve_max_drop_percent, seller.valve_max_deactivations
+        ),
+    )
 
 
 async def get_configuration(seller_id: str) -> ConfigurationView:
-    seller = await Seller.get(id=seller_id)
-    return ConfigurationView(sync_unit_prices=seller.sync_unit_prices)
+    return _view(await Seller.get(id=seller_id))
+
+
+async def set_safety_valve(
+    principal: Principal,
+    *,
+    enabled: bool | None = None,
+    max_drop_percent: int | None = None,
+    max_deactivations: int | None = None,
+) -> ConfigurationView:
+    """Change the safety valve's limits (those given); applies to runs that start after."""
+    if max_drop_percent is not None and not (
+        MIN_DROP_PERCENT <= max_drop_percent <= MAX_DROP_PERCENT
+    ):
+        raise BadUserInput(
+            f"maxDropPercent must be between {MIN_DROP_PERCENT} and {MAX_DROP_PERCENT}.",
+            field="maxDropPercent",
+        )
+    if max_deactivations is not None and not (
+        MIN_DEACTIVATIONS <= max_deactivations <= MAX_DEACTIVATIONS
+    ):
+        raise BadUserInput(
+            f"maxDeactivations must be between {MIN_DEACTIVATIONS} and {MAX_DEACTIVATIONS}.",
+            field="maxDeactivations",
+        )
+    changes = {
+        name: value
+        for name, value in (
+            ("valve_enabled", enabled),
+            ("valve_max_drop_percent", max_drop_percent),
+            ("valve_max_deactivations", max_deactivations),
+        )
+        if value is not None
+    }
+    async with in_transaction(current_connection_name()):
+        if changes:
+            await Seller.filter(id=principal.seller_id).update(**changes)
+        seller = await Seller.get(id=principal.seller_id)
+        view = _view(seller)
+        await product_log.record(
+            principal.seller_id,
+            LogLevel.INFO,
+            VALVE_UPDATED.rstrip("."),
+            product_log.format_details(
+                **{"Reseller ID": principal.seller_id},
+                **{"Safety valve": "On" if view.safety_valve.enabled else "Off"},
+                **{"Max drop (%)": view.safety_valve.max_drop_percent},
+                **{"Max deactivations": view.safety_valve.max_deactivations},
+                By=principal.subject,
+            ),
+        )
+    return view
 
 
 async def set_sync_unit_prices(principal: Principal, enabled: bool) -> ConfigurationView:
@@ -42,4 +113,4 @@ async def set_sync_unit_prices(principal: Principal, enabled: bool) -> Configura
                 By=principal.subject,
             ),
         )
-    return ConfigurationView(sync_unit_prices=enabled)
+    return await get_configuration(principal.seller_id)

@@ -50,14 +50,24 @@ def build_rate_limiter(settings: Settings) -> SharedRateLimiter:
 
 def credentials_for(deps: Deps, connection: Connection) -> HaloCredentials:
     """Decrypt a stored connection into client credentials (kept in memory only)."""
+    return _credentials(connection, deps.secret_box.decrypt(connection.client_secret_encrypted))
+
+
+def credentials_from_values(values: Any) -> HaloCredentials:
+    """Credentials from a not-yet-saved form (``client_secret`` already resolved)."""
+    return _credentials(values, values.client_secret)
+
+
+def _credentials(values: Any, client_secret: str) -> HaloCredentials:
+    """Anything with a connection's fields (a saved row, a form), and its secret in clear."""
     from gateway.halopsa import HaloCredentials
 
     return HaloCredentials(
-        client_id=connection.client_id,
-        client_secret=deps.secret_box.decrypt(connection.client_secret_encrypted),
-        resource_server=connection.resource_server,
-        authorization_server=connection.authorization_server,
-        tenant=connection.tenant,
+        client_id=values.client_id,
+        client_secret=client_secret,
+        resource_server=values.resource_server,
+        authorization_server=values.authorization_server,
+        tenant=values.tenant,
     )
 
 
@@ -72,17 +82,4 @@ def open_client(deps: Deps, credentials: HaloCredentials) -> HaloClient:
         timeout=settings.halo_timeout_seconds,
         max_retries=settings.halo_max_retries,
         transport=deps.halo_transport,
-    )
-
-
-def credentials_from_values(values: Any) -> HaloCredentials:
-    """Credentials from a not-yet-saved form (``client_secret`` already resolved)."""
-    from gateway.halopsa import HaloCredentials
-
-    return HaloCredentials(
-        client_id=values.client_id,
-        client_secret=values.client_secret,
-        resource_server=values.resource_server,
-        authorization_server=values.authorization_server,
-        tenant=values.tenant,
     )

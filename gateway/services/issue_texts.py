@@ -77,6 +77,25 @@ def issue_text(kind: IssueKind, subject: str = "", *, hour: int | None = None) -
             "the schedule itself may be stopped: contact support. The issue closes itself "
             f"after the next scheduled {name} that succeeds.",
         )
+    if kind is IssueKind.SYNC_NEEDS_APPROVAL:
+        return IssueText(
+            "A subscriptions sync is waiting for your approval: it would lower seats or monthly "
+            "value, or deactivate licences, more than your safety valve allows. Nothing was "
+            "written to HaloPSA.",
+            "Open the held run and its preview to see what it would change. Approve it if the "
+            "change is right (it runs exactly that plan; if the data changed since, it is "
+            "checked again), or cancel it and correct the platform's data. The issue closes "
+            "itself when no run is waiting for approval.",
+        )
+    if kind is IssueKind.EXISTING_LICENCES_TO_REVIEW:
+        return IssueText(
+            "A newly mapped HaloPSA organization already holds licences this integration did "
+            "not write; its subscriptions are not sent until you review them.",
+            "Review them beside the platform's subscriptions (suggested pairs are shown): "
+            "claim the licences that are these subscriptions (they are updated from then on, "
+            "never duplicated), mark the rest as not ours, or create new ones. The issue "
+            "closes itself when every licence is decided.",
+        )
     raise ValueError(f"no text for issue kind {kind}")  # pragma: no cover - enum is closed
 
 
@@ -91,3 +110,15 @@ def overdue_detail(name: str, *, missed_at: str | None, last_success: str | None
         else f"No scheduled {name} has succeeded yet."
     )
     return " ".join(parts)
+
+
+def existing_licences_detail(organization: str, client: str, client_id: int, undecided: int) -> str:
+    """Which organisation waits for a day-one review, and how many licences are undecided
+    (the issue's detail and the run's WARNING entry)."""
+    return (
+        f"HaloPSA organization '{client}' ({client_id}), mapped to '{organization}', already "
+        f"holds {undecided} licence(s) this integration did not write. Its subscriptions are "
+        "not sent until you review them: claim the licences that are these subscriptions "
+        "(they are updated from then on, never duplicated), mark the rest as not ours, or "
+        "create new ones."
+    )

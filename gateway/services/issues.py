@@ -15,6 +15,10 @@ Where issues come from:
   the run's counts; a success resolves what it proves fixed.
 * :func:`check_overdue` — the watchdog in every worker process, apart from the scheduler it
   watches: no successful scheduled run for 26 h, or the 08:00 / 18:00 slot passed with no run.
+* a run held by the safety valve (``NEEDS_APPROVAL``) opens "sync needs approval", closed by
+  :func:`approval_settled` once no run of the seller waits (approved, cancelled, superseded);
+  a newly mapped HaloPSA client holding licences we did not write opens "existing licences to
+  review" (subject: the client's id), closed by :func:`review_settled` when all are decided.
 
 One open issue per (seller, kind, subject) is the database's job: ``open_key`` is UNIQUE and
 set only while ONGOING, and every change is a conditional UPDATE, never a read-then-write.
@@ -43,14 +47,19 @@ from gateway.halopsa import (
     HaloUnavailable,
 )
 from gateway.models import (
+    ClientReview,
     Connection,
     ConnectionStatus,
+    ExistingLicence,
     IntegrationIssue,
     IssueKind,
     IssueSeverity,
     IssueState,
+    LicenceDecision,
     LogEntry,
     LogLevel,
+    PsaOrganization,
+    ReviewState,
     RunOutcome,
     RunState,
     SyncedSubscription,
@@ -60,7 +69,13 @@ from gateway.models import (
     SyncTrigger,
 )
 from gateway.services import Deps, webhooks
-from gateway.services.issue_texts import SYNC_NAMES, IssueText, issue_text, overdue_detail
+from gateway.services.issue_texts import (
+    SYNC_NAMES,
+    IssueText,
+    existing_licences_detail,
+    issue_text,
+    overdue_detail,
+)
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 
 logger = logging.getLogger(__name__)
@@ -72,6 +87,9 @@ SEVERITY = {
     IssueKind.SYNC_FAILED: IssueSeverity.ERROR,
     IssueKind.RATE_LIMIT_EXHAUSTED: IssueSeverity.WARNING,
     IssueKind.RECORDS_REJECTED: IssueSeverity.WARNING,
+    # Customers' billing stops moving until the seller approves or cancels.
+    IssueKind.SYNC_NEEDS_APPROVAL: IssueSeverity.ERROR,
+    IssueKind.EXISTING_LICENCES_TO_REVIEW: IssueSeverity.WARNING,
 }
 # Any successful run shows these are gone: HaloPSA answered, accepted the credentials and
 # left enough of its rate-limit budget for a whole run.
@@ -255,7 +273,7 @@ async def announce(deps: Deps, changes: Iterable[IssueChange | None]) -> None:
         if item is None:
             continue
         issue = item.issue
-        seller_id: str = issue.seller_id  # type: ignore[attr-defined]
+        seller_id = issue.seller_id
         logger.info(
             "issue %s %s: %s %s (occurrences %d)",
             issue.id,
@@ -338,6 +356,24 @@ async def _after_run(run: SyncRun, deps: Deps, error: BaseException | None) -> N
         return
     run_ref = f"run:{run.id}"
     changes: list[IssueChange | None] = []
+    if run.kind is SyncKind.SUBSCRIPTIONS:
+        changes += await _reviews_found(deps, run)
+    if state is RunState.NEEDS_APPROVAL:
+        # Held before writing: no sync.* webhook (it neither completed nor failed); the
+        # issue is the notice, with what the run would have done.
+        changes.append(
+            await open_issue(
+                deps,
+                seller_id,
+                IssueKind.SYNC_NEEDS_APPROVAL,
+                ref=run_ref,
+                run_id=run.id,
+                detail=(run.approval or {}).get("text") or run.message,
+                data={"runId": str(run.id)},
+            )
+        )
+        await announce(deps, changes)
+        return
     await webhooks.emit(
         deps,
         seller_id,
@@ -388,6 +424,61 @@ async def _after_run(run: SyncRun, deps: Deps, error: BaseException | None) -> N
         # Only a full run shows no record is rejected any more (one organisation's is not).
         changes += await resolve_issues(seller_id, [IssueKind.RECORDS_REJECTED])
     await announce(deps, changes)
+
+
+async def _reviews_found(deps: Deps, run: SyncRun) -> list[IssueChange | None]:
+    """An issue per HaloPSA client this run found holding licences we did not write."""
+    reviews = await ClientReview.filter(
+        found_run_id=run.id, state=ReviewState.PENDING
+    ).select_related("organization")
+    changes: list[IssueChange | None] = []
+    for review in reviews:
+        undecided = await ExistingLicence.filter(
+            review_id=review.id, decision=LicenceDecision.UNDECIDED
+        ).count()
+        client = await PsaOrganization.get_or_none(
+            seller_id=review.seller_id, halo_id=review.halo_client_id
+        )
+        org = review.organization
+        changes.append(
+            await open_issue(
+                deps,
+                review.seller_id,
+                IssueKind.EXISTING_LICENCES_TO_REVIEW,
+                ref=f"review:{review.id}",
+                subject=str(review.halo_client_id),
+                run_id=run.id,
+                detail=existing_licences_detail(
+                    org.name if org is not None else "?",
+                    client.name if client is not None else str(review.halo_client_id),
+                    review.halo_client_id,
+                    undecided,
+                ),
+                data={
+                    "organizationId": org.external_id if org is not None else None,
+                    "haloClientId": review.halo_client_id,
+                    "licences": undecided,
+                },
+            )
+        )
+    return changes
+
+
+async def approval_settled(deps: Deps, seller_id: str) -> None:
+    """Close "sync needs approval" once no run of the seller is held any more."""
+    if await SyncRun.filter(seller_id=seller_id, state=RunState.NEEDS_APPROVAL).exists():
+        return
+    await announce(deps, await resolve_issues(seller_id, [IssueKind.SYNC_NEEDS_APPROVAL]))
+
+
+async def review_settled(deps: Deps, seller_id: str, halo_client_id: int) -> None:
+    """Close "existing licences to review" of a client whose licences are all decided."""
+    await announce(
+        deps,
+        await resolve_issues(
+            seller_id, [IssueKind.EXISTING_LICENCES_TO_REVIEW], subject=str(halo_client_id)
+        ),
+    )
 
 
 def run_payload(run: SyncRun) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 The platform shell (or ``halo-gateway demo``'s link) hands the app a token that may live for
 hours and may have passed through a URL. The app swaps it at once for a short-lived session
 token (``SESSION_TOKEN_SECONDS``, 15 minutes by default) with the same subject, seller and
-roles, and renews that one before it runs out. Each session token carries ``session_until``: the
+roles (and ``client_kind: browser``: a tab is a browser session, whoever handed the token
+in), and renews that one before it runs out. Each session token carries ``session_until``: the
 handed-over token's own expiry, which no renewal goes past, so a chain of renewals never
 outlives what the platform granted.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from gateway.auth import Principal, mint_token
+from gateway.auth import ClientKind, Principal, mint_token
 from gateway.errors import SessionTokensUnavailable
 from gateway.settings import Settings
 
@@ -46,5 +47,9 @@ def issue_session_token(
         subject=principal.subject,
         ttl=expires_at - now,
         session_until=until,
+        # The app's own session, whatever token it was swapped for: trusted documents only
+        # (when enforced), never an integrator's ad-hoc queries from a tab.
+        client_kind=ClientKind.BROWSER,
+        client_name=principal.client_name,
     )
     return SessionToken(token=token, expires_at=expires_at.replace(microsecond=0))

@@ -8,13 +8,13 @@ here (the aim is to stop loops, not to shape traffic): in memory in embedded mod
 
 from __future__ import annotations
 
-import asyncio
 import math
 import threading
 import time
 from typing import Any, Protocol
 
 from gateway.errors import RateLimited
+from gateway.redis_clients import LoopClients
 
 # (requests, window seconds) per seller and action.
 LIMITS: dict[str, tuple[int, float]] = {
@@ -35,6 +35,11 @@ REDIS_TIMEOUT_SECONDS = 2.0
 class Throttle(Protocol):
     async def hit(self, key: str, limit: int, window: float) -> float:
         """Count one request; return 0 if allowed, else seconds until the window resets."""
+        ...
+
+    async def spend(self, key: str, amount: int, limit: int, window: float) -> float:
+        """Spend ``amount`` of a budget of ``limit`` per window: 0 if it fitted, else
+        seconds until the window resets, and nothing spent (the GraphQL query cost)."""
         ...
 
     async def aclose(self) -> None:
@@ -59,34 +64,31 @@ class InMemoryThrottle:
             return window - (now - start)
         return 0.0
 
+    async def spend(self, key: str, amount: int, limit: int, window: float) -> float:
+        now = time.monotonic()
+        with self._lock:
+            start, spent = self._windows.get(key, (now, 0))
+            if now - start >= window:
+                start, spent = now, 0
+            if spent + amount > limit:
+                self._windows[key] = (start, spent)
+                return window - (now - start)
+            self._windows[key] = (start, spent + amount)
+        return 0.0
+
     async def aclose(self) -> None:
         """Nothing to close."""
 
 
 class RedisThrottle:
     def __init__(self, redis_url: str, namespace: str) -> None:
-        self._url = redis_url
         self._prefix = f"{namespace}:throttle:"
-        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        self._redis = LoopClients(
+            redis_url, name=self._prefix.rstrip(":"), timeout=REDIS_TIMEOUT_SECONDS
+        )
 
     def _client(self) -> Any:
-        import redis.asyncio as aioredis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
-        loop = asyncio.get_running_loop()
-        if loop not in self._clients:
-            self._clients[loop] = aioredis.Redis.from_url(
-                self._url,
-                socket_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                # One immediate retry (a connection a Redis restart closed), not redis-py's
-                # ten with back-off: a trigger must not wait seconds to fail open.
-                retry=Retry(NoBackoff(), 1),
-                # CLIENT LIST tells whose connections these are.
-                client_name=self._prefix.rstrip(":"),
-            )
-        return self._clients[loop]
+        return self._redis.get()
 
     async def hit(self, key: str, limit: int, window: float) -> float:
         from redis.exceptions import RedisError
@@ -104,11 +106,28 @@ class RedisThrottle:
             return 0.0  # fail open: throttling must not take the API down with Redis
         return ttl / 1000 if count > limit else 0.0
 
+    async def spend(self, key: str, amount: int, limit: int, window: float) -> float:
+        from redis.exceptions import RedisError
+
+        full = self._prefix + key
+        try:
+            pipe = self._client().pipeline()
+            pipe.incrby(full, amount)
+            pipe.pttl(full)
+            spent, ttl = await pipe.execute()
+            if ttl < 0:
+                await self._client().pexpire(full, int(window * 1000))
+                ttl = int(window * 1000)
+            if spent <= limit:
+                return 0.0
+            await self._client().decrby(full, amount)  # refused: nothing spent
+        except (RedisError, OSError):
+            return 0.0  # fail open, as hit() does
+        return max(ttl, 1) / 1000
+
     async def aclose(self) -> None:
         """Close this loop's Redis client (the loop that made it must still run)."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        await self._redis.aclose()
 
 
 def build_throttle(redis_url: str | None, namespace: str) -> Throttle:

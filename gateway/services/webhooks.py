@@ -307,20 +307,36 @@ async def emit(
     created = 0
     for endpoint in targets:
         try:
-            delivery = await WebhookDelivery.create(
-                seller_id=seller_id,
-                endpoint=endpoint,
-                message_id=message_id,
-                event_type=event_type,
-                payload=body,
-                next_attempt_at=now,
-                created_at=now,
+            delivery = await _create_delivery(
+                endpoint, message_id, event_type, body, now, next_attempt_at=now
             )
         except IntegrityError:
             continue  # this event was queued for this endpoint already
         created += 1
         await _enqueue(deps, delivery.id)
     return created
+
+
+async def _create_delivery(
+    endpoint: WebhookEndpoint,
+    message_id: str,
+    event_type: str,
+    body: str,
+    now: datetime,
+    *,
+    next_attempt_at: datetime | None,
+    locked_until: datetime | None = None,
+) -> WebhookDelivery:
+    return await WebhookDelivery.create(
+        seller_id=endpoint.seller_id,
+        endpoint=endpoint,
+        message_id=message_id,
+        event_type=event_type,
+        payload=body,
+        next_attempt_at=next_attempt_at,
+        locked_until=locked_until,
+        created_at=now,
+    )
 
 
 async def _enqueue(deps: Deps, delivery_id: int | None, delay_seconds: float = 0) -> None:
@@ -444,7 +460,7 @@ async def attempt(deps: Deps, delivery_id: int) -> bool:
         "delivered" if result.delivered else f"{result.error} → {outcome}",
         attempts,
         result.latency_ms,
-        extra={"seller_id": delivery.seller_id, "delivery_id": delivery_id},  # type: ignore[attr-defined]
+        extra={"seller_id": delivery.seller_id, "delivery_id": delivery_id},
     )
     if outcome in ("retry", "refused"):
         await _enqueue(deps, delivery_id, delay)
@@ -461,16 +477,15 @@ async def test_endpoint(deps: Deps, seller_id: str, endpoint_id: int) -> bool:
     now = _now()
     message_id = "msg_" + uuid.uuid4().hex
     body = event_body(TEST_EVENT, {"sellerId": seller_id, "note": TEST_PAYLOAD_NOTE}, now)
-    delivery = await WebhookDelivery.create(
-        seller_id=seller_id,
-        endpoint=endpoint,
-        message_id=message_id,
-        event_type=TEST_EVENT,
-        payload=body,
+    delivery = await _create_delivery(
+        endpoint,
+        message_id,
+        TEST_EVENT,
+        body,
+        now,
         # Never due: a test is attempted once, here, and not retried.
         next_attempt_at=None,
         locked_until=now + timedelta(seconds=deps.settings.webhook_timeout_seconds),
-        created_at=now,
     )
     result = await outbound.post(
         endpoint.url,

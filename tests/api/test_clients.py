@@ -62,21 +62,40 @@ def test_an_unauthenticated_call_reaches_apollo_as_a_coded_error(clients) -> Non
         ("urqlPersistedGet", ["GET", "GET"]),
     ],
 )
-def test_persisted_query_links_fall_back_to_the_full_query(
+def test_persisted_query_links_register_a_query_then_send_only_its_hash(
     clients, client: str, methods: list[str]
 ) -> None:
     # Given a client that sends a hash first (Apollo's PersistedQueryLink, urql's
-    # persistedExchange), when the gateway answers PERSISTED_QUERY_NOT_SUPPORTED,
-    # then the client sends the full query and its user gets the data.
-    scenario = clients[client]
-    assert (scenario["data"], scenario["errors"]) == (VIEWER_DATA, None)
-    hashed, full = scenario["exchanges"]
+    # persistedExchange), when the gateway does not know it (PERSISTED_QUERY_NOT_FOUND),
+    # then the client sends the query with its hash and its user gets the data; a fresh
+    # client afterwards sends the hash alone and gets the data from it.
+    first, second = clients[client]["first"], clients[client]["second"]
+    assert (first["data"], first["errors"]) == (VIEWER_DATA, None)
+    hashed, full = first["exchanges"]
     assert [hashed["method"], full["method"]] == methods
     assert hashed["status"] == 400  # graphql-response+json: no data, so 4xx
     assert "persistedQuery" in hashed["url"] + str(hashed["body"])
     assert "query" not in (hashed["body"] or {})
     assert "query=" not in hashed["url"]
     assert full["status"] == 200
+
+    assert (second["data"], second["errors"]) == (VIEWER_DATA, None)
+    (only,) = second["exchanges"]
+    assert (only["method"], only["status"]) == (methods[0], 200)
+    assert "query" not in (only["body"] or {}) and "query=" not in only["url"]
+
+
+@pytest.mark.parametrize("client", ["apolloPersistedLying", "urqlPersistedLying"])
+def test_a_hash_that_is_not_its_querys_is_refused_and_never_stored(clients, client) -> None:
+    # A client whose hash function lies registers nothing: the query sent with the wrong
+    # hash is refused with a code, not run, and the next client's hash is still unknown.
+    for attempt in ("first", "second"):
+        scenario = clients[client][attempt]
+        assert scenario["data"] is None
+        assert [e["code"] for e in scenario["errors"]] == ["PERSISTED_QUERY_HASH_MISMATCH"]
+        hashed, full = scenario["exchanges"]
+        assert hashed["status"] == 400 and full["status"] == 400
+        assert "query" in full["body"]
 
 
 def test_apollos_batch_link_gets_one_answer_per_operation_in_one_request(clients) -> None:

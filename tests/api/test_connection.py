@@ -176,17 +176,3 @@ async def test_another_seller_sees_nothing_of_the_saved_connection(gateway, halo
         "BAD_USER_INPUT",
     )
     assert error["extensions"]["field"] == "clientSecret"
-
-
-async def test_sync_unit_prices_toggle_answers_the_seed_message(gateway) -> None:
-    mutation = """mutation ($on: Boolean!) { setSyncUnitPrices(enabled: $on) {
-        message configuration { syncUnitPrices } } }"""
-    result = (await gateway.gql(mutation, {"on": True}))["data"]["setSyncUnitPrices"]
-    assert result == {
-        "message": "Sync price setting updated.",
-        "configuration": {"syncUnitPrices": True},
-    }
-    query = "{ configuration { syncUnitPrices } }"
-    assert (await gateway.gql(query))["data"]["configuration"]["syncUnitPrices"] is True
-    other = await gateway.gql(query, seller="seller-b")
-    assert other["data"]["configuration"]["syncUnitPrices"] is False

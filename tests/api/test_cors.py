@@ -1,4 +1,5 @@
-"""Browser preflights: pages with tracing and client headers are let through.
+"""CORS: only the configured origins, and browser preflights of pages with tracing and client
+headers are let through.
 
 Sentry and OpenTelemetry fetch instrumentation add ``sentry-trace``/``baggage`` and
 ``traceparent``/``tracestate`` to every request, Apollo Client adds its client-awareness
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from gateway.settings import DEFAULT_CORS_ALLOW_HEADERS, Settings
+from tests.conftest import make_settings
 
 FRONTEND = "https://app.example.com"
 TRACING_AND_CLIENT_HEADERS = [
@@ -111,3 +113,26 @@ def test_cors_lists_are_read_from_the_environment(monkeypatch, value: str, expec
 def test_the_default_covers_tracing_and_client_headers() -> None:
     assert set(TRACING_AND_CLIENT_HEADERS) <= set(DEFAULT_CORS_ALLOW_HEADERS)
     assert Settings().cors_allow_headers == list(DEFAULT_CORS_ALLOW_HEADERS)
+
+
+async def test_cors_allows_only_the_configured_origins(
+    gateway_factory, database_url, tmp_path
+) -> None:
+    settings = make_settings(database_url, tmp_path, cors_origins=["https://app.example.com"])
+    running = gateway_factory(settings)
+    async with httpx.AsyncClient(base_url=running.base_url) as client:
+        allowed = await client.options(
+            "/graphql",
+            headers={
+                "Origin": "https://app.example.com",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+        denied = await client.options(
+            "/graphql",
+            headers={"Origin": "https://evil.example.com", "Access-Control-Request-Method": "POST"},
+        )
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "access-control-allow-origin" not in denied.headers

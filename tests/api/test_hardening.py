@@ -1,4 +1,4 @@
-"""Hardening: generated inputs never break the API, Redis down, CORS."""
+"""Hardening: generated inputs never break the API and leave nothing half-written."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.models import Organization, Subscription, SyncRun
-from tests.conftest import REDIS_URL, assert_error_code, make_settings
+from gateway.models import Organization, Subscription
+from tests.conftest import REDIS_URL, make_settings
 from tests.support import data
 
 SNAPSHOT = """{ connection { status clientId secretLast4 resourceServer }
@@ -273,68 +273,3 @@ async def _seed(settings_) -> None:
         await data.organization("seller-a", "org-01", "Globex Ltd")
         await data.psa_organization("seller-a", 1001, "Globex Limited")
     await db.close_db(ctx)
-
-
-async def test_with_redis_down_queries_answer_and_syncs_say_broker_unavailable(
-    gateway_factory, database_url, tmp_path, migrated_db
-) -> None:
-    settings = make_settings(database_url, tmp_path, redis_url="redis://127.0.0.1:1/0")
-    await data.connection(
-        settings,
-        "seller-a",
-        resource_server="https://h.example/api",
-        authorization_server="https://h.example/auth",
-        client_id="c",
-        client_secret="secret-0000",
-    )
-    running = gateway_factory(settings)
-    overview = await running.gql("{ syncOverview { organizations { state } } }")
-    assert overview["data"]["syncOverview"]["organizations"]["state"] == "IDLE"
-    result = await running.gql("mutation { syncOrganizations { id } }")
-    assert_error_code(result, "BROKER_UNAVAILABLE")
-    assert await SyncRun.all().count() == 0  # nothing half-written
-    again = await running.gql("{ syncOverview { organizations { state } } }")
-    assert again["data"]["syncOverview"]["organizations"]["state"] == "IDLE"
-
-
-async def test_cors_allows_only_the_configured_origins(
-    gateway_factory, database_url, tmp_path
-) -> None:
-    settings = make_settings(database_url, tmp_path, cors_origins=["https://app.example.com"])
-    running = gateway_factory(settings)
-    async with httpx.AsyncClient(base_url=running.base_url) as client:
-        allowed = await client.options(
-            "/graphql",
-            headers={
-                "Origin": "https://app.example.com",
-                "Access-Control-Request-Method": "POST",
-                "Access-Control-Request-Headers": "authorization,content-type",
-            },
-        )
-        denied = await client.options(
-            "/graphql",
-            headers={"Origin": "https://evil.example.com", "Access-Control-Request-Method": "POST"},
-        )
-    assert allowed.status_code == 200
-    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
-    assert "access-control-allow-origin" not in denied.headers
-
-
-async def test_nul_characters_anywhere_are_refused_as_bad_input_before_any_query(
-    gateway,
-) -> None:
-    # Given: the same document sent twice, so the second answer comes from the caches.
-    upsert = "mutation ($i: [OrganizationInput!]!) { upsertOrganizations(input: $i) { created } }"
-    bad = {"i": [{"id": "org-1", "name": "Acme\x00", "reference": "R-1", "status": "ACTIVE"}]}
-    for _ in range(2):
-        assert_error_code(await gateway.gql(upsert, bad), "BAD_USER_INPUT")
-    for _ in range(2):
-        result = await gateway.gql(
-            "mutation ($o: ID!) { unmapOrganization(organizationId: $o) { id } }", {"o": "\x00"}
-        )
-        assert_error_code(result, "BAD_USER_INPUT")
-    literal = 'mutation { deleteOrganizations(ids: ["\\u0000"]) { deleted } }'
-    assert_error_code(await gateway.gql(literal), "BAD_USER_INPUT")
-    # Then: nothing was written.
-    grid = await gateway.gql("{ organizations { total } }")
-    assert grid["data"]["organizations"]["total"] == 0

@@ -5,6 +5,8 @@
 // Runs Apollo Client 4 (HttpLink, PersistedQueryLink, BatchHttpLink) and urql (fetchExchange,
 // persistedExchange), records every HTTP exchange each one made (method, request body,
 // status, content-type) and prints one JSON object: { scenario: { result…, exchanges } }.
+// Persisted-query scenarios run two fresh clients one after the other (the first registers,
+// the second only sends the hash) and one whose hash function lies.
 // tests/api/test_clients.py asserts on it.
 import { createHash } from "node:crypto";
 
@@ -22,6 +24,10 @@ const [url, token] = process.argv.slice(2);
 const VIEWER = "query Viewer { viewer { sellerId } }";
 const UNKNOWN_FIELD = "query Broken { viewer { nope } }";
 const sha256 = (text) => createHash("sha256").update(text).digest("hex");
+// A hash function that lies: never the sha256 of the query it is asked about.
+const wrongSha256 = (text) => sha256(`not ${text}`);
+// One query per persisted scenario: each registers its own document.
+const persistedQuery = (name) => `query ${name} { viewer { sellerId } }`;
 
 // A fetch that remembers what went over the wire.
 function recordingFetch(exchanges) {
@@ -75,6 +81,15 @@ const persistedGet = (fetchImpl, headers) =>
     new PersistedQueryLink({ sha256, useGETForHashedQueries: true }),
     http(fetchImpl, headers),
   ]);
+const persistedLying = (fetchImpl, headers) =>
+  ApolloLink.from([new PersistedQueryLink({ sha256: wrongSha256 }), http(fetchImpl, headers)]);
+
+// Two fresh clients in turn: the first registers the query, the second finds it.
+async function twice(run) {
+  const first = await run();
+  const second = await run();
+  return { first, second };
+}
 
 async function apolloBatch() {
   const exchanges = [];
@@ -162,13 +177,32 @@ const out = {
   apolloQuery: await apolloQuery(http, VIEWER),
   apolloUnauthenticated: await apolloQuery(http, VIEWER, {}),
   apolloValidation: await apolloQuery(http, UNKNOWN_FIELD),
-  apolloPersisted: await apolloQuery(persisted, VIEWER),
-  apolloPersistedGet: await apolloQuery(persistedGet, VIEWER),
+  apolloPersisted: await twice(() => apolloQuery(persisted, persistedQuery("ApolloPost"))),
+  apolloPersistedGet: await twice(() => apolloQuery(persistedGet, persistedQuery("ApolloGet"))),
+  apolloPersistedLying: await twice(() =>
+    apolloQuery(persistedLying, persistedQuery("ApolloLying")),
+  ),
   apolloBatch: await apolloBatch(),
   urqlQuery: await urqlQuery(VIEWER),
   urqlValidation: await urqlQuery(UNKNOWN_FIELD),
-  urqlPersisted: await urqlQuery(VIEWER, [persistedExchange({ preferGetForPersistedQueries: false })]),
-  urqlPersistedGet: await urqlQuery(VIEWER, [persistedExchange({ preferGetForPersistedQueries: true })]),
+  urqlPersisted: await twice(() =>
+    urqlQuery(persistedQuery("UrqlPost"), [
+      persistedExchange({ preferGetForPersistedQueries: false }),
+    ]),
+  ),
+  urqlPersistedGet: await twice(() =>
+    urqlQuery(persistedQuery("UrqlGet"), [
+      persistedExchange({ preferGetForPersistedQueries: true }),
+    ]),
+  ),
+  urqlPersistedLying: await twice(() =>
+    urqlQuery(persistedQuery("UrqlLying"), [
+      persistedExchange({
+        preferGetForPersistedQueries: false,
+        generateHash: async (query) => wrongSha256(query),
+      }),
+    ]),
+  ),
   urqlMutation: await urqlMutation("mutation { setSyncUnitPrices(enabled: true) { message } }"),
 };
 process.stdout.write(JSON.stringify(out));

@@ -1,5 +1,6 @@
 """The upserts' validators and write path (gateway.services.upserts), shared by the GraphQL
-mutations (tests/api/test_imports.py) and ``halo-gateway import`` (tests/test_cli_import.py).
+mutations (tests/api/test_imports.py) and ``halo-gateway import``
+(tests/services/test_bulk_import.py).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import pytest
 from starlette.routing import Mount
 
 from gateway import db
-from gateway.auth import mint_token
+from gateway.auth import ClientKind, mint_token
 from gateway.demo_data import generate_halo_clients, generate_platform_data
 from gateway.halopsa.simulator import SimulatorState, create_simulator_app
 from gateway.models import LogEntry, LogLevel, Organization, Subscription
@@ -67,10 +67,19 @@ class WebGateway:
         return mint_token(self.settings, seller_id=seller_id, roles=[role], subject="seller-user")
 
     def gql(self, seller_id: str, query: str, variables: dict | None = None) -> dict[str, Any]:
+        """The test's own queries: a script's, with an integrator token (the pages' tokens
+        are browser sessions, held to the trusted documents when they are enforced)."""
+        token = mint_token(
+            self.settings,
+            seller_id=seller_id,
+            roles=["SELLER_ADMIN"],
+            subject="seller-user",
+            client_kind=ClientKind.INTEGRATOR,
+        )
         response = httpx.post(
             f"{self.base_url}/graphql",
             json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {self.token(seller_id)}"},
+            headers={"Authorization": f"Bearer {token}"},
             timeout=30,
         )
         return response.json()

@@ -6,17 +6,22 @@ helpers only set the scene. Call them inside a bound Tortoise context (``migrate
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from gateway.crypto import secret_box_from_settings
 from gateway.models import (
+    ClientReview,
     Connection,
     ConnectionStatus,
+    ExistingLicence,
+    LicenceDecision,
     Organization,
     OrganizationMapping,
     PsaOrganization,
+    ReviewState,
     Seller,
     Subscription,
 )
@@ -27,10 +32,18 @@ SIM_CLIENT_ID = "halo-client"
 SIM_CLIENT_SECRET = "halo-secret-1234"
 
 
-async def seller(seller_id: str = "seller-a", *, unit_prices: bool | None = None) -> Seller:
+async def seller(
+    seller_id: str = "seller-a", *, unit_prices: bool | None = None, valve: bool | None = None
+) -> Seller:
+    """The seller row. ``valve=False``: its safety valve off, for tests about other things
+    that cut seats or money on purpose (quantity to zero, deletions, random changes)."""
     row, _ = await Seller.get_or_create(id=seller_id)
+    changed = False
     if unit_prices is not None and row.sync_unit_prices != unit_prices:
-        row.sync_unit_prices = unit_prices
+        row.sync_unit_prices, changed = unit_prices, True
+    if valve is not None and row.valve_enabled != valve:
+        row.valve_enabled, changed = valve, True
+    if changed:
         await row.save()
     return row
 
@@ -92,6 +105,23 @@ async def organization(
         reference=reference or f"REF-{external_id}",
         status=status,
     )
+
+
+@dataclass
+class SubscriptionFields:
+    """A subscription's fields without a row, for the pure sync functions (``licence_payload``,
+    ``plan_subscription``), which the preview also hands plain rows."""
+
+    name: str = "Microsoft 365 E3"
+    quantity: int = 3
+    cost_price: Decimal = Decimal("90.00")
+    customer_price: Decimal = Decimal("100.00")
+    billing_cycle: str = "Monthly"
+    term_duration: str = "1 Year"
+    status: str = "ACTIVE"
+    start_date: date | None = date(2026, 1, 1)
+    end_date: date | None = date(2026, 12, 31)
+    deleted_at: datetime | None = None
 
 
 async def subscription(
@@ -214,3 +244,27 @@ async def mapped_organization(
         psa = await psa_organization(seller_id, halo_client["id"], halo_client["name"])
     await mapping(org, psa)
     return org
+
+
+async def reviewed_client(
+    seller_id: str, halo_client_id: int, *, not_ours: tuple[int, ...] = ()
+) -> ClientReview:
+    """A HaloPSA client whose day-one review is done: the licences ``not_ours`` (entered by
+    hand) were marked not ours, so the first push goes ahead beside them."""
+    review = await ClientReview.create(
+        seller_id=seller_id,
+        halo_client_id=halo_client_id,
+        state=ReviewState.RESOLVED if not_ours else ReviewState.CLEAR,
+        checked_at=datetime.now(UTC),
+        resolved_at=datetime.now(UTC) if not_ours else None,
+        resolved_by="test" if not_ours else None,
+    )
+    for licence_id in not_ours:
+        await ExistingLicence.create(
+            review=review,
+            halo_licence_id=licence_id,
+            payload={"client_id": halo_client_id, "name": "by hand"},
+            decision=LicenceDecision.NOT_OURS,
+            decided_by="test",
+        )
+    return review

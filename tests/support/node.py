@@ -55,6 +55,29 @@ def ensure_node_packages() -> None:
         )
 
 
+def start_node(script: str, *args: str) -> subprocess.Popen[str]:
+    """Start ``tests/node/<script>`` in the background; ``finish_node`` reads its JSON."""
+    ensure_node_packages()
+    return subprocess.Popen(
+        [_tool("node"), script, *args],
+        cwd=NODE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish_node(process: subprocess.Popen[str]) -> Any:
+    try:
+        stdout, stderr = process.communicate(timeout=NODE_SCRIPT_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        pytest.fail(f"node failed ({process.returncode}):\n{stderr[-4000:]}")
+    return json.loads(stdout)
+
+
 def run_node(script: str, *args: str) -> Any:
     """Run ``tests/node/<script>`` and return the JSON it printed."""
     ensure_node_packages()

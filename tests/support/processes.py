@@ -1,4 +1,4 @@
-"""``halo-gateway`` processes (workers) for scale-out tests, with their process log kept."""
+"""``halo-gateway`` processes (workers, gateways) for scale-out tests, with their log kept."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
         HALO_RATE_LIMIT_REQUESTS=str(settings.halo_rate_limit_requests),
         HALO_RATE_LIMIT_WINDOW_SECONDS=str(settings.halo_rate_limit_window_seconds),
         SYNC_LEASE_SECONDS=str(settings.sync_lease_seconds),
+        WEBHOOK_RETRY_FIRST_DELAY_SECONDS=str(settings.webhook_retry_first_delay_seconds),
+        WEBHOOK_RETRY_MAX_DELAY_SECONDS=str(settings.webhook_retry_max_delay_seconds),
         LOG_FORMAT="json",
         dramatiq_worker_timeout="100",
     )
@@ -44,13 +46,20 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 async def start_worker(settings: Settings, log_file: Path, threads: int = 1) -> Any:
     """A ``halo-gateway worker`` process whose log lines (JSON) go to ``log_file``."""
+    return await _start(settings, log_file, "worker", "--threads", str(threads))
+
+
+async def start_gateway(settings: Settings, log_file: Path, port: int) -> Any:
+    """A ``halo-gateway serve`` process on ``port`` (the database is already migrated)."""
+    return await _start(settings, log_file, "serve", "--port", str(port), MIGRATE_ON_START="false")
+
+
+async def _start(settings: Settings, log_file: Path, *args: str, **env: str) -> Any:
     with log_file.open("ab") as log:
         return await asyncio.create_subprocess_exec(
             str(BIN),
-            "worker",
-            "--threads",
-            str(threads),
-            env=process_env(settings),
+            *args,
+            env=process_env(settings, **env),
             stdout=log,
             stderr=log,
         )

@@ -10,17 +10,24 @@ from tests.support.ws import open_socket, receive, subscribe
 RUN_FIELDS = """id kind scope state total processed created updated unchanged skipped failed
 message haloCalls haloRateLimited haloRetries haloWaitSeconds organizationId trigger"""
 FINISHED = {"SUCCEEDED", "FAILED", "CANCELLED"}
+# A run the safety valve holds has stopped too (until it is approved).
+STOPPED = {*FINISHED, "NEEDS_APPROVAL"}
 
 
 # Terminal phases of a run's events, and RESYNC (events may have been lost: read again).
-_READ_AGAIN = {"COMPLETED", "FAILED", "CANCELLED", "RESYNC"}
+_READ_AGAIN = {"COMPLETED", "FAILED", "CANCELLED", "NEEDS_APPROVAL", "RESYNC"}
 # A safety net only: if no event at all comes for this long, read the run once more (an
 # event bus that lost a message must not hang a test until its timeout).
 _QUIET_SECONDS = 5.0
 
 
 async def wait_for_run(
-    gateway: Any, run_id: str, *, seller: str = "seller-a", timeout: float = 60.0
+    gateway: Any,
+    run_id: str,
+    *,
+    seller: str = "seller-a",
+    timeout: float = 60.0,
+    until: set[str] = FINISHED,
 ) -> dict[str, Any]:
     """The run once it has finished, woken by its terminal event on a real websocket.
 
@@ -36,7 +43,7 @@ async def wait_for_run(
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         run = await _read_run(gateway, run_id, seller)
-        while run is None or run["state"] not in FINISHED:
+        while run is None or run["state"] not in until:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"run {run_id} did not finish: {run}")

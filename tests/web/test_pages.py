@@ -1,6 +1,8 @@
 """The seller's pages in a real browser (Debian's chromium), on a gateway built like the demo.
 
-One gateway per module (HaloPSA simulator mounted, demo data), few page loads. Two sellers:
+One gateway per module (HaloPSA simulator mounted, demo data), few page loads, with
+``TRUSTED_DOCUMENTS=enforce``: every page works on the trusted documents alone (the test's own
+queries use an integrator token). Two sellers:
 ``journey`` starts with no connection (the seed's whole journey), ``ready`` has a verified
 connection and HaloPSA organisations (keyboard-only mapping, accessibility, roles).
 Every seed text the pages show is asserted verbatim.
@@ -45,10 +47,13 @@ RED = "rgb(180, 35, 24)"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[WebGateway]:
     tmp = tmp_path_factory.mktemp("web")
-    settings = make_settings(f"sqlite://{tmp / 'gateway.sqlite3'}", tmp)
+    settings = make_settings(
+        f"sqlite://{tmp / 'gateway.sqlite3'}", tmp, trusted_documents="enforce"
+    )
     sellers = {
         "journey": {"organizations": 12, "log_entries": 30},
         "ready": {"organizations": 12, "connected": True},
+        "dayone": {"organizations": 0, "connected": True},
     }
     with web_gateway(settings, sellers, halo_clients=14) as site:
         site.simulator.instance().set_faults(latency_ms=20)
@@ -410,6 +415,91 @@ def test_no_page_has_serious_or_critical_accessibility_violations(browser, site)
     finally:
         context.close()
     assert {k: v for k, v in found.items() if v} == {}
+
+
+def _until_run_stops(site: WebGateway, seller: str, kind: str) -> str:
+    query = f"{{ syncOverview {{ {kind} {{ state lastRun {{ id state }} }} }} }}"
+    for _ in range(300):
+        status = site.gql(seller, query)["data"]["syncOverview"][kind]
+        if status["state"] != "IN_PROGRESS" and status["lastRun"]:
+            return str(status["lastRun"]["state"])
+        time.sleep(0.1)
+    pytest.fail(f"the {kind} sync of {seller} did not stop")
+
+
+def _subscriptions(org: str, names: tuple[str, ...], quantity: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"{org}-{name}",
+            "organizationId": org,
+            "name": name,
+            "quantity": quantity,
+            "billingCycle": "Monthly",
+            "termDuration": "1 Year",
+            "status": "ACTIVE",
+            "costPrice": "100.00",
+            "customerPrice": "120.00",
+        }
+        for name in names
+    ]
+
+
+ACME = ("Microsoft 365 E3", "Defender for Business", "Azure Plan")
+GLOBEX = ("Exchange Online", "Teams Phone", "Intune")
+UPSERT_ORGS = "mutation ($i: [OrganizationInput!]!) { upsertOrganizations(input: $i) { created } }"
+UPSERT_SUBS = "mutation ($i: [SubscriptionInput!]!) { upsertSubscriptions(input: $i) { created } }"
+SYNC_ONE = "mutation ($o: ID!) { syncOrganizationSubscriptions(organizationId: $o) { id } }"
+
+
+def test_a_seller_reviews_existing_licences_and_approves_a_held_sync(page, site) -> None:
+    """Day one and the safety valve, as the seller sees them on the Mapping page."""
+    from playwright.sync_api import expect
+
+    # Given two newly mapped HaloPSA organizations of their own; Acme's already holds a
+    # licence typed in by hand
+    gql, sim = site.gql, site.simulator.instance()
+    clients = {org: sim.add_client(f"Day one {org}") for org in ("acme", "globex")}
+    gql("dayone", "mutation { syncOrganizations { id } }")
+    assert _until_run_stops(site, "dayone", "organizations") == "SUCCEEDED"
+    orgs = [{"id": o, "name": o.title(), "reference": o, "status": "ACTIVE"} for o in clients]
+    gql("dayone", UPSERT_ORGS, {"i": orgs})
+    subs = _subscriptions("acme", ACME, 10) + _subscriptions("globex", GLOBEX, 10)
+    assert "errors" not in gql("dayone", UPSERT_SUBS, {"i": subs})
+    for org, client in clients.items():
+        assert "errors" not in gql("dayone", MAP, {"org": org, "psa": str(client["id"])})
+    hand = sim.add_licence(clients["acme"]["id"], "Microsoft 365 E3", count=10)
+    gql("dayone", "mutation { syncSubscriptions { id } }")
+    assert _until_run_stops(site, "dayone", "subscriptions") == "SUCCEEDED"
+    assert [lic["id"] for lic in sim.licences_of(clients["acme"]["id"])] == [hand["id"]]
+    # When the seller reviews it: the suggested pair is preselected, and claimed
+    _open(page, site, "dayone", "/mapping")
+    row = page.locator("tbody tr", has_text="Acme")
+    row.get_by_role("button", name="Review 1 existing licence").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("suggested (100)")
+    expect(dialog.get_by_role("combobox")).to_have_value("acme-Microsoft 365 E3")
+    dialog.get_by_role("button", name="Claim selected pairs").click()
+    expect(page.get_by_text("Review done")).to_be_visible()
+    expect(row.get_by_role("button", name=re.compile("existing licence"))).to_have_count(0)
+    # When Globex's seats collapse (30 → 3), its sync is held and the page says what it would do
+    assert "errors" not in gql("dayone", UPSERT_SUBS, {"i": _subscriptions("globex", GLOBEX, 1)})
+    gql("dayone", SYNC_ONE, {"o": "globex"})
+    assert _until_run_stops(site, "dayone", "subscriptions") == "NEEDS_APPROVAL"
+    held = page.get_by_test_id("held-run")
+    expect(held).to_contain_text("A subscriptions sync is waiting for your approval")
+    expect(held).to_contain_text("lower seats from 30 to 3")
+    assert {lic["count"] for lic in sim.licences_of(clients["globex"]["id"])} == {10}
+    # Then approved, it runs
+    held.get_by_role("button", name="Approve and run").click()
+    expect(held).to_have_count(0)
+    assert _until_run_stops(site, "dayone", "subscriptions") == "SUCCEEDED"
+    assert {lic["count"] for lic in sim.licences_of(clients["globex"]["id"])} == {1}
+    # And Acme's next sync updates the claimed licence and creates the two others
+    gql("dayone", SYNC_ONE, {"o": "acme"})
+    assert _until_run_stops(site, "dayone", "subscriptions") == "SUCCEEDED"
+    acme = sim.licences_of(clients["acme"]["id"])
+    assert len(acme) == 3 and hand["id"] in {lic["id"] for lic in acme}
+    assert sim.licences[hand["id"]]["price"] == 120.0
 
 
 def test_a_user_without_an_allowed_role_sees_no_access(page, site) -> None:

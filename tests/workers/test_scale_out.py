@@ -8,20 +8,17 @@ ends up in HaloPSA exactly once.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from gateway.models import LedgerState, SyncedSubscription, SyncRun
 from tests.conftest import REDIS_URL, make_settings
 from tests.support import data
+from tests.support.processes import start_gateway, start_worker, stop
 from tests.support.runs import trigger, wait_for_run
 
-BIN = Path(sys.executable).parent / "halo-gateway"
 SUBSCRIPTIONS = 150
 
 
@@ -40,49 +37,8 @@ def scale_out_settings(database_url, tmp_path, redis_namespace):
     )
 
 
-def _env(settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
-    env.update(
-        ENVIRONMENT="test",
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url,
-        REDIS_NAMESPACE=settings.redis_namespace,
-        JWT_SECRET=settings.jwt_secret.get_secret_value(),
-        SECRETS_KEY=settings.secrets_key.get_secret_value(),
-        DATA_DIR=str(settings.data_dir),
-        BROKER_HEARTBEAT_TIMEOUT_MS=str(settings.broker_heartbeat_timeout_ms),
-        BROKER_MAINTENANCE_CHANCE=str(settings.broker_maintenance_chance),
-        HALO_TIMEOUT_SECONDS="5",
-        SYNC_LEASE_SECONDS=str(settings.sync_lease_seconds),
-        dramatiq_worker_timeout="100",
-    )
-    return env
-
-
-async def _start_worker(settings) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        str(BIN),
-        "worker",
-        "--threads",
-        "1",
-        env=_env(settings),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), 20)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
 async def test_a_worker_killed_mid_sync_is_resumed_and_writes_every_subscription_once(
-    scale_out_settings, migrated_db, halo_sim, gateway_factory
+    scale_out_settings, migrated_db, halo_sim, gateway_factory, tmp_path
 ) -> None:
     settings = scale_out_settings
     sim = halo_sim.instance()
@@ -95,7 +51,7 @@ async def test_a_worker_killed_mid_sync_is_resumed_and_writes_every_subscription
     sim.set_faults(latency_ms=250)  # each HaloPSA call is slow enough to die in the middle
 
     gateway = gateway_factory(settings)
-    worker = await _start_worker(settings)
+    worker = await start_worker(settings, tmp_path / "worker.log")
     replacement = None
     try:
         run = await trigger(gateway, "mutation { syncSubscriptions { id } }")
@@ -107,12 +63,12 @@ async def test_a_worker_killed_mid_sync_is_resumed_and_writes_every_subscription
         worker.send_signal(signal.SIGKILL)
         await worker.wait()
         assert len(sim.licences) < SUBSCRIPTIONS, "the run finished before the kill"
-        replacement = await _start_worker(settings)
+        replacement = await start_worker(settings, tmp_path / "replacement.log")
         finished = await wait_for_run(gateway, run["id"], timeout=120)
     finally:
-        await _stop(worker)
+        await stop(worker)
         if replacement is not None:
-            await _stop(replacement)
+            await stop(replacement)
 
     assert finished["state"] == "SUCCEEDED", finished
     names = Counter(lic["name"] for lic in sim.licences.values())
@@ -140,7 +96,7 @@ async def test_two_concurrent_triggers_create_one_run(
 
 
 async def test_clients_on_two_gateways_get_every_event_of_a_worker_process(
-    scale_out_settings, migrated_db, halo_sim, gateway_factory
+    scale_out_settings, migrated_db, halo_sim, gateway_factory, tmp_path
 ) -> None:
     from tests.support.ws import open_socket, receive, subscribe
 
@@ -157,7 +113,7 @@ async def test_clients_on_two_gateways_get_every_event_of_a_worker_process(
         await subscribe(socket, "subscription { syncEvents { runId phase processed } }")
         sockets.append(socket)
     await asyncio.sleep(0.3)
-    worker = await _start_worker(settings)
+    worker = await start_worker(settings, tmp_path / "worker.log")
     try:
         run = await trigger(gateways[0], "mutation { syncOrganizations { id } }")
         seen = []
@@ -170,27 +126,15 @@ async def test_clients_on_two_gateways_get_every_event_of_a_worker_process(
                 phases.append(event["phase"])
             seen.append(phases)
     finally:
-        await _stop(worker)
+        await stop(worker)
         for socket in sockets:
             await socket.close()
     assert seen[0] == seen[1]
     assert seen[0][0] == "QUEUED" and seen[0][1] == "STARTED" and seen[0][-1] == "COMPLETED"
 
 
-async def _serve(settings, port: int) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        str(BIN),
-        "serve",
-        "--port",
-        str(port),
-        env={**_env(settings), "MIGRATE_ON_START": "false"},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-
-
 async def test_two_gateway_processes_and_a_worker_process_deliver_every_event_to_both(
-    scale_out_settings, migrated_db, halo_sim
+    scale_out_settings, migrated_db, halo_sim, tmp_path
 ) -> None:
     import httpx
 
@@ -203,7 +147,10 @@ async def test_two_gateway_processes_and_a_worker_process_deliver_every_event_to
     for i in range(60):
         halo_sim.instance().add_client(f"Customer {i}")
     ports = [free_port(), free_port()]
-    processes = [await _serve(settings, port) for port in ports] + [await _start_worker(settings)]
+    processes = [
+        *[await start_gateway(settings, tmp_path / f"gateway-{port}.log", port) for port in ports],
+        await start_worker(settings, tmp_path / "worker.log"),
+    ]
     token = mint_token(settings, seller_id="seller-a", roles=["SELLER_ADMIN"])
     sockets = []
     try:
@@ -240,5 +187,5 @@ async def test_two_gateway_processes_and_a_worker_process_deliver_every_event_to
         for socket in sockets:
             await socket.close()
         for process in processes:
-            await _stop(process)
+            await stop(process)
     assert seen[0] == seen[1] and seen[0][:2] == ["QUEUED", "STARTED"]

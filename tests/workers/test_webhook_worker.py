@@ -3,20 +3,13 @@ through Redis's delayed messages."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import sys
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import REDIS_URL, make_settings
 from tests.support import data
+from tests.support.processes import start_worker, stop
 from tests.support.receiver import running_receiver
 from tests.support.runs import trigger, wait_for_run
-from tests.workers.test_scale_out import _env
-
-BIN = Path(sys.executable).parent / "halo-gateway"
 
 
 @pytest.fixture
@@ -33,26 +26,13 @@ def scale_out_settings(database_url, tmp_path, redis_namespace):
 
 
 async def test_a_worker_process_delivers_and_retries_webhooks_through_redis(
-    scale_out_settings, migrated_db, halo_sim, gateway_factory
+    scale_out_settings, migrated_db, halo_sim, gateway_factory, tmp_path
 ) -> None:
     settings = scale_out_settings
     await data.simulator_connection(settings, "seller-a", halo_sim)
     halo_sim.instance().add_client("Acme")
     gateway = gateway_factory(settings)
-    env = {
-        **_env(settings),
-        "WEBHOOK_RETRY_FIRST_DELAY_SECONDS": "0.2",
-        "WEBHOOK_RETRY_MAX_DELAY_SECONDS": "0.5",
-    }
-    worker = await asyncio.create_subprocess_exec(
-        str(BIN),
-        "worker",
-        "--threads",
-        "1",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    worker = await start_worker(settings, tmp_path / "worker.log")
     try:
         with running_receiver(script=[500, 502]) as receiver:
             added = await gateway.gql(
@@ -71,10 +51,4 @@ async def test_a_worker_process_delivers_and_retries_webhooks_through_redis(
             assert all(r.verified for r in receiver.requests)
             assert receiver.requests[-1].json["data"]["run"]["id"] == run["id"]
     finally:
-        if worker.returncode is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(worker.wait(), 20)
-            except TimeoutError:
-                worker.kill()
-                await worker.wait()
+        await stop(worker)

@@ -4,8 +4,9 @@
 //
 //   npm ci && npm run build        (from web/)
 //
-// Steps: graphql-codegen (typed operations from ../schema.graphql), tsc, vite build, then the
-// GraphiQL page and its scripts copied from npm packages (no CDN at run time).
+// Steps: graphql-codegen (typed operations from ../schema.graphql, and the trusted documents
+// copied to schema/allowlist/web-app.json), tsc, vite build, then the GraphiQL page and its
+// scripts copied from npm packages (no CDN at run time).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -69,6 +70,12 @@ function run(command, args) {
 const bin = (name) => join(web, "node_modules", ".bin", name);
 
 run(bin("graphql-codegen"), ["--config", "codegen.ts", "--silent"]);
+// The gateway's allow-list: what this app sends is all a browser session may run once
+// TRUSTED_DOCUMENTS=enforce (tests/api/test_trusted_documents.py checks it is current).
+copyFileSync(
+  join(web, "src", "gql", "persisted-documents.json"),
+  join(root, "schema", "allowlist", "web-app.json"),
+);
 run(bin("tsc"), ["--noEmit"]);
 run(bin("vite"), ["build", "--logLevel", "warn"]);
 

@@ -2,6 +2,8 @@
  * The GraphQL client: urql over HTTP for queries and mutations, graphql-ws for subscriptions,
  * both to this origin's /graphql and both carrying the session token.
  *
+ * Queries and mutations travel as trusted documents (./trusted.ts).
+ *
  * graphql-ws re-subscribes after a dropped socket; syncOverviewChanged answers the current
  * overview first, so no stale "Sync in progress" survives a reconnect. A subscription whose
  * document declares `$afterSequence` and `$epoch` (SyncEvents) resumes: each re-subscription
@@ -12,6 +14,7 @@
 import { cacheExchange, createClient as createUrqlClient, fetchExchange, mapExchange, subscriptionExchange, type Client } from "@urql/core";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
 import { getToken, GRAPHQL_PATH, sessionRejected } from "./session";
+import { clientHeaders, trustedDocumentsExchange } from "./trusted";
 
 // The close reason the gateway gives when a socket's token expires (schema/websocket.py).
 const TOKEN_EXPIRED = "Token expired";
@@ -90,6 +93,7 @@ export function createClient(socket: WsClient): Client {
         },
       }),
       cacheExchange,
+      trustedDocumentsExchange(),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription(request) {
@@ -133,7 +137,7 @@ export function createClient(socket: WsClient): Client {
         },
       }),
     ],
-    fetchOptions: () => ({ headers: { Authorization: `Bearer ${getToken() ?? ""}` } }),
+    fetchOptions: () => ({ headers: clientHeaders(getToken()) }),
     preferGetMethod: false,
   });
 }

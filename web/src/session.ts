@@ -15,6 +15,7 @@
  */
 import { createClient, fetchExchange } from "@urql/core";
 import { IssueSessionTokenDocument } from "./gql/graphql";
+import { clientHeaders, trustedDocumentsExchange } from "./trusted";
 
 export type SessionStatus = "loading" | "ready" | "signed-out" | "forbidden" | "ended";
 export interface SessionState {
@@ -108,8 +109,8 @@ function schedule(s: Stored): void {
 async function swap(token: string, renewal = false): Promise<void> {
   const client = createClient({
     url: GRAPHQL_PATH,
-    exchanges: [fetchExchange],
-    fetchOptions: { headers: { Authorization: `Bearer ${token}` } },
+    exchanges: [trustedDocumentsExchange(), fetchExchange],
+    fetchOptions: { headers: clientHeaders(token) },
     preferGetMethod: false,
   });
   const result = await client.mutation(IssueSessionTokenDocument, {}).toPromise();

@@ -111,6 +111,30 @@ export const T = {
       seconds < 60 ? `about ${Math.max(1, Math.round(seconds))} s left` : `about ${Math.round(seconds / 60)} min left`,
     runKind: { ORGANIZATIONS: "Organizations sync", SUBSCRIPTIONS: "Subscriptions sync" },
   },
+  // The safety valve and day one: ours (the seed predates them).
+  held: {
+    title: "A subscriptions sync is waiting for your approval",
+    approve: "Approve and run",
+    cancel: "Cancel this sync",
+    approved: "Approved: the sync runs the plan it showed.",
+    cancelled: "The held sync was cancelled; nothing was written.",
+  },
+  review: {
+    open: (n: number) => `Review ${n} existing licence${n === 1 ? "" : "s"}`,
+    title: (org: string, client: string) => `Existing licences of ${client} (${org})`,
+    intro:
+      "This HaloPSA organization already held these licences before the first sync. Nothing is sent for the organization until each one is claimed for a subscription (it is then updated, never duplicated) or marked as not ours.",
+    licence: "HaloPSA licence",
+    pairWith: "Claim for subscription",
+    none: "—",
+    suggested: (score: number, reasons: string) => `suggested (${score}): ${reasons}`,
+    claim: "Claim selected pairs",
+    notOurs: "Not ours",
+    createNew: "Create new for the rest",
+    close: "Close",
+    decided: { CLAIMED: "Claimed", NOT_OURS: "Not ours", UNDECIDED: "To decide" },
+    done: "Review done: the next sync sends this organization's subscriptions.",
+  },
   logs: {
     title: "Logs & Monitoring",
     total: "Total Logs (30d)",

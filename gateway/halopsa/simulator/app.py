@@ -2,7 +2,9 @@
 
 Paths are matched case-insensitively, like HaloPSA's. Faults (latency, rolling-window rate
 limit, 500/503 answers, dropped connections, token expiry, a licence always rejected,
-revoked credentials) are applied per instance on every API request.
+revoked credentials) are applied per instance on every API request. The ``/_sim/`` admin
+routes set the scene without counting as requests (``/_sim/licences``: licences entered by
+hand in HaloPSA).
 """
 
 from __future__ import annotations
@@ -264,6 +266,14 @@ class SimulatorApp:
         if path == ["faults"]:
             self.state.instance(name).set_faults(**payload)
             return JSONResponse({"ok": True})
+        if path == ["licences"]:
+            # Licences a person typed into HaloPSA: {"licences": [{"client_id": 3, "name": …}]}
+            instance = self.state.instance(name)
+            made = [
+                instance.add_licence(int(item.pop("client_id")), str(item.pop("name")), **item)
+                for item in payload.get("licences", [])
+            ]
+            return JSONResponse({"created": [licence["id"] for licence in made]})
         if path == ["seed"]:
             created = [
                 self.state.instance(name).add_client(c["name"], inactive=c.get("inactive", False))

@@ -96,6 +96,27 @@ class Instance:
         self.next_client_id += 1
         return client
 
+    def add_licence(self, client_id: int, name: str, **fields: Any) -> dict[str, Any]:
+        """A licence entered by hand in HaloPSA (not through the API: no request counted)."""
+        licence = {
+            "id": self.next_licence_id,
+            "client_id": client_id,
+            "name": name,
+            "count": 1,
+            "start_date": None,
+            "end_date": None,
+            "billing_cycle": "Monthly",
+            "term_duration": "1 Year",
+            "status": "ACTIVE",
+            "is_active": True,
+            "purchase_price": 0.0,
+            "price": 0.0,
+            **fields,
+        }
+        self.licences[licence["id"]] = licence
+        self.next_licence_id += 1
+        return licence
+
     def licences_of(self, client_id: int) -> list[dict[str, Any]]:
         return [lic for lic in self.licences.values() if lic["client_id"] == client_id]
 

@@ -12,13 +12,20 @@
     preview.py    what the next push would do and the money it moves (reads only)
     preview_csv.py  the preview as CSV (halo-gateway preview)
     money.py      what a licence in HaloPSA is worth per month (pure)
+    valve.py      the safety valve's verdict on a run's plan (pure)
+    approvals.py  a held run: approve (its plan), cancel, supersede
+    existing.py   day one: what a client held before the first push (the run's check)
+    existing_review.py  day one, the seller's side: review, suggested pairs, decisions
     overview.py   tiles, button states, run history
+    activity.py   the Logs page's chart: runs per day by outcome, records written
     journal.py    every seller-visible text of a run
 
 Callers (the GraphQL edge, the workers, the CLI) import from this package only.
 """
 
 from gateway.models import RunState, SyncKind, SyncScope, SyncTrigger
+from gateway.services.sync import existing_review
+from gateway.services.sync.approvals import approve_sync
 from gateway.services.sync.engine import execute_run
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
 from gateway.services.sync.overview import (
@@ -41,9 +48,21 @@ from gateway.services.sync.triggers import (
     organization_by_external_id,
     trigger_sync,
 )
+from gateway.services.sync.valve import (
+    MAX_DEACTIVATIONS,
+    MAX_DROP_PERCENT,
+    MIN_DEACTIVATIONS,
+    MIN_DROP_PERCENT,
+    ValveSettings,
+    Verdict,
+)
 
 __all__ = [
     "IN_PROGRESS_MESSAGE",
+    "MAX_DEACTIVATIONS",
+    "MAX_DROP_PERCENT",
+    "MIN_DEACTIVATIONS",
+    "MIN_DROP_PERCENT",
     "ButtonState",
     "KindOverview",
     "RunPhase",
@@ -54,11 +73,15 @@ __all__ = [
     "SyncPreview",
     "SyncScope",
     "SyncTrigger",
+    "ValveSettings",
+    "Verdict",
     "active_run",
+    "approve_sync",
     "cancel_sync",
     "cooldown_remaining",
     "event_for",
     "execute_run",
+    "existing_review",
     "latest_run_event",
     "load_run",
     "now_utc",

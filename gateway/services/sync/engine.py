@@ -13,12 +13,14 @@ safe to call twice for the same run (Dramatiq redelivers a message whose worker 
 
 Failures are classified by reaction (style.md habit 6): a rejected record is logged as an
 ERROR entry and counted, the rest go on; authentication, permission and "HaloPSA down after
-retries" end the run FAILED with an entry that says why in a seller's words.
+retries" end the run FAILED with an entry that says why in a seller's words. A run the safety
+valve holds stops in NEEDS_APPROVAL before writing, releasing the lock (``approvals.py``).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from gateway import metrics
 from gateway.halopsa import (
@@ -38,6 +40,7 @@ from gateway.services import Deps, issues
 from gateway.services import logs as product_log
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.halo_client import credentials_for, open_client
+from gateway.services.sync import approvals, journal
 from gateway.services.sync.journal import (
     CUSTOMERS_COMPLETED,
     CUSTOMERS_STARTED,
@@ -50,6 +53,7 @@ from gateway.services.sync.push import load_run_counts, sync_subscriptions
 from gateway.services.sync.runs import (
     CannotContinue,
     LostLock,
+    NeedsApproval,
     Progress,
     RunCancelled,
     RunPhase,
@@ -138,6 +142,12 @@ async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
                 await sync_subscriptions(run, client, progress)
     except RunCancelled:
         await _finish(run, deps, RunState.CANCELLED, "Cancelled by the user.", progress=progress)
+    except NeedsApproval as held:
+        _hold(run, held.verdict)
+        await _finish(
+            run, deps, RunState.NEEDS_APPROVAL, journal.NEEDS_APPROVAL_MESSAGE, progress=progress
+        )
+        await approvals.supersede(deps, run)
     except LostLock:
         logger.warning("run %s lost the seller lock; standing down", run.id)
         run.message = "Another sync of this seller took over."
@@ -163,6 +173,20 @@ async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
         )
     else:
         await _finish(run, deps, RunState.SUCCEEDED, None, progress=progress)
+
+
+def _hold(run: SyncRun, verdict: Any) -> None:
+    """What the held run would have done, kept on the run (and said in its ERROR entry)."""
+    run.plan_hash = verdict.plan_hash
+    text = journal.needs_approval(
+        seats=(verdict.seats_before, verdict.seats_after, verdict.seats_total),
+        money=[(m.currency, m.total, m.before, m.after) for m in verdict.money],
+        deactivations=verdict.deactivations,
+        writes=verdict.writes,
+        max_drop_percent=verdict.max_drop_percent,
+        max_deactivations=verdict.max_deactivations,
+    )
+    run.approval = {**verdict.to_json(), "text": text}
 
 
 def _scope_text(run: SyncRun) -> str:
@@ -195,7 +219,7 @@ async def _finish(
     await run.save()
     await release_lock(seller_id, run.id)
     logger.log(
-        logging.WARNING if state is RunState.FAILED else logging.INFO,
+        logging.WARNING if state in (RunState.FAILED, RunState.NEEDS_APPROVAL) else logging.INFO,
         "sync run %s %s in %d ms%s",
         run.id,
         state.value.lower(),
@@ -261,6 +285,16 @@ async def _finish(
             seller_id, LogLevel.INFO, title, product_log.format_details(**counts), run_id=run.id
         )
         phase = RunPhase.COMPLETED
+    elif state is RunState.NEEDS_APPROVAL:
+        text = (run.approval or {}).get("text", message)
+        await product_log.record(
+            seller_id,
+            LogLevel.ERROR,
+            journal.SUBSCRIPTIONS_NEEDS_APPROVAL,
+            f"{text} " + product_log.format_details(**{"Run ID": run.id}, **counts),
+            run_id=run.id,
+        )
+        phase = RunPhase.NEEDS_APPROVAL
     else:
         kind_text = "Customers" if organizations else "Subscriptions"
         verb = "cancelled" if state is RunState.CANCELLED else "failed"

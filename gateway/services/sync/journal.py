@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from gateway.halopsa import (
     HaloAuthError,
     HaloError,
@@ -10,12 +12,18 @@ from gateway.halopsa import (
     HaloUnavailable,
 )
 from gateway.models import SyncKind
+from gateway.services.issue_texts import existing_licences_detail
 
 IN_PROGRESS_MESSAGE = "Sync in progress"
 CUSTOMERS_STARTED = "Customers sync started"
 CUSTOMERS_COMPLETED = "Customers sync completed"
 SUBSCRIPTIONS_STARTED = "Subscriptions sync started"
 SUBSCRIPTIONS_COMPLETED = "Subscriptions sync completed"
+
+CUSTOMER_NOT_SYNCED = "Customer not synced"
+CUSTOMERS_MISSING = "Customers missing from HaloPSA"
+# How many ids of vanished clients an entry names (the rest is "…").
+MISSING_CLIENTS_NAMED = 20
 
 SUBSCRIPTION_SKIPPED = "Subscription skipped"
 SUBSCRIPTION_QUANTITY_ZERO = "Subscription quantity set to zero"
@@ -34,6 +42,19 @@ def scheduled_skipped(kind: SyncKind) -> str:
 
 def scheduled_skipped_details(reason: str) -> str:
     return f"{reason}. The next scheduled sync or a manual one will catch up."
+
+
+def customer_without_name(halo_id: int) -> str:
+    return f"HaloPSA client {halo_id} has no name."
+
+
+def customers_missing(halo_ids: list[int]) -> str:
+    named = ", ".join(str(v) for v in sorted(halo_ids)[:MISSING_CLIENTS_NAMED])
+    more = "…" if len(halo_ids) > MISSING_CLIENTS_NAMED else ""
+    return (
+        f"{len(halo_ids)} previously synced HaloPSA organization(s) were not found: "
+        f"{named}{more}. Their mappings show Response Error."
+    )
 
 
 def subscription_skipped(name: str, external_id: str, organization: str) -> str:
@@ -153,3 +174,99 @@ def preview_last_write_unconfirmed(licence_id: int | None) -> str:
         f"HaloPSA did not confirm the last write to licence {licence_id}, so its current values "
         "are not known here; the sync sends the platform's values."
     )
+
+
+PREVIEW_EXISTING_LICENCES = (
+    "Its HaloPSA organization already held licences this integration did not write: nothing "
+    "is sent until you review them (claim the ones that are these subscriptions, mark the "
+    "rest as not ours, or create new ones)."
+)
+
+
+# --- day one: licences a HaloPSA client held before the first push ------------------------
+
+EXISTING_LICENCES_TO_REVIEW = "Existing licences to review"
+EXISTING_LICENCES_CLAIMED = "Existing licences claimed"
+EXISTING_LICENCES_NOT_OURS = "Existing licences marked not ours"
+EXISTING_LICENCES_REVIEWED = "Existing licences reviewed"
+EXISTING_CHECK_INCOMPLETE = (
+    "HaloPSA's list of licences kept changing while the sync checked what newly mapped "
+    "HaloPSA organizations already hold, so nothing was sent. The sync can be started again."
+)
+
+
+# The run's WARNING entry says what the issue says (one text, defined with the issue's).
+existing_licences_waiting = existing_licences_detail
+
+
+def existing_licences_claimed(organization: str, pairs: list[tuple[int, str, str]], by: str) -> str:
+    claimed = "; ".join(f"licence {lic} → '{name}' ({ext})" for lic, name, ext in pairs)
+    return f"Organization '{organization}': {claimed}. By: {by}"
+
+
+def existing_licences_not_ours(organization: str, licences: list[int], by: str) -> str:
+    listed = ", ".join(str(lic) for lic in licences)
+    return (
+        f"Organization '{organization}': licence(s) {listed} stay yours; the sync never "
+        f"touches them. By: {by}"
+    )
+
+
+def existing_licences_reviewed(organization: str, claimed: int, not_ours: int, by: str) -> str:
+    return (
+        f"Organization '{organization}': {claimed} licence(s) claimed, {not_ours} marked not "
+        "ours. The next subscriptions sync sends its subscriptions: claimed licences are "
+        f"updated in place, the others are created. By: {by}"
+    )
+
+
+# --- the safety valve -----------------------------------------------------------------------
+
+SUBSCRIPTIONS_NEEDS_APPROVAL = "Subscriptions sync needs approval"
+SUBSCRIPTIONS_APPROVED = "Subscriptions sync approved"
+SUBSCRIPTIONS_CANCELLED = "Subscriptions sync cancelled"
+NEEDS_APPROVAL_MESSAGE = (
+    "Held by the safety valve before writing anything: review the preview, then approve or "
+    "cancel it."
+)
+NOT_APPROVED = "Not approved: cancelled by the user."
+
+
+def superseded(run_id: int) -> str:
+    return f"Superseded by run {run_id}, which planned again."
+
+
+def _change(before: str | int, after: str | int, total: str | int) -> str:
+    drop, whole = Decimal(str(before)) - Decimal(str(after)), Decimal(str(total))
+    share = f" ({drop / whole * 100:.1f}% of your total)" if whole else ""
+    return f"from {before} to {after}{share}"
+
+
+def needs_approval(
+    *,
+    seats: tuple[int, int, int],
+    money: list[tuple[str, str, str, str]],
+    deactivations: int,
+    writes: int,
+    max_drop_percent: int,
+    max_deactivations: int,
+) -> str:
+    """The ERROR entry of a held run: what it would have done, and why it waits."""
+    before, after, total = seats
+    parts = [f"lower seats {_change(before, after, total)}"]
+    parts += [
+        f"change the {currency} monthly customer price {_change(b, a, t)}"
+        for currency, t, b, a in money
+    ]
+    parts.append(f"deactivate {deactivations} licence(s)")
+    return (
+        f"This sync would write {writes} licence(s) to HaloPSA: "
+        + ", ".join(parts)
+        + f". Your safety valve holds a sync that lowers seats or monthly value by more than "
+        f"{max_drop_percent}% of your total, or deactivates more than {max_deactivations} "
+        "licences. Nothing was written. Review the preview, then approve or cancel the run."
+    )
+
+
+def approved(run_id: int, by: str) -> str:
+    return f"Run {run_id} was approved and runs the plan it showed. By: {by}"

@@ -121,6 +121,7 @@ _PHASE_OF_STATE = {
     RunState.SUCCEEDED: RunPhase.COMPLETED,
     RunState.FAILED: RunPhase.FAILED,
     RunState.CANCELLED: RunPhase.CANCELLED,
+    RunState.NEEDS_APPROVAL: RunPhase.NEEDS_APPROVAL,
 }
 
 

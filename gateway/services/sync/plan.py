@@ -2,8 +2,8 @@
 
 ``push.py`` acts on a :class:`Decision` (writes, WARNING entries, counts); ``preview.py``
 reports the same decision without acting on it. Both call :func:`plan_subscription`, so the
-preview cannot drift from the push (``tests/services/sync/test_preview.py`` holds them
-together with a property test).
+preview cannot drift from the push (``tests/services/sync/test_preview_property.py`` holds
+them together; ``test_plan.py`` checks the table below).
 
 Pure: no database, no HaloPSA. ``sub`` is anything with a subscription's fields (a
 ``Subscription`` row, or the preview's lighter rows); ``row`` anything with a ledger row's
@@ -53,6 +53,9 @@ class Reason(StrEnum):
     REMAPPED = "REMAPPED"  # CREATE in the new client; the old client's licence stays
     AWAITING_READBACK = "AWAITING_READBACK"  # CREATE unless HaloPSA already stored it
     LAST_WRITE_UNCONFIRMED = "LAST_WRITE_UNCONFIRMED"  # UPDATE; HaloPSA's values unknown
+    # SKIPPED: its HaloPSA client held licences before the first push; the seller reviews
+    # them first (``existing.py``). The push's own, decided per organisation, not here.
+    EXISTING_LICENCES_TO_REVIEW = "EXISTING_LICENCES_TO_REVIEW"
 
 
 _OUTCOME = {

@@ -18,12 +18,23 @@ remap the old client's licence stays in HaloPSA and goes on being billed, so it 
 Two things only HaloPSA can tell, so the preview says so instead of predicting them: an
 intent left by a run that died (the push reads the client back first and may adopt the
 licence instead of creating it: ``AWAITING_READBACK``) and a write HaloPSA refuses.
+
+Day one (``existing.py``): an organisation whose HaloPSA client held licences we did not
+write waits for the seller's review; its subscriptions are skipped
+(``EXISTING_LICENCES_TO_REVIEW``) and the review — those licences beside the subscriptions,
+with suggested pairs — is attached to the organisation. A client never checked yet is not
+known here (the check is HaloPSA's to answer, at the first push).
+
+The safety valve (``valve.py``) judges the same preview, and :meth:`SyncPreview.plan_hash`
+names the plan it judged.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -41,7 +52,7 @@ from gateway.models import (
     SyncedSubscription,
 )
 from gateway.services.paging import Page, check_page
-from gateway.services.sync import journal
+from gateway.services.sync import existing_review, journal
 from gateway.services.sync.money import NOTHING, Monthly, cents, payload_monthly
 from gateway.services.sync.plan import Action, Decision, Reason, plan_subscription
 from gateway.services.sync.runs import now_utc
@@ -211,6 +222,8 @@ class SubscriptionPreview:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     before_known: bool
+    # The hash of what a write sends (None: nothing written): the plan's hash is made of these.
+    planned_hash: str | None = None
 
     @property
     def changes(self) -> list[FieldChange]:
@@ -267,6 +280,13 @@ class OrganizationPreview:
     subscriptions: list[SubscriptionPreview] = field(default_factory=list)
     counts: ActionCounts = field(default_factory=ActionCounts)
     money: dict[str, MoneyImpact] = field(default_factory=dict)
+    # Day one: licences its HaloPSA client held before the first push, waiting for review.
+    existing: existing_review.Review | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """Its push waits for the seller's review of the client's existing licences."""
+        return self.existing is not None
 
     @property
     def has_changes(self) -> bool:
@@ -296,27 +316,38 @@ class SyncPreview:
             items = [_only_changes(o) for o in items]
         return Page(items=items, total=len(orgs), page=page, page_size=page_size)
 
+    def scope(self, organization_id: int | None) -> list[OrganizationPreview]:
+        """The organisations a run of this scope pushes (one, or all)."""
+        if organization_id is None:
+            return self.organizations
+        return [o for o in self.organizations if o.organization_id == organization_id]
+
+    def plan_hash(self, organization_id: int | None = None) -> str:
+        """What a run of this scope would do, as one hash: each subscription's action, its
+        HaloPSA client and what it sends. Equal hashes, equal runs (``approveSync``)."""
+        items = sorted(
+            (o.organization_id, s.id, s.action.value, s.halo_client_id or 0, s.planned_hash or "")
+            for o in self.scope(organization_id)
+            for s in o.subscriptions
+        )
+        body = json.dumps([self.unit_prices, items], separators=(",", ":"))
+        return hashlib.sha256(body.encode()).hexdigest()
+
 
 def _only_changes(org: OrganizationPreview) -> OrganizationPreview:
-    return OrganizationPreview(
-        organization_id=org.organization_id,
-        external_id=org.external_id,
-        name=org.name,
-        halo_client_id=org.halo_client_id,
-        halo_client_name=org.halo_client_name,
-        skip_reason=org.skip_reason,
-        subscriptions=[s for s in org.subscriptions if s.writes],
-        counts=org.counts,
-        money=org.money,
-    )
+    return replace(org, subscriptions=[s for s in org.subscriptions if s.writes])
 
 
-async def preview_sync(seller_id: str, organization_id: int | None = None) -> SyncPreview:
-    """What a subscriptions sync of this seller (or of one organisation) would do now."""
+async def preview_sync(
+    seller_id: str, organization_id: int | None = None, *, unit_prices: bool | None = None
+) -> SyncPreview:
+    """What a subscriptions sync of this seller (or of one organisation) would do now
+    (``unit_prices``: a run's own setting, taken when it started; else the seller's now)."""
     seller = await Seller.get_or_none(id=seller_id)
     if seller is None:
         raise NotFound(f"Seller {seller_id!r} not found.", field="seller")
-    unit_prices = seller.sync_unit_prices
+    if unit_prices is None:
+        unit_prices = seller.sync_unit_prices
     scope: dict[str, Any] = {} if organization_id is None else {"id": organization_id}
     orgs = await Organization.filter(seller_id=seller_id, **scope).values(
         "id", "external_id", "name", "deleted_at"
@@ -334,6 +365,7 @@ async def preview_sync(seller_id: str, organization_id: int | None = None) -> Sy
     client_names = dict(
         await PsaOrganization.filter(seller_id=seller_id).values_list("halo_id", "name")
     )
+    waiting = await existing_review.reviews(seller_id)
     subs_by_org: dict[int, list[_Sub]] = defaultdict(list)
     for values in (
         await Subscription.filter(organization__seller_id=seller_id, **by_org)
@@ -366,6 +398,8 @@ async def preview_sync(seller_id: str, organization_id: int | None = None) -> Sy
         if mapping is None and org["deleted_at"] is not None:
             continue  # gone from the platform and never synced again: not the grid's either
         preview = _organization(org, mapping)
+        if preview.skip_reason is None and preview.halo_client_id is not None:
+            preview.existing = waiting.get(preview.halo_client_id)
         subs = subs_by_org.get(org["id"], [])
         planned.append(
             (preview, [_plan(s, ledger.get(s.id, ()), preview, unit_prices) for s in subs])
@@ -454,10 +488,12 @@ def _plan(sub: _Sub, rows: Any, org: OrganizationPreview, unit_prices: bool) -> 
             current = row
         elif row.halo_licence_id is not None:
             others.append(row)
-    if skip is not None:
-        decision = Decision(Action.SKIPPED, skip)
+    if org.waiting:
+        decision = Decision(Action.SKIPPED, Reason.EXISTING_LICENCES_TO_REVIEW)
+    elif skip is None and halo_client_id is not None:  # a mapped organisation has its client
+        decision = plan_subscription(sub, current, halo_client_id, unit_prices)
     else:
-        decision = plan_subscription(sub, current, halo_client_id, unit_prices)  # type: ignore[arg-type]
+        decision = Decision(Action.SKIPPED, skip)
     return _Planned(sub, decision, halo_client_id, current, others)
 
 
@@ -478,12 +514,11 @@ async def _load_intents(rows: list[_Ledger]) -> None:
 
 def _subscription(plan: _Planned, client_names: dict[int, str]) -> SubscriptionPreview:
     sub, decision, current, others = plan.sub, plan.decision, plan.current, plan.others
-    in_halo = current is not None and current.halo_licence_id is not None
     before: dict[str, Any] | None = None
     before_known = True
-    if in_halo:
+    if current is not None and current.halo_licence_id is not None:  # in HaloPSA
         # An unchanged payload's hash is the confirmed one: it *is* what HaloPSA holds.
-        before = decision.payload if decision.action is Action.UNCHANGED else current.confirmed  # type: ignore[union-attr]
+        before = decision.payload if decision.action is Action.UNCHANGED else current.confirmed
         before_known = before is not None
     after = decision.payload if decision.writes else before
 
@@ -525,6 +560,7 @@ def _subscription(plan: _Planned, client_names: dict[int, str]) -> SubscriptionP
         before=before,
         after=after,
         before_known=before_known,
+        planned_hash=decision.hash if decision.writes else None,
     )
 
 
@@ -554,14 +590,16 @@ def _reason(
         Reason.UNMAPPED: journal.PREVIEW_UNMAPPED,
         Reason.HALO_CLIENT_MISSING: journal.PREVIEW_HALO_CLIENT_MISSING,
         Reason.AWAITING_READBACK: journal.PREVIEW_AWAITING_READBACK,
+        Reason.EXISTING_LICENCES_TO_REVIEW: journal.PREVIEW_EXISTING_LICENCES,
     }.get(reason)
     if reason is Reason.QUANTITY_ZERO_IN_HALO:
         text = journal.preview_quantity_zero_in_halo(licence_id)
     elif reason is Reason.REMAPPED:
         text = journal.preview_remapped(
             [
-                (o.halo_licence_id, client_names.get(o.halo_client_id, str(o.halo_client_id)))  # type: ignore[misc]
+                (o.halo_licence_id, client_names.get(o.halo_client_id, str(o.halo_client_id)))
                 for o in others
+                if o.halo_licence_id is not None  # all of them: ``_plan`` keeps no other
             ]
         )
     elif reason is Reason.LAST_WRITE_UNCONFIRMED:

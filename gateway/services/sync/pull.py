@@ -13,6 +13,7 @@ from gateway.models import (
     SyncRun,
 )
 from gateway.services import logs as product_log
+from gateway.services.sync import journal
 from gateway.services.sync.runs import Progress, now_utc
 
 
@@ -34,8 +35,8 @@ async def sync_organizations(run: SyncRun, client: Any, progress: Progress) -> N
                 await product_log.record(
                     seller_id,
                     LogLevel.ERROR,
-                    "Customer not synced",
-                    f"HaloPSA client {client_record.id} has no name.",
+                    journal.CUSTOMER_NOT_SYNCED,
+                    journal.customer_without_name(client_record.id),
                     run_id=run.id,
                 )
                 continue
@@ -91,11 +92,8 @@ async def sync_organizations(run: SyncRun, client: Any, progress: Progress) -> N
         await product_log.record(
             seller_id,
             LogLevel.WARNING,
-            "Customers missing from HaloPSA",
-            f"{len(vanished)} previously synced HaloPSA organization(s) were not found: "
-            + ", ".join(str(v) for v in sorted(vanished)[:20])
-            + ("…" if len(vanished) > 20 else "")
-            + ". Their mappings show Response Error.",
+            journal.CUSTOMERS_MISSING,
+            journal.customers_missing(vanished),
             run_id=run.id,
         )
     await progress.step(force=True)

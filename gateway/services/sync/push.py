@@ -16,6 +16,15 @@ three things (README "Exactly once"):
    sent again. A resumed run (its worker died mid-POST) goes through the same adoption first,
    after the same wait (counted from when its newest pending intent was saved).
 
+Before anything is written, two checks (README "Know before money moves"):
+
+* the **safety valve** (``valve.py``) judges the run's plan — the preview's — and holds a
+  run that would cut too much (``NeedsApproval``); a resumed attempt of a run whose plan
+  passed does not ask again;
+* **day one** (``existing.py``): a client this integration never wrote to is read once; if it
+  holds licences we did not write, its organisation's subscriptions are skipped (one WARNING
+  per organisation and run) until the seller has reviewed them.
+
 Counts are the run's, not the attempt's: each subscription's ledger row is stamped with the
 run and what it did (``run_outcome``), and a resumed attempt skips rows its run already
 stamped, so created + updated + unchanged + skipped + failed = processed ≤ total.
@@ -44,16 +53,18 @@ from gateway.models import (
     LogLevel,
     OrganizationMapping,
     RunOutcome,
+    Seller,
     Subscription,
     SyncedSubscription,
     SyncRun,
     SyncScope,
 )
 from gateway.services import logs as product_log
-from gateway.services.sync import journal
+from gateway.services.sync import approvals, existing, journal, valve
 from gateway.services.sync.licences import licence_matches, to_licence_write
 from gateway.services.sync.plan import Reason, plan_subscription
-from gateway.services.sync.runs import CannotContinue, Progress, now_utc
+from gateway.services.sync.preview import preview_sync
+from gateway.services.sync.runs import CannotContinue, NeedsApproval, Progress, now_utc
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +139,8 @@ class SubscriptionsPush:
     mark: int | None = None
     # Ledger rows whose outcome is settled without a write, stamped in one UPDATE per outcome.
     settled: dict[RunOutcome, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # Day one: HaloPSA clients whose organisation's push waits for the seller's review.
+    waiting: dict[int, existing.Waiting] = field(default_factory=dict)
 
     @property
     def seller_id(self) -> str:
@@ -154,6 +167,10 @@ class SubscriptionsPush:
         self.run.total = (
             await Subscription.filter(organization_id__in=org_ids).count() if org_ids else 0
         )
+        await self.safety_valve()
+        self.waiting = await existing.clients_waiting(
+            self.seller_id, mappings, self.client, self.run.id
+        )
         await load_run_counts(self.run)  # a resumed attempt starts from what its run already did
         for start in range(0, len(mappings), ORGANIZATIONS_PER_READ):
             await self.push_organizations(mappings[start : start + ORGANIZATIONS_PER_READ])
@@ -161,6 +178,28 @@ class SubscriptionsPush:
         await self.stamp_settled()
         await load_run_counts(self.run)
         await self.progress.step(force=True)
+
+    async def safety_valve(self) -> None:
+        """Hold the run (``NeedsApproval``) if its plan cuts more than the seller allows,
+        unless the seller approved exactly this plan; once passed, a resumed attempt of the
+        run goes on without asking again."""
+        run = self.run
+        if run.valve_passed_at is not None:
+            return
+        seller = await Seller.get(id=self.seller_id)
+        settings = valve.ValveSettings(
+            seller.valve_enabled, seller.valve_max_drop_percent, seller.valve_max_deactivations
+        )
+        scope = run.organization_id if run.scope is SyncScope.ORGANIZATION else None
+        plan = await preview_sync(self.seller_id, unit_prices=self.unit_prices)
+        verdict = valve.check(plan, scope, settings)
+        if verdict.tripped and verdict.plan_hash != run.approved_hash:
+            raise NeedsApproval(verdict)
+        run.plan_hash, run.valve_passed_at = verdict.plan_hash, now_utc()
+        await SyncRun.filter(id=run.id).update(
+            plan_hash=run.plan_hash, valve_passed_at=run.valve_passed_at
+        )
+        await approvals.supersede(self.progress.deps, run)
 
     def count(self, outcome: RunOutcome) -> None:
         name = _COUNT_FIELD[outcome]
@@ -190,6 +229,9 @@ class SubscriptionsPush:
                 for sub in subs
                 if (sub.id, halo_client_id) in ledger_rows
             }
+            if halo_client_id in self.waiting:
+                await self.wait_for_review(mapping, subs, ledger)
+                continue
             pending = [
                 row
                 for row in ledger.values()
@@ -202,6 +244,34 @@ class SubscriptionsPush:
             for sub in subs:
                 await self.push_one(sub, mapping, halo_client_id, ledger.get(sub.id))
         await self.stamp_settled()
+
+    async def wait_for_review(
+        self,
+        mapping: OrganizationMapping,
+        subs: list[Subscription],
+        ledger: dict[int, SyncedSubscription],
+    ) -> None:
+        """Day one: the client held licences we did not write. Skip the organisation's
+        subscriptions (the preview's ``EXISTING_LICENCES_TO_REVIEW``) and say so once."""
+        todo = [sub for sub in subs if not self.counted(ledger.get(sub.id))]
+        if not todo:
+            return  # an earlier attempt of this run did it
+        waiting = self.waiting[mapping.psa_organization.halo_id]
+        await product_log.record(
+            self.seller_id,
+            LogLevel.WARNING,
+            journal.EXISTING_LICENCES_TO_REVIEW,
+            journal.existing_licences_waiting(
+                mapping.organization.name,
+                mapping.psa_organization.name,
+                waiting.halo_client_id,
+                waiting.undecided,
+            ),
+            run_id=self.run.id,
+        )
+        for sub in todo:
+            await self.settle(sub, waiting.halo_client_id, ledger.get(sub.id), RunOutcome.SKIPPED)
+            await self.progress.step()
 
     async def await_late_commits(self, pending: list[SyncedSubscription]) -> None:
         """Read a dead worker's writes back no sooner than a lost answer's would be.
@@ -257,6 +327,13 @@ class SubscriptionsPush:
                 await self.progress.step()
             return
         payload, digest = decision.sent
+        if row is None:
+            row = SyncedSubscription(
+                seller_id=self.seller_id,
+                subscription_id=sub.id,
+                halo_client_id=halo_client_id,
+                state=LedgerState.PENDING,
+            )
         if decision.reason is Reason.QUANTITY_ZERO_IN_HALO:
             # Already in HaloPSA: leaving the old count would go on billing the customer.
             await product_log.record(
@@ -267,17 +344,9 @@ class SubscriptionsPush:
                     sub.name,
                     sub.external_id,
                     mapping.organization.name,
-                    # QUANTITY_ZERO_IN_HALO: the row holds a licence (mypy cannot tell)
-                    row.halo_licence_id,  # type: ignore[union-attr]
+                    row.halo_licence_id,
                 ),
                 run_id=self.run.id,
-            )
-        if row is None:
-            row = SyncedSubscription(
-                seller_id=self.seller_id,
-                subscription_id=sub.id,
-                halo_client_id=halo_client_id,
-                state=LedgerState.PENDING,
             )
         create = row.halo_licence_id is None
         if create:
@@ -422,12 +491,14 @@ class SubscriptionsPush:
         )
         adopted: list[tuple[SyncedSubscription, int]] = []
         for row in rows:
+            intent = row.intent
+            if intent is None:
+                continue  # not reached: an intent is written before its create is sent
             mark = row.intent_mark or 0
             for licence in licences:
                 if licence.id in owned or licence.id <= mark:
                     continue
-                # Only rows with an intent reach adoption (written before their create).
-                if licence_matches(licence, row.intent):  # type: ignore[arg-type]
+                if licence_matches(licence, intent):
                     owned.add(licence.id)
                     adopted.append((row, licence.id))
                     logger.info(

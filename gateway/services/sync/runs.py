@@ -59,6 +59,7 @@ class RunPhase(StrEnum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    NEEDS_APPROVAL = "NEEDS_APPROVAL"  # held by the safety valve before writing
     RESYNC = RESYNC
 
 
@@ -94,6 +95,13 @@ async def claim_lock(
         )
     )
     return updated == 1
+
+
+def lock_alive(seller: Seller, now: datetime) -> bool:
+    """The seller's lock is held by a run whose lease has not expired (``claim_lock``'s rule)."""
+    if seller.active_run_id is None:
+        return False
+    return seller.lease_expires_at is None or seller.lease_expires_at >= now
 
 
 async def lease_held_elsewhere(seller_id: str, run_id: int, now: datetime) -> float | None:
@@ -214,6 +222,14 @@ class LostLock(Exception):
 
 class CannotContinue(Exception):
     """A run that cannot proceed for a reason of ours (not HaloPSA's); the text is for sellers."""
+
+
+class NeedsApproval(Exception):
+    """The safety valve holds the run before it writes anything (``valve.Verdict``)."""
+
+    def __init__(self, verdict: Any) -> None:
+        super().__init__("held by the safety valve")
+        self.verdict = verdict
 
 
 @dataclass

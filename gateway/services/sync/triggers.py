@@ -45,6 +45,7 @@ from gateway.models import (
 )
 from gateway.services import Deps, throttle
 from gateway.services.connection_state import require_verified_connection
+from gateway.services.sync import approvals
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
 from gateway.services.sync.runs import (
     QUEUED_LEASE_SECONDS,
@@ -52,6 +53,7 @@ from gateway.services.sync.runs import (
     abandon_if_unfinished,
     claim_lock,
     event_for,
+    lock_alive,
     now_utc,
     release_lock,
 )
@@ -133,7 +135,7 @@ async def _claim(
     seller = await Seller.filter(id=seller_id).select_for_update().first()
     if seller is None:
         raise NotFound("Seller not found.")
-    if _lock_alive(seller, now):
+    if lock_alive(seller, now):
         raise SyncInProgress(IN_PROGRESS_MESSAGE)
     if trigger is SyncTrigger.MANUAL and kind is SyncKind.SUBSCRIPTIONS:
         remaining = await cooldown_remaining(deps, seller_id, organization_id, now=now)
@@ -155,13 +157,6 @@ async def _claim(
     if not await claim_lock(seller_id, run.id, now, QUEUED_LEASE_SECONDS):
         raise SyncInProgress(IN_PROGRESS_MESSAGE)
     return run, seller.active_run_id
-
-
-def _lock_alive(seller: Seller, now: datetime) -> bool:
-    """The seller's lock is held by a run whose lease has not expired (``claim_lock``'s rule)."""
-    if seller.active_run_id is None:
-        return False
-    return seller.lease_expires_at is None or seller.lease_expires_at >= now
 
 
 async def _require_mapped(seller_id: str, organization_id: int) -> None:
@@ -212,10 +207,13 @@ async def cooldown_remaining(
     return max(0, math.ceil((ends - now).total_seconds()))
 
 
-async def cancel_sync(deps: Deps, seller_id: str, run_id: int) -> SyncRun:
+async def cancel_sync(deps: Deps, seller_id: str, run_id: int, *, by: str | None = None) -> SyncRun:
     run = await SyncRun.get_or_none(id=run_id, seller_id=seller_id)
     if run is None:
         raise NotFound("Sync run not found.", field="runId")
+    if run.state is RunState.NEEDS_APPROVAL:
+        # Held by the safety valve: dropped, nothing was written.
+        return await approvals.cancel_held(deps, run, by=by)
     if run.state.finished:
         return run
     if run.state is RunState.QUEUED:

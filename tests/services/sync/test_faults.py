@@ -74,7 +74,8 @@ async def fleet(scale_out, tmp_path):
 
 
 async def _hand_entered_twin(sim: Any, sub: Any) -> int:
-    """A licence a person typed into HaloPSA that holds exactly what ``sub`` will send."""
+    """A licence a person typed into HaloPSA that holds exactly what ``sub`` will send (the
+    seller reviewed it on day one: not ours, so the first push goes ahead beside it)."""
     mapping = await OrganizationMapping.get(organization_id=sub.organization_id).select_related(
         "psa_organization"
     )
@@ -83,6 +84,7 @@ async def _hand_entered_twin(sim: Any, sub: Any) -> int:
     licence_id = sim.next_licence_id
     sim.licences[licence_id] = {"id": licence_id, "is_active": True, **twin.to_json()}
     sim.next_licence_id += 1
+    await data.reviewed_client("seller-a", client_id, not_ours=(licence_id,))
     return licence_id
 
 

@@ -37,7 +37,7 @@ from gateway.models import (
 )
 from tests.services.sync.test_push import FAST
 from tests.support import data
-from tests.support.runs import trigger, wait_for_run
+from tests.support.runs import STOPPED, trigger, wait_for_run
 
 # Examples per backend: each is a new seller with up to four syncs, ~3 s apiece.
 EXAMPLES = 6
@@ -49,7 +49,7 @@ CURRENCIES = ["USD", "EUR"]
 
 PREVIEW = """
 query { previewSync(pageSize: 100) {
-  unitPrices total
+  unitPrices total planHash
   counts { create update markDeleted unchanged skipped total }
   money { currency costBefore costAfter priceBefore priceAfter unknownBefore unknownAfter }
   organizations {
@@ -62,6 +62,7 @@ query { previewSync(pageSize: 100) {
     }
   }
 } }"""
+APPROVE = "mutation ($id: ID!) { approveSync(runId: $id) { state approval { planHash } } }"
 UPSERT = "mutation ($i: [SubscriptionInput!]!) { upsertSubscriptions(input: $i) { created } }"
 DELETE = "mutation ($ids: [ID!]!) { deleteSubscriptions(ids: $ids) { deleted } }"
 MAP = (
@@ -408,9 +409,16 @@ async def _preview_then_sync(
     for _, s in rows.values():  # what the examples covered (--hypothesis-show-statistics)
         event(f"{s['action']} {s['reason'] or ''}".strip())
 
-    # When the sync runs
+    # When the sync runs (and, if the safety valve holds it, is approved: the plan it held
+    # is the one previewed, nothing was written meanwhile, and the approved run does it)
     run_id = (await trigger(platform.gateway, SYNC, seller=seller))["id"]
-    run = await wait_for_run(platform.gateway, run_id, seller=seller, timeout=60)
+    run = await wait_for_run(platform.gateway, run_id, seller=seller, timeout=60, until=STOPPED)
+    if run["state"] == "NEEDS_APPROVAL":
+        event("held by the safety valve, then approved")
+        assert sim.licences == before, f"round {round_no}: a held run wrote"
+        approved = await platform.gql(APPROVE, {"id": run_id})
+        assert approved["approveSync"]["approval"]["planHash"] == preview["planHash"]
+        run = await wait_for_run(platform.gateway, run_id, seller=seller, timeout=60)
     assert run["state"] == "SUCCEEDED", run
 
     # Then every subscription got the outcome the preview announced …

@@ -62,6 +62,7 @@ async def test_every_kind_of_lost_answer_leaves_each_subscription_once_in_halops
         **to_licence_write(twin, None).to_json(),
     }
     sim.next_licence_id += 1
+    await data.reviewed_client("seller-a", 1, not_ours=(1,))  # the seller's own, reviewed
     # When HaloPSA stores writes and then loses the answer in every way it can
     sim.set_faults(
         write_faults={1: "reset", 2: "timeout", 3: "502", 4: "late", 5: "partial", 6: "500"},
@@ -107,6 +108,7 @@ async def test_a_synced_subscription_whose_quantity_drops_to_zero_is_set_to_zero
     connected, gateway_factory, settings
 ) -> None:
     sim = connected.instance()
+    await data.seller("seller-a", valve=False)  # all of its seats go: the valve would hold it
     [sub] = await _subscriptions(sim, orgs=1, per_org=1)
     await _run(gateway_factory, settings)
     sub.quantity = 0

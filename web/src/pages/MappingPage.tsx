@@ -2,6 +2,8 @@
 import { useEffect, useRef, useState } from "react";
 import { useMutation, useQuery } from "urql";
 import { CheckIcon, CrossIcon, InfoIcon, PencilIcon, SortIcon, SyncIcon, TrashIcon, WarningIcon } from "../components/Icons";
+import { ExistingLicencesReview } from "../components/ExistingLicencesReview";
+import { HeldRun } from "../components/HeldRun";
 import { Pagination } from "../components/Pagination";
 import { PsaCombobox, type PsaChoice } from "../components/PsaCombobox";
 import { useToast } from "../components/Toast";
@@ -81,6 +83,7 @@ function MappingWorkspace() {
   const [pageSize, setPageSize] = useState(20);
   const [editing, setEditing] = useState<{ id: string; choice: PsaChoice | null; column: "name" | "id" } | null>(null);
   const [rowWarning, setRowWarning] = useState<string | null>(null);
+  const [reviewing, setReviewing] = useState<string | null>(null);
 
   useEffect(() => {
     const t = window.setTimeout(() => {
@@ -229,6 +232,7 @@ function MappingWorkspace() {
         </div>
       </div>
       <RunProgress overview={[overview?.organizations, overview?.subscriptions]} progress={progress} />
+      {overview?.subscriptions.lastRun?.state === "NEEDS_APPROVAL" && <HeldRun run={overview.subscriptions.lastRun} onDone={refresh} />}
 
       <div className="grid-toolbar">
         <label className="search">
@@ -311,6 +315,11 @@ function MappingWorkspace() {
                     ) : (
                       <span className={`badge ${row.mappingStatus === "MAPPED" ? "badge-ok" : "badge-muted"}`}>{MAPPING_LABEL[row.mappingStatus]}</span>
                     )}
+                    {row.existingLicencesToReview > 0 && (
+                      <button type="button" className="link review-link" onClick={() => setReviewing(row.id)}>
+                        {T.review.open(row.existingLicencesToReview)}
+                      </button>
+                    )}
                   </td>
                   <td className="actions-col">
                     {isEditing ? (
@@ -371,6 +380,15 @@ function MappingWorkspace() {
           onPageSize={(n) => {
             setPageSize(n);
             setPage(1);
+          }}
+        />
+      )}
+      {reviewing && (
+        <ExistingLicencesReview
+          organizationId={reviewing}
+          onClose={() => {
+            setReviewing(null);
+            reload();
           }}
         />
       )}

@@ -6,6 +6,7 @@ MUST and SHOULD; the hand-written checks below pin what the audit does not cover
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -190,7 +191,7 @@ def test_a_batch_runs_each_operation_and_answers_a_list(edge_gateway) -> None:
     assert first == {"data": {"viewer": {"sellerId": "seller-a"}}}
     assert second == {"data": {"__typename": "Query"}}
     assert [e["extensions"]["code"] for e in third["errors"]] == ["GRAPHQL_VALIDATION_FAILED"]
-    assert fourth["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_SUPPORTED"
+    assert fourth["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
 
 
 @pytest.mark.parametrize(
@@ -217,30 +218,32 @@ def test_a_batch_at_the_cap_is_answered(edge_gateway) -> None:
 
 
 @pytest.mark.parametrize(("accept", "status"), [(JSON, 200), (GRAPHQL_RESPONSE_JSON, 400)])
-def test_a_persisted_query_hash_answers_not_supported_so_clients_send_the_query(
+def test_an_unknown_persisted_query_hash_answers_not_found_so_clients_send_the_query(
     edge_gateway, accept: str, status: int
 ) -> None:
     # 200 under application/json, as Apollo Server answers; 400 under
     # graphql-response+json, where a response without data must be 4xx. Apollo Client 4
-    # and urql fall back to the full query on both (tests/api/test_clients.py).
-    response = _post(edge_gateway, {"extensions": APQ}, accept=accept)
+    # and urql send the query with its hash on both (tests/api/test_clients.py).
+    digest = hashlib.sha256(VIEWER.encode()).hexdigest()
+    apq = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    response = _post(edge_gateway, {"extensions": apq}, accept=accept)
     assert response.status_code == status
     assert response.json() == {
         "errors": [
             {
-                "message": "PersistedQueryNotSupported",
-                "extensions": {"code": "PERSISTED_QUERY_NOT_SUPPORTED"},
+                "message": "PersistedQueryNotFound",
+                "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"},
             }
         ]
     }
     with httpx.Client(base_url=edge_gateway.base_url) as client:
         by_get = client.get(
-            "/graphql", params={"extensions": json.dumps(APQ)}, headers={"accept": accept}
+            "/graphql", params={"extensions": json.dumps(apq)}, headers={"accept": accept}
         )
     assert by_get.status_code == status
-    assert _codes(by_get) == ["PERSISTED_QUERY_NOT_SUPPORTED"]
-    # A query sent with its hash (the client's retry) simply runs.
-    with_query = _post(edge_gateway, {"query": VIEWER, "extensions": APQ}, accept=accept)
+    assert _codes(by_get) == ["PERSISTED_QUERY_NOT_FOUND"]
+    # A query sent with its hash (the client's retry) runs.
+    with_query = _post(edge_gateway, {"query": VIEWER, "extensions": apq}, accept=accept)
     assert with_query.json() == {"data": {"viewer": {"sellerId": "seller-a"}}}
 
 

@@ -1,4 +1,5 @@
-"""A few hundred malformed requests: no 5xx, every error coded, and a quiet process log.
+"""Errors at the GraphQL edge: every one coded, internals masked behind an id, NUL characters
+refused; and a few hundred malformed requests give no 5xx and a quiet process log.
 
 The corpus is hand-made and seeded (reproducible): broken JSON, wrong parameter types,
 unknown fields, bad and missing tokens, huge variables, junk variables for every mutation,
@@ -17,10 +18,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import jwt
 
 from schema.errors import CLIENT_ERROR_LINES_PER_WINDOW, CLIENT_ERROR_WINDOW_SECONDS
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import (
+    assert_error_code,
+    make_settings,
+    running_gateway,
+)
+from tests.support import tokens
+from tests.support.databases import vanishing_postgres
 
 SEED = 16
 
@@ -97,28 +103,15 @@ def _junk(rng: random.Random, depth: int = 0) -> Any:
     return {rng.choice(keys): _junk(rng, depth + 1) for _ in range(rng.randrange(0, 5))}
 
 
-def _token(**overrides: Any) -> str:
-    now = datetime.now(UTC)
-    claims: dict[str, Any] = {
-        "sub": "fuzz",
-        "seller_id": "seller-a",
-        "roles": ["SELLER_ADMIN"],
-        "iss": "halo-gateway",
-        "aud": "halo-gateway",
-        "exp": now + timedelta(minutes=10),
-    }
-    claims.update(overrides)
-    return jwt.encode(claims, TEST_JWT_SECRET, algorithm="HS256")
-
-
+_IN_TEN_MINUTES = datetime.now(UTC) + timedelta(minutes=10)
 AUTH_HEADERS = [
     None,
-    "Bearer " + _token(),
+    "Bearer " + tokens.token(sub="fuzz", exp=_IN_TEN_MINUTES),
     "Bearer not-a-jwt",
-    "Bearer " + _token(exp=datetime.now(UTC) - timedelta(hours=1)),
-    "Bearer " + _token(roles=["SELLER_USER"]),
-    "Bearer " + _token(seller_id=""),
-    "Bearer " + _token(aud="someone-else"),
+    "Bearer " + tokens.token(sub="fuzz", exp=datetime.now(UTC) - timedelta(hours=1)),
+    "Bearer " + tokens.token(sub="fuzz", exp=_IN_TEN_MINUTES, roles=["SELLER_USER"]),
+    "Bearer " + tokens.token(sub="fuzz", exp=_IN_TEN_MINUTES, seller_id=""),
+    "Bearer " + tokens.token(sub="fuzz", exp=_IN_TEN_MINUTES, aud="someone-else"),
     "Basic dXNlcjpwYXNz",
     "Bearer " + "x" * 8000,
     "bearer",
@@ -286,3 +279,54 @@ def test_a_huge_variable_is_not_echoed_back_or_logged_in_full(edge_gateway, capl
     (line,) = [r for r in caplog.records if r.name == "gateway.client_errors"]
     assert line.getMessage().startswith("client error BAD_USER_INPUT in operation from address")
     assert len(line.getMessage()) < 600
+
+
+async def test_a_syntax_error_is_a_parse_failure(gateway) -> None:
+    assert_error_code(await gateway.gql("{ viewer { "), "GRAPHQL_PARSE_FAILED")
+
+
+async def test_an_unknown_field_is_a_validation_failure(gateway) -> None:
+    assert_error_code(await gateway.gql("{ nope }"), "GRAPHQL_VALIDATION_FAILED")
+
+
+async def test_a_wrongly_typed_variable_is_bad_user_input(gateway) -> None:
+    result = await gateway.gql(
+        "query ($first: Int!) { syncRuns(first: $first) { id } }", {"first": "ten"}
+    )
+    assert_error_code(result, "BAD_USER_INPUT")
+
+
+async def test_an_unexpected_failure_is_an_internal_error_with_an_id_and_no_internals(
+    tmp_path, caplog
+) -> None:
+    async with vanishing_postgres() as (url, drop):
+        with running_gateway(make_settings(url, tmp_path)) as running:
+            await running.gql("{ viewer { sellerId } }")  # seller known before the DB goes
+            await drop()
+            result = await running.gql("{ syncOverview { organizations { state } } }")
+    error = assert_error_code(result, "INTERNAL_SERVER_ERROR")
+    assert error["message"] == "Internal error."
+    error_id = error["extensions"]["errorId"]
+    assert len(error_id) == 12
+    assert "database" not in str(result).lower()
+    assert any(error_id in record.getMessage() for record in caplog.records)
+
+
+async def test_nul_characters_anywhere_are_refused_as_bad_input_before_any_query(
+    gateway,
+) -> None:
+    # Given: the same document sent twice, so the second answer comes from the caches.
+    upsert = "mutation ($i: [OrganizationInput!]!) { upsertOrganizations(input: $i) { created } }"
+    bad = {"i": [{"id": "org-1", "name": "Acme\x00", "reference": "R-1", "status": "ACTIVE"}]}
+    for _ in range(2):
+        assert_error_code(await gateway.gql(upsert, bad), "BAD_USER_INPUT")
+    for _ in range(2):
+        result = await gateway.gql(
+            "mutation ($o: ID!) { unmapOrganization(organizationId: $o) { id } }", {"o": "\x00"}
+        )
+        assert_error_code(result, "BAD_USER_INPUT")
+    literal = 'mutation { deleteOrganizations(ids: ["\\u0000"]) { deleted } }'
+    assert_error_code(await gateway.gql(literal), "BAD_USER_INPUT")
+    # Then: nothing was written.
+    grid = await gateway.gql("{ organizations { total } }")
+    assert grid["data"]["organizations"]["total"] == 0

@@ -1,4 +1,5 @@
-"""The client against the simulator over real HTTP, one injected fault at a time."""
+"""The simulator keeps HaloPSA's contract: the client against it over real HTTP, one injected
+fault at a time (and the admin routes tests use to set it up)."""
 
 from __future__ import annotations
 
@@ -145,16 +146,6 @@ async def test_licences_of_a_client_are_listed_for_recovery(sim) -> None:
     assert len(listed) == 130 and listed[0].name == "L0"
 
 
-async def test_a_tls_failure_is_reported_in_plain_words(sim) -> None:
-    from gateway.halopsa import check_connection
-
-    https = sim.base_url.replace("http://", "https://")
-    creds = HaloCredentials("halo-client", "halo-secret-1234", f"{https}/api", f"{https}/auth")
-    result = await check_connection(creds, timeout=5)
-    assert (result.ok, result.code) == (False, "TLS_ERROR")
-    assert "TLS certificate" in result.reason
-
-
 async def test_the_admin_routes_inspect_set_faults_seed_and_reset(sim) -> None:
     import httpx
 
@@ -168,3 +159,27 @@ async def test_the_admin_routes_inspect_set_faults_seed_and_reset(sim) -> None:
         assert sim.instance().faults.reject_names == {"X"}
         await admin.post("/_sim/reset")
         assert (await admin.get("/_sim/state")).json() is None
+
+
+async def test_several_clients_licences_are_read_by_the_fewer_requests(sim) -> None:
+    instance = sim.instance()
+    a, b, c = (instance.add_client(name) for name in ("A", "B", "C"))
+    for n in range(3):
+        instance.add_licence(a["id"], f"A{n}")
+    instance.add_licence(c["id"], "C0", is_active=False)
+    # Few licences in the instance: one count, then the whole instance in one page
+    async with _client(sim) as client:
+        found = await client.read_licences_of([a["id"], b["id"], c["id"]])
+    assert {cid: sorted(lic.name for lic in lics) for cid, lics in found.items()} == {
+        a["id"]: ["A0", "A1", "A2"],
+        b["id"]: [],
+        c["id"]: ["C0"],  # inactive ones too: the caller decides what they mean
+    }
+    assert instance.counters["requests"] == 2
+    # Many licences elsewhere (3 pages): client by client is fewer
+    for n in range(250):
+        instance.add_licence(1, f"Acme {n}")
+    async with _client(sim) as client:
+        again = await client.read_licences_of([a["id"], b["id"]])
+    assert [len(again[a["id"]]), len(again[b["id"]])] == [3, 0]
+    assert instance.counters["requests"] == 2 + 1 + 2
