@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -67,7 +67,7 @@ async def live(
     initial: Callable[[LiveState], AsyncIterator[T]],
     on_event: Callable[[SyncEvent], AsyncIterator[T]],
     first_part: bool = True,
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     """The subscription's values for ``state.mode`` (see the module docstring).
     ``first_part=False``: ``initial`` yields nothing unless resuming, so a socket that joins
     a shared execution need not run it (``schema.fanout``)."""
