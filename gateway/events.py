@@ -77,7 +77,9 @@ class SyncEvent:
     # QUEUED, STARTED, PROGRESS, COMPLETED, FAILED, CANCELLED; RESYNC (bus-level); ISSUE (an
     # integration issue of the seller changed: ``issue_id``, no run).
     phase: str
+    # The organisation of a one-organisation run: its public id (the grid's) and its name.
     organization_id: str | None = None
+    organization_name: str | None = None
     processed: int = 0
     total: int = 0
     created: int = 0
@@ -87,6 +89,10 @@ class SyncEvent:
     message: str | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
     issue_id: int | None = None
+    # What the event says, as a stable code (gateway.messages.MessageCode) and parameters;
+    # None: only the phase says it (RESYNC, ISSUE).
+    code: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
     # Numbered by the bus when published (0: not numbered, e.g. a local RESYNC marker).
     sequence: int = 0
     epoch: str = ""
@@ -104,6 +110,7 @@ class SyncEvent:
             "scope": self.scope,
             "phase": self.phase,
             "organization_id": self.organization_id,
+            "organization_name": self.organization_name,
             "processed": self.processed,
             "total": self.total,
             "created": self.created,
@@ -113,6 +120,8 @@ class SyncEvent:
             "message": self.message,
             "at": self.at.isoformat(),
             "issue_id": self.issue_id,
+            "code": self.code,
+            "params": self.params,
             "sequence": self.sequence,
             "epoch": self.epoch,
         }

@@ -309,6 +309,10 @@ class SyncRun(Model):
     rate_limited_since = fields.DatetimeField(null=True)
     cancel_requested = fields.BooleanField(default=False)
     message = _nullable(fields.TextField(null=True))
+    # The message's stable code and parameters (gateway.messages), beside its text; runs
+    # from before codes existed have none (read as LEGACY).
+    message_code = fields.CharField(max_length=48, null=True)
+    message_params: fields.JSONField[list[Any] | None] = fields.JSONField(null=True)
     # The safety valve: the hash of the plan it checked (held or let through), the hash the
     # seller approved, and when this run's plan passed (a resumed attempt does not ask again).
     plan_hash = fields.CharField(max_length=64, null=True)
@@ -454,6 +458,10 @@ class LogEntry(Model):
     created_at = fields.DatetimeField()
     title = fields.CharField(max_length=255)
     details = fields.TextField(default="")
+    # The details' stable code and parameters (gateway.messages; ``[[name, value], …]``);
+    # entries from before codes existed have none (read as LEGACY).
+    code = fields.CharField(max_length=48, null=True)
+    params: fields.JSONField[list[Any] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "log_entry"

@@ -8,6 +8,7 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from gateway.messages import MessageCode
 from gateway.services import logs as logs_service
 from gateway.services.logs import LogLevel
 from gateway.services.paging import DEFAULT_PAGE_SIZE
@@ -15,6 +16,7 @@ from gateway.services.sync import relative_time
 from gateway.services.sync.activity import sync_activity
 from schema.context import Context
 from schema.ids import parse_int_id
+from schema.messages import MessageParam, message_params
 from schema.paging import page_totals
 
 
@@ -47,6 +49,12 @@ class LogEntry:
     title: str
     details: str
     run_id: strawberry.ID | None
+    code: MessageCode = strawberry.field(
+        description="What the entry says, as a stable code (LEGACY: written before codes)."
+    )
+    params: list[MessageParam] = strawberry.field(
+        description="The entry's parameters (see MessageCode); empty for LEGACY entries."
+    )
 
 
 @strawberry.type
@@ -137,6 +145,8 @@ class Query:
                     title=e.title,
                     details=e.details,
                     run_id=strawberry.ID(str(e.run_id)) if e.run_id is not None else None,
+                    code=e.code,
+                    params=message_params(e.params),
                 )
                 for e in result.items
             ],

@@ -10,11 +10,14 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.events import ISSUE, RESYNC, resync_event
+from gateway.events import SyncEvent as BusEvent
+from gateway.messages import MessageCode
 from gateway.services import sync as sync_service
 from gateway.services.sync import ButtonState, RunPhase, RunState, SyncKind, SyncScope, SyncTrigger
 from schema import live
 from schema.context import Context
 from schema.ids import parse_int_id
+from schema.messages import MessageParam, message_params
 
 MAX_RUNS_PAGE = 100
 
@@ -94,7 +97,7 @@ _APPROVAL_FIGURES = (
 )
 
 
-def _approval(run: Any) -> SyncApproval | None:
+def _approval(run: sync_service.RunRecord) -> SyncApproval | None:
     data = run.approval
     if not data:
         return None
@@ -114,7 +117,12 @@ class SyncRun:
     id: strawberry.ID
     kind: SyncKind
     scope: SyncScope
-    organization_id: strawberry.ID | None
+    organization_id: strawberry.ID | None = strawberry.field(
+        description="The organisation of a one-organisation run: its public id (the grid's id)."
+    )
+    organization_name: str | None = strawberry.field(
+        description="The organisation of a one-organisation run: its name."
+    )
     trigger: SyncTrigger
     state: RunState
     total: int
@@ -125,6 +133,12 @@ class SyncRun:
     skipped: int
     failed: int
     message: str | None
+    message_code: MessageCode | None = strawberry.field(
+        description="What the message says, as a stable code (null when there is no message)."
+    )
+    message_params: list[MessageParam] = strawberry.field(
+        description="The message's parameters (see MessageCode)."
+    )
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -138,13 +152,15 @@ class SyncRun:
     )
 
     @classmethod
-    def from_row(cls, run: Any) -> SyncRun:
-        org = run.organization if run.organization_id else None
+    def from_record(cls, run: sync_service.RunRecord) -> SyncRun:
         return cls(
             id=strawberry.ID(str(run.id)),
             kind=run.kind,
             scope=run.scope,
-            organization_id=strawberry.ID(org.external_id) if org is not None else None,
+            organization_id=(
+                strawberry.ID(run.organization_id) if run.organization_id is not None else None
+            ),
+            organization_name=run.organization_name,
             trigger=run.trigger,
             state=run.state,
             total=run.total,
@@ -154,7 +170,9 @@ class SyncRun:
             unchanged=run.unchanged,
             skipped=run.skipped,
             failed=run.failed,
-            message=run.message,
+            message=run.message.text if run.message else None,
+            message_code=run.message.code if run.message else None,
+            message_params=message_params(run.message.params) if run.message else [],
             queued_at=run.queued_at,
             started_at=run.started_at,
             finished_at=run.finished_at,
@@ -186,6 +204,12 @@ class SyncKindStatus:
     retry_after_seconds: int
     current_run: SyncRun | None
     last_run: SyncRun | None
+    next_scheduled_at: datetime | None = strawberry.field(
+        description="When this seller's next scheduled run of this kind is due: the daily "
+        "slot (08:00 UTC customers, 18:00 UTC subscriptions) plus the seller's own offset "
+        "within SCHEDULED_SYNC_SPREAD_MINUTES, the same time every day. It runs if the "
+        "connection is verified by then."
+    )
 
 
 @strawberry.type
@@ -212,8 +236,9 @@ class SyncOverview:
                 message=k.message,
                 next_allowed_at=k.next_allowed_at,
                 retry_after_seconds=k.retry_after_seconds,
-                current_run=SyncRun.from_row(k.current_run) if k.current_run else None,
-                last_run=SyncRun.from_row(k.last_run) if k.last_run else None,
+                current_run=SyncRun.from_record(k.current_run) if k.current_run else None,
+                last_run=SyncRun.from_record(k.last_run) if k.last_run else None,
+                next_scheduled_at=k.next_scheduled_at,
             )
 
         now = overview.now
@@ -238,7 +263,12 @@ class SyncEvent:
     kind: str
     scope: str
     phase: RunPhase
-    organization_id: strawberry.ID | None
+    organization_id: strawberry.ID | None = strawberry.field(
+        description="The organisation of a one-organisation run: its public id (the grid's id)."
+    )
+    organization_name: str | None = strawberry.field(
+        description="The organisation of a one-organisation run: its name."
+    )
     processed: int
     total: int
     created: int
@@ -246,6 +276,13 @@ class SyncEvent:
     skipped: int
     failed: int
     message: str | None
+    code: MessageCode = strawberry.field(
+        description="What the event says, as a stable code: its message's, or its phase's "
+        "when it has none (SYNC_QUEUED, SYNC_PROGRESS, SYNC_COMPLETED, EVENTS_MISSED)."
+    )
+    params: list[MessageParam] = strawberry.field(
+        description="The parameters of the message (see MessageCode)."
+    )
     at: datetime
     sequence: int = strawberry.field(
         description="Numbers the seller's events (one numbering per epoch): give the last one "
@@ -282,8 +319,8 @@ class Query:
 
         if not 1 <= first <= MAX_RUNS_PAGE:
             raise BadUserInput(f"first must be between 1 and {MAX_RUNS_PAGE}.", field="first")
-        rows = await sync_service.sync_runs(info.context.seller_id, kind, first)
-        return [SyncRun.from_row(r) for r in rows]
+        runs = await sync_service.sync_runs(info.context.seller_id, kind, first)
+        return [SyncRun.from_record(r) for r in runs]
 
 
 async def _trigger(
@@ -291,19 +328,14 @@ async def _trigger(
 ) -> SyncRun:
     ctx = info.context
     principal = ctx.principal
-    org_pk = None
-    if organization_id is not None:
-        org = await sync_service.organization_by_external_id(principal.seller_id, organization_id)
-        org_pk = org.id
-    run = await sync_service.trigger_sync(
+    run = await sync_service.sync_now(
         ctx.deps,
         principal.seller_id,
         kind,
-        trigger=SyncTrigger.MANUAL,
-        organization_id=org_pk,
+        organization_id=organization_id,
         triggered_by=principal.subject,
     )
-    return SyncRun.from_row(await sync_service.load_run(principal.seller_id, run.id))
+    return SyncRun.from_record(run)
 
 
 @strawberry.type
@@ -328,10 +360,10 @@ class Mutation:
     )
     async def cancel_sync(self, info: Info[Context, None], run_id: strawberry.ID) -> SyncRun:
         ctx = info.context
-        run = await sync_service.cancel_sync(
+        run = await sync_service.cancel_run(
             ctx.deps, ctx.seller_id, _run_id(run_id), by=ctx.principal.subject
         )
-        return SyncRun.from_row(await sync_service.load_run(ctx.seller_id, run.id))
+        return SyncRun.from_record(run)
 
     @strawberry.mutation(
         description="Run a sync the safety valve held: it is queued again and runs the plan it "
@@ -341,17 +373,18 @@ class Mutation:
     )
     async def approve_sync(self, info: Info[Context, None], run_id: strawberry.ID) -> SyncRun:
         ctx = info.context
-        run = await sync_service.approve_sync(ctx.deps, ctx.principal, _run_id(run_id))
-        return SyncRun.from_row(await sync_service.load_run(ctx.seller_id, run.id))
+        run = await sync_service.approve_run(ctx.deps, ctx.principal, _run_id(run_id))
+        return SyncRun.from_record(run)
 
 
-def _event(e: Any, sequence: int | None = None, epoch: str | None = None) -> SyncEvent:
+def _event(e: BusEvent, sequence: int | None = None, epoch: str | None = None) -> SyncEvent:
     return SyncEvent(
         run_id=strawberry.ID(str(e.run_id)),
         kind=e.kind,
         scope=e.scope,
         phase=RunPhase(e.phase),
         organization_id=strawberry.ID(e.organization_id) if e.organization_id else None,
+        organization_name=e.organization_name,
         processed=e.processed,
         total=e.total,
         created=e.created,
@@ -359,6 +392,8 @@ def _event(e: Any, sequence: int | None = None, epoch: str | None = None) -> Syn
         skipped=e.skipped,
         failed=e.failed,
         message=e.message,
+        code=sync_service.event_code(e),
+        params=message_params(e.params),
         at=e.at,
         sequence=e.sequence if sequence is None else sequence,
         epoch=e.epoch if epoch is None else epoch,

@@ -32,6 +32,7 @@ async def test_migrations_create_every_table_and_are_idempotent(settings) -> Non
         "models.0003_issues_webhooks",
         "models.0004_lease_owner_rate_limited_since",
         "models.0007_claims_approval",
+        "models.0008_message_codes",
     ]
     assert await db.migrate(settings) == []
     ctx = await db.open_db(settings)

@@ -15,8 +15,10 @@ from tortoise.transactions import in_transaction
 from gateway.auth import Principal
 from gateway.db import current_connection_name
 from gateway.errors import BadUserInput
+from gateway.messages import MessageCode
 from gateway.models import LogLevel, Seller
 from gateway.services import logs as product_log
+from gateway.services.logs import Detail
 from gateway.services.sync.valve import (
     MAX_DEACTIVATIONS,
     MAX_DROP_PERCENT,
@@ -88,12 +90,20 @@ async def set_safety_valve(
             principal.seller_id,
             LogLevel.INFO,
             VALVE_UPDATED.rstrip("."),
-            product_log.format_details(
-                **{"Reseller ID": principal.seller_id},
-                **{"Safety valve": "On" if view.safety_valve.enabled else "Off"},
-                **{"Max drop (%)": view.safety_valve.max_drop_percent},
-                **{"Max deactivations": view.safety_valve.max_deactivations},
-                By=principal.subject,
+            product_log.details_line(
+                MessageCode.SAFETY_VALVE_UPDATED,
+                product_log.reseller(principal.seller_id),
+                Detail(
+                    "safetyValve",
+                    "Safety valve",
+                    view.safety_valve.enabled,
+                    shown="On" if view.safety_valve.enabled else "Off",
+                ),
+                Detail("maxDropPercent", "Max drop (%)", view.safety_valve.max_drop_percent),
+                Detail(
+                    "maxDeactivations", "Max deactivations", view.safety_valve.max_deactivations
+                ),
+                product_log.by(principal.subject),
             ),
         )
     return view
@@ -107,10 +117,16 @@ async def set_sync_unit_prices(principal: Principal, enabled: bool) -> Configura
             principal.seller_id,
             LogLevel.INFO,
             UPDATED.rstrip("."),
-            product_log.format_details(
-                **{"Reseller ID": principal.seller_id},
-                **{"Sync unit prices to HaloPSA": "On" if enabled else "Off"},
-                By=principal.subject,
+            product_log.details_line(
+                MessageCode.CONFIGURATION_UPDATED,
+                product_log.reseller(principal.seller_id),
+                Detail(
+                    "syncUnitPrices",
+                    "Sync unit prices to HaloPSA",
+                    enabled,
+                    shown="On" if enabled else "Off",
+                ),
+                product_log.by(principal.subject),
             ),
         )
     return await get_configuration(principal.seller_id)

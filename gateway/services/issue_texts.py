@@ -8,6 +8,7 @@ sync" for organisations from HaloPSA, "Subscriptions sync" for subscriptions to 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 
 from gateway.models import IssueKind, SyncKind
 
@@ -27,7 +28,7 @@ def _sync_name(subject: str) -> str:
     return SYNC_NAMES.get(subject, "sync")
 
 
-def issue_text(kind: IssueKind, subject: str = "", *, hour: int | None = None) -> IssueText:
+def issue_text(kind: IssueKind, subject: str = "", *, at: time | None = None) -> IssueText:
     """The words of an issue; ``subject`` is the sync kind for the per-sync kinds."""
     if kind is IssueKind.CONNECTION_REJECTED:
         return IssueText(
@@ -69,7 +70,7 @@ def issue_text(kind: IssueKind, subject: str = "", *, hour: int | None = None) -
         )
     if kind is IssueKind.SYNC_OVERDUE:
         name = _sync_name(subject)
-        when = f" at {hour:02d}:00 UTC" if hour is not None else ""
+        when = f" at {at:%H:%M} UTC" if at is not None else ""
         return IssueText(
             f"The daily {name} is overdue: it did not run{when}, or no scheduled run has "
             "succeeded for more than 26 hours.",

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tortoise.expressions import Q, Subquery
 
+from gateway.messages import (
+    Message,
+    MessageCode,
+    Params,
+    ParamValue,
+    merge_params,
+    read_params,
+    stored_params,
+)
 from gateway.models import LogEntry, LogLevel, Seller
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 
@@ -22,24 +32,54 @@ async def record(
     seller_id: str,
     level: LogLevel,
     title: str,
-    details: str = "",
+    details: Message,
     *,
     run_id: int | None = None,
     at: datetime | None = None,
 ) -> LogEntry:
+    """An entry: its title (the seed's words for what happened) and its details, whose code
+    and parameters are stored beside the text (``gateway.messages``)."""
     return await LogEntry.create(
         seller_id=seller_id,
         run_id=run_id,
         level=level,
         title=title,
-        details=details,
+        details=details.text,
+        code=details.code.value,
+        params=stored_params(details.params),
         created_at=at or datetime.now(UTC),
     )
 
 
-def format_details(**fields: object) -> str:
-    """``Reseller ID: s-1, Provider: HALO, Created: 3`` — the seed's "details line"."""
-    return ", ".join(f"{key}: {value}" for key, value in fields.items())
+@dataclass(frozen=True)
+class Detail:
+    """One ``Label: value`` of a details line, and the parameter it is (``shown``: how the
+    line writes the value, when not as it is)."""
+
+    name: str
+    label: str
+    value: ParamValue
+    shown: str | None = None
+
+
+def details_line(code: MessageCode, *fields: Detail, extra: Params | None = None) -> Message:
+    """``Reseller ID: s-1, Provider: HALO, Created: 3`` — the seed's "details line"; its
+    parameters are the fields, then ``extra`` (what a field's shown value says in words,
+    e.g. the organisation a scope names)."""
+    text = ", ".join(f"{f.label}: {f.value if f.shown is None else f.shown}" for f in fields)
+    return Message(code, text, merge_params({f.name: f.value for f in fields}, extra or {}))
+
+
+def reseller(seller_id: str) -> Detail:
+    return Detail("resellerId", "Reseller ID", seller_id)
+
+
+def provider() -> Detail:
+    return Detail("provider", "Provider", PROVIDER)
+
+
+def by(subject: str) -> Detail:
+    return Detail("by", "By", subject)
 
 
 # --- the Logs & Monitoring page -------------------------------------------------------------
@@ -105,6 +145,8 @@ class LogRecord:
     title: str
     details: str
     run_id: int | None
+    code: MessageCode
+    params: dict[str, ParamValue]
 
 
 async def list_logs(
@@ -134,9 +176,22 @@ async def list_logs(
         await query.order_by("-created_at", "-id")
         .offset(offset)
         .limit(page_size)
-        .values("id", "level", "created_at", "title", "details", "run_id")
+        .values("id", "level", "created_at", "title", "details", "run_id", "code", "params")
     )
-    return Page([LogRecord(**row) for row in rows], total, page, page_size)
+    return Page([_log_record(row) for row in rows], total, page, page_size)
+
+
+def _log_record(row: dict[str, Any]) -> LogRecord:
+    return LogRecord(
+        id=row["id"],
+        level=row["level"],
+        created_at=row["created_at"],
+        title=row["title"],
+        details=row["details"],
+        run_id=row["run_id"],
+        code=MessageCode.of_stored(row["code"]),
+        params=read_params(row["params"]),
+    )
 
 
 async def purge_expired_logs(retention_days: int, now: datetime | None = None) -> int:

@@ -35,6 +35,7 @@ from gateway.models import (
     SyncRun,
 )
 from gateway.services import logs as product_log
+from gateway.services import mapping_texts
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 
@@ -308,20 +309,13 @@ async def map_organization(
         mapped_at=now,
         mapped_by=principal.subject,
     )
-    verb = "remapped" if current is not None else "mapped"
-    previous = (
-        f" (previously HaloPSA '{current.psa_organization.name}' "
-        f"(ID {current.psa_organization.halo_id}))"
-        if current is not None
-        else ""
+    previous = current.psa_organization if current is not None else None
+    title, details = mapping_texts.mapped(
+        mapping_texts.Side(org.external_id, org.name, org.reference, psa.halo_id, psa.name),
+        principal.subject,
+        (previous.halo_id, previous.name) if previous is not None else None,
     )
-    await product_log.record(
-        seller_id,
-        LogLevel.INFO,
-        f"Organization {verb}",
-        f"Organization '{org.name}' ({org.reference}) {verb} to HaloPSA '{psa.name}' "
-        f"(ID {psa.halo_id}){previous} by {principal.subject}.",
-    )
+    await product_log.record(seller_id, LogLevel.INFO, title, details)
     return await _row_for(seller_id, org)
 
 
@@ -338,13 +332,13 @@ async def unmap_organization(principal: Principal, organization_id: str) -> Orga
         await MappingChange.filter(organization_id=org.id, unmapped_at__isnull=True).update(
             unmapped_at=now, unmapped_by=principal.subject
         )
+        psa = current.psa_organization
+        side = mapping_texts.Side(org.external_id, org.name, org.reference, psa.halo_id, psa.name)
         await product_log.record(
             seller_id,
             LogLevel.INFO,
-            "Organization unmapped",
-            f"Organization '{org.name}' ({org.reference}) unmapped from HaloPSA "
-            f"'{current.psa_organization.name}' (ID {current.psa_organization.halo_id}) by "
-            f"{principal.subject}. Subscriptions already in HaloPSA stay unchanged.",
+            mapping_texts.UNMAPPED_TITLE,
+            mapping_texts.unmapped(side, principal.subject),
         )
     return await _row_for(seller_id, org)
 

@@ -639,6 +639,43 @@ def test_a_page_that_reconnects_mid_run_gets_exactly_the_events_it_missed(page, 
     assert missed[-1]["phase"] == "COMPLETED"
 
 
+UNMAPPED_ROWS = """{ organizations(filter: {mappingStatus: [UNMAPPED]}, pageSize: 50)
+{ rows { id name } } }"""
+SYNC_ONE = "mutation ($id: ID!) { syncOrganizationSubscriptions(organizationId: $id) { id } }"
+
+
+def test_a_row_sync_shows_its_progress_on_that_row(page, site: WebGateway) -> None:
+    """Sync events name the organisation by the grid's id: the row it is about shows them.
+
+    (Before any test that builds a gateway of its own: the last one built owns the process's
+    Dramatiq broker, and the module's gateway would queue runs nobody takes.)
+    """
+    from playwright.sync_api import expect
+
+    # Given: an organisation mapped just now, so its subscriptions have yet to be written
+    org = site.gql("ready", UNMAPPED_ROWS)["data"]["organizations"]["rows"][0]
+    psa = site.gql("ready", "{ psaOrganizations(first: 1) { id } }")["data"]["psaOrganizations"]
+    mapped = site.gql("ready", MAP, {"org": org["id"], "psa": str(psa[0]["id"])})
+    assert "errors" not in mapped, mapped
+    _open(page, site, "ready", "/mapping")
+    row = page.locator(f'tbody tr[data-org="{org["id"]}"]')
+    expect(row).to_be_visible()
+    expect(row.get_by_test_id("row-progress")).to_have_count(0)
+    site.simulator.instance().set_faults(latency_ms=SLOW_HALO_MS)
+    try:
+        # When that organisation's subscriptions sync runs (started in another tab)
+        started = site.gql("ready", SYNC_ONE, {"id": org["id"]})
+        assert "errors" not in started, started
+        # Then its row, and only its row, shows the run's live counts
+        expect(row).to_have_attribute("aria-busy", "true")
+        expect(row.get_by_test_id("row-progress")).to_have_text(re.compile(r"^\d+ / \d+ records$"))
+        expect(page.locator('tbody tr[aria-busy="true"]')).to_have_count(1)
+        expect(page.get_by_test_id("run-progress")).to_contain_text(org["name"])
+    finally:
+        site.simulator.instance().set_faults(latency_ms=20)
+    expect(row.get_by_test_id("row-progress")).to_have_count(0)
+
+
 def test_live_updates_survive_the_socket_token_expiring(browser, tmp_path) -> None:
     """The gateway closes a socket when its token expires; the app renews and re-subscribes."""
     from playwright.sync_api import expect

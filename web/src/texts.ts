@@ -107,6 +107,7 @@ export const T = {
     rowSyncQueued: (name: string) => `Subscriptions sync of ${name} started.`,
     noRows: "No organizations match.",
     progress: (done: number, total: number) => `${done} / ${total} records`,
+    rowSyncing: "Syncing subscriptions",
     eta: (seconds: number) =>
       seconds < 60 ? `about ${Math.max(1, Math.round(seconds))} s left` : `about ${Math.round(seconds / 60)} min left`,
     runKind: { ORGANIZATIONS: "Organizations sync", SUBSCRIPTIONS: "Subscriptions sync" },

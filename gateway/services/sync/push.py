@@ -172,6 +172,8 @@ class SubscriptionsPush:
             self.seller_id, mappings, self.client, self.run.id
         )
         await load_run_counts(self.run)  # a resumed attempt starts from what its run already did
+        # Pages learn the total now, before the first HaloPSA answer (seconds on a slow one).
+        await self.progress.step(force=True)
         for start in range(0, len(mappings), ORGANIZATIONS_PER_READ):
             await self.push_organizations(mappings[start : start + ORGANIZATIONS_PER_READ])
         await self.flush()
@@ -263,6 +265,7 @@ class SubscriptionsPush:
             journal.EXISTING_LICENCES_TO_REVIEW,
             journal.existing_licences_waiting(
                 mapping.organization.name,
+                mapping.organization.external_id,
                 mapping.psa_organization.name,
                 waiting.halo_client_id,
                 waiting.undecided,
@@ -319,7 +322,10 @@ class SubscriptionsPush:
                     LogLevel.WARNING,
                     journal.SUBSCRIPTION_SKIPPED,
                     journal.subscription_skipped(
-                        sub.name, sub.external_id, mapping.organization.name
+                        sub.name,
+                        sub.external_id,
+                        mapping.organization.name,
+                        mapping.organization.external_id,
                     ),
                     run_id=self.run.id,
                 )
@@ -344,6 +350,7 @@ class SubscriptionsPush:
                     sub.name,
                     sub.external_id,
                     mapping.organization.name,
+                    mapping.organization.external_id,
                     row.halo_licence_id,
                 ),
                 run_id=self.run.id,

@@ -2,7 +2,9 @@
  * The sync overview, live: syncOverviewChanged pushes it on every state change (and answers
  * the current one first, also after a reconnect). While a cooldown runs, the overview is
  * re-read each minute so "You can trigger the next sync in xx minutes" counts down and the
- * buttons come back when it ends. syncEvents adds the running run's progress (done / total).
+ * buttons come back when it ends. syncEvents adds the running run's progress (done / total),
+ * with the organisation of a one-organisation run by its public id: the grid row whose id it
+ * is shows the progress.
  */
 import { useEffect, useRef, useState } from "react";
 import { useClient, useSubscription } from "urql";
@@ -21,6 +23,8 @@ export interface Progress {
   runId: string;
   processed: number;
   total: number;
+  /** A one-organisation run's organisation: the grid row's id (its public id). */
+  organizationId: string | null;
 }
 
 export function useSyncOverview(): { overview: OverviewFragment | null; progress: Progress | null; refresh: () => void } {
@@ -33,7 +37,8 @@ export function useSyncOverview(): { overview: OverviewFragment | null; progress
   }, [data]);
   useSubscription({ query: SyncEventsDocument }, (_prev: SyncEventsSubscription | undefined, next: SyncEventsSubscription) => {
     const e = next.syncEvents;
-    if (e.phase === "PROGRESS" || e.phase === "STARTED") setProgress({ runId: e.runId, processed: e.processed, total: e.total });
+    if (e.phase === "PROGRESS" || e.phase === "STARTED")
+      setProgress({ runId: e.runId, processed: e.processed, total: e.total, organizationId: e.organizationId ?? null });
     return next;
   });
   const refresh = useRef(() => {
