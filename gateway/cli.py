@@ -129,6 +129,7 @@ def serve(host: str | None, port: int | None, processes: int) -> None:
         lifespan="on",
         log_config=None,
         ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
 
 

@@ -1,4 +1,4 @@
-"""ASGI middleware at the edge: request size cap and security headers."""
+"""ASGI middleware at the edge: request size cap, security headers, the server's websocket send."""
 
 from __future__ import annotations
 
@@ -31,6 +31,25 @@ def _framing_allowed(headers: list[tuple[bytes, bytes]]) -> bool:
             if words and words[0].lower() == b"frame-ancestors":
                 return words[1:] != [b"'none'"]
     return False
+
+
+# Where a websocket's scope carries the server's own ``send`` (see :class:`ExposeServerSend`).
+SERVER_SEND = "halo_gateway.server_send"
+
+
+class ExposeServerSend:
+    """Puts the ASGI server's ``send`` of a websocket in its scope, before any middleware
+    wraps it: the live fan-out (``schema.fanout``) writes one shared string to thousands of
+    sockets per event, and each wrapper (Starlette's exception handling, its WebSocket state
+    machine) cost more per write than the write itself (bench/bench_subscribers.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[SERVER_SEND] = send
+        await self.app(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):

@@ -167,6 +167,15 @@ class Settings(BaseSettings):
     # graphql-ws reference server waits 3 s; 10 s leaves room for a page that fetches a fresh
     # token before it connects, and still frees an idle unauthenticated socket quickly.
     ws_connection_init_timeout_seconds: float = 10.0
+    # permessage-deflate on websockets: off. Sync events are small JSON; compressing each one
+    # per socket cost more CPU than the bytes it saved and doubled a socket's memory (zlib
+    # state per connection: 81 KB vs 39 KB measured, bench/bench_subscribers.py).
+    ws_per_message_deflate: bool = False
+    # What a page that reconnects can be given back (syncEvents(afterSequence:)): the last
+    # N events of each seller, kept this long after the seller's last event (a Redis Stream
+    # per seller in scale-out, memory in embedded mode). Older: RESYNC.
+    event_replay_max_events: int = 1000
+    event_replay_seconds: int = 3600
     # The seller's pages (the web app on ``/``). Unset: on, except in production, where the
     # platform's own frontend usually serves them; WEB_APP=true serves them there too.
     web_app: bool | None = None

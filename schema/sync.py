@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from gateway.events import ISSUE, RESYNC
+from gateway.events import ISSUE, RESYNC, resync_event
 from gateway.events import SyncEvent as BusEvent
 from gateway.messages import MessageCode
 from gateway.services import sync as sync_service
 from gateway.services.sync import ButtonState, RunPhase, RunState, SyncKind, SyncScope, SyncTrigger
+from schema import live
 from schema.context import Context
 from schema.ids import parse_int_id
 from schema.messages import MessageParam, message_params
@@ -223,6 +225,11 @@ class SyncOverview:
     reconcile: SyncKindStatus = strawberry.field(
         description="The drift check's button (see drift and the reconcile mutation)."
     )
+    version: int = strawberry.field(
+        default=0,
+        description="syncOverviewChanged: the sequence of the seller's last event (see "
+        "syncEvents) this overview reflects. An overview is never sent after a newer one.",
+    )
 
     @classmethod
     def from_service(cls, overview: sync_service.SyncOverview) -> SyncOverview:
@@ -282,6 +289,14 @@ class SyncEvent:
         description="The parameters of the message (see MessageCode)."
     )
     at: datetime
+    sequence: int = strawberry.field(
+        description="Numbers the seller's events (one numbering per epoch): give the last one "
+        "seen as syncEvents(afterSequence:) to get what was missed."
+    )
+    epoch: str = strawberry.field(
+        description="The numbering the sequence belongs to; it changes when the events kept "
+        "for replay are lost (e.g. a Redis restart)."
+    )
 
 
 def _run_id(value: strawberry.ID) -> int:
@@ -376,7 +391,7 @@ class Mutation:
         return SyncRun.from_record(run)
 
 
-def _event(e: BusEvent) -> SyncEvent:
+def _event(e: BusEvent, sequence: int | None = None, epoch: str | None = None) -> SyncEvent:
     return SyncEvent(
         run_id=strawberry.ID(str(e.run_id)),
         kind=e.kind,
@@ -394,7 +409,18 @@ def _event(e: BusEvent) -> SyncEvent:
         code=sync_service.event_code(e),
         params=message_params(e.params),
         at=e.at,
+        sequence=e.sequence if sequence is None else sequence,
+        epoch=e.epoch if epoch is None else epoch,
     )
+
+
+AFTER_SEQUENCE = (
+    "Resume: the sequence of the last event this page saw (with its epoch). The events "
+    "since are sent first, in order; if they are no longer kept (or the epoch changed), "
+    "RESYNC and the latest run's current state instead."
+)
+
+live.SHARED_FIELDS.update({"syncEvents", "syncOverviewChanged"})
 
 
 @strawberry.type
@@ -402,44 +428,110 @@ class Subscription:
     @strawberry.subscription(
         description=(
             "Every event of this seller's sync runs. RESYNC: events were missed (the event "
-            "bus lost Redis); it is followed by the latest run's current state."
+            "bus lost Redis, or a resume found them gone); it is followed by the latest "
+            "run's current state."
         )
     )
     async def sync_events(
-        self, info: Info[Context, None], kind: SyncKind | None = None
+        self,
+        info: Info[Context, None],
+        kind: SyncKind | None = None,
+        after_sequence: Annotated[
+            int | None, strawberry.argument(description=AFTER_SEQUENCE)
+        ] = None,
+        epoch: str | None = None,
     ) -> AsyncGenerator[SyncEvent, None]:
+        from gateway.errors import BadUserInput
+
         ctx = info.context
-        events = ctx.deps.bus.subscribe(ctx.seller_id)
-        try:
-            async for event in events:
-                if event.phase == ISSUE:
-                    continue  # an integration issue changed: integrationIssueChanged
-                if event.phase == RESYNC:
-                    # Events were missed (Redis was away): say so, then where things stand.
+        seller_id = ctx.seller_id
+        bus = ctx.deps.bus
+        if after_sequence is not None and after_sequence < 0:
+            raise BadUserInput("afterSequence must be 0 or more.", field="afterSequence")
+        state = live.state_of(ctx)
+
+        async def resync(event: Any) -> AsyncIterator[SyncEvent]:
+            # Events were missed: say so, then where things stand, both numbered with where
+            # the seller's events stand in this process (a page resumes from there).
+            now = bus.position(seller_id)
+            if state.version is None or now > state.version:
+                state.version = now
+            yield _event(event, now[1], bus.epoch())
+            latest = await sync_service.latest_run_event(seller_id, kind)
+            if latest is not None:
+                yield _event(latest, now[1], bus.epoch())
+
+        async def initial(state: live.LiveState) -> AsyncIterator[SyncEvent]:
+            after: tuple[str | None, int] | None = None
+            if state.resume is not None:  # this socket fell behind: from its last event
+                if state.resume[0] == bus.position(seller_id)[0]:
+                    after = (bus.epoch(), state.resume[1])
+            elif after_sequence is not None:
+                after = (epoch, after_sequence)
+            else:
+                return  # a new page: events from now on
+            replay = None
+            if after is not None:
+                try:
+                    replay = await bus.replay(seller_id, after[0], after[1])
+                except Exception:  # the bus cannot answer (Redis away): the page refreshes
+                    replay = None
+            if replay is not None and replay.events is not None:
+                for event in replay.events:
+                    state.version = max(state.version or event.position, event.position)
+                    if event.phase == ISSUE or (kind is not None and event.kind != kind.value):
+                        continue
                     yield _event(event)
-                    latest = await sync_service.latest_run_event(ctx.seller_id, kind)
-                    if latest is not None:
-                        yield _event(latest)
-                    continue
-                if kind is not None and event.kind != kind.value:
-                    continue
-                yield _event(event)
-        finally:
-            await events.aclose()
+                return
+            if replay is not None and replay.epoch == bus.epoch() and state.version is not None:
+                # What Redis numbered up to now is in the state read below.
+                state.version = max(state.version, (state.version[0], replay.sequence))
+            async for value in resync(resync_event(seller_id)):
+                yield value
+
+        async def on_event(event: Any) -> AsyncIterator[SyncEvent]:
+            if event.phase == ISSUE:
+                return  # an integration issue changed: integrationIssueChanged
+            if event.phase == RESYNC:
+                async for value in resync(event):
+                    yield value
+                return
+            if kind is not None and event.kind != kind.value:
+                return
+            yield _event(event)
+
+        first_part = after_sequence is not None  # else: events from now on
+        async for value in live.live(state, bus, seller_id, initial, on_event, first_part):
+            yield value
 
     @strawberry.subscription(description="The sync overview now, and again whenever it changes.")
     async def sync_overview_changed(
         self, info: Info[Context, None]
     ) -> AsyncGenerator[SyncOverview, None]:
         ctx = info.context
-        # Subscribe before reading the overview, so no change falls between the two.
-        events = ctx.deps.bus.subscribe(ctx.seller_id)
-        try:
-            yield await _overview(info)
-            async for event in events:
-                if event.phase == RunPhase.PROGRESS:
-                    continue  # counts move in syncEvents; the overview changes with states
-                # (and with issues: ISSUE events change its count of open issues)
-                yield await _overview(info)
-        finally:
-            await events.aclose()
+        seller_id = ctx.seller_id
+        bus = ctx.deps.bus
+        state = live.state_of(ctx)
+
+        async def initial(state: live.LiveState) -> AsyncIterator[SyncOverview]:
+            overview = await _overview(info)
+            overview.version = state.version[1] if state.version else 0
+            yield overview
+
+        async def on_event(event: Any) -> AsyncIterator[SyncOverview]:
+            if event.phase == RunPhase.PROGRESS:
+                return  # counts move in syncEvents; the overview changes with states
+            # (and with issues: ISSUE events change its count of open issues). One read per
+            # change of the seller, whatever the number of sockets and documents.
+            read = await live.once_per_change(
+                bus,
+                ("overview", seller_id),
+                event.position,
+                lambda: sync_service.sync_overview(ctx.deps, seller_id),
+            )
+            overview = SyncOverview.from_service(read)
+            overview.version = event.position[1]
+            yield overview
+
+        async for value in live.live(state, bus, seller_id, initial, on_event):
+            yield value

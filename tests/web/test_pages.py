@@ -551,21 +551,38 @@ def test_a_user_without_an_allowed_role_sees_no_access(page, site) -> None:
     assert "token" not in page.url
 
 
+class _Network:
+    """The page's websockets through Playwright: cut while ``offline`` (a new socket is
+    refused as a restarting gateway would), each open one kept as (page side, gateway side);
+    ``wire`` may watch and forward the frames of a new one."""
+
+    def __init__(self, page, wire=None) -> None:
+        self.offline = False
+        self.sockets: list[Any] = []
+        self.wire = wire
+        page.route_web_socket(re.compile(r".*/graphql$"), self._route)
+
+    def _route(self, ws) -> None:
+        if self.offline:
+            ws.close(code=1012, reason="gateway restarting")
+            return
+        server = ws.connect_to_server()
+        self.sockets.append((ws, server))
+        if self.wire is not None:
+            self.wire(ws, server)
+
+    def cut(self) -> None:
+        self.offline = True
+        for ws, server in self.sockets:
+            server.close()
+            ws.close(code=1001, reason="going away")
+
+
 def test_a_dropped_websocket_reconnects_and_shows_the_current_state(page, site) -> None:
     """The socket drops while a sync runs; it ends meanwhile; no stale "Sync in progress"."""
     from playwright.sync_api import expect
 
-    sockets: list[Any] = []
-    state = {"offline": False}
-
-    def route(ws) -> None:
-        if state["offline"]:
-            ws.close(code=1012, reason="gateway restarting")
-            return
-        server = ws.connect_to_server()
-        sockets.append((ws, server))
-
-    page.route_web_socket(re.compile(r".*/graphql$"), route)
+    network = _Network(page)
     _open(page, site, "ready", "/mapping")
     sync_subs = page.get_by_test_id("sync-subscriptions")
     psa_tile = page.get_by_test_id("tile-psa")
@@ -576,10 +593,7 @@ def test_a_dropped_websocket_reconnects_and_shows_the_current_state(page, site) 
         sync_subs.click()
         expect(sync_subs).to_have_text("Sync in progress")
         # When the connection drops and the sync finishes while the page is offline
-        state["offline"] = True
-        for ws, server in sockets:
-            server.close()
-            ws.close(code=1001, reason="going away")
+        network.cut()
         expect(page.get_by_text("Reconnecting to live updates…")).to_be_visible()
     finally:
         site.simulator.instance().set_faults(latency_ms=20)
@@ -590,11 +604,79 @@ def test_a_dropped_websocket_reconnects_and_shows_the_current_state(page, site) 
         time.sleep(0.1)
     assert sync_subs.inner_text() == "Sync in progress"  # the page missed the end
     # Then, back online, the page shows the current state without a reload
-    state["offline"] = False
+    network.offline = False
     expect(page.get_by_text("Reconnecting to live updates…")).to_have_count(0)
     expect(sync_subs).to_have_text("Sync Subscriptions")
     expect(psa_tile).to_contain_text("0h ago")
     expect(page.get_by_test_id("cooldown-warning")).to_be_visible()
+
+
+def test_a_page_that_reconnects_mid_run_gets_exactly_the_events_it_missed(page, site) -> None:
+    """The socket drops during a run that goes on; back online, the page subscribes again from
+    the last event it saw and the gateway replays what it missed, in order, without RESYNC."""
+    import json
+
+    from playwright.sync_api import expect
+
+    ids: set[str] = set()
+    resumed_with: list[dict] = []  # the variables of each syncEvents subscribe the page sent
+    received: list[dict] = []  # the syncEvents results it got
+
+    def wire(ws, server) -> None:
+        def to_gateway(message: str) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "subscribe" and "syncEvents(" in frame["payload"]["query"]:
+                ids.add(frame["id"])
+                resumed_with.append(frame["payload"].get("variables") or {})
+            server.send(message)
+
+        def to_page(message: str) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "next" and frame.get("id") in ids:
+                received.append(frame["payload"]["data"]["syncEvents"])
+            ws.send(message)
+
+        ws.on_message(to_gateway)
+        server.on_message(to_page)
+
+    def until(condition) -> None:
+        for _ in range(UI_TIMEOUT_MS // 100):
+            if condition():
+                return
+            page.wait_for_timeout(100)
+        raise AssertionError("timed out")
+
+    network = _Network(page, wire)
+    _open(page, site, "ready", "/mapping")
+    until(lambda: resumed_with)
+    site.simulator.instance().set_faults(latency_ms=SLOW_HALO_MS)
+    try:
+        run = site.gql("ready", "mutation { syncOrganizations { id } }")["data"]
+        until(lambda: any(e["runId"] == run["syncOrganizations"]["id"] for e in received))
+        # When the connection drops while the run goes on
+        network.cut()
+        seen = len(received)
+        last = received[-1]
+        expect(page.get_by_text("Reconnecting to live updates…")).to_be_visible()
+    finally:
+        site.simulator.instance().set_faults(latency_ms=20)
+    for _ in range(300):
+        runs = site.gql("ready", "{ syncRuns(kind: ORGANIZATIONS, first: 1) { state } }")
+        if runs["data"]["syncRuns"][0]["state"] != "RUNNING":
+            break
+        time.sleep(0.1)
+    # Then, back online, it resumes after the last sequence it saw …
+    network.offline = False
+    expect(page.get_by_text("Reconnecting to live updates…")).to_have_count(0)
+    until(lambda: any(e["phase"] == "COMPLETED" for e in received[seen:]))
+    assert resumed_with[-1] == {"afterSequence": last["sequence"], "epoch": last["epoch"]}
+    # … and gets every event it missed, in order, each once, up to the run's end
+    missed = received[seen:]
+    assert [e["sequence"] for e in missed] == list(
+        range(last["sequence"] + 1, last["sequence"] + 1 + len(missed))
+    )
+    assert "RESYNC" not in {e["phase"] for e in missed}
+    assert missed[-1]["phase"] == "COMPLETED"
 
 
 UNMAPPED_ROWS = """{ organizations(filter: {mappingStatus: [UNMAPPED]}, pageSize: 50)
