@@ -45,21 +45,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg
 import httpx
-from cryptography.fernet import Fernet
 
 from bench import seeding
 from gateway.auth import mint_token
 from gateway.halopsa.simulator import SimulatorState, create_simulator_app
 from gateway.models import OrganizationMapping, SyncedSubscription, SyncRun
 from gateway.services.sync.licences import licence_payload, to_licence_write
-from gateway.settings import Environment, Settings
+from gateway.settings import Settings
 from tests.support import data
 from tests.support.fleet import Fleet
 from tests.support.servers import serve_in_thread
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 POSTGRES_HOST = "postgres@127.0.0.1:5432"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 SELLER = "bench"
 ORGANIZATIONS = 40
 RUN_FIELDS = (
@@ -157,15 +155,9 @@ async def scenario(name: str, args: argparse.Namespace, rng: random.Random) -> d
             tempfile.TemporaryDirectory() as tmp,
             serve_in_thread(create_simulator_app(state)) as sim_url,
         ):
-            settings = Settings(
-                environment=Environment.TEST,
-                database_url=database_url,
-                data_dir=Path(tmp),
-                redis_url=REDIS_URL,
-                redis_namespace=f"halo-bench-{uuid.uuid4().hex[:10]}",
-                secrets_key=Fernet.generate_key().decode(),
-                jwt_secret="bench-jwt-secret-that-is-long-enough-0123456789",
-                in_process_scheduler=False,
+            settings = seeding.scale_out_settings(
+                database_url,
+                Path(tmp),
                 broker_heartbeat_timeout_ms=args.heartbeat_ms,
                 broker_maintenance_chance=1_000_000,
                 halo_timeout_seconds=args.timeout,
@@ -173,7 +165,6 @@ async def scenario(name: str, args: argparse.Namespace, rng: random.Random) -> d
                 halo_rate_limit_window_seconds=args.window,
                 sync_cooldown_minutes=0,
                 sync_lease_seconds=args.lease,
-                log_level="WARNING",
             )
             names, by_hand = await seed(settings, sim, sim_url, args.subscriptions)
             if name == "lost":

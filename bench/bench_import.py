@@ -18,7 +18,10 @@ because the machine is shared. Printed, all measured in this run:
   ``upsertSubscriptions`` over real HTTP in calls of 1,000 (gateway and client in one
   process);
 * baseline 2, the floor: the same rows through ``Model.bulk_create``, one transaction per
-  1,000 rows like the command, with no validation and no idempotency check.
+  1,000 rows like the command, with no validation and no idempotency check;
+* baseline 3 (``--postgres``), the raw driver: the same rows read from the same CSV, typed,
+  and written with asyncpg's ``copy_records_to_table`` (binary COPY), one transaction per
+  1,000 rows: what PostgreSQL and its driver do with no checks, no ORM and no upsert.
 
 Each baseline runs in a fresh interpreter like the command, so none pays for another's heap.
 """
@@ -41,7 +44,7 @@ import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -327,6 +330,56 @@ async def raw_baseline(settings: Settings, kind: str, path: Path) -> float:
     return elapsed
 
 
+async def driver_baseline(settings: Settings, kind: str, path: Path) -> float:
+    """asyncpg alone: COPY the typed rows, 1,000 per transaction (PostgreSQL only)."""
+    ctx = await db.open_db(settings)
+    with db.bound(ctx):
+        await Seller.get_or_create(id=SELLER)
+        org_ids = dict(await Organization.filter(seller_id=SELLER).values_list("external_id", "id"))
+    await db.close_db(ctx)
+    conn = await asyncpg.connect(settings.database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        now = datetime.now(UTC)
+        started = time.perf_counter()
+        for chunk in chunks(path):
+            if kind == "organizations":
+                columns = ["seller_id", "external_id", "name", "reference", "status"]
+                records = [(SELLER, r["id"], r["name"], r["reference"], r["status"]) for r in chunk]
+            else:
+                columns = [
+                    "seller_id", "organization_id", "external_id", "name", "quantity",
+                    "billing_cycle", "term_duration", "status", "cost_price", "customer_price",
+                    "currency", "start_date", "end_date",
+                ]  # fmt: skip
+                records = [
+                    (
+                        SELLER,
+                        org_ids[r["organizationId"]],
+                        r["id"],
+                        r["name"],
+                        r["quantity"],
+                        r["billingCycle"],
+                        r["termDuration"],
+                        r["status"],
+                        Decimal(r["costPrice"]),
+                        Decimal(r["customerPrice"]),
+                        r["currency"],
+                        date.fromisoformat(r["startDate"]),
+                        date.fromisoformat(r["endDate"]),
+                    )
+                    for r in chunk
+                ]
+            async with conn.transaction():
+                await conn.copy_records_to_table(
+                    "subscription" if kind == "subscriptions" else "organization",
+                    records=[(*rec, now, now) for rec in records],
+                    columns=[*columns, "created_at", "updated_at"],
+                )
+        return time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
 async def main(rows: int, small: int, kind: str, postgres: bool, repeat: int) -> None:
     mb = 1024 * 1024
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -356,6 +409,8 @@ async def main(rows: int, small: int, kind: str, postgres: bool, repeat: int) ->
         # 1. throughput: the command, the same file again, and both baselines, interleaved
         # round by round so that load from other users of the machine hits all of them.
         times: dict[str, list[float]] = {"command": [], "again": [], "api": [], "floor": []}
+        if postgres:
+            times["driver"] = []
         last_out = ""
         for _ in range(repeat):
             async with prepared(rows) as settings:
@@ -368,6 +423,11 @@ async def main(rows: int, small: int, kind: str, postgres: bool, repeat: int) ->
                 times["api"].append(baseline_in_subprocess(settings, "api", kind, target[rows]))
             async with prepared(rows) as settings:
                 times["floor"].append(baseline_in_subprocess(settings, "floor", kind, target[rows]))
+            if postgres:
+                async with prepared(rows) as settings:
+                    times["driver"].append(
+                        baseline_in_subprocess(settings, "driver", kind, target[rows])
+                    )
         best = {k: min(v) for k, v in times.items()}
 
         def line(label: str, key: str, note: str) -> str:
@@ -384,6 +444,13 @@ async def main(rows: int, small: int, kind: str, postgres: bool, repeat: int) ->
             f"ratios (best)  the command is {best['api'] / best['command']:.2f}x as fast as the "
             f"API path and takes {best['command'] / best['floor']:.2f}x the floor"
         )
+        if postgres:
+            print(line("raw driver", "driver", "asyncpg COPY, 1,000 rows per transaction"))
+            print(
+                f"ratio (best)   the command takes {best['command'] / best['driver']:.2f}x the "
+                f"raw driver's time ({rows / best['command']:,.0f} vs "
+                f"{rows / best['driver']:,.0f} rows/s)"
+            )
 
         # 2. flat memory: 10x the rows, the same peak
         async with prepared(small) as settings:
@@ -413,7 +480,7 @@ if __name__ == "__main__":
     parser.add_argument("--postgres", action="store_true", help="fresh PostgreSQL databases")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best is compared")
     # Internal: one baseline run in this (fresh) process, printing its seconds.
-    parser.add_argument("--baseline", choices=["api", "floor"], help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", choices=["api", "floor", "driver"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
@@ -427,7 +494,7 @@ if __name__ == "__main__":
             migrate_on_start=False,
             log_level="WARNING",
         )
-        run = graphql_baseline if args.baseline == "api" else raw_baseline
-        print(asyncio.run(run(child, args.kind, args.file)))
+        run = {"api": graphql_baseline, "floor": raw_baseline, "driver": driver_baseline}
+        print(asyncio.run(run[args.baseline](child, args.kind, args.file)))
     else:
         asyncio.run(main(args.rows, args.small, args.kind, args.postgres, args.repeat))

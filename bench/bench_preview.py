@@ -44,14 +44,10 @@ from gateway import db
 from gateway.auth import mint_token
 from gateway.halopsa.simulator import SimulatorState, create_simulator_app
 from gateway.models import (
-    LedgerState,
-    OrganizationMapping,
     Seller,
     Subscription,
-    SyncedSubscription,
 )
 from gateway.services.sync import now_utc, preview_sync
-from gateway.services.sync.licences import licence_payload, payload_hash
 from gateway.settings import Settings
 from tests.support.servers import serve_in_thread
 
@@ -86,31 +82,7 @@ async def seed_ledger(settings: Settings) -> None:
     ctx = await db.open_db(settings)
     try:
         with db.bound(ctx):
-            clients = dict(
-                await OrganizationMapping.filter(seller_id=SELLER).values_list(
-                    "organization_id", "psa_organization__halo_id"
-                )
-            )
-            rows = []
-            for n, sub in enumerate(await Subscription.filter(seller_id=SELLER), start=1):
-                client = clients.get(sub.organization_id)  # type: ignore[attr-defined]
-                if client is None:
-                    continue
-                sent = licence_payload(sub, client, unit_prices=False)
-                digest = payload_hash(sent)
-                rows.append(
-                    SyncedSubscription(
-                        seller_id=SELLER,
-                        subscription_id=sub.id,
-                        halo_client_id=client,
-                        halo_licence_id=n,
-                        state=LedgerState.WRITTEN,
-                        payload_hash=digest,
-                        intent=sent,
-                        intent_hash=digest,
-                    )
-                )
-            await SyncedSubscription.bulk_create(rows, batch_size=1000)
+            await seeding.written_ledger(SELLER)
     finally:
         await db.close_db(ctx)
 
@@ -164,11 +136,15 @@ async def preview_direct(settings: Settings, repeat: int) -> tuple[float, float]
     return best_wall, best_cpu
 
 
-async def run_sync(client: httpx.AsyncClient) -> dict:
-    mutation = "mutation { syncSubscriptions { id } }"
+async def run_sync(
+    client: httpx.AsyncClient,
+    mutation: str = "mutation { syncSubscriptions { id } }",
+    fields: str = RUN_FIELDS,
+) -> dict:
+    """Start a run with ``mutation`` and wait for it to finish (polling its row)."""
     body = (await client.post("/graphql", json={"query": mutation})).json()
-    run_id = body["data"]["syncSubscriptions"]["id"]
-    query = f"{{ syncRuns(first: 5) {{ {RUN_FIELDS} }} }}"
+    run_id = next(iter(body["data"].values()))["id"]
+    query = f"{{ syncRuns(first: 5) {{ {fields} }} }}"
     while True:
         runs = (await client.post("/graphql", json={"query": query})).json()["data"]["syncRuns"]
         run = next(r for r in runs if r["id"] == run_id)

@@ -7,9 +7,14 @@ the first organisations (by id) are mapped 1:1 to the PSA organisations given.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
 
 from gateway import db
 from gateway.crypto import secret_box_from_settings
@@ -21,11 +26,30 @@ from gateway.models import (
     Seller,
     Subscription,
 )
-from gateway.settings import Settings
+from gateway.settings import Environment, Settings
 
+# The shared Redis of the scale-out benchmarks (each run under a namespace of its own).
+REDIS_URL = "redis://127.0.0.1:6379/0"
 # Rows per INSERT: SQLite's default limit is 32,766 bound variables per statement.
 BATCH_SIZE = 1000
 SUBSCRIPTION_BATCH_SIZE = 2000
+
+
+def scale_out_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """Settings of a scale-out bench: this database, the shared Redis under a fresh
+    namespace, fresh keys, no scheduler in the process; ``overrides`` on top."""
+    values: dict[str, Any] = {
+        "environment": Environment.TEST,
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "redis_url": REDIS_URL,
+        "redis_namespace": f"halo-bench-{uuid.uuid4().hex[:10]}",
+        "secrets_key": Fernet.generate_key().decode(),
+        "jwt_secret": "bench-jwt-secret-that-is-long-enough-0123456789",
+        "in_process_scheduler": False,
+        "log_level": "WARNING",
+    }
+    return Settings(**{**values, **overrides})
 
 
 @asynccontextmanager
@@ -128,3 +152,46 @@ async def subscriptions(seller_id: str, orgs: Sequence[Organization], per_org: i
         ],
         batch_size=SUBSCRIPTION_BATCH_SIZE,
     )
+
+
+async def written_ledger(seller_id: str, instance: Any | None = None) -> int:
+    """The ledger a first sync leaves: every subscription of a mapped organisation WRITTEN with
+    its payload's hash. With ``instance`` (a simulator instance) its licences are stored there
+    too, as HaloPSA holds them after the sync. Returns the rows written."""
+    from gateway.models import LedgerState, SyncedSubscription
+    from gateway.services.sync.licences import licence_payload, payload_hash, to_licence_write
+
+    clients = dict(
+        await OrganizationMapping.filter(seller_id=seller_id).values_list(
+            "organization_id", "psa_organization__halo_id"
+        )
+    )
+    rows = []
+    for n, sub in enumerate(await Subscription.filter(seller_id=seller_id).order_by("id"), start=1):
+        client = clients.get(sub.organization_id)  # type: ignore[attr-defined]
+        if client is None:
+            continue
+        sent = licence_payload(sub, client, unit_prices=False)
+        licence_id = n
+        if instance is not None:
+            licence_id = instance.next_licence_id
+            instance.next_licence_id += 1
+            instance.licences[licence_id] = {
+                "id": licence_id,
+                **to_licence_write(sent, None).to_json(),
+            }
+        digest = payload_hash(sent)
+        rows.append(
+            SyncedSubscription(
+                seller_id=seller_id,
+                subscription_id=sub.id,
+                halo_client_id=client,
+                halo_licence_id=licence_id,
+                state=LedgerState.WRITTEN,
+                payload_hash=digest,
+                intent=sent,
+                intent_hash=digest,
+            )
+        )
+    await SyncedSubscription.bulk_create(rows, batch_size=BATCH_SIZE)
+    return len(rows)

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from gateway import db, metrics
-from gateway.edge import LimitBodySize, SecurityHeaders
+from gateway.edge import ExposeServerSend, LimitBodySize, SecurityHeaders
 from gateway.persisted_queries import build_persisted_query_store
 from gateway.services import Deps, build_deps, issues
 from gateway.settings import Environment, Settings
@@ -148,6 +148,7 @@ def create_app(
         return Response(body, media_type=content_type)
 
     metrics.track_subscribers(lambda: bus.subscriber_count)
+    metrics.track_live(lambda: len(view.fanout.groups), lambda: view.fanout.sockets)
     routes: list[BaseRoute] = [
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
@@ -158,6 +159,7 @@ def create_app(
         *extra_routes,
     ]
     middleware = [
+        Middleware(ExposeServerSend),
         Middleware(SecurityHeaders, hsts=settings.environment is Environment.PRODUCTION),
         Middleware(LimitBodySize),
         Middleware(db.BindDatabase, holder=state.holder),

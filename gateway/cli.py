@@ -12,6 +12,7 @@ halo-gateway rotate-secrets  re-encrypt stored secrets with the newest key
 halo-gateway import          load organisations or subscriptions from a CSV / JSON-lines file
 halo-gateway export          write a seller's mappings or sync ledger as CSV
 halo-gateway preview         what the next subscriptions sync would do, as CSV
+halo-gateway drift           the latest drift check's report, as CSV
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ def serve(host: str | None, port: int | None, processes: int) -> None:
         lifespan="on",
         log_config=None,
         ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
 
 
@@ -515,6 +517,47 @@ def _preview_summary(preview: Any, rows: int, output: Path | None) -> list[str]:
 
 def _signed(amount: str) -> str:
     return amount if amount.startswith("-") else f"+{amount}"
+
+
+@main.command("drift")
+@_seller_option
+@click.option(
+    "--kind",
+    type=click.Choice(["EDITED", "DEACTIVATED", "DELETED", "FOREIGN"], case_sensitive=False),
+    default=None,
+    help="Only findings of this kind.",
+)
+@_csv_output_option
+def drift_command(seller_id: str, kind: str | None, output: Path | None) -> None:
+    """Write the latest drift check's report as CSV: one row per licence edited,
+    deactivated or deleted in HaloPSA since this integration wrote it (fields, ours →
+    theirs), or under a mapped organisation and never written by it. Reads the stored
+    report (the reconcile mutation or the daily check makes it); HaloPSA is not called. A
+    summary goes to stderr."""
+    from gateway.services.sync import DriftKind, drift_report, write_drift_csv
+
+    only = DriftKind(kind.upper()) if kind else None
+
+    async def work() -> tuple[Any, int]:
+        report = await drift_report(seller_id)
+        if report.run is None:
+            raise click.ClickException(
+                f"No drift check of seller {seller_id!r} has succeeded yet: start one with the "
+                "reconcile mutation (or turn on the daily drift check)."
+            )
+        with _csv_output(output) as handle:
+            return report, write_drift_csv(report, handle, only)
+
+    report, count = _run_in_db(_settings(), work)
+    c = report.counts
+    click.echo(
+        f"Drift check of {report.checked_at:%Y-%m-%d %H:%M} UTC (run {report.run.id}): "
+        f"{report.licences_read:,} licence(s) read in HaloPSA; edited {c.edited:,}, "
+        f"deactivated {c.deactivated:,}, deleted {c.deleted:,}, not written by this "
+        f"integration {c.foreign:,}; {count:,} row(s)"
+        f"{f' written to {output}' if output else ''}",
+        err=True,
+    )
 
 
 def _wait_for_signal() -> None:

@@ -97,7 +97,15 @@ def run_demo(settings: Settings, *, host: str | None, port: int | None, organiza
         f"  Ctrl-C stops.\n",
         flush=True,
     )
-    uvicorn.run(app, host=host, port=port, log_config=None, loop="asyncio", ws="websockets-sansio")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        loop="asyncio",
+        ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_per_message_deflate,
+    )
 
 
 async def _seed(settings: Settings, base_url: str, organizations: int) -> None:

@@ -1,4 +1,4 @@
-"""ASGI middleware at the edge: request size cap and security headers."""
+"""ASGI middleware at the edge: request size cap, security headers, the server's websocket send."""
 
 from __future__ import annotations
 
@@ -11,10 +11,45 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+# No page may be framed, for browsers that read only X-Frame-Options as for those that read
+# CSP ``frame-ancestors``; except a page whose own CSP lets the platform shell frame it
+# (``WEB_FRAME_ANCESTORS``): X-Frame-Options cannot name origins, and a DENY beside that CSP
+# would contradict it (browsers that know CSP let it win, older ones would refuse the shell).
+FRAME_DENY = (b"x-frame-options", b"DENY")
+
+
+def _framing_allowed(headers: list[tuple[bytes, bytes]]) -> bool:
+    """The response's own CSP names frame ancestors other than 'none'."""
+    for name, value in headers:
+        if name.lower() != b"content-security-policy":
+            continue
+        for directive in value.split(b";"):
+            words = directive.split()
+            if words and words[0].lower() == b"frame-ancestors":
+                return words[1:] != [b"'none'"]
+    return False
+
+
+# Where a websocket's scope carries the server's own ``send`` (see :class:`ExposeServerSend`).
+SERVER_SEND = "halo_gateway.server_send"
+
+
+class ExposeServerSend:
+    """Puts the ASGI server's ``send`` of a websocket in its scope, before any middleware
+    wraps it: the live fan-out (``schema.fanout``) writes one shared string to thousands of
+    sockets per event, and each wrapper (Starlette's exception handling, its WebSocket state
+    machine) cost more per write than the write itself (bench/bench_subscribers.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[SERVER_SEND] = send
+        await self.app(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):
@@ -99,7 +134,9 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + self.headers
+                headers = list(message.get("headers", []))
+                frame = [] if _framing_allowed(headers) else [FRAME_DENY]
+                message["headers"] = headers + self.headers + frame
             await send(message)
 
         await self.app(scope, receive, with_headers)

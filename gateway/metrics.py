@@ -50,6 +50,28 @@ WEBSOCKET_SUBSCRIBERS = Gauge(
     "Live event subscriptions held by this process",
     registry=REGISTRY,
 )
+LIVE_GROUPS = Gauge(
+    "halo_gateway_live_groups",
+    "Distinct live selections (seller, roles, document, variables) this process executes; "
+    "each event is executed once per selection, whatever the number of sockets",
+    registry=REGISTRY,
+)
+LIVE_SOCKETS = Gauge(
+    "halo_gateway_live_sockets",
+    "Websocket subscriptions served by those shared executions",
+    registry=REGISTRY,
+)
+LIVE_EXECUTIONS = Counter(
+    "halo_gateway_live_executions",
+    "Results of shared live executions (each written to every socket of its selection)",
+    registry=REGISTRY,
+)
+LIVE_CATCH_UPS = Counter(
+    "halo_gateway_live_catch_ups",
+    "Sockets that fell further behind than their backlog and were brought up to date "
+    "(missed events replayed, or RESYNC when they were gone)",
+    registry=REGISTRY,
+)
 
 OPEN_ISSUES = Gauge(
     "halo_gateway_open_issues",
@@ -218,6 +240,11 @@ def observe_delivery(outcome: str) -> None:
 
 def track_subscribers(count: Callable[[], int]) -> None:
     WEBSOCKET_SUBSCRIBERS.set_function(count)
+
+
+def track_live(groups: Callable[[], int], sockets: Callable[[], int]) -> None:
+    LIVE_GROUPS.set_function(groups)
+    LIVE_SOCKETS.set_function(sockets)
 
 
 def exposition() -> tuple[bytes, str]:

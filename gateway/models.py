@@ -10,6 +10,7 @@
             ├─ ClientReview ── ExistingLicence  day one: licences a HaloPSA client held before
             │                              the first push, and the seller's decision on each
             ├─ LogEntry                    the seller-visible INFO/WARNING/ERROR entries (30 days)
+            ├─ DriftFinding                a licence HaloPSA holds differently from the ledger
             ├─ IntegrationIssue            one deduplicated problem, ONGOING → RESOLVED
             └─ WebhookEndpoint ── WebhookDelivery  signed events and their delivery log (30 days)
 
@@ -52,6 +53,8 @@ class ConnectionStatus(StrEnum):
 class SyncKind(StrEnum):
     ORGANIZATIONS = "ORGANIZATIONS"
     SUBSCRIPTIONS = "SUBSCRIPTIONS"
+    # The drift check: reads every licence in HaloPSA and compares it with the ledger.
+    RECONCILE = "RECONCILE"
 
 
 class SyncScope(StrEnum):
@@ -117,6 +120,8 @@ class Seller(Model):
     # next execution takes it): a second delivery of a run's message never runs beside a
     # live first one, it waits for that one's lease to expire.
     lease_owner = fields.CharField(max_length=32, null=True)
+    # Run the drift check every day after the 18:00 UTC subscriptions sync.
+    daily_drift_check = fields.BooleanField(default=False)
     # The safety valve (gateway.services.sync.valve): a subscriptions run that would lower
     # seats or monthly value by more than this share of the seller's total, or deactivate
     # more than this many licences, waits for approval before writing.
@@ -315,6 +320,10 @@ class SyncRun(Model):
     rate_limited_since = fields.DatetimeField(null=True)
     cancel_requested = fields.BooleanField(default=False)
     message = _nullable(fields.TextField(null=True))
+    # The message's stable code and parameters (gateway.messages), beside its text; runs
+    # from before codes existed have none (read as LEGACY).
+    message_code = fields.CharField(max_length=48, null=True)
+    message_params: fields.JSONField[list[Any] | None] = fields.JSONField(null=True)
     # The safety valve: the hash of the plan it checked (held or let through), the hash the
     # seller approved, and when this run's plan passed (a resumed attempt does not ask again).
     plan_hash = fields.CharField(max_length=64, null=True)
@@ -460,6 +469,10 @@ class LogEntry(Model):
     created_at = fields.DatetimeField()
     title = fields.CharField(max_length=255)
     details = fields.TextField(default="")
+    # The details' stable code and parameters (gateway.messages; ``[[name, value], …]``);
+    # entries from before codes existed have none (read as LEGACY).
+    code = fields.CharField(max_length=48, null=True)
+    params: fields.JSONField[list[Any] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "log_entry"
@@ -469,6 +482,51 @@ class LogEntry(Model):
             ("run_id", "created_at"),
             ("created_at",),
         )
+
+
+# --- drift: what HaloPSA holds that this integration did not write (#19) --------------------
+
+
+class DriftKind(StrEnum):
+    """How a licence in HaloPSA differs from what the ledger says this integration wrote."""
+
+    EDITED = "EDITED"  # fields changed in HaloPSA since we wrote them
+    DEACTIVATED = "DEACTIVATED"  # set inactive in HaloPSA (other fields may differ too)
+    DELETED = "DELETED"  # gone from HaloPSA
+    FOREIGN = "FOREIGN"  # under a mapped client, never written by this integration
+
+
+class DriftFinding(Model):
+    """One licence of a drift check's report (the seller's latest successful check is the
+    report; an older one's rows are replaced in the same transaction)."""
+
+    id = fields.IntField(primary_key=True)
+    seller: fields.ForeignKeyRelation[Seller] = fields.ForeignKeyField(
+        "models.Seller", related_name="drift_findings", on_delete=fields.CASCADE
+    )
+    seller_id: str
+    run_id = fields.IntField()
+    kind = fields.CharEnumField(DriftKind, max_length=16)
+    halo_licence_id = fields.IntField()
+    halo_client_id = fields.IntField()
+    licence_name = fields.CharField(max_length=255)
+    # The subscription the ledger says the licence is for (None for a foreign licence).
+    subscription: fields.ForeignKeyNullableRelation[Subscription] = fields.ForeignKeyField(
+        "models.Subscription", related_name="drift_findings", null=True, on_delete=fields.SET_NULL
+    )
+    subscription_id: int | None
+    # The platform organisation mapped to the licence's client (for paging like the grid).
+    organization: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="drift_findings", null=True, on_delete=fields.SET_NULL
+    )
+    organization_id: int | None
+    # [{"field", "ours", "theirs"}]: what we wrote → what HaloPSA holds now.
+    changes: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
+    found_at = fields.DatetimeField()
+
+    class Meta:
+        table = "drift_finding"
+        indexes = (("seller_id", "run_id"), ("seller_id", "halo_licence_id"))
 
 
 # --- integration issues and webhooks (#20) ---------------------------------------------------
@@ -485,6 +543,7 @@ class IssueKind(StrEnum):
     SYNC_OVERDUE = "SYNC_OVERDUE"
     SYNC_NEEDS_APPROVAL = "SYNC_NEEDS_APPROVAL"
     EXISTING_LICENCES_TO_REVIEW = "EXISTING_LICENCES_TO_REVIEW"
+    DRIFT_FOUND = "DRIFT_FOUND"
 
 
 class IssueSeverity(StrEnum):

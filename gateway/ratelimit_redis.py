@@ -21,7 +21,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from gateway.halopsa import InMemoryRateLimiter
+from gateway.halopsa import InMemoryRateLimiter, allowed_requests
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +37,13 @@ local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-if redis.call('ZCARD', key) < limit then
+local used = redis.call('ZCARD', key)
+if used < limit then
   redis.call('ZADD', key, now, ARGV[4])
   redis.call('PEXPIRE', key, math.ceil(window * 1000))
   return '0'
 end
-local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+local oldest = redis.call('ZRANGE', key, used - limit, used - limit, 'WITHSCORES')
 return tostring(tonumber(oldest[2]) + window - now)
 """
 
@@ -79,9 +80,11 @@ class RedisRateLimiter:
             self._clients[loop] = client
         return client
 
-    async def acquire(self, key: str) -> float:
+    async def acquire(self, key: str, *, leave: int = 0) -> float:
+        """A slot of the shared window (``leave``: slots left to others, see
+        ``gateway.halopsa.RateLimiter``)."""
         try:
-            waited = await self._acquire_shared(key)
+            waited = await self._acquire_shared(key, allowed_requests(self.limit, leave))
         except (RedisError, OSError) as exc:
             if not self._degraded:
                 logger.warning(
@@ -92,7 +95,7 @@ class RedisRateLimiter:
                     self.window,
                 )
                 self._degraded = True
-            return await self._fallback.acquire(key)
+            return await self._fallback.acquire(key, leave=leave // FALLBACK_SHARE)
         if self._degraded:
             logger.info("HaloPSA rate limiter: Redis is back; sharing the budget again")
             self._degraded = False
@@ -105,7 +108,7 @@ class RedisRateLimiter:
         if client is not None:
             await client.aclose()
 
-    async def _acquire_shared(self, key: str) -> float:
+    async def _acquire_shared(self, key: str, allowed: int) -> float:
         waited = 0.0
         client = self._client()
         while True:
@@ -119,7 +122,7 @@ class RedisRateLimiter:
                     f"{self.prefix}:{key}",
                     now,
                     self.window,
-                    self.limit,
+                    allowed,
                     f"{now}:{uuid.uuid4().hex[:8]}",
                 )
             )

@@ -134,6 +134,12 @@ class Settings(BaseSettings):
     sync_lease_seconds: int = 30
     organizations_sync_cron_hour: int = 8
     subscriptions_sync_cron_hour: int = 18
+    # Each seller's scheduled runs start at the hour above plus its own offset within this
+    # window (a hash of its id: the same minute every day), so 10,000 sellers' daily runs
+    # reach the database, the broker and the workers as a steady stream, not a herd at
+    # 18:00. 45 minutes leaves a run of 2,000 licences time to finish within the hour.
+    # 0: every seller at the hour.
+    scheduled_sync_spread_minutes: int = Field(default=45, ge=0, lt=24 * 60)
     log_retention_days: int = 30
 
     # --- web -----------------------------------------------------------------------------
@@ -161,6 +167,15 @@ class Settings(BaseSettings):
     # graphql-ws reference server waits 3 s; 10 s leaves room for a page that fetches a fresh
     # token before it connects, and still frees an idle unauthenticated socket quickly.
     ws_connection_init_timeout_seconds: float = 10.0
+    # permessage-deflate on websockets: off. Sync events are small JSON; compressing each one
+    # per socket cost more CPU than the bytes it saved and doubled a socket's memory (zlib
+    # state per connection: 81 KB vs 39 KB measured, bench/bench_subscribers.py).
+    ws_per_message_deflate: bool = False
+    # What a page that reconnects can be given back (syncEvents(afterSequence:)): the last
+    # N events of each seller, kept this long after the seller's last event (a Redis Stream
+    # per seller in scale-out, memory in embedded mode). Older: RESYNC.
+    event_replay_max_events: int = 1000
+    event_replay_seconds: int = 3600
     # The seller's pages (the web app on ``/``). Unset: on, except in production, where the
     # platform's own frontend usually serves them; WEB_APP=true serves them there too.
     web_app: bool | None = None

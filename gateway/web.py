@@ -26,7 +26,7 @@ from gateway.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "web_static"
 # The app's client-side routes: each serves index.html, so a reload or a shared link works.
-PAGES = ("/", "/connection", "/configuration", "/mapping", "/logs")
+PAGES = ("/", "/connection", "/configuration", "/mapping", "/logs", "/drift")
 # Build output names carry a content hash: a year of caching is safe, a new build has new names.
 IMMUTABLE = "public, max-age=31536000, immutable"
 # index.html must be fetched anew so a new build's scripts are picked up.

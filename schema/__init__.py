@@ -26,6 +26,7 @@ from strawberry.tools import merge_types
 
 from schema import (
     connection,
+    drift,
     existing_licences,
     flat_lists,
     graphql_core_patches,
@@ -58,6 +59,7 @@ AREAS: list[ModuleType] = [
     suggestions,
     sync,
     preview,
+    drift,
     existing_licences,
     issues,
     webhooks,

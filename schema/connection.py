@@ -45,6 +45,21 @@ class ConnectionInput:
         return connection_service.ConnectionInput(**asdict(self))  # the same fields, by name
 
 
+@strawberry.type(
+    description="A permission the syncs need from the HaloPSA API application, proven "
+    "without writing anything."
+)
+class ConnectionPermission:
+    permission: str = strawberry.field(
+        description="As HaloPSA's API application settings (Permissions tab) name it, e.g. "
+        "edit:softwarelicensing."
+    )
+    needed_for: str
+    granted: bool | None = strawberry.field(
+        description="Null: HaloPSA did not say which permissions the token grants."
+    )
+
+
 @strawberry.type
 class ConnectionTestResult:
     success: bool
@@ -53,6 +68,21 @@ class ConnectionTestResult:
     )
     reason: str = strawberry.field(description="Why, in plain words.")
     reason_code: str
+    permissions: list[ConnectionPermission] = strawberry.field(
+        description="What a sync needs (clients readable, licences readable and writable), "
+        "checked with reads only: the test never creates or changes anything in HaloPSA. "
+        "Empty when the test stopped before (no token, HaloPSA unreachable)."
+    )
+
+    @classmethod
+    def from_result(cls, result: connection_service.TestResult) -> ConnectionTestResult:
+        return cls(
+            success=result.success,
+            message=result.message,
+            reason=result.reason,
+            reason_code=result.reason_code,
+            permissions=[ConnectionPermission(**asdict(p)) for p in result.permissions],
+        )
 
 
 @strawberry.type
@@ -77,6 +107,9 @@ class SafetyValve:
 class Configuration:
     sync_unit_prices: bool = strawberry.field(description="Sync unit prices to HaloPSA.")
     safety_valve: SafetyValve
+    daily_drift_check: bool = strawberry.field(
+        description="Run the drift check every day after the 18:00 UTC subscriptions sync."
+    )
 
     @classmethod
     def from_view(cls, view: configuration_service.ConfigurationView) -> Configuration:
@@ -88,6 +121,7 @@ class Configuration:
                 max_drop_percent=valve.max_drop_percent,
                 max_deactivations=valve.max_deactivations,
             ),
+            daily_drift_check=view.daily_drift_check,
         )
 
 
@@ -119,7 +153,7 @@ class Mutation:
         result = await connection_service.test_connection(
             ctx.deps, ctx.principal, input.to_service()
         )
-        return ConnectionTestResult(**asdict(result))  # the same fields, by name
+        return ConnectionTestResult.from_result(result)
 
     @strawberry.mutation(description="Test, then save the settings (only a working configuration).")
     async def save_connection(
@@ -141,8 +175,19 @@ class Mutation:
     ) -> ConfigurationUpdate:
         view = await configuration_service.set_sync_unit_prices(info.context.principal, enabled)
         return ConfigurationUpdate(
+            configuration=Configuration.from_view(view), message=configuration_service.UPDATED
+        )
+
+    @strawberry.mutation(
+        description="Turn the daily drift check (after the 18:00 UTC subscriptions sync) on or off."
+    )
+    async def set_daily_drift_check(
+        self, info: Info[Context, None], enabled: bool
+    ) -> ConfigurationUpdate:
+        view = await configuration_service.set_daily_drift_check(info.context.principal, enabled)
+        return ConfigurationUpdate(
             configuration=Configuration.from_view(view),
-            message=configuration_service.UPDATED,
+            message=configuration_service.DRIFT_CHECK_UPDATED,
         )
 
     @strawberry.mutation(

@@ -24,6 +24,8 @@ class Context:
     _auth_error: DomainError | None = None
     # Per-request caches of loaders and resolved rows (keep resolvers free of N+1 queries).
     loaders: dict[str, Any] = field(default_factory=dict)
+    # A live subscription's part to run (schema.live); None: the whole subscription.
+    live: Any = None
 
     @property
     def principal(self) -> Principal:

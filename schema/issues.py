@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from gateway.events import ISSUE, RESYNC
 from gateway.services import issues as issues_service
 from gateway.services.issues import IssueKind, IssueSeverity, IssueState
 from gateway.services.paging import DEFAULT_PAGE_SIZE
+from schema import live
 from schema.context import Context
 from schema.ids import parse_int_id
 from schema.paging import page_totals
@@ -164,6 +165,9 @@ class Mutation:
         return IntegrationIssue.from_row(issue, info)
 
 
+live.SHARED_FIELDS.add("integrationIssueChanged")
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -175,18 +179,28 @@ class Subscription:
     ) -> AsyncGenerator[IntegrationIssue, None]:
         ctx = info.context
         seller_id = ctx.seller_id
-        events = ctx.deps.bus.subscribe(seller_id)
-        try:
-            async for event in events:
-                if event.phase == ISSUE and event.issue_id is not None:
-                    issue = await issues_service.get_issue(seller_id, event.issue_id)
-                    yield IntegrationIssue.from_row(issue, info)
-                elif event.phase == RESYNC:
-                    # Changes may have been missed: the ongoing ones, as they are now.
-                    page = await issues_service.list_issues(
-                        seller_id, IssueState.ONGOING, page=1, page_size=100
-                    )
-                    for issue in page.items:
-                        yield IntegrationIssue.from_row(issue, info)
-        finally:
-            await events.aclose()
+
+        async def ongoing() -> AsyncIterator[IntegrationIssue]:
+            # Changes may have been missed: the ongoing ones, as they are now.
+            page = await issues_service.list_issues(
+                seller_id, IssueState.ONGOING, page=1, page_size=100
+            )
+            for issue in page.items:
+                yield IntegrationIssue.from_row(issue, info)
+
+        async def initial(state: live.LiveState) -> AsyncIterator[IntegrationIssue]:
+            if state.resume is not None:  # this socket fell behind: as after a RESYNC
+                async for value in ongoing():
+                    yield value
+
+        async def on_event(event: Any) -> AsyncIterator[IntegrationIssue]:
+            if event.phase == ISSUE and event.issue_id is not None:
+                issue = await issues_service.get_issue(seller_id, event.issue_id)
+                yield IntegrationIssue.from_row(issue, info)
+            elif event.phase == RESYNC:
+                async for value in ongoing():
+                    yield value
+
+        state = live.state_of(ctx)
+        async for value in live.live(state, ctx.deps.bus, seller_id, initial, on_event, False):
+            yield value

@@ -8,14 +8,15 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from gateway.messages import MessageCode
 from gateway.services import logs as logs_service
 from gateway.services.logs import LogLevel
 from gateway.services.paging import DEFAULT_PAGE_SIZE
 from gateway.services.sync import relative_time
 from gateway.services.sync.activity import sync_activity
 from schema.context import Context
-from schema.flat_lists import served_as
 from schema.ids import parse_int_id
+from schema.messages import MessageParam, message_params
 from schema.paging import page_totals
 
 
@@ -42,14 +43,18 @@ class LogOverview:
 
 @strawberry.type
 class LogEntry:
-    """Declared here, filled by the service (``logs_service.LogRecord``, served as it is)."""
-
     id: strawberry.ID
     level: LogLevel
     timestamp: datetime
     title: str
     details: str
     run_id: strawberry.ID | None
+    code: MessageCode = strawberry.field(
+        description="What the entry says, as a stable code (LEGACY: written before codes)."
+    )
+    params: list[MessageParam] = strawberry.field(
+        description="The entry's parameters (see MessageCode); empty for LEGACY entries."
+    )
 
 
 @strawberry.type
@@ -132,6 +137,18 @@ class Query:
             run_id=run,
         )
         return LogPage(
-            entries=served_as(LogEntry, result.items),
+            entries=[
+                LogEntry(
+                    id=strawberry.ID(str(e.id)),
+                    level=e.level,
+                    timestamp=e.timestamp,
+                    title=e.title,
+                    details=e.details,
+                    run_id=strawberry.ID(str(e.run_id)) if e.run_id is not None else None,
+                    code=e.code,
+                    params=message_params(e.params),
+                )
+                for e in result.items
+            ],
             **page_totals(result),
         )

@@ -125,6 +125,11 @@ class SubscriptionPreview:
     changes: list[FieldChange] = strawberry.field(
         description="For a create, update or mark-deleted: the fields that change."
     )
+    overwrites: list[FieldChange] = strawberry.field(
+        description="Hand edits in HaloPSA (found by the latest drift check) that this write "
+        "overwrites, HaloPSA's value → the one sent: the platform wins. Empty when nothing is "
+        "written, or no drift check found the licence edited."
+    )
     currency: str
     monthly_cost_before: str | None = strawberry.field(
         description="Monthly amounts of every licence this integration wrote for it, in any "
@@ -177,7 +182,8 @@ class SyncPreview:
     range: str = strawberry.field(description='e.g. "1 – 20 of 236"')
 
 
-def _text(value: Any) -> str | None:
+def field_text(value: Any) -> str | None:
+    """A licence field's value as the API shows it (booleans as true / false)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -209,8 +215,12 @@ def _subscription(s: Any) -> SubscriptionPreview:
         reason_text=s.reason_text,
         halo_licence_id=s.halo_licence_id,
         changes=[
-            FieldChange(field=c.field, before=_text(c.before), after=_text(c.after))
+            FieldChange(field=c.field, before=field_text(c.before), after=field_text(c.after))
             for c in s.changes
+        ],
+        overwrites=[
+            FieldChange(field=c.field, before=field_text(c.before), after=field_text(c.after))
+            for c in s.overwrites
         ],
         currency=s.currency,
         monthly_cost_before=shown.cost_before if known_before else None,

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from gateway.events import ISSUE, RESYNC
+from gateway.events import ISSUE, RESYNC, resync_event
+from gateway.events import SyncEvent as BusEvent
+from gateway.messages import MessageCode
 from gateway.services import sync as sync_service
 from gateway.services.sync import ButtonState, RunPhase, RunState, SyncKind, SyncScope, SyncTrigger
+from schema import live
 from schema.context import Context
 from schema.ids import parse_int_id
+from schema.messages import MessageParam, message_params
 
 MAX_RUNS_PAGE = 100
 
@@ -21,7 +25,8 @@ MAX_RUNS_PAGE = 100
 # The core's enums, exposed as they are (GraphQL names and descriptions here).
 strawberry.enum(
     SyncKind,
-    description="What a sync moves: organisations from HaloPSA, or subscriptions to it.",
+    description="What a sync moves: organisations from HaloPSA, or subscriptions to it; "
+    "RECONCILE is the drift check (reads HaloPSA's licences, writes nothing there).",
 )
 strawberry.enum(SyncScope)
 strawberry.enum(SyncTrigger, name="SyncTriggerKind")
@@ -93,7 +98,7 @@ _APPROVAL_FIGURES = (
 )
 
 
-def _approval(run: Any) -> SyncApproval | None:
+def _approval(run: sync_service.RunRecord) -> SyncApproval | None:
     data = run.approval
     if not data:
         return None
@@ -113,7 +118,12 @@ class SyncRun:
     id: strawberry.ID
     kind: SyncKind
     scope: SyncScope
-    organization_id: strawberry.ID | None
+    organization_id: strawberry.ID | None = strawberry.field(
+        description="The organisation of a one-organisation run: its public id (the grid's id)."
+    )
+    organization_name: str | None = strawberry.field(
+        description="The organisation of a one-organisation run: its name."
+    )
     trigger: SyncTrigger
     state: RunState
     total: int
@@ -124,6 +134,12 @@ class SyncRun:
     skipped: int
     failed: int
     message: str | None
+    message_code: MessageCode | None = strawberry.field(
+        description="What the message says, as a stable code (null when there is no message)."
+    )
+    message_params: list[MessageParam] = strawberry.field(
+        description="The message's parameters (see MessageCode)."
+    )
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -137,13 +153,15 @@ class SyncRun:
     )
 
     @classmethod
-    def from_row(cls, run: Any) -> SyncRun:
-        org = run.organization if run.organization_id else None
+    def from_record(cls, run: sync_service.RunRecord) -> SyncRun:
         return cls(
             id=strawberry.ID(str(run.id)),
             kind=run.kind,
             scope=run.scope,
-            organization_id=strawberry.ID(org.external_id) if org is not None else None,
+            organization_id=(
+                strawberry.ID(run.organization_id) if run.organization_id is not None else None
+            ),
+            organization_name=run.organization_name,
             trigger=run.trigger,
             state=run.state,
             total=run.total,
@@ -153,7 +171,9 @@ class SyncRun:
             unchanged=run.unchanged,
             skipped=run.skipped,
             failed=run.failed,
-            message=run.message,
+            message=run.message.text if run.message else None,
+            message_code=run.message.code if run.message else None,
+            message_params=message_params(run.message.params) if run.message else [],
             queued_at=run.queued_at,
             started_at=run.started_at,
             finished_at=run.finished_at,
@@ -185,6 +205,12 @@ class SyncKindStatus:
     retry_after_seconds: int
     current_run: SyncRun | None
     last_run: SyncRun | None
+    next_scheduled_at: datetime | None = strawberry.field(
+        description="When this seller's next scheduled run of this kind is due: the daily "
+        "slot (08:00 UTC customers, 18:00 UTC subscriptions) plus the seller's own offset "
+        "within SCHEDULED_SYNC_SPREAD_MINUTES, the same time every day. It runs if the "
+        "connection is verified by then."
+    )
 
 
 @strawberry.type
@@ -196,6 +222,14 @@ class SyncOverview:
     open_issues: int = strawberry.field(
         description="Integration issues ongoing and not muted (see integrationIssues)."
     )
+    reconcile: SyncKindStatus = strawberry.field(
+        description="The drift check's button (see drift and the reconcile mutation)."
+    )
+    version: int = strawberry.field(
+        default=0,
+        description="syncOverviewChanged: the sequence of the seller's last event (see "
+        "syncEvents) this overview reflects. An overview is never sent after a newer one.",
+    )
 
     @classmethod
     def from_service(cls, overview: sync_service.SyncOverview) -> SyncOverview:
@@ -206,8 +240,9 @@ class SyncOverview:
                 message=k.message,
                 next_allowed_at=k.next_allowed_at,
                 retry_after_seconds=k.retry_after_seconds,
-                current_run=SyncRun.from_row(k.current_run) if k.current_run else None,
-                last_run=SyncRun.from_row(k.last_run) if k.last_run else None,
+                current_run=SyncRun.from_record(k.current_run) if k.current_run else None,
+                last_run=SyncRun.from_record(k.last_run) if k.last_run else None,
+                next_scheduled_at=k.next_scheduled_at,
             )
 
         now = overview.now
@@ -223,6 +258,7 @@ class SyncOverview:
             organizations=status(overview.organizations),
             subscriptions=status(overview.subscriptions),
             open_issues=overview.open_issues,
+            reconcile=status(overview.reconcile),
         )
 
 
@@ -232,7 +268,12 @@ class SyncEvent:
     kind: str
     scope: str
     phase: RunPhase
-    organization_id: strawberry.ID | None
+    organization_id: strawberry.ID | None = strawberry.field(
+        description="The organisation of a one-organisation run: its public id (the grid's id)."
+    )
+    organization_name: str | None = strawberry.field(
+        description="The organisation of a one-organisation run: its name."
+    )
     processed: int
     total: int
     created: int
@@ -240,7 +281,22 @@ class SyncEvent:
     skipped: int
     failed: int
     message: str | None
+    code: MessageCode = strawberry.field(
+        description="What the event says, as a stable code: its message's, or its phase's "
+        "when it has none (SYNC_QUEUED, SYNC_PROGRESS, SYNC_COMPLETED, EVENTS_MISSED)."
+    )
+    params: list[MessageParam] = strawberry.field(
+        description="The parameters of the message (see MessageCode)."
+    )
     at: datetime
+    sequence: int = strawberry.field(
+        description="Numbers the seller's events (one numbering per epoch): give the last one "
+        "seen as syncEvents(afterSequence:) to get what was missed."
+    )
+    epoch: str = strawberry.field(
+        description="The numbering the sequence belongs to; it changes when the events kept "
+        "for replay are lost (e.g. a Redis restart)."
+    )
 
 
 def _run_id(value: strawberry.ID) -> int:
@@ -268,8 +324,8 @@ class Query:
 
         if not 1 <= first <= MAX_RUNS_PAGE:
             raise BadUserInput(f"first must be between 1 and {MAX_RUNS_PAGE}.", field="first")
-        rows = await sync_service.sync_runs(info.context.seller_id, kind, first)
-        return [SyncRun.from_row(r) for r in rows]
+        runs = await sync_service.sync_runs(info.context.seller_id, kind, first)
+        return [SyncRun.from_record(r) for r in runs]
 
 
 async def _trigger(
@@ -277,19 +333,14 @@ async def _trigger(
 ) -> SyncRun:
     ctx = info.context
     principal = ctx.principal
-    org_pk = None
-    if organization_id is not None:
-        org = await sync_service.organization_by_external_id(principal.seller_id, organization_id)
-        org_pk = org.id
-    run = await sync_service.trigger_sync(
+    run = await sync_service.sync_now(
         ctx.deps,
         principal.seller_id,
         kind,
-        trigger=SyncTrigger.MANUAL,
-        organization_id=org_pk,
+        organization_id=organization_id,
         triggered_by=principal.subject,
     )
-    return SyncRun.from_row(await sync_service.load_run(principal.seller_id, run.id))
+    return SyncRun.from_record(run)
 
 
 @strawberry.type
@@ -309,15 +360,24 @@ class Mutation:
         return await _trigger(info, SyncKind.SUBSCRIPTIONS, organization_id)
 
     @strawberry.mutation(
+        description="Start a drift check: read every licence in HaloPSA once and report the "
+        "ones edited, deactivated or deleted there since this integration wrote them, and "
+        "those under mapped organisations it never wrote (see drift). Writes nothing to "
+        "HaloPSA; same rules as the syncs (one at a time per seller)."
+    )
+    async def reconcile(self, info: Info[Context, None]) -> SyncRun:
+        return await _trigger(info, SyncKind.RECONCILE)
+
+    @strawberry.mutation(
         description="Stop a sync at the next record boundary; a run waiting for approval is "
         "dropped (nothing was written)."
     )
     async def cancel_sync(self, info: Info[Context, None], run_id: strawberry.ID) -> SyncRun:
         ctx = info.context
-        run = await sync_service.cancel_sync(
+        run = await sync_service.cancel_run(
             ctx.deps, ctx.seller_id, _run_id(run_id), by=ctx.principal.subject
         )
-        return SyncRun.from_row(await sync_service.load_run(ctx.seller_id, run.id))
+        return SyncRun.from_record(run)
 
     @strawberry.mutation(
         description="Run a sync the safety valve held: it is queued again and runs the plan it "
@@ -327,17 +387,18 @@ class Mutation:
     )
     async def approve_sync(self, info: Info[Context, None], run_id: strawberry.ID) -> SyncRun:
         ctx = info.context
-        run = await sync_service.approve_sync(ctx.deps, ctx.principal, _run_id(run_id))
-        return SyncRun.from_row(await sync_service.load_run(ctx.seller_id, run.id))
+        run = await sync_service.approve_run(ctx.deps, ctx.principal, _run_id(run_id))
+        return SyncRun.from_record(run)
 
 
-def _event(e: Any) -> SyncEvent:
+def _event(e: BusEvent, sequence: int | None = None, epoch: str | None = None) -> SyncEvent:
     return SyncEvent(
         run_id=strawberry.ID(str(e.run_id)),
         kind=e.kind,
         scope=e.scope,
         phase=RunPhase(e.phase),
         organization_id=strawberry.ID(e.organization_id) if e.organization_id else None,
+        organization_name=e.organization_name,
         processed=e.processed,
         total=e.total,
         created=e.created,
@@ -345,8 +406,21 @@ def _event(e: Any) -> SyncEvent:
         skipped=e.skipped,
         failed=e.failed,
         message=e.message,
+        code=sync_service.event_code(e),
+        params=message_params(e.params),
         at=e.at,
+        sequence=e.sequence if sequence is None else sequence,
+        epoch=e.epoch if epoch is None else epoch,
     )
+
+
+AFTER_SEQUENCE = (
+    "Resume: the sequence of the last event this page saw (with its epoch). The events "
+    "since are sent first, in order; if they are no longer kept (or the epoch changed), "
+    "RESYNC and the latest run's current state instead."
+)
+
+live.SHARED_FIELDS.update({"syncEvents", "syncOverviewChanged"})
 
 
 @strawberry.type
@@ -354,44 +428,110 @@ class Subscription:
     @strawberry.subscription(
         description=(
             "Every event of this seller's sync runs. RESYNC: events were missed (the event "
-            "bus lost Redis); it is followed by the latest run's current state."
+            "bus lost Redis, or a resume found them gone); it is followed by the latest "
+            "run's current state."
         )
     )
     async def sync_events(
-        self, info: Info[Context, None], kind: SyncKind | None = None
+        self,
+        info: Info[Context, None],
+        kind: SyncKind | None = None,
+        after_sequence: Annotated[
+            int | None, strawberry.argument(description=AFTER_SEQUENCE)
+        ] = None,
+        epoch: str | None = None,
     ) -> AsyncGenerator[SyncEvent, None]:
+        from gateway.errors import BadUserInput
+
         ctx = info.context
-        events = ctx.deps.bus.subscribe(ctx.seller_id)
-        try:
-            async for event in events:
-                if event.phase == ISSUE:
-                    continue  # an integration issue changed: integrationIssueChanged
-                if event.phase == RESYNC:
-                    # Events were missed (Redis was away): say so, then where things stand.
+        seller_id = ctx.seller_id
+        bus = ctx.deps.bus
+        if after_sequence is not None and after_sequence < 0:
+            raise BadUserInput("afterSequence must be 0 or more.", field="afterSequence")
+        state = live.state_of(ctx)
+
+        async def resync(event: Any) -> AsyncIterator[SyncEvent]:
+            # Events were missed: say so, then where things stand, both numbered with where
+            # the seller's events stand in this process (a page resumes from there).
+            now = bus.position(seller_id)
+            if state.version is None or now > state.version:
+                state.version = now
+            yield _event(event, now[1], bus.epoch())
+            latest = await sync_service.latest_run_event(seller_id, kind)
+            if latest is not None:
+                yield _event(latest, now[1], bus.epoch())
+
+        async def initial(state: live.LiveState) -> AsyncIterator[SyncEvent]:
+            after: tuple[str | None, int] | None = None
+            if state.resume is not None:  # this socket fell behind: from its last event
+                if state.resume[0] == bus.position(seller_id)[0]:
+                    after = (bus.epoch(), state.resume[1])
+            elif after_sequence is not None:
+                after = (epoch, after_sequence)
+            else:
+                return  # a new page: events from now on
+            replay = None
+            if after is not None:
+                try:
+                    replay = await bus.replay(seller_id, after[0], after[1])
+                except Exception:  # the bus cannot answer (Redis away): the page refreshes
+                    replay = None
+            if replay is not None and replay.events is not None:
+                for event in replay.events:
+                    state.version = max(state.version or event.position, event.position)
+                    if event.phase == ISSUE or (kind is not None and event.kind != kind.value):
+                        continue
                     yield _event(event)
-                    latest = await sync_service.latest_run_event(ctx.seller_id, kind)
-                    if latest is not None:
-                        yield _event(latest)
-                    continue
-                if kind is not None and event.kind != kind.value:
-                    continue
-                yield _event(event)
-        finally:
-            await events.aclose()
+                return
+            if replay is not None and replay.epoch == bus.epoch() and state.version is not None:
+                # What Redis numbered up to now is in the state read below.
+                state.version = max(state.version, (state.version[0], replay.sequence))
+            async for value in resync(resync_event(seller_id)):
+                yield value
+
+        async def on_event(event: Any) -> AsyncIterator[SyncEvent]:
+            if event.phase == ISSUE:
+                return  # an integration issue changed: integrationIssueChanged
+            if event.phase == RESYNC:
+                async for value in resync(event):
+                    yield value
+                return
+            if kind is not None and event.kind != kind.value:
+                return
+            yield _event(event)
+
+        first_part = after_sequence is not None  # else: events from now on
+        async for value in live.live(state, bus, seller_id, initial, on_event, first_part):
+            yield value
 
     @strawberry.subscription(description="The sync overview now, and again whenever it changes.")
     async def sync_overview_changed(
         self, info: Info[Context, None]
     ) -> AsyncGenerator[SyncOverview, None]:
         ctx = info.context
-        # Subscribe before reading the overview, so no change falls between the two.
-        events = ctx.deps.bus.subscribe(ctx.seller_id)
-        try:
-            yield await _overview(info)
-            async for event in events:
-                if event.phase == RunPhase.PROGRESS:
-                    continue  # counts move in syncEvents; the overview changes with states
-                # (and with issues: ISSUE events change its count of open issues)
-                yield await _overview(info)
-        finally:
-            await events.aclose()
+        seller_id = ctx.seller_id
+        bus = ctx.deps.bus
+        state = live.state_of(ctx)
+
+        async def initial(state: live.LiveState) -> AsyncIterator[SyncOverview]:
+            overview = await _overview(info)
+            overview.version = state.version[1] if state.version else 0
+            yield overview
+
+        async def on_event(event: Any) -> AsyncIterator[SyncOverview]:
+            if event.phase == RunPhase.PROGRESS:
+                return  # counts move in syncEvents; the overview changes with states
+            # (and with issues: ISSUE events change its count of open issues). One read per
+            # change of the seller, whatever the number of sockets and documents.
+            read = await live.once_per_change(
+                bus,
+                ("overview", seller_id),
+                event.position,
+                lambda: sync_service.sync_overview(ctx.deps, seller_id),
+            )
+            overview = SyncOverview.from_service(read)
+            overview.version = event.position[1]
+            yield overview
+
+        async for value in live.live(state, bus, seller_id, initial, on_event):
+            yield value

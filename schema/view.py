@@ -50,6 +50,7 @@ from gateway.services import Deps
 from schema import http, operation_metrics
 from schema.context import Context, token_from_connection_params
 from schema.errors import add_missing_codes
+from schema.fanout import FanOut
 from schema.persisted import PersistedQueries, PersistedQueryRefused, Resolved
 from schema.websocket import TOKEN_EXPIRED, SocketAuthRejected, TransportWSHandler
 
@@ -89,6 +90,8 @@ class GraphQLView(GraphQL[Context, None]):
         )
         super().__init__(schema, **kwargs)
         self.deps = deps
+        # Live subscriptions executed once per selection for all of this process's sockets.
+        self.fanout = FanOut()
         # The IDE page from local files (gateway.web), instead of Strawberry's CDN page.
         self.ide_page = ide_page
         self.persisted = persisted

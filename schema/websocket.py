@@ -7,6 +7,9 @@ whose ``payload.query`` is not a string fails in a worker task, logged at ERROR,
 client only gets ``complete``. Here every frame is checked against the protocol first and a
 bad one closes the socket with **4400** and a reason saying what was wrong.
 
+Subscriptions to live fields (``schema.live``) are shared: a socket joins the group of
+sockets with the same selection (``schema.fanout``) instead of executing every event itself.
+
 Authentication happens on ``connection_init`` (see ``schema.view``). The token's lifetime is
 kept: when it would no longer be accepted over HTTP (``exp`` + leeway) the socket is closed
 with **4401** "Token expired", and the client reconnects with a fresh token (README, "For
@@ -22,9 +25,11 @@ from typing import Any
 
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 
 from gateway.errors import DomainError, Forbidden
+from schema.fanout import Member
 
 WS_BAD_REQUEST = 4400
 WS_UNAUTHORIZED = 4401
@@ -80,7 +85,46 @@ def frame_problem(message: object) -> str | None:
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler):
+    expiry_timer: asyncio.TimerHandle | None = None
     expiry_task: asyncio.Task | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Operations served by a shared group (schema.fanout), by id.
+        self.members: dict[str, Member] = {}
+
+    async def handle_subscribe(self, message: Any) -> None:
+        fanout = getattr(self.view, "fanout", None)
+        principal = getattr(self.context, "_principal", None)
+        op_id = message["id"]
+        if (
+            fanout is not None
+            and principal is not None
+            and self.connection_acknowledged
+            and op_id not in self.operations
+        ):
+            payload = message["payload"]
+            query, variables = payload["query"], payload.get("variables")
+            operation_name = payload.get("operationName")
+            key = fanout.group_key(principal, query, variables, operation_name)
+            if key is not None:
+                operation = Operation(self, op_id, query, variables, operation_name)
+                self.operations[op_id] = operation
+                self.members[op_id] = fanout.join(self, operation, key)
+                return
+        await super().handle_subscribe(message)
+
+    def forget_id(self, id: str) -> None:
+        super().forget_id(id)
+        self.members.pop(id, None)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        member = self.members.pop(operation_id, None)
+        if member is None:
+            await super().cleanup_operation(operation_id)
+            return
+        self.operations.pop(operation_id, None)
+        member.leave()
 
     async def handle_message(self, message: Any) -> None:
         problem = frame_problem(message)
@@ -98,18 +142,27 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler):
         except SocketAuthRejected as exc:
             await self.websocket.close(code=exc.close_code, reason=exc.reason)
             return
+        finally:
+            # Cancelled by now; the socket need not keep the finished task (memory per socket).
+            self.connection_init_timeout_task = None
         principal = getattr(self.context, "_principal", None)
         expires_at = getattr(principal, "expires_at", None)
-        if self.connection_acknowledged and expires_at is not None and not self.expiry_task:
-            self.expiry_task = asyncio.create_task(self._close_when_token_expires(expires_at))
+        if self.connection_acknowledged and expires_at is not None and not self.expiry_timer:
+            # A timer, not a sleeping task: ~2 KB less per socket (bench_subscribers.py).
+            delay = max(0.0, (expires_at - datetime.now(UTC)).total_seconds())
+            self.expiry_timer = asyncio.get_running_loop().call_later(delay, self._token_expired)
 
-    async def _close_when_token_expires(self, expires_at: datetime) -> None:
-        await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
+    def _token_expired(self) -> None:
+        self.expiry_task = asyncio.create_task(self._close_expired())
+
+    async def _close_expired(self) -> None:
         # The client may have gone at the same moment: closing twice is refused, harmlessly.
         with contextlib.suppress(RuntimeError):
             await self.websocket.close(code=WS_UNAUTHORIZED, reason=TOKEN_EXPIRED)
 
     async def shutdown(self) -> None:
+        if self.expiry_timer is not None:
+            self.expiry_timer.cancel()
         if self.expiry_task is not None:
             self.expiry_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

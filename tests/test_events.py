@@ -7,6 +7,7 @@ import sys
 import threading
 
 from gateway.events import (
+    GAP,
     RESYNC,
     SUBSCRIBER_QUEUE_SIZE,
     InMemoryEventBus,
@@ -127,3 +128,95 @@ async def test_redis_bus_resubscribes_after_the_connection_drops_and_asks_pages_
         await stream.aclose()
     finally:
         await bus.close()
+
+
+async def _publish_n(bus, seller: str, n: int) -> None:
+    for i in range(n):
+        await bus.publish(_event(seller, processed=i))
+
+
+async def test_events_are_numbered_per_seller_and_replayed_after_a_sequence() -> None:
+    bus = InMemoryEventBus(replay_max_events=3)
+    stream = bus.subscribe("seller-a")
+    await _publish_n(bus, "seller-a", 5)
+    await _publish_n(bus, "seller-b", 1)
+    got = [await _next(stream) for _ in range(5)]
+    assert [e.sequence for e in got] == [1, 2, 3, 4, 5]
+    assert {e.epoch for e in got} == {bus.epoch()}
+    # What a page that saw sequence 2 missed: 3, 4, 5 (kept), in order
+    replay = await bus.replay("seller-a", bus.epoch(), 2)
+    assert [e.processed for e in replay.events] == [2, 3, 4]
+    # Nothing missed: an empty replay, not a RESYNC
+    assert (await bus.replay("seller-a", bus.epoch(), 5)).events == []
+    # Trimmed (only 3 kept), another epoch, or a number never given: the gap is gone
+    assert (await bus.replay("seller-a", bus.epoch(), 1)).events is None
+    assert (await bus.replay("seller-a", "other", 4)).events is None
+    assert (await bus.replay("seller-a", bus.epoch(), 6)).events is None
+    await stream.aclose()
+
+
+async def test_a_catch_up_subscriber_gets_a_gap_marker_instead_of_being_dropped() -> None:
+    bus = InMemoryEventBus()
+    slow = bus.subscribe("seller-a", catch_up=True)
+    await _publish_n(bus, "seller-a", SUBSCRIBER_QUEUE_SIZE + 3)
+    # What waited was dropped for one marker; what came after it follows
+    assert (await _next(slow)).phase == GAP
+    assert [(await _next(slow)).sequence for _ in range(2)] == [
+        SUBSCRIBER_QUEUE_SIZE + 2,
+        SUBSCRIBER_QUEUE_SIZE + 3,
+    ]
+    assert bus.subscriber_count == 1
+    await slow.aclose()
+
+
+async def test_redis_numbers_keeps_and_replays_events_of_each_seller(redis_namespace) -> None:
+    bus = RedisEventBus(REDIS_URL, redis_namespace, replay_max_events=3)
+    await bus.start()
+    try:
+        await asyncio.wait_for(bus.connected.wait(), 5)
+        stream = bus.subscribe("seller-a")
+        await _publish_n(bus, "seller-a", 5)
+        got = [await _next(stream) for _ in range(5)]
+        assert [e.sequence for e in got] == [1, 2, 3, 4, 5]
+        assert {e.epoch for e in got} == {bus.epoch()} and bus.epoch()
+        assert bus.position("seller-a")[1] == 5
+        replay = await bus.replay("seller-a", bus.epoch(), 2)
+        assert [e.processed for e in replay.events] == [2, 3, 4]
+        assert (await bus.replay("seller-a", bus.epoch(), 5)).events == []
+        assert (await bus.replay("seller-a", bus.epoch(), 1)).events is None  # trimmed
+        assert (await bus.replay("seller-a", "other", 4)).events is None
+        assert (await bus.replay("seller-b", bus.epoch(), 0)).events == []
+        await stream.aclose()
+    finally:
+        await bus.close()
+
+
+async def test_the_epoch_changes_when_redis_restarts_even_from_its_snapshot(tmp_path) -> None:
+    from tests.support.redis_server import RedisServer
+
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    bus = RedisEventBus(server.url, "epoch-test")
+    try:
+        await bus.start()
+        await asyncio.wait_for(bus.connected.wait(), 5)
+        stream = bus.subscribe("seller-a")
+        await _publish_n(bus, "seller-a", 2)
+        assert [(await _next(stream)).sequence for _ in range(2)] == [1, 2]
+        before = bus.epoch()
+        assert (await bus.replay("seller-a", before, 0)).events is not None
+        # A restart that loads its snapshot (the stream is there, but a snapshot taken before
+        # a crash could be older than what pages saw): a new numbering, the old one refused
+        server.stop()
+        server.start()
+        # (the listener reconnects, learns the new epoch, and tells its pages to refresh)
+        marker = await _next(stream, timeout=30)
+        assert marker.phase == RESYNC and bus.epoch() != before
+        await _publish_n(bus, "seller-a", 1)
+        assert (await bus.replay("seller-a", before, 0)).events is None
+        again = await bus.replay("seller-a", bus.epoch(), 0)
+        assert [e.sequence for e in again.events] == [1]
+        await stream.aclose()
+    finally:
+        await bus.close()
+        server.stop()

@@ -22,6 +22,7 @@ EXPECTED_TABLES = {
     "webhook_delivery",
     "client_review",
     "existing_licence",
+    "drift_finding",
 }
 
 
@@ -32,7 +33,9 @@ async def test_migrations_create_every_table_and_are_idempotent(settings) -> Non
         "models.0003_issues_webhooks",
         "models.0004_lease_owner_rate_limited_since",
         "models.0007_claims_approval",
-        "models.0008_search_indexes",
+        "models.0008_message_codes",
+        "models.0009_drift",
+        "models.0010_search_indexes",
     ]
     assert await db.migrate(settings) == []
     ctx = await db.open_db(settings)

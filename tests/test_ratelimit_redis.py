@@ -65,3 +65,28 @@ async def test_without_redis_each_process_keeps_to_a_cautious_share_never_to_no_
     assert waits[:share] == [0.0] * share and waits[share] > 0.3
     assert any("local budget of 2 requests" in r.getMessage() for r in caplog.records)
     await limiter.aclose()
+
+
+async def test_a_reader_leaving_slots_to_others_gives_way_in_the_shared_window(
+    redis_namespace,
+) -> None:
+    from gateway.ratelimit_redis import RedisRateLimiter
+
+    # Given a shared window of 10 with 7 slots taken by another process's pushes
+    pushes = RedisRateLimiter.from_url(
+        REDIS_URL, limit=10, window_seconds=300, prefix=redis_namespace
+    )
+    reader = RedisRateLimiter.from_url(
+        REDIS_URL, limit=10, window_seconds=300, prefix=redis_namespace
+    )
+    for _ in range(7):
+        await pushes.acquire("halo.example.com")
+    # When the drift check's reader (leaving 4 slots) asks, it waits …
+    waiting = asyncio.create_task(reader.acquire("halo.example.com", leave=4))
+    await asyncio.sleep(0.2)
+    # … and the pushes still get the 3 slots it left them
+    assert [await pushes.acquire("halo.example.com") for _ in range(3)] == [0.0] * 3
+    assert not waiting.done()
+    waiting.cancel()
+    await pushes.aclose()
+    await reader.aclose()

@@ -29,7 +29,9 @@ def _shell_origins(html: str) -> list[str]:
     return json.loads(unescape(content))
 
 
-@pytest.mark.parametrize("path", ["/", "/connection", "/configuration", "/mapping", "/logs"])
+@pytest.mark.parametrize(
+    "path", ["/", "/connection", "/configuration", "/mapping", "/logs", "/drift"]
+)
 def test_every_page_of_the_app_is_served_with_a_policy_allowing_only_this_origin(
     tmp_path, path
 ) -> None:
@@ -41,6 +43,7 @@ def test_every_page_of_the_app_is_served_with_a_policy_allowing_only_this_origin
         assert csp["script-src"] == "'self'"
         assert csp["connect-src"] == "'self'"
         assert csp["frame-ancestors"] == "'none'"
+        assert page.headers["x-frame-options"] == "DENY"  # for browsers without CSP too
         assert _shell_origins(page.text) == []
         script = re.search(r'src="(/assets/[^"]+\.js)"', page.text).group(1)
         asset = httpx.get(gateway.base_url + script)
@@ -53,6 +56,8 @@ def test_the_platform_shell_listed_may_frame_the_app_and_hand_it_tokens(tmp_path
     with _gateway(tmp_path, web_frame_ancestors=[shell]) as gateway:
         page = httpx.get(gateway.base_url + "/mapping")
     assert _csp(page)["frame-ancestors"] == shell
+    # No X-Frame-Options: DENY would contradict the CSP (it cannot name the shell)
+    assert "x-frame-options" not in page.headers
     assert _shell_origins(page.text) == [shell]
 
 

@@ -1,10 +1,12 @@
-"""The daily schedule's wiring: APScheduler cron jobs that call the services.
+"""The daily schedule's wiring: APScheduler jobs that call the services.
 
-Organisations at 08:00 UTC and subscriptions at 18:00 UTC
-(``gateway.services.sync.trigger_scheduled``: once per seller and day, whoever fires), and
-the purge of seller-visible log entries past retention (``gateway.services.logs``). The rules
-live in the services; this module only says when, in which database, and logs a job that
-fails.
+Every ``SCHEDULE_LOOK_SECONDS`` the daily syncs that came due
+(``gateway.services.sync.DailySchedule``: organisations from 08:00 UTC, subscriptions from
+18:00 UTC, each seller at its own offset in the spread window, once per seller and day,
+whoever fires), at 21:00 UTC the daily drift checks the 18:00 pushes did not queue
+(``catch_up_drift_checks``), and at night the purge of seller-visible log entries past
+retention (``gateway.services.logs``). The rules live in the services; this module only says
+when, in which database, and logs a job that fails.
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from gateway import db
 from gateway.services import Deps, build_deps
 from gateway.services import logs as product_log
-from gateway.services.sync import SyncKind, trigger_scheduled
+from gateway.services.sync import DailySchedule, catch_up_drift_checks
 from gateway.settings import Settings
 from workers.broker import build_broker, register_actors
 from workers.queue import DramatiqJobQueue
@@ -30,8 +33,17 @@ logger = logging.getLogger(__name__)
 
 # Daily purge of seller-visible log entries past retention (any quiet hour will do).
 RETENTION_HOUR_UTC = 3
-# A job that fires late (a restart around 18:00) still runs if within this many seconds.
+# A job that fires late (the process was busy or restarting) still runs if within this many
+# seconds. The daily syncs have their own grace (``schedules.MISFIRE_GRACE``) per seller.
 MISFIRE_GRACE_SECONDS = 15 * 60
+# The daily drift check follows each 18:00 push (its end queues it); this many hours after
+# the push slot, the checks no push queued are queued (a push that could not start, or that
+# waits for approval). Kept within the same UTC day: the check's dedupe key is the day's.
+DRIFT_CHECK_CATCH_UP_HOURS = 3
+# How often the scheduler looks for sellers whose daily run came due: a run starts at most
+# this late, and each look queues the runs of this many seconds (at 10,000 sellers and a
+# 45-minute window, about 55).
+SCHEDULE_LOOK_SECONDS = 15
 
 
 def build_scheduler(settings: Settings, deps: Deps, database: db.Database) -> AsyncIOScheduler:
@@ -48,16 +60,23 @@ def build_scheduler(settings: Settings, deps: Deps, database: db.Database) -> As
         return run
 
     common = {"misfire_grace_time": MISFIRE_GRACE_SECONDS, "coalesce": True, "max_instances": 1}
+    schedule = DailySchedule(deps)
     scheduler.add_job(
-        job(trigger_scheduled, deps, SyncKind.ORGANIZATIONS),
-        CronTrigger(hour=settings.organizations_sync_cron_hour, minute=0, timezone=UTC),
-        id="organizations-daily",
+        job(schedule.tick),
+        IntervalTrigger(seconds=SCHEDULE_LOOK_SECONDS, timezone=UTC),
+        id="daily-syncs",
+        # At once on start: a restart catches up the runs that came due meanwhile.
+        next_run_time=datetime.now(UTC),
         **common,
     )
     scheduler.add_job(
-        job(trigger_scheduled, deps, SyncKind.SUBSCRIPTIONS),
-        CronTrigger(hour=settings.subscriptions_sync_cron_hour, minute=0, timezone=UTC),
-        id="subscriptions-daily",
+        job(catch_up_drift_checks, deps),
+        CronTrigger(
+            hour=min(23, settings.subscriptions_sync_cron_hour + DRIFT_CHECK_CATCH_UP_HOURS),
+            minute=0,
+            timezone=UTC,
+        ),
+        id="drift-check-catch-up",
         **common,
     )
     scheduler.add_job(

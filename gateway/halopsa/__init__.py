@@ -4,7 +4,7 @@ A leaf package: it imports httpx (and Starlette in ``simulator``), nothing else 
 it could be published on its own.
 """
 
-from gateway.halopsa.check import ConnectionCheck, check_connection
+from gateway.halopsa.check import ConnectionCheck, PermissionCheck, check_connection
 from gateway.halopsa.client import HaloClient
 from gateway.halopsa.errors import (
     HaloAuthError,
@@ -20,11 +20,12 @@ from gateway.halopsa.errors import (
     HaloUnavailable,
     error_message,
 )
-from gateway.halopsa.ratelimit import InMemoryRateLimiter, RateLimiter
+from gateway.halopsa.ratelimit import InMemoryRateLimiter, RateLimiter, allowed_requests
 from gateway.halopsa.records import (
     CallStats,
     ClientRecord,
     HaloCredentials,
+    LicencePage,
     LicenceRecord,
     LicenceWrite,
     WriteOutcome,
@@ -48,10 +49,13 @@ __all__ = [
     "HaloRetriableError",
     "HaloUnavailable",
     "InMemoryRateLimiter",
+    "LicencePage",
     "LicenceRecord",
     "LicenceWrite",
+    "PermissionCheck",
     "RateLimiter",
     "WriteOutcome",
+    "allowed_requests",
     "check_connection",
     "error_message",
 ]

@@ -16,6 +16,9 @@ the HaloPSA host), then goes out with a cached bearer token. Reactions:
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 import logging
 import random
 import time
@@ -42,6 +45,7 @@ from gateway.halopsa.records import (
     CallStats,
     ClientRecord,
     HaloCredentials,
+    LicencePage,
     LicenceRecord,
     LicenceWrite,
     WriteOutcome,
@@ -91,9 +95,13 @@ class HaloClient:
         backoff_max: float = BACKOFF_MAX_SECONDS,
         batch_size: int = WRITE_BATCH_SIZE,
         rate_limit_patience: float | None = None,
+        leave_for_others: int = 0,
     ) -> None:
         self.credentials = credentials
         self.rate_limiter = rate_limiter
+        # Slots of the rate window this client leaves to others (``RateLimiter.acquire``): a
+        # background reader gives way to the writers sharing the instance's budget.
+        self.leave_for_others = leave_for_others
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
@@ -109,6 +117,9 @@ class HaloClient:
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
         self._token: str | None = None
         self._token_expires = 0.0
+        # The permissions HaloPSA granted the last token (its ``scope``), None when it said
+        # nothing: what the connection test reads to tell a missing permission in advance.
+        self.granted_scopes: frozenset[str] | None = None
         self._token_lock = asyncio.Lock()
 
     async def __aenter__(self) -> HaloClient:
@@ -157,6 +168,7 @@ class HaloClient:
             payload = response.json()
             token = str(payload["access_token"])
             lifetime = float(payload.get("expires_in") or 3600)
+            self.granted_scopes = _scopes(payload.get("scope")) or _jwt_scopes(token)
         except (ValueError, KeyError, TypeError) as exc:
             raise HaloAuthError(
                 "The authorisation server did not answer like HaloPSA.", status=200
@@ -191,7 +203,7 @@ class HaloClient:
         path = urlsplit(url).path
         while True:
             if self.rate_limiter is not None:
-                self.stats.wait_seconds += await self.rate_limiter.acquire(self._limiter_key)
+                self.stats.wait_seconds += await self._acquire_slot()
             headers = {"Accept": "application/json"}
             if auth:
                 headers["Authorization"] = f"Bearer {await self._access_token()}"
@@ -260,6 +272,15 @@ class HaloClient:
                 extra={"cause": cause, "retry": self.stats.retries, "wait_seconds": delay},
             )
             await asyncio.sleep(delay)
+
+    async def _acquire_slot(self) -> float:
+        if self.leave_for_others > 0:
+            waited: float = await self.rate_limiter.acquire(
+                self._limiter_key, leave=self.leave_for_others
+            )
+            return waited
+        waited = await self.rate_limiter.acquire(self._limiter_key)
+        return waited
 
     def _rate_limit_wait(self) -> float:
         """How long to wait after a 429 that names no Retry-After: a slice of the window."""
@@ -345,6 +366,51 @@ class HaloClient:
                 f"record_count said {expected}."
             )
         return list(rows.values())
+
+    async def iter_licence_pages(self) -> AsyncIterator[LicencePage]:
+        """Every licence of the instance, all clients at once, inactive ones too: 100 a page
+        in id order, so ⌈licences / 100⌉ requests instead of at least one per client.
+
+        Stops at the page that reaches the ``record_count`` HaloPSA gives (or a short one).
+        Ids only grow, so licences created during the read come last and shift nothing;
+        a deletion during the read shifts later pages and can hide a licence from them, which
+        only a lower ``record_count`` on a later page tells. A page that goes back in the id
+        order (HaloPSA ignored ``order`` or repeated a page) raises
+        :class:`HaloIncompleteRead` rather than hand out a list nobody can trust.
+        """
+        params = {"includeinactive": "true", "order": "id"}
+        page_no = 1
+        received = 0
+        last_id: int | None = None
+        while True:
+            body = await self._get_json(
+                "/SoftwareLicence",
+                {**params, "pageinate": "true", "page_size": PAGE_SIZE, "page_no": page_no},
+            )
+            rows = body.get("licences") if isinstance(body, dict) else None
+            if not isinstance(rows, list):
+                raise HaloIncompleteRead("HaloPSA's licence list had no licences.")
+            # No record_count (a HaloPSA that leaves it out): the short page ends the list.
+            count = body.get("record_count")
+            total = int(count) if count is not None else None
+            records = [LicenceRecord.from_json(row) for row in rows]
+            if records and last_id is not None and records[0].id <= last_id:
+                raise HaloIncompleteRead(
+                    f"HaloPSA's licence page {page_no} went back to licence {records[0].id} "
+                    f"after {last_id}: the list is not in id order."
+                )
+            if records:
+                last_id = records[-1].id
+            yield LicencePage(page_no=page_no, record_count=total, licences=records)
+            received += len(records)
+            reached = total is not None and received >= total
+            if not records or reached or len(records) < PAGE_SIZE:
+                return
+            page_no += 1
+
+    async def get_licence(self, licence_id: int) -> LicenceRecord:
+        """One licence by id (:class:`HaloNotFound` when HaloPSA no longer has it)."""
+        return LicenceRecord.from_json(await self._get_json(f"/SoftwareLicence/{licence_id}"))
 
     async def read_licences_of(self, client_ids: list[int]) -> dict[int, list[LicenceRecord]]:
         """Every licence of these clients (``read_licences``' guarantees), by the fewer calls:
@@ -466,6 +532,30 @@ class HaloClient:
             if received >= total or len(rows) < PAGE_SIZE:
                 return
             page_no += 1
+
+
+def _scopes(value: Any) -> frozenset[str] | None:
+    """A token's ``scope``: space- or comma-separated text, or a list (None when absent)."""
+    if isinstance(value, str):
+        items = value.replace(",", " ").split()
+    elif isinstance(value, list):
+        items = [str(v) for v in value]
+    else:
+        return None
+    return frozenset(i.strip().lower() for i in items if i.strip()) or None
+
+
+def _jwt_scopes(token: str) -> frozenset[str] | None:
+    """The ``scope`` claim of a JWT access token, read without verifying it (it only tells
+    what HaloPSA granted; HaloPSA itself checks the token on every request)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    return _scopes(claims.get("scope")) if isinstance(claims, dict) else None
 
 
 def _saved_ids(response: httpx.Response, sent: int) -> list[int]:

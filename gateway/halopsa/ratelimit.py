@@ -19,9 +19,20 @@ DEFAULT_LIMIT = 300
 DEFAULT_WINDOW_SECONDS = 300.0
 
 
+def allowed_requests(limit: int, leave: int) -> int:
+    """How many requests of the window a caller that leaves ``leave`` slots may take (1 at
+    least: a reader that gives way still gets through a quiet window)."""
+    return max(1, limit - max(0, leave))
+
+
 class RateLimiter(Protocol):
-    async def acquire(self, key: str) -> float:
-        """Wait until a request may be sent; return the seconds waited."""
+    async def acquire(self, key: str, *, leave: int = 0) -> float:
+        """Wait until a request may be sent; return the seconds waited.
+
+        ``leave``: slots of the window this caller leaves to others. A background reader
+        (the drift check) passes a share of the limit, so it takes a slot only while that
+        many are still free and gives way to writers (the pushes), which may fill the window.
+        """
         ...
 
 
@@ -35,21 +46,23 @@ class InMemoryRateLimiter:
         # Threads: the gateway loop and the embedded worker's loop share this limiter.
         self._lock = threading.Lock()
 
-    def _try(self, key: str) -> float:
+    def _try(self, key: str, leave: int) -> float:
         now = time.monotonic()
+        allowed = allowed_requests(self.limit, leave)
         with self._lock:
             log = self._logs.setdefault(key, deque())
             while log and log[0] <= now - self.window:
                 log.popleft()
-            if len(log) < self.limit:
+            if len(log) < allowed:
                 log.append(now)
                 return 0.0
-            return log[0] + self.window - now
+            # Until enough of the oldest entries age out for this caller's share to be free.
+            return log[len(log) - allowed] + self.window - now
 
-    async def acquire(self, key: str) -> float:
+    async def acquire(self, key: str, *, leave: int = 0) -> float:
         waited = 0.0
         while True:
-            delay = self._try(key)
+            delay = self._try(key, leave)
             if delay <= 0:
                 return waited
             await asyncio.sleep(delay)

@@ -92,6 +92,16 @@ class LicenceRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class LicencePage:
+    """One page of the instance's licence list, with the total HaloPSA gave on it (a total
+    that moves between pages means licences were added or deleted during the read)."""
+
+    page_no: int
+    record_count: int | None  # None: HaloPSA did not say
+    licences: list[LicenceRecord]
+
+
+@dataclass(frozen=True, slots=True)
 class LicenceWrite:
     """One element of a SoftwareLicence POST array: no ``id`` creates, an ``id`` updates."""
 

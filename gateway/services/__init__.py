@@ -65,7 +65,12 @@ def build_deps(
     """
     return Deps(
         settings=settings,
-        bus=build_event_bus(settings.redis_url, settings.redis_namespace),
+        bus=build_event_bus(
+            settings.redis_url,
+            settings.redis_namespace,
+            settings.event_replay_max_events,
+            settings.event_replay_seconds,
+        ),
         queue=queue,
         secret_box=secret_box_from_settings(settings),
         halo_rate_limiter=build_rate_limiter(settings),

@@ -21,17 +21,19 @@ row simply wins (remembering every id would make memory grow with the file).
              upserts.validate_*  ──▶ problems (line, field, message) ──▶ caller
                  │ valid rows
                  ▼
-             upserts.write_*  (one transaction per chunk)
+             upserts.write_*  (one transaction per chunk; on PostgreSQL one statement,
+                               while the next chunk is read and checked)
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -270,7 +272,7 @@ class ImportFile:
                     f"{self.path.name}, line {last_line + 1}: {exc}", field="file"
                 ) from exc
             line, last_line = last_line + 1, reader.line_num  # a quoted cell may span lines
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():
                 continue  # a blank line, or a spreadsheet's empty row (",,,")
             row = _Row(line, dict(zip(order, cells, strict=False)), columns)
             if len(cells) != len(order):
@@ -502,10 +504,13 @@ async def _pass(
     with ImportFile(path, fmt=fmt, kind=kind) as source:
         report = ImportReport(kind=source.kind, mode=ImportMode.VALID_ROWS)
         chunk: list[_Row] = []
+        writes = _Writes()
 
         async def flush() -> None:
-            await _chunk(seller_id, source.kind, chunk, phase, report, on_problem)
+            valid = await _check(seller_id, source.kind, chunk, phase, report, on_problem)
             chunk.clear()
+            if valid is not None:
+                await writes.start(_write(seller_id, source.kind, valid, phase, report))
             if on_progress is not None:
                 on_progress(Progress(phase, report.rows, source.bytes_read, source.total_bytes))
 
@@ -514,7 +519,11 @@ async def _pass(
                 chunk.append(row)
                 if len(chunk) >= chunk_size:
                     await flush()
+            if chunk:
+                await flush()
+            await writes.finish()
         except BadUserInput as exc:  # the file stopped being readable mid-way
+            await writes.finish()
             if phase is Phase.IMPORTING and report.rows:
                 exc.message += (
                     f" The import stopped there after handling {report.rows:,} rows "
@@ -523,22 +532,50 @@ async def _pass(
                     "fix the file and run it again."
                 )
             raise
-        if chunk:
-            await flush()
+        finally:
+            writes.cancel()
         if on_progress is not None:  # the end of the file, even if it ended in blank lines
             on_progress(Progress(phase, report.rows, source.total_bytes, source.total_bytes))
     report.written = phase is Phase.IMPORTING
     return report
 
 
-async def _chunk(
+class _Writes:
+    """One chunk's write in flight while the next chunk is read and checked.
+
+    Parsing and validating a chunk is Python's work, writing it mostly the database's: side
+    by side, an import takes about the longer of the two instead of their sum. Writes still
+    happen one at a time and in file order (a chunk's write starts once the previous one is
+    done), so a later row wins as before; memory is two chunks instead of one.
+    """
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, write: Coroutine[Any, Any, None]) -> None:
+        await self.finish()
+        self._task = asyncio.create_task(write)
+
+    async def finish(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            await task
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+async def _check(
     seller_id: str,
     kind: Kind,
     rows: list[_Row],
     phase: Phase,
     report: ImportReport,
     on_problem: Callable[[RowProblem], None] | None,
-) -> None:
+) -> list[dict[str, Any]] | None:
+    """Validate a chunk and report its problems; its valid rows, or None when only
+    validating."""
     checked: upserts.Validated
     if kind is Kind.ORGANIZATIONS:
         checked = upserts.validate_organizations([_organization_item(r) for r in rows])
@@ -567,8 +604,13 @@ async def _chunk(
             for problem in found[i]:
                 on_problem(problem)
     if phase is Phase.VALIDATING:
-        return
-    valid = [values for i, values in enumerate(checked.rows) if i not in found]
+        return None
+    return [values for i, values in enumerate(checked.rows) if i not in found]
+
+
+async def _write(
+    seller_id: str, kind: Kind, valid: list[dict[str, Any]], phase: Phase, report: ImportReport
+) -> None:
     apply = phase is Phase.IMPORTING
     result: UpsertResult
     if kind is Kind.ORGANIZATIONS:

@@ -21,10 +21,12 @@ from urllib.parse import urlsplit
 from gateway.auth import Principal
 from gateway.db import bound
 from gateway.errors import BadUserInput, InvalidConnection
+from gateway.messages import MessageCode
 from gateway.models import Connection, ConnectionStatus, LogLevel, SyncKind, SyncTrigger
 from gateway.services import Deps, throttle
 from gateway.services import logs as product_log
 from gateway.services.halo_client import credentials_from_values
+from gateway.services.logs import Detail
 from gateway.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -60,11 +62,22 @@ class ConnectionView:
 
 
 @dataclass(frozen=True)
+class PermissionView:
+    """A permission a sync needs, as HaloPSA's API application settings name it, and
+    whether the test proved it (None: HaloPSA did not say)."""
+
+    permission: str
+    needed_for: str
+    granted: bool | None
+
+
+@dataclass(frozen=True)
 class TestResult:
     success: bool
     message: str
     reason: str
     reason_code: str
+    permissions: tuple[PermissionView, ...] = ()
 
 
 async def get_connection(seller_id: str) -> ConnectionView:
@@ -157,6 +170,9 @@ async def _check(deps: Deps, data: ConnectionInput) -> TestResult:
         message=TEST_OK if result.ok else TEST_FAILED,
         reason=result.reason,
         reason_code=result.code,
+        permissions=tuple(
+            PermissionView(p.permission, p.needed_for, p.granted) for p in result.permissions
+        ),
     )
 
 
@@ -174,10 +190,17 @@ async def test_connection(deps: Deps, principal: Principal, data: ConnectionInpu
         principal.seller_id,
         LogLevel.INFO if result.success else LogLevel.ERROR,
         "Connection test successful" if result.success else "Connection test failed",
-        product_log.format_details(
-            **{"Reseller ID": principal.seller_id, "Provider": product_log.PROVIDER},
-            By=principal.subject,
-            Result=result.reason,
+        product_log.details_line(
+            (
+                MessageCode.CONNECTION_TEST_SUCCEEDED
+                if result.success
+                else MessageCode.CONNECTION_TEST_FAILED
+            ),
+            product_log.reseller(principal.seller_id),
+            product_log.provider(),
+            product_log.by(principal.subject),
+            Detail("result", "Result", result.reason),
+            extra={"resultCode": result.reason_code},
         ),
     )
     return result
@@ -205,8 +228,12 @@ async def save_connection(deps: Deps, principal: Principal, data: ConnectionInpu
             seller_id,
             LogLevel.ERROR,
             "Connection settings not saved",
-            product_log.format_details(
-                **{"Reseller ID": seller_id}, By=principal.subject, Reason=result.reason
+            product_log.details_line(
+                MessageCode.CONNECTION_NOT_SAVED,
+                product_log.reseller(seller_id),
+                product_log.by(principal.subject),
+                Detail("reason", "Reason", result.reason),
+                extra={"reasonCode": result.reason_code},
             ),
         )
         raise InvalidConnection(INVALID, reason=result.reason, reasonCode=result.reason_code)
@@ -234,10 +261,12 @@ async def save_connection(deps: Deps, principal: Principal, data: ConnectionInpu
         seller_id,
         LogLevel.INFO,
         "Connection settings saved",
-        product_log.format_details(
-            **{"Reseller ID": seller_id, "Provider": product_log.PROVIDER},
-            By=principal.subject,
-            **{"Resource server": resolved.resource_server},
+        product_log.details_line(
+            MessageCode.CONNECTION_SAVED,
+            product_log.reseller(seller_id),
+            product_log.provider(),
+            product_log.by(principal.subject),
+            Detail("resourceServer", "Resource server", resolved.resource_server),
         ),
     )
     queued = False

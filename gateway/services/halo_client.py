@@ -21,8 +21,9 @@ class SharedRateLimiter(Protocol):
     """``gateway.halopsa.RateLimiter`` that the process owns: it may hold Redis clients,
     closed with the Deps."""
 
-    async def acquire(self, key: str) -> float:
-        """Wait until a request may be sent; return the seconds waited."""
+    async def acquire(self, key: str, *, leave: int = 0) -> float:
+        """Wait until a request may be sent (leaving ``leave`` slots of the window to
+        others); return the seconds waited."""
         ...
 
     async def aclose(self) -> None:
@@ -71,8 +72,13 @@ def _credentials(values: Any, client_secret: str) -> HaloCredentials:
     )
 
 
-def open_client(deps: Deps, credentials: HaloCredentials) -> HaloClient:
-    """A HaloPSA client with this process's limiter, timeouts and retry budget."""
+def open_client(
+    deps: Deps, credentials: HaloCredentials, *, leave_for_others: int = 0
+) -> HaloClient:
+    """A HaloPSA client with this process's limiter, timeouts and retry budget.
+
+    ``leave_for_others``: slots of the rate window it leaves to the other clients (a
+    background reader that gives way to the pushes)."""
     from gateway.halopsa import HaloClient
 
     settings = deps.settings
@@ -82,4 +88,5 @@ def open_client(deps: Deps, credentials: HaloCredentials) -> HaloClient:
         timeout=settings.halo_timeout_seconds,
         max_retries=settings.halo_max_retries,
         transport=deps.halo_transport,
+        leave_for_others=leave_for_others,
     )

@@ -8,12 +8,14 @@ sync" for organisations from HaloPSA, "Subscriptions sync" for subscriptions to 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 
 from gateway.models import IssueKind, SyncKind
 
 SYNC_NAMES = {
     SyncKind.ORGANIZATIONS.value: "customers sync",
     SyncKind.SUBSCRIPTIONS.value: "subscriptions sync",
+    SyncKind.RECONCILE.value: "drift check",
 }
 
 
@@ -27,7 +29,7 @@ def _sync_name(subject: str) -> str:
     return SYNC_NAMES.get(subject, "sync")
 
 
-def issue_text(kind: IssueKind, subject: str = "", *, hour: int | None = None) -> IssueText:
+def issue_text(kind: IssueKind, subject: str = "", *, at: time | None = None) -> IssueText:
     """The words of an issue; ``subject`` is the sync kind for the per-sync kinds."""
     if kind is IssueKind.CONNECTION_REJECTED:
         return IssueText(
@@ -69,13 +71,23 @@ def issue_text(kind: IssueKind, subject: str = "", *, hour: int | None = None) -
         )
     if kind is IssueKind.SYNC_OVERDUE:
         name = _sync_name(subject)
-        when = f" at {hour:02d}:00 UTC" if hour is not None else ""
+        when = f" at {at:%H:%M} UTC" if at is not None else ""
         return IssueText(
             f"The daily {name} is overdue: it did not run{when}, or no scheduled run has "
             "succeeded for more than 26 hours.",
             f"A manual {name} brings your data up to date meanwhile. If this happens again, "
             "the schedule itself may be stopped: contact support. The issue closes itself "
             f"after the next scheduled {name} that succeeds.",
+        )
+    if kind is IssueKind.DRIFT_FOUND:
+        return IssueText(
+            "Licences in HaloPSA no longer hold what this integration wrote: some were "
+            "edited, deactivated or deleted there by hand.",
+            "Open the drift report to see each licence, field by field (what the integration "
+            "wrote → what HaloPSA holds). The platform wins: the next sync that changes a "
+            "subscription overwrites the hand edits of its licence, and HaloPSA rejects the "
+            "next update of a deleted one. If an edit was right, make it on the platform. The "
+            "issue closes itself after a drift check that finds none.",
         )
     if kind is IssueKind.SYNC_NEEDS_APPROVAL:
         return IssueText(
@@ -110,6 +122,14 @@ def overdue_detail(name: str, *, missed_at: str | None, last_success: str | None
         else f"No scheduled {name} has succeeded yet."
     )
     return " ".join(parts)
+
+
+def drift_detail(*, edited: int, deactivated: int, deleted: int, run_id: int) -> str:
+    """The detail line of a drift issue: what the last drift check found."""
+    return (
+        f"{edited} edited, {deactivated} deactivated and {deleted} deleted in HaloPSA "
+        f"(drift check run {run_id})."
+    )
 
 
 def existing_licences_detail(organization: str, client: str, client_id: int, undecided: int) -> str:

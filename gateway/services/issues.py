@@ -68,10 +68,11 @@ from gateway.models import (
     SyncScope,
     SyncTrigger,
 )
-from gateway.services import Deps, webhooks
+from gateway.services import Deps, daily_slots, webhooks
 from gateway.services.issue_texts import (
     SYNC_NAMES,
     IssueText,
+    drift_detail,
     existing_licences_detail,
     issue_text,
     overdue_detail,
@@ -87,6 +88,7 @@ SEVERITY = {
     IssueKind.SYNC_FAILED: IssueSeverity.ERROR,
     IssueKind.RATE_LIMIT_EXHAUSTED: IssueSeverity.WARNING,
     IssueKind.RECORDS_REJECTED: IssueSeverity.WARNING,
+    IssueKind.DRIFT_FOUND: IssueSeverity.WARNING,
     # Customers' billing stops moving until the seller approves or cancels.
     IssueKind.SYNC_NEEDS_APPROVAL: IssueSeverity.ERROR,
     IssueKind.EXISTING_LICENCES_TO_REVIEW: IssueSeverity.WARNING,
@@ -102,8 +104,9 @@ CLEARED_BY_ANY_SUCCESS = (
 # The seed's rule: a daily sync that has not succeeded for more than a day and a bit is overdue
 # (26 h: a day plus room for a slow run, without waiting for a second missed day).
 OVERDUE_AFTER = timedelta(hours=26)
-# A slot (08:00 / 18:00) counts as missed once this has passed without a scheduled run: the
-# scheduler's misfire grace (15 min) plus slack for a slow enqueue.
+# A seller's slot (08:00 / 18:00 plus its offset in the spread window) counts as missed once
+# this has passed since its planned time without a scheduled run: the scheduler's misfire
+# grace (15 min) plus slack for a slow enqueue.
 SLOT_GRACE = timedelta(minutes=30)
 # A run queued this much before its slot (clock skew between scheduler and database) counts.
 SLOT_EARLY = timedelta(minutes=5)
@@ -146,15 +149,12 @@ def failure_kind(error: BaseException | None) -> IssueKind | None:
 
 
 def texts(issue: IntegrationIssue, deps: Deps) -> IssueText:
-    hour = None
+    at = None
     if issue.kind is IssueKind.SYNC_OVERDUE:
-        settings = deps.settings
-        hour = (
-            settings.organizations_sync_cron_hour
-            if issue.subject == SyncKind.ORGANIZATIONS.value
-            else settings.subscriptions_sync_cron_hour
-        )
-    return issue_text(issue.kind, issue.subject, hour=hour)
+        # The seller's own time of day: the slot's hour plus its offset in the spread window.
+        kind = SyncKind(issue.subject)
+        at = daily_slots.time_of_day(deps.settings, kind, issue.seller_id)
+    return issue_text(issue.kind, issue.subject, at=at)
 
 
 def is_muted(issue: IntegrationIssue, now: datetime | None = None) -> bool:
@@ -423,7 +423,41 @@ async def _after_run(run: SyncRun, deps: Deps, error: BaseException | None) -> N
     ):
         # Only a full run shows no record is rejected any more (one organisation's is not).
         changes += await resolve_issues(seller_id, [IssueKind.RECORDS_REJECTED])
+    if state is RunState.SUCCEEDED and run.kind is SyncKind.RECONCILE:
+        changes += await _drift_issue(deps, run, run_ref)
     await announce(deps, changes)
+
+
+async def _drift_issue(deps: Deps, run: SyncRun, run_ref: str) -> list[IssueChange | None]:
+    """A drift check that found licences we wrote edited, deactivated or deleted in HaloPSA
+    opens (or counts on) DRIFT_FOUND; one that found none resolves it."""
+    from gateway.services.sync.drift_report import drift_counts, drift_found
+
+    seller_id: str = run.seller_id
+    counts = await drift_counts(run.id)
+    if not drift_found(counts):
+        return list(await resolve_issues(seller_id, [IssueKind.DRIFT_FOUND]))
+    return [
+        await open_issue(
+            deps,
+            seller_id,
+            IssueKind.DRIFT_FOUND,
+            ref=run_ref,
+            run_id=run.id,
+            detail=drift_detail(
+                edited=counts.edited,
+                deactivated=counts.deactivated,
+                deleted=counts.deleted,
+                run_id=run.id,
+            ),
+            data={
+                "edited": counts.edited,
+                "deactivated": counts.deactivated,
+                "deleted": counts.deleted,
+                "foreign": counts.foreign,
+            },
+        )
+    ]
 
 
 async def _reviews_found(deps: Deps, run: SyncRun) -> list[IssueChange | None]:
@@ -537,21 +571,33 @@ async def rejected_records(run: SyncRun) -> list[dict[str, Any]]:
 # --- overdue (the watchdog) -------------------------------------------------------------------
 
 
-def latest_slot(now: datetime, hour: int) -> datetime:
-    """The last daily slot at ``hour`` UTC that should have a run by ``now``."""
-    today = now.astimezone(UTC).replace(hour=hour, minute=0, second=0, microsecond=0)
-    return today if now >= today + SLOT_GRACE else today - timedelta(days=1)
+def seller_slot(
+    deps: Deps, kind: SyncKind, seller_id: str, now: datetime
+) -> tuple[datetime, datetime]:
+    """(slot start, planned time) of the seller's last daily run of ``kind`` that should
+    have come by ``now``: planned (the slot's hour plus the seller's offset in the spread
+    window) at least the grace ago."""
+    today = now.astimezone(UTC).date()
+    slots = [
+        (
+            daily_slots.slot_start(deps.settings, kind, day),
+            daily_slots.planned_at(deps.settings, kind, seller_id, day),
+        )
+        for day in (today, today - daily_slots.ONE_DAY, today - 2 * daily_slots.ONE_DAY)
+    ]
+    # Two days back is always old enough: the spread is shorter than a day.
+    return next((slot for slot in slots if now >= slot[1] + SLOT_GRACE), slots[-1])
 
 
 async def check_overdue(deps: Deps, now: datetime | None = None) -> list[IssueChange]:
     """Open or resolve the SYNC_OVERDUE issues of every seller with a verified connection.
 
-    Overdue means: the last slot (08:00 organisations, 18:00 subscriptions, UTC) passed with
-    no scheduled run, or no scheduled run has succeeded for 26 h. Sellers whose connection
-    was verified after the slot (or less than 26 h ago) are not held to it yet.
+    Overdue means: the seller's last slot (08:00 organisations, 18:00 subscriptions, UTC, at
+    the seller's offset in the spread window) passed with no scheduled run, or no scheduled
+    run has succeeded for 26 h. Sellers whose connection was verified after the slot (or less
+    than 26 h ago) are not held to it yet.
     """
     now = now or now_utc()
-    settings = deps.settings
     eligible = {
         row["seller_id"]: row["verified_at"]
         for row in await Connection.filter(status=ConnectionStatus.VERIFIED).values(
@@ -559,16 +605,20 @@ async def check_overdue(deps: Deps, now: datetime | None = None) -> list[IssueCh
         )
     }
     changes: list[IssueChange] = []
-    for kind, hour in (
-        (SyncKind.ORGANIZATIONS, settings.organizations_sync_cron_hour),
-        (SyncKind.SUBSCRIPTIONS, settings.subscriptions_sync_cron_hour),
-    ):
-        slot = latest_slot(now, hour)
-        fired = set(
-            await SyncRun.filter(
-                kind=kind, trigger=SyncTrigger.SCHEDULED, queued_at__gte=slot - SLOT_EARLY
-            ).values_list("seller_id", flat=True)
+    for kind in (SyncKind.ORGANIZATIONS, SyncKind.SUBSCRIPTIONS):
+        # The earliest slot start any seller's last slot can have (see seller_slot).
+        earliest = daily_slots.slot_start(
+            deps.settings, kind, now.astimezone(UTC).date() - 2 * daily_slots.ONE_DAY
         )
+        last_queued = {
+            row["seller_id"]: row["last"]
+            for row in await SyncRun.filter(
+                kind=kind, trigger=SyncTrigger.SCHEDULED, queued_at__gte=earliest - SLOT_EARLY
+            )
+            .annotate(last=Max("queued_at"))
+            .group_by("seller_id")
+            .values("seller_id", "last")
+        }
         last_ok = {
             row["seller_id"]: row["last"]
             for row in await SyncRun.filter(
@@ -582,14 +632,16 @@ async def check_overdue(deps: Deps, now: datetime | None = None) -> list[IssueCh
         name = SYNC_NAMES[kind.value]
         for seller_id, verified_at in eligible.items():
             since = verified_at or datetime.min.replace(tzinfo=UTC)
-            missed = since <= slot and seller_id not in fired
+            slot, planned = seller_slot(deps, kind, seller_id, now)
+            queued = last_queued.get(seller_id)
+            missed = since <= planned and (queued is None or queued < slot - SLOT_EARLY)
             last = last_ok.get(seller_id)
             stale = since <= now - OVERDUE_AFTER and (last is None or last < now - OVERDUE_AFTER)
             if not (missed or stale):
                 continue
             overdue.add(seller_id)
             ref = (
-                f"slot:{slot.isoformat()}"
+                f"slot:{planned.isoformat()}"
                 if missed
                 else f"stale:{last.isoformat() if last else '-'}"
             )
@@ -601,7 +653,7 @@ async def check_overdue(deps: Deps, now: datetime | None = None) -> list[IssueCh
                 subject=kind.value,
                 detail=overdue_detail(
                     name,
-                    missed_at=f"{slot:%Y-%m-%d %H:%M} UTC" if missed else None,
+                    missed_at=f"{planned:%Y-%m-%d %H:%M} UTC" if missed else None,
                     last_success=f"{last:%Y-%m-%d %H:%M} UTC" if last else None,
                 ),
                 now=now,

@@ -7,11 +7,22 @@ data, not the process log: they are written to the database and shown to the sel
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tortoise.expressions import Subquery
 
+from gateway.messages import (
+    Message,
+    MessageCode,
+    Params,
+    ParamValue,
+    merge_params,
+    read_params,
+    stored_params,
+)
 from gateway.models import LogEntry, LogLevel, Seller
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 from gateway.services.statements import Statement, statement_for, to_datetime
@@ -23,24 +34,54 @@ async def record(
     seller_id: str,
     level: LogLevel,
     title: str,
-    details: str = "",
+    details: Message,
     *,
     run_id: int | None = None,
     at: datetime | None = None,
 ) -> LogEntry:
+    """An entry: its title (the seed's words for what happened) and its details, whose code
+    and parameters are stored beside the text (``gateway.messages``)."""
     return await LogEntry.create(
         seller_id=seller_id,
         run_id=run_id,
         level=level,
         title=title,
-        details=details,
+        details=details.text,
+        code=details.code.value,
+        params=stored_params(details.params),
         created_at=at or datetime.now(UTC),
     )
 
 
-def format_details(**fields: object) -> str:
-    """``Reseller ID: s-1, Provider: HALO, Created: 3`` — the seed's "details line"."""
-    return ", ".join(f"{key}: {value}" for key, value in fields.items())
+@dataclass(frozen=True)
+class Detail:
+    """One ``Label: value`` of a details line, and the parameter it is (``shown``: how the
+    line writes the value, when not as it is)."""
+
+    name: str
+    label: str
+    value: ParamValue
+    shown: str | None = None
+
+
+def details_line(code: MessageCode, *fields: Detail, extra: Params | None = None) -> Message:
+    """``Reseller ID: s-1, Provider: HALO, Created: 3`` — the seed's "details line"; its
+    parameters are the fields, then ``extra`` (what a field's shown value says in words,
+    e.g. the organisation a scope names)."""
+    text = ", ".join(f"{f.label}: {f.value if f.shown is None else f.shown}" for f in fields)
+    return Message(code, text, merge_params({f.name: f.value for f in fields}, extra or {}))
+
+
+def reseller(seller_id: str) -> Detail:
+    return Detail("resellerId", "Reseller ID", seller_id)
+
+
+def provider() -> Detail:
+    return Detail("provider", "Provider", PROVIDER)
+
+
+def by(subject: str) -> Detail:
+    return Detail("by", "By", subject)
 
 
 # --- the Logs & Monitoring page -------------------------------------------------------------
@@ -107,6 +148,8 @@ class LogRecord:
     title: str
     details: str
     run_id: int | None
+    code: MessageCode
+    params: dict[str, ParamValue]
 
 
 def _log_where(
@@ -124,7 +167,7 @@ def _log_where(
         where.append(f"run_id = {s.param(run_id)}")
     term = (search or "").strip()[:MAX_SEARCH_LENGTH]
     if term:
-        # title and details, lowered once when written (migration 0008): no case folding
+        # title and details, lowered once when written (migration 0010): no case folding
         # per row; the seller's window entries read from an index alone (both databases).
         where.append(s.contains("search_text", term))
     return " AND ".join(where)
@@ -154,20 +197,31 @@ async def list_logs(
     s = statement_for(LogEntry)
     where = _log_where(s, seller_id, since, level, run_id, search)  # numbered: used twice
     rows = await s.fetch(
-        f"SELECT h.total, g.id, g.level, g.created_at, g.title, g.details, g.run_id"
+        "SELECT h.total, g.id, g.level, g.created_at, g.title, g.details, g.run_id, g.code,"
+        " g.params"
         f" FROM (SELECT (SELECT COUNT(*) FROM log_entry WHERE {where}) AS total) h"
-        " LEFT JOIN (SELECT id, level, created_at, title, details, run_id FROM log_entry"
-        f" WHERE id IN (SELECT id FROM log_entry WHERE {where}"
+        " LEFT JOIN (SELECT id, level, created_at, title, details, run_id, code, params"
+        f" FROM log_entry WHERE id IN (SELECT id FROM log_entry WHERE {where}"
         " ORDER BY created_at DESC, id DESC"
         f" LIMIT {s.param(page_size)} OFFSET {s.param(offset)})) g ON 1 = 1"
         " ORDER BY g.created_at DESC, g.id DESC"
     )
-    items = [
-        LogRecord(r[1], LogLevel(r[2]), to_datetime(r[3]), r[4], r[5], r[6])
-        for r in rows
-        if r[1] is not None
-    ]
+    items = [_log_record(r) for r in rows if r[1] is not None]
     return Page(items, rows[0][0], page, page_size)
+
+
+def _log_record(r: Any) -> LogRecord:
+    stored = json.loads(r[8]) if isinstance(r[8], str) else r[8]
+    return LogRecord(
+        r[1],
+        LogLevel(r[2]),
+        to_datetime(r[3]),
+        r[4],
+        r[5],
+        r[6],
+        MessageCode.of_stored(r[7]),
+        read_params(stored),
+    )
 
 
 async def purge_expired_logs(retention_days: int, now: datetime | None = None) -> int:

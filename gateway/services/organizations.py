@@ -4,7 +4,7 @@ The grid is one hand-written SQL statement per page: the rows (LEFT JOINs to the
 the PSA organisation), the total and the flags the rows depend on (HaloPSA unreachable, the
 seller's running sync, each organisation's cooldown) as subqueries — one round trip, no ORM
 query building. Rows are plain dataclasses named as the GraphQL type, returned as they are.
-Search reads the pre-lowered ``search_text`` columns of migration 0008 (trigram-indexed on
+Search reads the pre-lowered ``search_text`` columns of migration 0010 (trigram-indexed on
 PostgreSQL).
 
 "Response Error" (seed: "If there's an issue retrieving responses from PSA integration"):
@@ -39,6 +39,7 @@ from gateway.models import (
     SyncScope,
 )
 from gateway.services import logs as product_log
+from gateway.services import mapping_texts
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 from gateway.services.statements import Statement, as_datetime, statement_for
@@ -459,20 +460,13 @@ async def map_organization(
         mapped_at=now,
         mapped_by=principal.subject,
     )
-    verb = "remapped" if current is not None else "mapped"
-    previous = (
-        f" (previously HaloPSA '{current.psa_organization.name}' "
-        f"(ID {current.psa_organization.halo_id}))"
-        if current is not None
-        else ""
+    previous = current.psa_organization if current is not None else None
+    title, details = mapping_texts.mapped(
+        mapping_texts.Side(org.external_id, org.name, org.reference, psa.halo_id, psa.name),
+        principal.subject,
+        (previous.halo_id, previous.name) if previous is not None else None,
     )
-    await product_log.record(
-        seller_id,
-        LogLevel.INFO,
-        f"Organization {verb}",
-        f"Organization '{org.name}' ({org.reference}) {verb} to HaloPSA '{psa.name}' "
-        f"(ID {psa.halo_id}){previous} by {principal.subject}.",
-    )
+    await product_log.record(seller_id, LogLevel.INFO, title, details)
     return await _row_for(seller_id, org, cooldown_minutes)
 
 
@@ -491,13 +485,13 @@ async def unmap_organization(
         await MappingChange.filter(organization_id=org.id, unmapped_at__isnull=True).update(
             unmapped_at=now, unmapped_by=principal.subject
         )
+        psa = current.psa_organization
+        side = mapping_texts.Side(org.external_id, org.name, org.reference, psa.halo_id, psa.name)
         await product_log.record(
             seller_id,
             LogLevel.INFO,
-            "Organization unmapped",
-            f"Organization '{org.name}' ({org.reference}) unmapped from HaloPSA "
-            f"'{current.psa_organization.name}' (ID {current.psa_organization.halo_id}) by "
-            f"{principal.subject}. Subscriptions already in HaloPSA stay unchanged.",
+            mapping_texts.UNMAPPED_TITLE,
+            mapping_texts.unmapped(side, principal.subject),
         )
     return await _row_for(seller_id, org, cooldown_minutes)
 

@@ -6,7 +6,7 @@ costs more than running it, and the ORM cannot say "count as a subquery beside a
 page" anyway, so these few statements are written by hand. This module is what they share:
 placeholders in the database's style, values as the database stores them (Tortoise keeps
 datetimes as ``isoformat(" ")`` text on SQLite, booleans as 0/1), and the case-insensitive
-"contains" that the search columns of migration 0008 make cheap.
+"contains" that the search columns of migration 0010 make cheap.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 from gateway.auth import Principal
 from gateway.db import current_connection_name
 from gateway.errors import BadUserInput, NotFound, PsaOrganizationTaken
+from gateway.messages import Message, MessageCode
 from gateway.models import LogLevel, Organization, OrganizationMapping, PsaOrganization
 from gateway.services import logs as product_log
 from gateway.services import organizations
@@ -193,7 +194,16 @@ async def apply_suggested_mappings(
             seller_id,
             LogLevel.INFO,
             "Suggested mappings applied",
-            f"{len(mapped)} organizations mapped from suggestions scoring at least {min_score}"
-            f" ({skipped} skipped: changed meanwhile) by {principal.subject}.",
+            Message(
+                MessageCode.SUGGESTED_MAPPINGS_APPLIED,
+                f"{len(mapped)} organizations mapped from suggestions scoring at least "
+                f"{min_score} ({skipped} skipped: changed meanwhile) by {principal.subject}.",
+                {
+                    "mapped": len(mapped),
+                    "minScore": min_score,
+                    "skipped": skipped,
+                    "by": principal.subject,
+                },
+            ),
         )
     return ApplyResult(len(mapped), skipped, mapped)

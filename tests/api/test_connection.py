@@ -81,6 +81,60 @@ async def test_a_failing_test_says_not_successful_and_why(
     assert words in result["reason"]
 
 
+PREFLIGHT = """mutation ($input: ConnectionInput!) { testConnection(input: $input) {
+success reasonCode reason permissions { permission neededFor granted } } }"""
+
+
+@pytest.mark.parametrize(
+    ("granted", "missing"),
+    [
+        (["read:customers", "read:softwarelicensing"], "edit:softwarelicensing"),
+        (["read:customers", "edit:softwarelicensing"], "read:softwarelicensing"),
+        (["read:softwarelicensing", "edit:softwarelicensing"], "read:customers"),
+    ],
+    ids=["cannot-write-licences", "cannot-read-licences", "cannot-read-clients"],
+)
+async def test_the_test_names_a_missing_permission_in_halopsas_words_without_writing(
+    gateway, halo_sim, granted, missing
+) -> None:
+    # Given an API application whose Permissions tab lacks one permission a sync needs
+    sim = halo_sim.instance()
+    sim.add_client("Acme")
+    sim.set_permissions(granted)
+
+    result = (await gateway.gql(PREFLIGHT, _input(halo_sim)))["data"]["testConnection"]
+
+    # Then the test fails naming it as HaloPSA's settings do, and where to tick it
+    assert (result["success"], result["reasonCode"]) == (False, "PERMISSION_DENIED")
+    assert f'"{missing}"' in result["reason"]
+    assert "Configuration > Integrations > HaloPSA API > View Applications" in result["reason"]
+    assert {p["permission"]: p["granted"] for p in result["permissions"]} == {
+        "read:customers": missing != "read:customers",
+        "read:softwarelicensing": missing != "read:softwarelicensing",
+        "edit:softwarelicensing": missing != "edit:softwarelicensing",
+    }
+    # And it proved it with reads only: no POST reached HaloPSA's API, nothing was created
+    assert sim.counters.get("requests_post", 0) == 0 and sim.licences == {}
+    saved = await gateway.gql(SAVE, _input(halo_sim))
+    assert assert_error_code(saved, "INVALID_CONNECTION")["extensions"]["reasonCode"] == (
+        "PERMISSION_DENIED"
+    )
+
+
+async def test_the_test_proves_every_permission_a_sync_needs(gateway, halo_sim) -> None:
+    sim = halo_sim.instance()
+    sim.add_client("Acme")
+    sim.set_permissions(["all:standard"])
+    result = (await gateway.gql(PREFLIGHT, _input(halo_sim)))["data"]["testConnection"]
+    assert (result["success"], result["reasonCode"]) == (True, "OK")
+    assert [(p["permission"], p["granted"]) for p in result["permissions"]] == [
+        ("read:customers", True),
+        ("read:softwarelicensing", True),
+        ("edit:softwarelicensing", True),
+    ]
+    assert sim.counters.get("requests_post", 0) == 0
+
+
 async def test_a_wrong_tenant_is_refused(gateway, halo_sim) -> None:
     halo_sim.state.add_instance("acme", client_id="c", client_secret="s3cret-x", tenant="acme")
     api, auth = halo_sim.urls("acme")

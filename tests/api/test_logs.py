@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gateway.messages import Message, MessageCode
 from gateway.models import LogEntry, LogLevel, SyncKind, SyncRun, SyncTrigger
 from gateway.services import logs
 from tests.conftest import assert_error_code
@@ -140,12 +141,24 @@ async def test_search_matches_title_and_details_case_insensitively(gateway, entr
     assert by_details["total"] == 11  # 7, 70-79
 
 
+async def test_entries_written_before_codes_read_as_legacy_with_their_text(
+    gateway, entries
+) -> None:
+    query = "{ logs(pageSize: 10) { entries { title details code params { name value } } } }"
+    entry = (await gateway.gql(query))["data"]["logs"]["entries"][0]
+    assert entry == {"title": "Entry 0", "details": "details 0", "code": "LEGACY", "params": []}
+
+
 async def test_the_run_filter_shows_one_sync_runs_entries(gateway, entries) -> None:
     run = await SyncRun.create(
         seller_id="seller-a", kind=SyncKind.SUBSCRIPTIONS, trigger=SyncTrigger.MANUAL
     )
-    await logs.record("seller-a", LogLevel.INFO, "Subscriptions sync started", run_id=run.id)
-    await logs.record("seller-a", LogLevel.WARNING, "Subscription skipped", run_id=run.id)
+    started = Message(MessageCode.SUBSCRIPTIONS_SYNC_STARTED, "Trigger: manual")
+    skipped = Message(MessageCode.SUBSCRIPTION_SKIPPED, "Quantity is zero")
+    await logs.record(
+        "seller-a", LogLevel.INFO, "Subscriptions sync started", started, run_id=run.id
+    )
+    await logs.record("seller-a", LogLevel.WARNING, "Subscription skipped", skipped, run_id=run.id)
     page = (await gateway.gql(LOGS, {"runId": str(run.id)}))["data"]["logs"]
     assert [e["title"] for e in page["entries"]] == [
         "Subscription skipped",

@@ -164,6 +164,17 @@ async def test_map_remap_and_unmap_keep_a_history_and_an_audit_trail(gateway, sc
         await LogEntry.filter(seller_id="seller-a").order_by("id").values_list("title", flat=True)
     )
     assert titles == ["Organization mapped", "Organization remapped", "Organization unmapped"]
+    # The Logs page reads each with its code, the organisation by its public id and name
+    logs = await gateway.gql("{ logs { entries { code params { name value } } } }")
+    entries = logs["data"]["logs"]["entries"]  # newest first
+    assert [e["code"] for e in entries] == [
+        "ORGANIZATION_UNMAPPED",
+        "ORGANIZATION_REMAPPED",
+        "ORGANIZATION_MAPPED",
+    ]
+    remap = {p["name"]: p["value"] for p in entries[1]["params"]}
+    assert (remap["organizationId"], remap["psaOrganizationId"]) == ("org-05", "1006")
+    assert remap["previousPsaOrganizationId"] == "1005"
 
 
 async def test_a_psa_organization_already_mapped_elsewhere_is_taken(gateway, scene) -> None:

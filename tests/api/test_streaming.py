@@ -94,11 +94,6 @@ RESUMABLE = """subscription Resume($after: Int, $epoch: String) {
 syncEvents(afterSequence: $after, epoch: $epoch) { runId phase sequence epoch } }"""
 
 
-@pytest.mark.xfail(
-    reason="syncEvents(afterSequence:) comes with the fanout branch (#15): drop this mark "
-    "once it is merged",
-    strict=True,
-)
 async def test_sse_and_multipart_resume_after_the_last_sequence_like_the_websocket(
     migrated_db, halo_sim, gateway
 ) -> None:

@@ -83,3 +83,87 @@ async def test_a_sync_streams_queued_started_progress_completed_to_its_seller_on
     finally:
         for socket in (mine, other, overview):
             await socket.close()
+
+
+ORG_EVENTS = """subscription { syncEvents { runId phase organizationId organizationName message
+code params { name value } } }"""
+SYNC_ONE = """mutation ($id: ID!) { syncOrganizationSubscriptions(organizationId: $id) {
+id organizationId organizationName } }"""
+RUN_LOGS = """query ($runId: ID) { logs(runId: $runId, pageSize: 100) { entries { title details
+code params { name value } } } }"""
+
+
+def _params(item: dict) -> dict:
+    return {p["name"]: p["value"] for p in item["params"]}
+
+
+async def test_a_one_organisation_sync_names_it_by_the_grid_id_in_events_runs_and_logs(
+    migrated_db, halo_sim, gateway
+) -> None:
+    # Given: an organisation whose database id is not its public id (others came first)
+    await data.simulator_connection(migrated_db, "seller-a", halo_sim)
+    sim = halo_sim.instance()
+    for i in range(3):
+        await data.organization("seller-a", f"other-{i}", f"Other {i}")
+    org = await data.mapped_organization(
+        "seller-a", "acme-7", "Acme Corp", sim.add_client("Acme Ltd")
+    )
+    await data.subscription(org, "sub-1")
+    await data.subscription(org, "sub-0", quantity=0)  # skipped: a WARNING entry naming it
+    grid = await gateway.gql('{ organizations(search: "Acme") { rows { id name } } }')
+    row = grid["data"]["organizations"]["rows"][0]
+    socket = await _connected(gateway)
+    try:
+        await subscribe(socket, ORG_EVENTS)
+        await asyncio.sleep(0.2)  # subscription registered on the bus
+
+        # When: the seller syncs that row's subscriptions
+        run = await trigger(gateway, SYNC_ONE, variables={"id": row["id"]})
+        events = await _drain(socket, "COMPLETED")
+    finally:
+        await socket.close()
+
+    # Then: every event names the organisation as the grid does, by id and name
+    assert {(e["organizationId"], e["organizationName"]) for e in events} == {
+        (row["id"], "Acme Corp")
+    }
+    assert (run["organizationId"], run["organizationName"]) == (row["id"], "Acme Corp")
+    codes = {e["phase"]: e["code"] for e in events}
+    assert codes["QUEUED"] == "SYNC_QUEUED"
+    assert codes["STARTED"] == "SYNC_IN_PROGRESS"
+    assert codes["COMPLETED"] == "SYNC_COMPLETED"
+    history = await gateway.gql("{ syncRuns(first: 1) { id organizationId organizationName } }")
+    assert history["data"]["syncRuns"] == [
+        {"id": run["id"], "organizationId": "acme-7", "organizationName": "Acme Corp"}
+    ]
+
+    # And: the run's Logs entries carry codes and params beside the seed's words, and name
+    # the organisation by name and public id, never by its database id
+    entries = (await gateway.gql(RUN_LOGS, {"runId": run["id"]}))["data"]["logs"]["entries"]
+    by_code = {e["code"]: e for e in entries}
+    assert set(by_code) == {
+        "SUBSCRIPTIONS_SYNC_STARTED",
+        "SUBSCRIPTION_SKIPPED",
+        "SUBSCRIPTIONS_SYNC_COMPLETED",
+    }
+    started = by_code["SUBSCRIPTIONS_SYNC_STARTED"]
+    assert started["title"] == "Subscriptions sync started"
+    assert "Scope: organization 'Acme Corp' (acme-7)" in started["details"]
+    assert _params(started) == {
+        "resellerId": "seller-a",
+        "provider": "HALO",
+        "trigger": "MANUAL",
+        "scope": "ORGANIZATION",
+        "organizationId": "acme-7",
+        "organizationName": "Acme Corp",
+    }
+    skipped = by_code["SUBSCRIPTION_SKIPPED"]
+    assert _params(skipped) == {
+        "subscriptionName": "Microsoft 365 Business Premium",
+        "subscriptionId": "sub-0",
+        "organizationName": "Acme Corp",
+        "organizationId": "acme-7",
+    }
+    completed = _params(by_code["SUBSCRIPTIONS_SYNC_COMPLETED"])
+    assert (completed["created"], completed["skipped"]) == ("1", "1")
+    assert all(f"organization {org.id}" not in e["details"] for e in entries)

@@ -71,6 +71,7 @@ VARIABLES: dict[str, Any] = {
     "runId": "1",
     "pairs": [{"licenceId": 1, "subscriptionId": "s-1"}],
     "licenceIds": [1],
+    "kind": None,  # the drift report: every kind
     "input": {
         "authorizationServer": "http://127.0.0.1:9/auth",
         "resourceServer": "http://127.0.0.1:9/api",

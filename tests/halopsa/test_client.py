@@ -280,3 +280,92 @@ async def test_the_secret_and_token_never_reach_the_log(caplog) -> None:
     text = " ".join(r.getMessage() for r in caplog.records)
     assert SECRET not in text and TOKEN not in text
     assert SECRET not in repr(CREDS)
+
+
+@respx.mock
+async def test_every_licence_of_the_instance_is_listed_in_id_order_100_a_page() -> None:
+    token_route(respx.mock)
+    rows = [{"id": i, "client_id": i % 7, "name": f"L{i}", "count": 1} for i in range(1, 201)]
+
+    def page(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params["page_no"])
+        return httpx.Response(
+            200, json={"record_count": 200, "licences": rows[(n - 1) * 100 : n * 100]}
+        )
+
+    route = respx.get(f"{API}/SoftwareLicence").mock(side_effect=page)
+    async with client() as c:
+        pages = [p async for p in c.iter_licence_pages()]
+    # Two pages for 200 licences (no third call to find the end), every client at once
+    assert [len(p.licences) for p in pages] == [100, 100]
+    assert [lic.id for p in pages for lic in p.licences] == list(range(1, 201))
+    assert route.call_count == 2
+    params = route.calls[0].request.url.params
+    assert "client_id" not in params
+    assert (params["includeinactive"], params["order"], params["page_size"]) == (
+        "true",
+        "id",
+        "100",
+    )
+
+
+@respx.mock
+async def test_a_licence_listing_that_goes_back_in_id_order_is_not_trusted() -> None:
+    token_route(respx.mock)
+    same = {"record_count": 300, "licences": [{"id": i, "name": "x"} for i in range(1, 101)]}
+    respx.get(f"{API}/SoftwareLicence").mock(return_value=httpx.Response(200, json=same))
+    async with client() as c:
+        with pytest.raises(HaloIncompleteRead, match="not in id order"):
+            _ = [p async for p in c.iter_licence_pages()]
+
+
+@pytest.mark.parametrize(
+    ("answer", "granted"),
+    [
+        (
+            {"scope": "read:customers read:softwarelicensing"},
+            {"read:customers", "read:softwarelicensing"},
+        ),
+        ({"scope": "all"}, {"all"}),
+        ({}, None),
+    ],
+    ids=["listed", "all", "unsaid"],
+)
+@respx.mock
+async def test_the_permissions_a_token_was_granted_are_read_from_its_scope(answer, granted) -> None:
+    respx.post(f"{AUTH}/token").mock(
+        return_value=httpx.Response(
+            200, json={"access_token": TOKEN, "token_type": "Bearer", "expires_in": 3600, **answer}
+        )
+    )
+    async with client() as c:
+        await c._access_token()
+    assert c.granted_scopes == (frozenset(granted) if granted is not None else None)
+
+
+@respx.mock
+async def test_a_jwt_tokens_scope_claim_tells_the_permissions_when_the_answer_does_not() -> None:
+    import base64
+
+    claims = base64.urlsafe_b64encode(json.dumps({"scope": ["edit:softwarelicensing"]}).encode())
+    jwt = f"eyJhbGciOiJIUzI1NiJ9.{claims.decode().rstrip('=')}.signature"
+    token_route(respx.mock, token=jwt)
+    async with client() as c:
+        await c._access_token()
+    assert c.granted_scopes == frozenset({"edit:softwarelicensing"})
+
+
+@respx.mock
+async def test_a_licence_listing_without_record_count_ends_at_its_short_page() -> None:
+    token_route(respx.mock)
+    rows = [{"id": i, "name": f"L{i}"} for i in range(1, 151)]
+
+    def page(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params["page_no"])
+        return httpx.Response(200, json={"licences": rows[(n - 1) * 100 : n * 100]})
+
+    route = respx.get(f"{API}/SoftwareLicence").mock(side_effect=page)
+    async with client() as c:
+        pages = [p async for p in c.iter_licence_pages()]
+    assert [len(p.licences) for p in pages] == [100, 50] and route.call_count == 2
+    assert pages[0].record_count is None

@@ -3,6 +3,8 @@ kinds about one sync name it as the sync page does."""
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 
 from gateway.models import IssueKind, SyncKind
@@ -11,7 +13,7 @@ from gateway.services.issue_texts import issue_text, overdue_detail
 
 @pytest.mark.parametrize("kind", list(IssueKind))
 def test_every_kind_says_what_is_wrong_and_what_to_do(kind: IssueKind) -> None:
-    text = issue_text(kind, SyncKind.SUBSCRIPTIONS.value, hour=18)
+    text = issue_text(kind, SyncKind.SUBSCRIPTIONS.value, at=time(18, 23))
     assert text.summary.endswith(".") and text.what_to_do.endswith(".")
     assert text.summary != text.what_to_do
 
@@ -27,8 +29,9 @@ def test_a_failed_or_overdue_sync_is_named_as_the_sync_page_names_it(
     subject: str, name: str
 ) -> None:
     assert issue_text(IssueKind.SYNC_FAILED, subject).summary == f"The {name} failed."
-    overdue = issue_text(IssueKind.SYNC_OVERDUE, subject, hour=8)
-    assert overdue.summary.startswith(f"The daily {name} is overdue: it did not run at 08:00 UTC")
+    # at the seller's own time (the slot's hour plus its offset in the spread window)
+    overdue = issue_text(IssueKind.SYNC_OVERDUE, subject, at=time(8, 23))
+    assert overdue.summary.startswith(f"The daily {name} is overdue: it did not run at 08:23 UTC")
 
 
 def test_an_overdue_detail_says_which_slot_was_missed_and_when_it_last_worked() -> None:

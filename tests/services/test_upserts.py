@@ -9,6 +9,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from tortoise.exceptions import IntegrityError
 
 from gateway.errors import BadUserInput
 from gateway.models import Organization, Subscription
@@ -117,3 +118,47 @@ async def test_sellers_keep_their_own_ids(migrated_db) -> None:
     assert result == UpsertResult(created=1, updated=0, unchanged=0)
     kept = await Organization.get(seller_id="seller-a", external_id="org-1")
     assert kept.name == "Org 1"
+
+
+async def test_a_resent_chunk_creates_updates_revives_and_leaves_the_same_rows_untouched(
+    migrated_db,
+) -> None:
+    # One test body for both write paths (PostgreSQL's one statement, SQLite's lookups)
+    await upserts.upsert_organizations("seller-a", [org(1), org(2)])
+    first = [sub(1), sub(2), sub(3, end_date=None), sub(4), sub(5)]
+    assert await upserts.upsert_subscriptions("seller-a", first) == UpsertResult(5, 0, 0)
+    await upserts.delete_subscriptions("seller-a", ["sub-5"])
+    before = {s.external_id: s for s in await Subscription.filter(seller_id="seller-a")}
+
+    again = [
+        sub(1, customer_price="36.5000", cost_price="30"),  # the same amounts, other spelling
+        sub(2, quantity=4),  # changed
+        sub(3, end_date="2027-01-31"),  # no end date before
+        sub(4, org_id="org-2"),  # moved to another organisation
+        sub(5),  # deleted before: revived
+        sub(6),  # new
+    ]
+    result = await upserts.upsert_subscriptions("seller-a", again)
+
+    assert result == UpsertResult(created=1, updated=4, unchanged=1)
+    after = {s.external_id: s for s in await Subscription.filter(seller_id="seller-a")}
+    assert after["sub-1"].updated_at == before["sub-1"].updated_at  # not touched
+    assert after["sub-2"].quantity == 4 and after["sub-2"].updated_at > before["sub-2"].updated_at
+    assert str(after["sub-3"].end_date) == "2027-01-31"
+    orgs = dict(await Organization.filter(seller_id="seller-a").values_list("external_id", "id"))
+    assert after["sub-4"].organization_id == orgs["org-2"]
+    assert after["sub-5"].deleted_at is None
+    assert after["sub-6"].customer_price == Decimal("36.50")
+    assert await upserts.upsert_subscriptions("seller-a", again) == UpsertResult(0, 0, 6)
+
+
+async def test_a_chunk_the_database_refuses_writes_none_of_its_rows(migrated_db) -> None:
+    await upserts.upsert_organizations("seller-a", [org(1)])
+    checked = await upserts.validate_subscriptions("seller-a", [sub(1), sub(2)])
+    rows = [*checked.rows, {**checked.rows[1], "external_id": "sub-3", "organization_id": 999}]
+
+    # An organisation gone between the check and the write (its id no longer exists)
+    with pytest.raises(IntegrityError):
+        await upserts.write_subscriptions("seller-a", rows)
+
+    assert await Subscription.filter(seller_id="seller-a").count() == 0

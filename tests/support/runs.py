@@ -8,7 +8,8 @@ from typing import Any
 from tests.support.ws import open_socket, receive, subscribe
 
 RUN_FIELDS = """id kind scope state total processed created updated unchanged skipped failed
-message haloCalls haloRateLimited haloRetries haloWaitSeconds organizationId trigger"""
+message messageCode messageParams { name value } haloCalls haloRateLimited haloRetries
+haloWaitSeconds organizationId organizationName trigger"""
 FINISHED = {"SUCCEEDED", "FAILED", "CANCELLED"}
 # A run the safety valve holds has stopped too (until it is approved).
 STOPPED = {*FINISHED, "NEEDS_APPROVAL"}

@@ -411,6 +411,7 @@ def test_no_page_has_serious_or_critical_accessibility_violations(browser, site)
         page.keyboard.press("Escape")
         for name, heading in (
             ("Logs & Monitoring", "Logs & Monitoring"),
+            ("Drift check", "Drift check"),
             ("Connection settings", "Connection settings"),
             ("Configuration", "Configuration"),
         ):
@@ -424,6 +425,45 @@ def test_no_page_has_serious_or_critical_accessibility_violations(browser, site)
     finally:
         context.close()
     assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_a_seller_checks_for_drift_and_reads_what_differs_in_halopsa(page, site) -> None:
+    """Someone entered a licence by hand under each HaloPSA client: the check finds the one
+    under the mapped client (not written by this integration), and says so on the page.
+
+    Before the tests that start a gateway of their own: stopping one stops Dramatiq's
+    process-wide event loop thread, and this module's gateway runs no actor after that."""
+    instance = site.simulator.instance()
+    entered = [
+        instance.add_licence(client_id, f"Entered by hand {client_id}")["id"]
+        for client_id in list(instance.clients)
+    ]
+    try:
+        _check_drift_on_the_page(page, site)
+    finally:  # the later tests map clients of their own: they must find them as they were
+        for licence_id in entered:
+            instance.licences.pop(licence_id, None)
+
+
+def _check_drift_on_the_page(page: Any, site: WebGateway) -> None:
+    from playwright.sync_api import expect
+
+    _open(page, site, "ready", "/mapping")
+    page.get_by_role("link", name="Drift check").click()
+    expect(page.get_by_role("heading", name="Drift check", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("drift-last-check")).to_have_text("No drift check has run yet.")
+
+    page.get_by_test_id("drift-check-now").click()
+
+    expect(page.get_by_test_id("drift-last-check")).to_contain_text("Last check:")
+    # One per mapped client (the other tests of the module map some), none of the others
+    mapped = site.gql("ready", "{ mappings { organizationId } }")["data"]["mappings"]
+    expect(page.get_by_test_id("drift-foreign")).to_contain_text(str(len(mapped)))
+    rows = page.locator("tbody tr", has_text="Entered by hand")
+    expect(rows).to_have_count(len(mapped))
+    expect(rows.first).to_contain_text("Not ours")
+    expect(rows.first).to_contain_text("not written by this integration")
+    expect(page.get_by_test_id("drift-check-now")).to_have_text("Check now")
 
 
 def _until_run_stops(site: WebGateway, seller: str, kind: str) -> str:
@@ -520,21 +560,38 @@ def test_a_user_without_an_allowed_role_sees_no_access(page, site) -> None:
     assert "token" not in page.url
 
 
+class _Network:
+    """The page's websockets through Playwright: cut while ``offline`` (a new socket is
+    refused as a restarting gateway would), each open one kept as (page side, gateway side);
+    ``wire`` may watch and forward the frames of a new one."""
+
+    def __init__(self, page, wire=None) -> None:
+        self.offline = False
+        self.sockets: list[Any] = []
+        self.wire = wire
+        page.route_web_socket(re.compile(r".*/graphql$"), self._route)
+
+    def _route(self, ws) -> None:
+        if self.offline:
+            ws.close(code=1012, reason="gateway restarting")
+            return
+        server = ws.connect_to_server()
+        self.sockets.append((ws, server))
+        if self.wire is not None:
+            self.wire(ws, server)
+
+    def cut(self) -> None:
+        self.offline = True
+        for ws, server in self.sockets:
+            server.close()
+            ws.close(code=1001, reason="going away")
+
+
 def test_a_dropped_websocket_reconnects_and_shows_the_current_state(page, site) -> None:
     """The socket drops while a sync runs; it ends meanwhile; no stale "Sync in progress"."""
     from playwright.sync_api import expect
 
-    sockets: list[Any] = []
-    state = {"offline": False}
-
-    def route(ws) -> None:
-        if state["offline"]:
-            ws.close(code=1012, reason="gateway restarting")
-            return
-        server = ws.connect_to_server()
-        sockets.append((ws, server))
-
-    page.route_web_socket(re.compile(r".*/graphql$"), route)
+    network = _Network(page)
     _open(page, site, "ready", "/mapping")
     sync_subs = page.get_by_test_id("sync-subscriptions")
     psa_tile = page.get_by_test_id("tile-psa")
@@ -545,10 +602,7 @@ def test_a_dropped_websocket_reconnects_and_shows_the_current_state(page, site) 
         sync_subs.click()
         expect(sync_subs).to_have_text("Sync in progress")
         # When the connection drops and the sync finishes while the page is offline
-        state["offline"] = True
-        for ws, server in sockets:
-            server.close()
-            ws.close(code=1001, reason="going away")
+        network.cut()
         expect(page.get_by_text("Reconnecting to live updates…")).to_be_visible()
     finally:
         site.simulator.instance().set_faults(latency_ms=20)
@@ -559,11 +613,115 @@ def test_a_dropped_websocket_reconnects_and_shows_the_current_state(page, site) 
         time.sleep(0.1)
     assert sync_subs.inner_text() == "Sync in progress"  # the page missed the end
     # Then, back online, the page shows the current state without a reload
-    state["offline"] = False
+    network.offline = False
     expect(page.get_by_text("Reconnecting to live updates…")).to_have_count(0)
     expect(sync_subs).to_have_text("Sync Subscriptions")
     expect(psa_tile).to_contain_text("0h ago")
     expect(page.get_by_test_id("cooldown-warning")).to_be_visible()
+
+
+def test_a_page_that_reconnects_mid_run_gets_exactly_the_events_it_missed(page, site) -> None:
+    """The socket drops during a run that goes on; back online, the page subscribes again from
+    the last event it saw and the gateway replays what it missed, in order, without RESYNC."""
+    import json
+
+    from playwright.sync_api import expect
+
+    ids: set[str] = set()
+    resumed_with: list[dict] = []  # the variables of each syncEvents subscribe the page sent
+    received: list[dict] = []  # the syncEvents results it got
+
+    def wire(ws, server) -> None:
+        def to_gateway(message: str) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "subscribe" and "syncEvents(" in frame["payload"]["query"]:
+                ids.add(frame["id"])
+                resumed_with.append(frame["payload"].get("variables") or {})
+            server.send(message)
+
+        def to_page(message: str) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "next" and frame.get("id") in ids:
+                received.append(frame["payload"]["data"]["syncEvents"])
+            ws.send(message)
+
+        ws.on_message(to_gateway)
+        server.on_message(to_page)
+
+    def until(condition) -> None:
+        for _ in range(UI_TIMEOUT_MS // 100):
+            if condition():
+                return
+            page.wait_for_timeout(100)
+        raise AssertionError("timed out")
+
+    network = _Network(page, wire)
+    _open(page, site, "ready", "/mapping")
+    until(lambda: resumed_with)
+    site.simulator.instance().set_faults(latency_ms=SLOW_HALO_MS)
+    try:
+        run = site.gql("ready", "mutation { syncOrganizations { id } }")["data"]
+        until(lambda: any(e["runId"] == run["syncOrganizations"]["id"] for e in received))
+        # When the connection drops while the run goes on
+        network.cut()
+        seen = len(received)
+        last = received[-1]
+        expect(page.get_by_text("Reconnecting to live updates…")).to_be_visible()
+    finally:
+        site.simulator.instance().set_faults(latency_ms=20)
+    for _ in range(300):
+        runs = site.gql("ready", "{ syncRuns(kind: ORGANIZATIONS, first: 1) { state } }")
+        if runs["data"]["syncRuns"][0]["state"] != "RUNNING":
+            break
+        time.sleep(0.1)
+    # Then, back online, it resumes after the last sequence it saw …
+    network.offline = False
+    expect(page.get_by_text("Reconnecting to live updates…")).to_have_count(0)
+    until(lambda: any(e["phase"] == "COMPLETED" for e in received[seen:]))
+    assert resumed_with[-1] == {"afterSequence": last["sequence"], "epoch": last["epoch"]}
+    # … and gets every event it missed, in order, each once, up to the run's end
+    missed = received[seen:]
+    assert [e["sequence"] for e in missed] == list(
+        range(last["sequence"] + 1, last["sequence"] + 1 + len(missed))
+    )
+    assert "RESYNC" not in {e["phase"] for e in missed}
+    assert missed[-1]["phase"] == "COMPLETED"
+
+
+UNMAPPED_ROWS = """{ organizations(filter: {mappingStatus: [UNMAPPED]}, pageSize: 50)
+{ rows { id name } } }"""
+
+
+def test_a_row_sync_shows_its_progress_on_that_row(page, site: WebGateway) -> None:
+    """Sync events name the organisation by the grid's id: the row it is about shows them.
+
+    (Before any test that builds a gateway of its own: the last one built owns the process's
+    Dramatiq broker, and the module's gateway would queue runs nobody takes.)
+    """
+    from playwright.sync_api import expect
+
+    # Given: an organisation mapped just now, so its subscriptions have yet to be written
+    org = site.gql("ready", UNMAPPED_ROWS)["data"]["organizations"]["rows"][0]
+    psa = site.gql("ready", "{ psaOrganizations(first: 1) { id } }")["data"]["psaOrganizations"]
+    mapped = site.gql("ready", MAP, {"org": org["id"], "psa": str(psa[0]["id"])})
+    assert "errors" not in mapped, mapped
+    _open(page, site, "ready", "/mapping")
+    row = page.locator(f'tbody tr[data-org="{org["id"]}"]')
+    expect(row).to_be_visible()
+    expect(row.get_by_test_id("row-progress")).to_have_count(0)
+    site.simulator.instance().set_faults(latency_ms=SLOW_HALO_MS)
+    try:
+        # When that organisation's subscriptions sync runs (started in another tab)
+        started = site.gql("ready", SYNC_ONE, {"o": org["id"]})
+        assert "errors" not in started, started
+        # Then its row, and only its row, shows the run's live counts
+        expect(row).to_have_attribute("aria-busy", "true")
+        expect(row.get_by_test_id("row-progress")).to_have_text(re.compile(r"^\d+ / \d+ records$"))
+        expect(page.locator('tbody tr[aria-busy="true"]')).to_have_count(1)
+        expect(page.get_by_test_id("run-progress")).to_contain_text(org["name"])
+    finally:
+        site.simulator.instance().set_faults(latency_ms=20)
+    expect(row.get_by_test_id("row-progress")).to_have_count(0)
 
 
 def test_live_updates_survive_the_socket_token_expiring(browser, tmp_path) -> None:

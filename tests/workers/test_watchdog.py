@@ -16,7 +16,7 @@ from gateway.models import (
     SyncRun,
     SyncTrigger,
 )
-from gateway.services import issues
+from gateway.services import daily_slots, issues
 from gateway.services.sync import trigger_scheduled
 from tests.support import data
 from tests.support.runs import wait_for_run
@@ -41,7 +41,7 @@ async def long_connected(settings, sim, seller_id: str = "seller-a") -> None:
     await Connection.filter(seller_id=seller_id).update(verified_at=DAY - timedelta(days=30))
 
 
-async def test_a_missed_18_00_run_opens_an_overdue_issue_with_no_scheduler_running(
+async def test_a_missed_evening_run_opens_an_overdue_issue_with_no_scheduler_running(
     migrated_db, halo_sim, gateway_factory, settings
 ) -> None:
     # Given yesterday's 18:00 and today's 08:00 runs succeeded, and no scheduler runs at all
@@ -56,8 +56,10 @@ async def test_a_missed_18_00_run_opens_an_overdue_issue_with_no_scheduler_runni
     watched = settings.model_copy(
         update={"watchdog_interval_seconds": 0.1, "in_process_scheduler": False}
     )
-    # When it is 18:45 and today's 18:00 run never happened
-    with time_machine.travel(DAY.replace(hour=18, minute=45), tick=True):
+    # When it is 45 minutes past seller-a's time in today's 18:00 window and its run never
+    # happened
+    planned = daily_slots.planned_at(settings, SyncKind.SUBSCRIPTIONS, "seller-a", DAY.date())
+    with time_machine.travel(planned + timedelta(minutes=45), tick=True):
         gateway = gateway_factory(watched)
         socket = await open_socket(
             gateway.base_url, {"Authorization": f"Bearer {gateway.token('seller-a')}"}
@@ -76,14 +78,14 @@ async def test_a_missed_18_00_run_opens_an_overdue_issue_with_no_scheduler_runni
                 "SUBSCRIPTIONS",
                 "ONGOING",
             )
-            assert "18:00 UTC" in opened["summary"]
-            assert "2026-11-25 18:00 UTC did not run" in opened["detail"]
+            assert f"did not run at {planned:%H:%M} UTC" in opened["summary"]
+            assert f"of 2026-11-25 {planned:%H:%M} UTC did not run" in opened["detail"]
             result = await gateway.gql("{ syncOverview { openIssues } }")
             assert result["data"]["syncOverview"]["openIssues"] == 1
 
             # And the next scheduled run that succeeds resolves it
             deps = gateway.app.state.halo.deps
-            await trigger_scheduled(deps, SyncKind.SUBSCRIPTIONS)
+            await trigger_scheduled(deps, SyncKind.SUBSCRIPTIONS, planned)
             run = await SyncRun.filter(
                 seller_id="seller-a", trigger=SyncTrigger.SCHEDULED, state=RunState.QUEUED
             ).first()
@@ -157,3 +159,32 @@ async def test_overdue_waits_for_the_slots_grace_and_counts_26_hours_of_failures
         changes = await issues.check_overdue(deps)
     assert [c.change for c in changes] == ["RESOLVED"]
     assert await overdue().count() == 0
+
+
+async def test_a_seller_late_in_the_window_is_not_overdue_before_its_own_time(
+    migrated_db, halo_sim, gateway
+) -> None:
+    # Given a seller whose subscriptions run falls late in the 18:00–18:45 window, and
+    # yesterday's run that succeeded
+    deps = gateway.app.state.halo.deps
+    seller = next(
+        f"seller-{i}"
+        for i in range(1000)
+        if daily_slots.time_of_day(deps.settings, SyncKind.SUBSCRIPTIONS, f"seller-{i}").minute
+        >= 40
+    )
+    await long_connected(migrated_db, halo_sim, seller)
+    planned = daily_slots.planned_at(deps.settings, SyncKind.SUBSCRIPTIONS, seller, DAY.date())
+    await scheduled_run(seller, SyncKind.ORGANIZATIONS, DAY.replace(hour=8), RunState.SUCCEEDED)
+    await scheduled_run(
+        seller, SyncKind.SUBSCRIPTIONS, planned - timedelta(days=1), RunState.SUCCEEDED
+    )
+    # When the watchdog looks a minute before the seller's own time plus the grace (long past
+    # 18:00 plus the grace), then at it, with no run today
+    with time_machine.travel(planned + issues.SLOT_GRACE - timedelta(minutes=1), tick=False):
+        assert await issues.check_overdue(deps) == []
+    with time_machine.travel(planned + issues.SLOT_GRACE, tick=False):
+        (change,) = await issues.check_overdue(deps)
+    # Then only the second one reports it, naming the seller's time
+    assert (change.change, change.issue.subject) == ("OPENED", "SUBSCRIPTIONS")
+    assert f"2026-11-25 {planned:%H:%M} UTC did not run" in (change.issue.detail or "")

@@ -6,6 +6,7 @@ import { ToastProvider } from "./components/Toast";
 import { OrganizationsDocument, ViewerDocument } from "./gql/graphql";
 import { ConfigurationPage } from "./pages/ConfigurationPage";
 import { ConnectionPage } from "./pages/ConnectionPage";
+import { DriftPage } from "./pages/DriftPage";
 import { LogsPage } from "./pages/LogsPage";
 import { FIRST_GRID_VARIABLES, MappingPage } from "./pages/MappingPage";
 import { navigate, usePath, type Page } from "./router";
@@ -57,7 +58,7 @@ function Shell() {
   const status = data?.connection.status;
   const verified = status === "VERIFIED";
   useEffect(() => {
-    if (status && (path === "/" || !["/connection", "/configuration", "/mapping", "/logs"].includes(path))) {
+    if (status && (path === "/" || !["/connection", "/configuration", "/mapping", "/logs", "/drift"].includes(path))) {
       navigate(verified ? "/mapping" : "/connection", true);
     }
   }, [path, status, verified]);
@@ -90,7 +91,12 @@ function Shell() {
       <nav className="sidenav" aria-label={T.nav.label}>
         <ol>
           <li>{link("/mapping", T.nav.mapping, !verified)}</li>
-          <li>{link("/logs", T.nav.logs)}</li>
+          <li>
+            {link("/logs", T.nav.logs)}
+            <ul>
+              <li>{link("/drift", T.nav.drift, !verified)}</li>
+            </ul>
+          </li>
           <li>
             <span className="nav-group">{T.nav.settings}</span>
             <ul>
@@ -106,6 +112,7 @@ function Shell() {
         {path === "/configuration" && <ConfigurationPage />}
         {path === "/mapping" && <MappingPage verified={verified} />}
         {path === "/logs" && <LogsPage />}
+        {path === "/drift" && <DriftPage />}
       </main>
     </div>
   );

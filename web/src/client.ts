@@ -5,8 +5,11 @@
  * Queries and mutations travel as trusted documents (./trusted.ts).
  *
  * graphql-ws re-subscribes after a dropped socket; syncOverviewChanged answers the current
- * overview first, so no stale "Sync in progress" survives a reconnect. Pages also refetch
- * their queries on `onReconnected` (events missed while offline).
+ * overview first, so no stale "Sync in progress" survives a reconnect. A subscription whose
+ * document declares `$afterSequence` and `$epoch` (SyncEvents) resumes: each re-subscription
+ * carries the sequence and epoch of the last event received, and the gateway replays what
+ * was missed (or says RESYNC when that is gone), so a run's progress stays exact across a
+ * reconnect. Pages also refetch their queries on `onReconnected`.
  */
 import { cacheExchange, createClient as createUrqlClient, fetchExchange, mapExchange, subscriptionExchange, type Client } from "@urql/core";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
@@ -70,6 +73,14 @@ export function createSocket(): WsClient {
   });
 }
 
+/** Where a resumable subscription's events stand: the root field's `sequence` and `epoch`. */
+function resumePoint(value: unknown): { afterSequence: number; epoch: string } | null {
+  const data = (value as { data?: Record<string, unknown> } | undefined)?.data;
+  const root = data ? (Object.values(data)[0] as { sequence?: unknown; epoch?: unknown } | undefined) : undefined;
+  if (typeof root?.sequence !== "number" || typeof root.epoch !== "string") return null;
+  return { afterSequence: root.sequence, epoch: root.epoch };
+}
+
 export function createClient(socket: WsClient): Client {
   return createUrqlClient({
     url: GRAPHQL_PATH,
@@ -87,13 +98,20 @@ export function createClient(socket: WsClient): Client {
       subscriptionExchange({
         forwardSubscription(request) {
           const input = { ...request, query: request.query || "" };
+          // graphql-ws sends this payload object again on every re-subscription: updating
+          // its variables makes the next one resume after the last event received.
+          const resumable = /\$afterSequence\b/.test(input.query) && /\$epoch\b/.test(input.query);
           return {
             subscribe(sink) {
               let active = true;
               let unsubscribe = () => {};
               const start = () => {
                 unsubscribe = socket.subscribe(input, {
-                  next: (value) => sink.next(value as Parameters<typeof sink.next>[0]),
+                  next: (value) => {
+                    const point = resumable ? resumePoint(value) : null;
+                    if (point) input.variables = { ...input.variables, ...point };
+                    sink.next(value as Parameters<typeof sink.next>[0]);
+                  },
                   complete: () => sink.complete(),
                   error: (error) => {
                     const close = error as CloseEvent;

@@ -1,7 +1,7 @@
-/** Four pages, four paths (the gateway serves index.html on each): history API, no library. */
+/** Five pages, five paths (the gateway serves index.html on each): history API, no library. */
 import { useEffect, useState } from "react";
 
-export type Page = "/connection" | "/configuration" | "/mapping" | "/logs" | "/";
+export type Page = "/connection" | "/configuration" | "/mapping" | "/logs" | "/drift" | "/";
 
 const listeners = new Set<() => void>();
 

@@ -10,6 +10,7 @@ export const T = {
     label: "HaloPSA integration",
     mapping: "Mapping",
     logs: "Logs & Monitoring",
+    drift: "Drift check",
     settings: "Settings",
     connection: "Connection settings",
     configuration: "Configuration",
@@ -107,9 +108,10 @@ export const T = {
     rowSyncQueued: (name: string) => `Subscriptions sync of ${name} started.`,
     noRows: "No organizations match.",
     progress: (done: number, total: number) => `${done} / ${total} records`,
+    rowSyncing: "Syncing subscriptions",
     eta: (seconds: number) =>
       seconds < 60 ? `about ${Math.max(1, Math.round(seconds))} s left` : `about ${Math.round(seconds / 60)} min left`,
-    runKind: { ORGANIZATIONS: "Organizations sync", SUBSCRIPTIONS: "Subscriptions sync" },
+    runKind: { ORGANIZATIONS: "Organizations sync", SUBSCRIPTIONS: "Subscriptions sync", RECONCILE: "Drift check" },
   },
   // The safety valve and day one: ours (the seed predates them).
   held: {
@@ -153,6 +155,41 @@ export const T = {
     chartWritten: "Records written",
     chartSummary: (runs: number, failed: number, written: number) =>
       `${runs} sync runs in 30 days, ${failed} failed, ${written} records written.`,
+  },
+  drift: {
+    title: "Drift check",
+    intro:
+      "Compares every licence in HaloPSA with what this integration wrote: licences edited, deactivated or deleted there by hand, and licences under mapped organizations that it never wrote. It only reads HaloPSA. The platform wins: the next sync that changes a subscription overwrites the hand edits of its licence.",
+    checkNow: "Check now",
+    inProgress: "Sync in progress",
+    queued: "Drift check started.",
+    lastCheck: (when: string, licences: number) => `Last check: ${when}, ${licences} licences read in HaloPSA.`,
+    never: "No drift check has run yet.",
+    daily: "Check daily after the 18:00 UTC subscriptions sync",
+    dailyHelp: "Runs the drift check every day once the scheduled subscriptions sync has finished.",
+    on: "On",
+    off: "Off",
+    edited: "Edited in HaloPSA",
+    deactivated: "Deactivated in HaloPSA",
+    deleted: "Deleted from HaloPSA",
+    foreign: "Not written by this integration",
+    kind: "Drift",
+    kinds: {
+      ALL: "All",
+      EDITED: "Edited",
+      DEACTIVATED: "Deactivated",
+      DELETED: "Deleted",
+      FOREIGN: "Not ours",
+    },
+    columns: {
+      organization: "Organization",
+      licence: "HaloPSA licence",
+      drift: "Drift",
+      changes: "Ours → HaloPSA",
+      details: "What it means",
+    },
+    empty: "Nothing differs.",
+    csvHint: "The same report as CSV: halo-gateway drift --seller <id> -o drift.csv",
   },
   pager: {
     entries: (n: number) => `${n} ${n === 1 ? "entry" : "entries"}`,

@@ -110,7 +110,8 @@ class SimulatorApp:
                 "access_token": instance.issue_token(),
                 "token_type": "Bearer",
                 "expires_in": instance.faults.token_ttl_seconds,
-                "scope": form.get("scope") or "all",
+                # What the application was granted (HaloPSA's Permissions tab).
+                "scope": " ".join(sorted(instance.permissions)),
             }
         )
 
@@ -123,6 +124,7 @@ class SimulatorApp:
         if path == ["authinfo"]:
             return JSONResponse({"auth_url": "/auth", "tenant_id": instance.tenant or ""})
         instance.count("requests")
+        instance.count(f"requests_{request.method.lower()}")  # e.g. requests_post
         if faults.rate_limit is not None:
             limit, window = faults.rate_limit
             now = time.monotonic()
@@ -151,6 +153,10 @@ class SimulatorApp:
             instance.count(f"injected_{status}")
             return _error(status)
         resource, rest = (path[0], path[1:]) if path else ("", [])
+        needed = _permission(resource, request.method)
+        if needed is not None and not instance.allows(needed):
+            instance.count("forbidden")
+            return _error(403)
         if resource == "client":
             return self.clients(request, instance, rest)
         if resource == "softwarelicence":
@@ -266,6 +272,10 @@ class SimulatorApp:
         if path == ["faults"]:
             self.state.instance(name).set_faults(**payload)
             return JSONResponse({"ok": True})
+        if path == ["permissions"]:
+            self.state.instance(name).set_permissions(payload.get("permissions", []))
+            return JSONResponse({"ok": True})
+
         if path == ["licences"]:
             # Licences a person typed into HaloPSA: {"licences": [{"client_id": 3, "name": …}]}
             instance = self.state.instance(name)
@@ -298,6 +308,15 @@ def _store_licences(instance: Instance, items: list[dict[str, Any]]) -> list[dic
         saved.append(licence)
     instance.count("licence_posts")
     return saved
+
+
+def _permission(resource: str, method: str) -> str | None:
+    """The API application permission a request needs (HaloPSA's own names)."""
+    if resource == "client":
+        return "read:customers" if method == "GET" else "edit:customers"
+    if resource == "softwarelicence":
+        return "read:softwarelicensing" if method == "GET" else "edit:softwarelicensing"
+    return None
 
 
 def _saved_answer(saved: list[dict[str, Any]]) -> Response:

@@ -21,6 +21,12 @@ DEFAULT_INSTANCE = "default"
 DEFAULT_RATE_LIMIT = (300, 300.0)
 DEFAULT_TOKEN_TTL_SECONDS = 3600
 
+# The permissions of a HaloPSA API application, as its Permissions tab names them
+# (Configuration > Integrations > HaloPSA API > View Applications). "all" and "all:standard"
+# grant every one of those the simulator knows.
+ALL_PERMISSIONS = frozenset({"all"})
+GRANTS_EVERYTHING = frozenset({"all", "all:standard"})
+
 # What can go wrong with a licence write after (part of) it was stored:
 #   reset    the records are stored, then the connection is closed without an answer
 #   timeout  the records are stored, then the answer hangs (the client times out)
@@ -71,6 +77,9 @@ class Instance:
     licences: dict[int, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, float] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
+    # What the API application may do; tokens carry it as their ``scope`` and every API
+    # request needing another permission is answered 403.
+    permissions: frozenset[str] = ALL_PERMISSIONS
     next_client_id: int = 1
     next_licence_id: int = 1
     writes: int = 0  # licence POSTs received, for Faults.write_faults
@@ -149,6 +158,12 @@ class Instance:
             setattr(self.faults, key, value)
         if "seed" in changes:
             self._rng = random.Random(self.faults.seed)
+
+    def set_permissions(self, permissions: list[str] | set[str] | frozenset[str]) -> None:
+        self.permissions = frozenset(p.strip().lower() for p in permissions)
+
+    def allows(self, permission: str) -> bool:
+        return bool(self.permissions & GRANTS_EVERYTHING) or permission in self.permissions
 
     def roll(self) -> float:
         return self._rng.random()

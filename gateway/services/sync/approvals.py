@@ -30,6 +30,7 @@ from gateway.errors import (
     SyncNotAwaitingApproval,
 )
 from gateway.events import resync_event
+from gateway.messages import Message
 from gateway.models import LogLevel, RunState, Seller, SyncKind, SyncRun, SyncScope
 from gateway.services import Deps, issues
 from gateway.services import logs as product_log
@@ -41,6 +42,7 @@ from gateway.services.sync.runs import (
     claim_lock,
     event_for,
     lock_alive,
+    message_fields,
     now_utc,
     release_lock,
 )
@@ -68,7 +70,7 @@ async def approve_sync(deps: Deps, principal: Principal, run_id: int) -> SyncRun
             approved_at=now,
             valve_passed_at=None,
             finished_at=None,
-            message=None,
+            **message_fields(None),
         )
         if not queued:  # approved (or cancelled) by another request meanwhile
             raise SyncNotAwaitingApproval()
@@ -77,7 +79,7 @@ async def approve_sync(deps: Deps, principal: Principal, run_id: int) -> SyncRun
     if seller.active_run_id and seller.active_run_id != run.id:
         await abandon_if_unfinished(seller.active_run_id, now)
     await run.refresh_from_db()
-    await deps.bus.publish(event_for(run, RunPhase.QUEUED))
+    await deps.bus.publish(await event_for(run, RunPhase.QUEUED))
     try:
         await deps.queue.enqueue_sync(run.id)
     except BrokerUnavailable:
@@ -88,7 +90,7 @@ async def approve_sync(deps: Deps, principal: Principal, run_id: int) -> SyncRun
             approved_by=None,
             approved_at=None,
             finished_at=now,
-            message=journal.NEEDS_APPROVAL_MESSAGE,
+            **message_fields(journal.NEEDS_APPROVAL_MESSAGE),
         )
         await release_lock(seller_id, run.id)
         await deps.bus.publish(resync_event(seller_id))
@@ -126,23 +128,28 @@ async def supersede(deps: Deps, run: SyncRun) -> None:
         await _cancel(deps, older, journal.superseded(run.id))
 
 
-async def _cancel(deps: Deps, run_ids: list[int], message: str, *, by: str | None = None) -> None:
+async def _cancel(
+    deps: Deps, run_ids: list[int], message: Message, *, by: str | None = None
+) -> None:
     seller_id = None
     for run_id in run_ids:
         cancelled = await SyncRun.filter(id=run_id, state=RunState.NEEDS_APPROVAL).update(
             state=RunState.CANCELLED,
             cancel_requested=True,
             finished_at=now_utc(),
-            message=message,
+            **message_fields(message),
         )
         if not cancelled:
             continue
         run = await SyncRun.get(id=run_id)
         seller_id = run.seller_id
-        details = message if by is None else f"{message} By: {by}"
         await product_log.record(
-            seller_id, LogLevel.INFO, journal.SUBSCRIPTIONS_CANCELLED, details, run_id=run.id
+            seller_id,
+            LogLevel.INFO,
+            journal.SUBSCRIPTIONS_CANCELLED,
+            journal.held_cancelled(message, by),
+            run_id=run.id,
         )
-        await deps.bus.publish(event_for(run, RunPhase.CANCELLED))
+        await deps.bus.publish(await event_for(run, RunPhase.CANCELLED))
     if seller_id is not None:
         await issues.approval_settled(deps, seller_id)

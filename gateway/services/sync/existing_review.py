@@ -394,6 +394,7 @@ async def claim(
                 journal.EXISTING_LICENCES_CLAIMED,
                 journal.existing_licences_claimed(
                     org.name,
+                    org.external_id,
                     [
                         (c.licence_id, subs[c.subscription_id].name, c.subscription_id)
                         for c in claims
@@ -484,7 +485,9 @@ async def mark_not_ours(
             seller_id,
             LogLevel.INFO,
             journal.EXISTING_LICENCES_NOT_OURS,
-            journal.existing_licences_not_ours(org.name, licence_ids, principal.display),
+            journal.existing_licences_not_ours(
+                org.name, org.external_id, licence_ids, principal.display
+            ),
         )
         done = await _resolve_if_decided(org, review, principal)
     return await _after(deps, seller_id, organization_id, review, done)
@@ -514,7 +517,9 @@ async def create_new(deps: Deps, principal: Principal, organization_id: str) -> 
                 seller_id,
                 LogLevel.INFO,
                 journal.EXISTING_LICENCES_NOT_OURS,
-                journal.existing_licences_not_ours(org.name, sorted(left), principal.display),
+                journal.existing_licences_not_ours(
+                    org.name, org.external_id, sorted(left), principal.display
+                ),
             )
         done = await _resolve_if_decided(org, review, principal)
     return await _after(deps, seller_id, organization_id, review, done)
@@ -542,6 +547,7 @@ async def _resolve_if_decided(
             journal.EXISTING_LICENCES_REVIEWED,
             journal.existing_licences_reviewed(
                 org.name,
+                org.external_id,
                 counts.get(LicenceDecision.CLAIMED, 0),
                 counts.get(LicenceDecision.NOT_OURS, 0),
                 principal.display,

@@ -1,4 +1,9 @@
-"""Every seller-visible text of a sync run, in the seed's words, defined once."""
+"""Every seller-visible text of a sync run, in the seed's words, defined once.
+
+Texts that go into the Logs or a run's message come as a :class:`~gateway.messages.Message`:
+the words with their stable code and parameters (``gateway.messages``). Organisations are
+named by name and public id (the grid's), never by a database id.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,47 @@ from gateway.halopsa import (
     HaloRateLimited,
     HaloUnavailable,
 )
-from gateway.models import SyncKind
+from gateway.messages import Message, MessageCode
+from gateway.models import SyncKind, SyncScope
 from gateway.services.issue_texts import existing_licences_detail
+from gateway.services.logs import Detail
 
 IN_PROGRESS_MESSAGE = "Sync in progress"
 CUSTOMERS_STARTED = "Customers sync started"
 CUSTOMERS_COMPLETED = "Customers sync completed"
 SUBSCRIPTIONS_STARTED = "Subscriptions sync started"
 SUBSCRIPTIONS_COMPLETED = "Subscriptions sync completed"
+DRIFT_STARTED = "Drift check started"
+DRIFT_COMPLETED = "Drift check completed"
+
+# What a run of each kind is called in the seller's log and messages.
+RUN_NAMES = {
+    SyncKind.ORGANIZATIONS: "customers sync",
+    SyncKind.SUBSCRIPTIONS: "subscriptions sync",
+    SyncKind.RECONCILE: "drift check",
+}
+# What a run of each kind processes ("12 of 40 … were processed").
+RUN_THINGS = {
+    SyncKind.ORGANIZATIONS: "organizations",
+    SyncKind.SUBSCRIPTIONS: "subscriptions",
+    SyncKind.RECONCILE: "licences",
+}
+STARTED_TITLES = {
+    SyncKind.ORGANIZATIONS: CUSTOMERS_STARTED,
+    SyncKind.SUBSCRIPTIONS: SUBSCRIPTIONS_STARTED,
+    SyncKind.RECONCILE: DRIFT_STARTED,
+}
+COMPLETED_TITLES = {
+    SyncKind.ORGANIZATIONS: CUSTOMERS_COMPLETED,
+    SyncKind.SUBSCRIPTIONS: SUBSCRIPTIONS_COMPLETED,
+    SyncKind.RECONCILE: DRIFT_COMPLETED,
+}
+
+
+def finished_title(kind: SyncKind, verb: str) -> str:
+    """ "Customers sync failed", "Drift check cancelled" …"""
+    return f"{RUN_NAMES[kind].capitalize()} {verb}"
+
 
 CUSTOMER_NOT_SYNCED = "Customer not synced"
 CUSTOMERS_MISSING = "Customers missing from HaloPSA"
@@ -28,73 +66,151 @@ MISSING_CLIENTS_NAMED = 20
 SUBSCRIPTION_SKIPPED = "Subscription skipped"
 SUBSCRIPTION_QUANTITY_ZERO = "Subscription quantity set to zero"
 SUBSCRIPTION_NOT_SYNCED = "Subscription not synced"
-ORGANIZATION_NO_LONGER_MAPPED = "This organization is no longer mapped to a HaloPSA organization."
-READBACK_INCOMPLETE = (
+
+# --- what a run says (its message; its events carry it) -----------------------------------
+
+SYNC_IN_PROGRESS = Message(MessageCode.SYNC_IN_PROGRESS, IN_PROGRESS_MESSAGE)
+ORGANIZATION_NO_LONGER_MAPPED = Message(
+    MessageCode.ORGANIZATION_NO_LONGER_MAPPED,
+    "This organization is no longer mapped to a HaloPSA organization.",
+)
+READBACK_INCOMPLETE = Message(
+    MessageCode.READBACK_INCOMPLETE,
     "HaloPSA's list of licences kept changing while the sync checked what a lost answer had "
-    "stored, so nothing was sent again. The sync can be started again."
+    "stored, so nothing was sent again. The sync can be started again.",
+)
+CANCELLED_BY_USER = Message(MessageCode.CANCELLED_BY_USER, "Cancelled by the user.")
+CANCELLED_BEFORE_START = Message(MessageCode.CANCELLED_BEFORE_START, "Cancelled before it started.")
+RUN_TAKEN_OVER = Message(MessageCode.RUN_TAKEN_OVER, "Another sync of this seller took over.")
+RUN_ABANDONED = Message(
+    MessageCode.RUN_ABANDONED,
+    "The sync stopped unexpectedly (its worker was lost) and was abandoned.",
 )
 
 
-def scheduled_skipped(kind: SyncKind) -> str:
-    what = "customers" if kind is SyncKind.ORGANIZATIONS else "subscriptions"
-    return f"Scheduled {what} sync skipped"
-
-
-def scheduled_skipped_details(reason: str) -> str:
-    return f"{reason}. The next scheduled sync or a manual one will catch up."
-
-
-def customer_without_name(halo_id: int) -> str:
-    return f"HaloPSA client {halo_id} has no name."
-
-
-def customers_missing(halo_ids: list[int]) -> str:
-    named = ", ".join(str(v) for v in sorted(halo_ids)[:MISSING_CLIENTS_NAMED])
-    more = "…" if len(halo_ids) > MISSING_CLIENTS_NAMED else ""
-    return (
-        f"{len(halo_ids)} previously synced HaloPSA organization(s) were not found: "
-        f"{named}{more}. Their mappings show Response Error."
+def internal_error(error_type: str) -> Message:
+    return Message(
+        MessageCode.INTERNAL_ERROR,
+        f"The sync stopped because of an internal error ({error_type}). It can be started again.",
+        {"errorType": error_type},
     )
 
 
-def subscription_skipped(name: str, external_id: str, organization: str) -> str:
-    return (
+def seller_reason(exc: HaloError) -> Message:
+    """Why a run could not continue, in words a seller understands."""
+    if isinstance(exc, HaloAuthError):
+        return Message(
+            MessageCode.HALO_CREDENTIALS_REFUSED,
+            "HaloPSA refused the credentials (client ID, secret or tenant). "
+            "Check the connection settings.",
+        )
+    if isinstance(exc, HaloPermissionError):
+        return Message(
+            MessageCode.HALO_PERMISSION_MISSING,
+            "The HaloPSA API agent lacks a permission needed for this sync.",
+        )
+    if isinstance(exc, HaloRateLimited):
+        return Message(
+            MessageCode.HALO_RATE_LIMITED,
+            "HaloPSA kept answering 'rate limit reached'; "
+            "the sync stopped and can be retried later.",
+        )
+    if isinstance(exc, HaloUnavailable):
+        return Message(
+            MessageCode.HALO_UNAVAILABLE,
+            "HaloPSA could not be reached or kept failing after several retries.",
+        )
+    return Message(
+        MessageCode.HALO_ERROR, f"HaloPSA answered with an error: {exc}", {"error": str(exc)}
+    )
+
+
+# --- the Logs entries of a run ----------------------------------------------------------------
+
+
+def scope_text(scope: SyncScope, organization_name: str | None, organization_id: str | None) -> str:
+    """A run's scope as its Logs entry says it: the organisation by name and public id."""
+    if scope is SyncScope.ALL:
+        return "all organizations"
+    if organization_id is None:  # the organisation was deleted since
+        return "one organization"
+    return f"organization '{organization_name}' ({organization_id})"
+
+
+def scheduled_skipped(kind: SyncKind) -> str:
+    return f"Scheduled {RUN_NAMES[kind]} skipped"
+
+
+def scheduled_skipped_details(kind: SyncKind, reason: str, reason_code: str) -> Message:
+    return Message(
+        MessageCode.SCHEDULED_SYNC_SKIPPED,
+        f"{reason}. The next scheduled sync or a manual one will catch up.",
+        {"kind": kind.value, "reason": reason, "reasonCode": reason_code},
+    )
+
+
+def _subscription(name: str, external_id: str) -> dict[str, str]:
+    return {"subscriptionName": name, "subscriptionId": external_id}
+
+
+def subscription_skipped(
+    name: str, external_id: str, organization: str, organization_id: str
+) -> Message:
+    return Message(
+        MessageCode.SUBSCRIPTION_SKIPPED,
         f"Subscription '{name}' ({external_id}) of organization '{organization}' was not sent "
-        "to HaloPSA because its Quantity is zero."
+        "to HaloPSA because its Quantity is zero.",
+        {
+            **_subscription(name, external_id),
+            "organizationName": organization,
+            "organizationId": organization_id,
+        },
     )
 
 
 def subscription_quantity_zero(
-    name: str, external_id: str, organization: str, licence_id: int | None
-) -> str:
-    return (
+    name: str, external_id: str, organization: str, organization_id: str, licence_id: int | None
+) -> Message:
+    return Message(
+        MessageCode.SUBSCRIPTION_QUANTITY_ZERO,
         f"Subscription '{name}' ({external_id}) of organization '{organization}' now has a "
         f"Quantity of zero. Its HaloPSA licence {licence_id} was updated to a count of 0 so "
-        "that the customer is no longer billed for it."
+        "that the customer is no longer billed for it.",
+        {
+            **_subscription(name, external_id),
+            "organizationName": organization,
+            "organizationId": organization_id,
+            "licenceId": licence_id,
+        },
     )
 
 
-def subscription_rejected(name: str, external_id: str, reason: str) -> str:
-    return f"HaloPSA rejected subscription '{name}' ({external_id}): {reason}"
+def subscription_rejected(name: str, external_id: str, reason: str) -> Message:
+    return Message(
+        MessageCode.SUBSCRIPTION_NOT_SYNCED,
+        f"HaloPSA rejected subscription '{name}' ({external_id}): {reason}",
+        {**_subscription(name, external_id), "reason": reason},
+    )
 
 
-def seller_reason(exc: HaloError) -> str:
-    """Why a run could not continue, in words a seller understands."""
-    if isinstance(exc, HaloAuthError):
-        return (
-            "HaloPSA refused the credentials (client ID, secret or tenant). "
-            "Check the connection settings."
-        )
-    if isinstance(exc, HaloPermissionError):
-        return "The HaloPSA API agent lacks a permission needed for this sync."
-    if isinstance(exc, HaloRateLimited):
-        return (
-            "HaloPSA kept answering 'rate limit reached'; "
-            "the sync stopped and can be retried later."
-        )
-    if isinstance(exc, HaloUnavailable):
-        return "HaloPSA could not be reached or kept failing after several retries."
-    return f"HaloPSA answered with an error: {exc}"
+def customer_without_name(halo_client_id: int) -> Message:
+    return Message(
+        MessageCode.CUSTOMER_NOT_SYNCED,
+        f"HaloPSA client {halo_client_id} has no name.",
+        {"haloClientId": halo_client_id},
+    )
+
+
+def customers_missing(halo_ids: list[int]) -> Message:
+    named = sorted(halo_ids)[:MISSING_CLIENTS_NAMED]
+    return Message(
+        MessageCode.CUSTOMERS_MISSING_FROM_HALO,
+        f"{len(halo_ids)} previously synced HaloPSA organization(s) were not found: "
+        + ", ".join(str(v) for v in named)
+        + ("…" if len(halo_ids) > MISSING_CLIENTS_NAMED else "")
+        + ". Their mappings show Response Error.",
+        {"count": len(halo_ids), "haloClientIds": ", ".join(str(v) for v in named)},
+    )
 
 
 # --- HaloPSA's rate limit held the run up -------------------------------------------------
@@ -109,24 +225,47 @@ def _duration(seconds: float) -> str:
     return f"{round(seconds / 60)} minutes"
 
 
-def rate_limit_waiting(kind_text: str, resume_in: float, limit: float) -> str:
+def _waiting_params(kind: SyncKind, resume_in: float, limit: float) -> dict[str, str | int]:
+    return {"kind": kind.value, "resumeInSeconds": round(resume_in), "limitSeconds": round(limit)}
+
+
+def rate_limit_waiting_message(kind: SyncKind, resume_in: float, limit: float) -> Message:
+    """The run's message (and its events') while it waits: the title's words."""
+    return Message(
+        MessageCode.RATE_LIMIT_WAITING, RATE_LIMIT_WAITING, _waiting_params(kind, resume_in, limit)
+    )
+
+
+def rate_limit_waiting(kind: SyncKind, resume_in: float, limit: float) -> Message:
     """The run is re-queued to continue once HaloPSA's rolling window admits requests."""
-    return (
+    return Message(
+        MessageCode.RATE_LIMIT_WAITING,
         f"HaloPSA answered 'rate limit reached' (another integration may be using the "
-        f"instance's request budget). The {kind_text} sync continues in {_duration(resume_in)}; "
-        f"it stops if HaloPSA still refuses after {_duration(limit)} in all."
+        f"instance's request budget). The {RUN_NAMES[kind]} continues in {_duration(resume_in)}; "
+        f"it stops if HaloPSA still refuses after {_duration(limit)} in all.",
+        _waiting_params(kind, resume_in, limit),
     )
 
 
 def rate_limit_gave_up(
-    *, waited: float, limit: float, refused: int, processed: int, total: int, things: str
-) -> str:
+    *, waited: float, limit: float, refused: int, processed: int, total: int, kind: SyncKind
+) -> Message:
     """The run waited for HaloPSA's rate limit as long as a sync waits, and stops."""
-    return (
+    things = RUN_THINGS[kind]
+    return Message(
+        MessageCode.RATE_LIMIT_GAVE_UP,
         f"HaloPSA answered 'rate limit reached' for {_duration(waited)} ({refused} requests "
         f"refused), longer than the {_duration(limit)} a sync waits for it. {processed} of "
         f"{total} {things} were processed; the sync stopped and can be started again once "
-        "HaloPSA accepts requests."
+        "HaloPSA accepts requests.",
+        {
+            "waitedSeconds": round(waited),
+            "refused": refused,
+            "limitSeconds": round(limit),
+            "processed": processed,
+            "total": total,
+            "kind": kind.value,
+        },
     )
 
 
@@ -189,34 +328,75 @@ EXISTING_LICENCES_TO_REVIEW = "Existing licences to review"
 EXISTING_LICENCES_CLAIMED = "Existing licences claimed"
 EXISTING_LICENCES_NOT_OURS = "Existing licences marked not ours"
 EXISTING_LICENCES_REVIEWED = "Existing licences reviewed"
-EXISTING_CHECK_INCOMPLETE = (
+EXISTING_CHECK_INCOMPLETE = Message(
+    MessageCode.EXISTING_CHECK_INCOMPLETE,
     "HaloPSA's list of licences kept changing while the sync checked what newly mapped "
-    "HaloPSA organizations already hold, so nothing was sent. The sync can be started again."
+    "HaloPSA organizations already hold, so nothing was sent. The sync can be started again.",
 )
 
 
-# The run's WARNING entry says what the issue says (one text, defined with the issue's).
-existing_licences_waiting = existing_licences_detail
+def _organization(name: str, organization_id: str) -> dict[str, str]:
+    return {"organizationName": name, "organizationId": organization_id}
 
 
-def existing_licences_claimed(organization: str, pairs: list[tuple[int, str, str]], by: str) -> str:
-    claimed = "; ".join(f"licence {lic} → '{name}' ({ext})" for lic, name, ext in pairs)
-    return f"Organization '{organization}': {claimed}. By: {by}"
-
-
-def existing_licences_not_ours(organization: str, licences: list[int], by: str) -> str:
-    listed = ", ".join(str(lic) for lic in licences)
-    return (
-        f"Organization '{organization}': licence(s) {listed} stay yours; the sync never "
-        f"touches them. By: {by}"
+def existing_licences_waiting(
+    organization: str, organization_id: str, client: str, client_id: int, undecided: int
+) -> Message:
+    """The run's WARNING entry says what the issue says (one text, defined with the issue's)."""
+    return Message(
+        MessageCode.EXISTING_LICENCES_TO_REVIEW,
+        existing_licences_detail(organization, client, client_id, undecided),
+        {
+            **_organization(organization, organization_id),
+            "psaOrganizationName": client,
+            "haloClientId": client_id,
+            "undecided": undecided,
+        },
     )
 
 
-def existing_licences_reviewed(organization: str, claimed: int, not_ours: int, by: str) -> str:
-    return (
+def existing_licences_claimed(
+    organization: str, organization_id: str, pairs: list[tuple[int, str, str]], by: str
+) -> Message:
+    claimed = "; ".join(f"licence {lic} → '{name}' ({ext})" for lic, name, ext in pairs)
+    return Message(
+        MessageCode.EXISTING_LICENCES_CLAIMED,
+        f"Organization '{organization}': {claimed}. By: {by}",
+        {
+            **_organization(organization, organization_id),
+            "licenceIds": ", ".join(str(lic) for lic, _name, _ext in pairs),
+            "subscriptionIds": ", ".join(ext for _lic, _name, ext in pairs),
+            "by": by,
+        },
+    )
+
+
+def existing_licences_not_ours(
+    organization: str, organization_id: str, licences: list[int], by: str
+) -> Message:
+    listed = ", ".join(str(lic) for lic in licences)
+    return Message(
+        MessageCode.EXISTING_LICENCES_NOT_OURS,
+        f"Organization '{organization}': licence(s) {listed} stay yours; the sync never "
+        f"touches them. By: {by}",
+        {**_organization(organization, organization_id), "licenceIds": listed, "by": by},
+    )
+
+
+def existing_licences_reviewed(
+    organization: str, organization_id: str, claimed: int, not_ours: int, by: str
+) -> Message:
+    return Message(
+        MessageCode.EXISTING_LICENCES_REVIEWED,
         f"Organization '{organization}': {claimed} licence(s) claimed, {not_ours} marked not "
         "ours. The next subscriptions sync sends its subscriptions: claimed licences are "
-        f"updated in place, the others are created. By: {by}"
+        f"updated in place, the others are created. By: {by}",
+        {
+            **_organization(organization, organization_id),
+            "claimed": claimed,
+            "notOurs": not_ours,
+            "by": by,
+        },
     )
 
 
@@ -225,15 +405,20 @@ def existing_licences_reviewed(organization: str, claimed: int, not_ours: int, b
 SUBSCRIPTIONS_NEEDS_APPROVAL = "Subscriptions sync needs approval"
 SUBSCRIPTIONS_APPROVED = "Subscriptions sync approved"
 SUBSCRIPTIONS_CANCELLED = "Subscriptions sync cancelled"
-NEEDS_APPROVAL_MESSAGE = (
+NEEDS_APPROVAL_MESSAGE = Message(
+    MessageCode.NEEDS_APPROVAL,
     "Held by the safety valve before writing anything: review the preview, then approve or "
-    "cancel it."
+    "cancel it.",
 )
-NOT_APPROVED = "Not approved: cancelled by the user."
+NOT_APPROVED = Message(MessageCode.NOT_APPROVED, "Not approved: cancelled by the user.")
 
 
-def superseded(run_id: int) -> str:
-    return f"Superseded by run {run_id}, which planned again."
+def superseded(run_id: int) -> Message:
+    return Message(
+        MessageCode.SUPERSEDED,
+        f"Superseded by run {run_id}, which planned again.",
+        {"runId": str(run_id)},
+    )
 
 
 def _change(before: str | int, after: str | int, total: str | int) -> str:
@@ -250,8 +435,9 @@ def needs_approval(
     writes: int,
     max_drop_percent: int,
     max_deactivations: int,
-) -> str:
-    """The ERROR entry of a held run: what it would have done, and why it waits."""
+) -> Message:
+    """The ERROR entry of a held run: what it would have done, and why it waits (the money
+    per currency is on the run, ``SyncRun.approval.money``)."""
     before, after, total = seats
     parts = [f"lower seats {_change(before, after, total)}"]
     parts += [
@@ -259,14 +445,102 @@ def needs_approval(
         for currency, t, b, a in money
     ]
     parts.append(f"deactivate {deactivations} licence(s)")
-    return (
+    return Message(
+        MessageCode.NEEDS_APPROVAL,
         f"This sync would write {writes} licence(s) to HaloPSA: "
         + ", ".join(parts)
         + f". Your safety valve holds a sync that lowers seats or monthly value by more than "
         f"{max_drop_percent}% of your total, or deactivates more than {max_deactivations} "
-        "licences. Nothing was written. Review the preview, then approve or cancel the run."
+        "licences. Nothing was written. Review the preview, then approve or cancel the run.",
+        {
+            "writes": writes,
+            "seatsBefore": before,
+            "seatsAfter": after,
+            "seatsTotal": total,
+            "deactivations": deactivations,
+            "maxDropPercent": max_drop_percent,
+            "maxDeactivations": max_deactivations,
+        },
     )
 
 
-def approved(run_id: int, by: str) -> str:
-    return f"Run {run_id} was approved and runs the plan it showed. By: {by}"
+def approved(run_id: int, by: str) -> Message:
+    return Message(
+        MessageCode.SUBSCRIPTIONS_SYNC_APPROVED,
+        f"Run {run_id} was approved and runs the plan it showed. By: {by}",
+        {"runId": str(run_id), "by": by},
+    )
+
+
+def held_cancelled(reason: Message, by: str | None) -> Message:
+    """The entry of a held run dropped: why (not approved, superseded), and by whom."""
+    return Message(
+        MessageCode.SUBSCRIPTIONS_SYNC_CANCELLED,
+        reason.text if by is None else f"{reason.text} By: {by}",
+        {"reasonCode": reason.code.value, "reason": reason.text, **reason.params, "by": by},
+    )
+
+
+# --- drift (reconcile, `drift(page…)`, `halo-gateway drift`): one licence's finding, in words ---
+
+DRIFT_FIELD_SEPARATOR = "; "
+
+
+def show_value(value: object) -> str:
+    """A licence field's value in a sentence or a CSV cell (``(none)``, ``true``, ``12``)."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def drift_changes_text(changes: list[dict[str, object]]) -> str:
+    """``count: 10 → 12; price: 220.00 → 250.00`` (what we wrote → what HaloPSA holds)."""
+    return DRIFT_FIELD_SEPARATOR.join(
+        f"{c['field']}: {show_value(c['ours'])} → {show_value(c['theirs'])}" for c in changes
+    )
+
+
+def drift_edited(changes: list[dict[str, object]]) -> str:
+    return (
+        f"Edited in HaloPSA since this integration wrote it ({drift_changes_text(changes)}). "
+        "The next sync that changes this subscription sends the platform's values and "
+        "overwrites these edits (the platform wins); until then they stay."
+    )
+
+
+def drift_deactivated(changes: list[dict[str, object]]) -> str:
+    return (
+        f"Deactivated in HaloPSA since this integration wrote it ({drift_changes_text(changes)}). "
+        "The next sync that changes this subscription makes it active again if the platform "
+        "says so (the platform wins)."
+    )
+
+
+def drift_deleted(licence_id: int) -> str:
+    return (
+        f"Deleted from HaloPSA: licence {licence_id} is gone, but this integration still holds "
+        "it as the licence of this subscription, so HaloPSA will reject the next update of it."
+    )
+
+
+def drift_foreign(client_name: str) -> str:
+    return (
+        f"Under the mapped HaloPSA organization '{client_name}', but not written by this "
+        "integration (entered by hand or by another integration). If it bills the same thing "
+        "as one of the platform's subscriptions, the customer may be billed twice."
+    )
+
+
+def drift_check_details(
+    *, licences: int, edited: int, deactivated: int, deleted: int, foreign: int
+) -> list[Detail]:
+    """The counts of the drift check's summary entry in the Logs."""
+    return [
+        Detail("licencesRead", "Licences read", licences),
+        Detail("edited", "Edited in HaloPSA", edited),
+        Detail("deactivated", "Deactivated in HaloPSA", deactivated),
+        Detail("deleted", "Deleted from HaloPSA", deleted),
+        Detail("foreign", "Not written by this integration", foreign),
+    ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from gateway.halopsa import (
@@ -21,6 +21,42 @@ from gateway.models import (
 # reproduces the total to the cent on an invoice (README "Unit prices").
 UNIT_PRICE_QUANTUM = Decimal("0.0001")
 MONEY_QUANTUM = Decimal("0.01")
+# The fields of a licence payload a person reads as changes, in the order shown (client_id is
+# the organisation's, shown with it).
+LICENCE_FIELDS = (
+    "name",
+    "count",
+    "purchase_price",
+    "price",
+    "billing_cycle",
+    "term_duration",
+    "start_date",
+    "end_date",
+    "status",
+    "is_active",
+)
+
+
+def iso_day(value: Any) -> str | None:
+    """A date as a payload holds it (``2026-01-01``), from a date, a date-time or HaloPSA's
+    ``2026-01-01T00:00:00``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)[:10]
+
+
+def as_money(value: Any) -> Decimal | None:
+    """An amount from a payload's string or HaloPSA's JSON number (None if not one)."""
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
 
 
 def unit_price(total: Decimal, quantity: int) -> Decimal:
@@ -74,24 +110,11 @@ def to_licence_write(payload: dict[str, Any], licence_id: int | None) -> Licence
 
 def licence_matches(licence: Any, payload: dict[str, Any]) -> bool:
     """Does a licence found in HaloPSA hold exactly what an intent was about to send?"""
-
-    def day(value: Any) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, datetime):
-            return value.date().isoformat()
-        if isinstance(value, date):
-            return value.isoformat()
-        return str(value)[:10]
-
-    def money(value: Any) -> Decimal | None:
-        return None if value is None else Decimal(str(value))
-
     return (
         licence.name == payload["name"]
         and int(licence.count) == payload["count"]
-        and day(licence.start_date) == payload["start_date"]
-        and day(licence.end_date) == payload["end_date"]
-        and money(licence.purchase_price) == Decimal(payload["purchase_price"])
-        and money(licence.price) == Decimal(payload["price"])
+        and iso_day(licence.start_date) == payload["start_date"]
+        and iso_day(licence.end_date) == payload["end_date"]
+        and as_money(licence.purchase_price) == Decimal(payload["purchase_price"])
+        and as_money(licence.price) == Decimal(payload["price"])
     )

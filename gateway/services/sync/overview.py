@@ -1,25 +1,111 @@
-"""The sync page's tiles and button states, and the run history."""
+"""The sync page's tiles and button states, and the run history.
+
+Runs leave this module as :class:`RunRecord` dataclasses (the GraphQL edge reads no rows):
+the organisation of a one-organisation run by its public id and name, the message with its
+code and parameters.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from gateway.errors import (
     NotFound,
     SyncCooldown,
 )
 from gateway.events import SyncEvent
+from gateway.messages import Message
 from gateway.models import (
     RunState,
     SyncKind,
     SyncRun,
+    SyncScope,
+    SyncTrigger,
 )
-from gateway.services import Deps, issues
+from gateway.services import Deps, daily_slots, issues
 from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
-from gateway.services.sync.runs import RunPhase, active_run, event_for, now_utc
+from gateway.services.sync.runs import (
+    RunPhase,
+    active_run,
+    event_for,
+    now_utc,
+    organization_named,
+    run_message,
+)
 from gateway.services.sync.triggers import cooldown_remaining
+
+# --- a run, as the pages read it ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One sync run with its counts and the HaloPSA budget it used."""
+
+    id: int
+    kind: SyncKind
+    scope: SyncScope
+    # The organisation of a one-organisation run: its public id (the grid's) and name; None
+    # for a run of all organisations (or one whose organisation was deleted since).
+    organization_id: str | None
+    organization_name: str | None
+    trigger: SyncTrigger
+    state: RunState
+    total: int
+    processed: int
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int
+    failed: int
+    message: Message | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    halo_calls: int
+    halo_rate_limited: int
+    halo_retries: int
+    halo_wait_seconds: float
+    # Held by the safety valve (or approved after): the verdict as stored on the run.
+    approval: dict[str, Any] | None = None
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+
+
+async def run_record(run: SyncRun) -> RunRecord:
+    org_id, org_name = await organization_named(run)
+    return RunRecord(
+        id=run.id,
+        kind=run.kind,
+        scope=run.scope,
+        organization_id=org_id,
+        organization_name=org_name,
+        trigger=run.trigger,
+        state=run.state,
+        total=run.total,
+        processed=run.processed,
+        created=run.created,
+        updated=run.updated,
+        unchanged=run.unchanged,
+        skipped=run.skipped,
+        failed=run.failed,
+        message=run_message(run),
+        queued_at=run.queued_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        duration_ms=run.duration_ms,
+        halo_calls=run.halo_calls,
+        halo_rate_limited=run.halo_rate_limited,
+        halo_retries=run.halo_retries,
+        halo_wait_seconds=run.halo_wait_seconds,
+        approval=run.approval,
+        approved_by=run.approved_by,
+        approved_at=run.approved_at,
+    )
+
 
 # --- overview -----------------------------------------------------------------------------
 
@@ -39,8 +125,11 @@ class KindOverview:
     message: str | None
     next_allowed_at: datetime | None
     retry_after_seconds: int
-    current_run: SyncRun | None
-    last_run: SyncRun | None
+    current_run: RunRecord | None
+    last_run: RunRecord | None
+    # The seller's next scheduled run of this kind (daily_slots: the slot's hour plus the
+    # seller's offset in the spread window); it runs if the connection is verified by then.
+    next_scheduled_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +138,8 @@ class SyncOverview:
     last_sync_to_psa: datetime | None
     organizations: KindOverview
     subscriptions: KindOverview
+    # The drift check's button (no cooldown: it only reads).
+    reconcile: KindOverview
     now: datetime
     # ONGOING integration issues that are not muted (gateway.services.issues).
     open_issues: int = 0
@@ -69,8 +160,11 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
     last_orgs_ok = await last(SyncKind.ORGANIZATIONS, state=RunState.SUCCEEDED)
     last_subs_ok = await last(SyncKind.SUBSCRIPTIONS, state=RunState.SUCCEEDED)
 
+    current_record = await run_record(current) if current is not None else None
+
     async def kind_overview(kind: SyncKind) -> KindOverview:
-        last_run = await last(kind)
+        last_row = await last(kind)
+        last_run = await run_record(last_row) if last_row is not None else None
         if current is not None:
             # One sync at a time per seller: any running sync blocks both buttons.
             running_this = current.kind is kind
@@ -80,7 +174,7 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
                 message=IN_PROGRESS_MESSAGE,
                 next_allowed_at=None,
                 retry_after_seconds=0,
-                current_run=current if running_this else None,
+                current_run=current_record if running_this else None,
                 last_run=last_run,
             )
         if kind is SyncKind.SUBSCRIPTIONS:
@@ -97,21 +191,27 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
                 )
         return KindOverview(kind, ButtonState.IDLE, None, None, 0, None, last_run)
 
+    def scheduled(overview: KindOverview) -> KindOverview:
+        planned = daily_slots.next_planned_at(deps.settings, overview.kind, seller_id, now)
+        return replace(overview, next_scheduled_at=planned)
+
     return SyncOverview(
         last_sync_to_platform=last_orgs_ok.finished_at if last_orgs_ok else None,
         last_sync_to_psa=last_subs_ok.finished_at if last_subs_ok else None,
-        organizations=await kind_overview(SyncKind.ORGANIZATIONS),
-        subscriptions=await kind_overview(SyncKind.SUBSCRIPTIONS),
+        organizations=scheduled(await kind_overview(SyncKind.ORGANIZATIONS)),
+        subscriptions=scheduled(await kind_overview(SyncKind.SUBSCRIPTIONS)),
+        reconcile=await kind_overview(SyncKind.RECONCILE),
         now=now,
         open_issues=await issues.open_issue_count(seller_id, now),
     )
 
 
-async def sync_runs(seller_id: str, kind: SyncKind | None, first: int) -> list[SyncRun]:
+async def sync_runs(seller_id: str, kind: SyncKind | None, first: int) -> list[RunRecord]:
     query = SyncRun.filter(seller_id=seller_id)
     if kind is not None:
         query = query.filter(kind=kind)
-    return await query.select_related("organization").order_by("-queued_at", "-id").limit(first)
+    rows = await query.select_related("organization").order_by("-queued_at", "-id").limit(first)
+    return [await run_record(row) for row in rows]
 
 
 # The event phase that says where a run stands now.
@@ -131,19 +231,19 @@ async def latest_run_event(seller_id: str, kind: SyncKind | None = None) -> Sync
     query = SyncRun.filter(seller_id=seller_id)
     if kind is not None:
         query = query.filter(kind=kind)
-    run = await query.order_by("-id").first()
+    run = await query.select_related("organization").order_by("-id").first()
     if run is None:
         return None
-    return event_for(run, _PHASE_OF_STATE[run.state])
+    return await event_for(run, _PHASE_OF_STATE[run.state])
 
 
-async def load_run(seller_id: str, run_id: int) -> SyncRun:
+async def load_run(seller_id: str, run_id: int) -> RunRecord:
     run = (
         await SyncRun.filter(id=run_id, seller_id=seller_id).select_related("organization").first()
     )
     if run is None:
         raise NotFound("Sync run not found.", field="runId")
-    return run
+    return await run_record(run)
 
 
 def relative_time(moment: datetime | None, now: datetime) -> str | None:

@@ -19,6 +19,11 @@ Two things only HaloPSA can tell, so the preview says so instead of predicting t
 intent left by a run that died (the push reads the client back first and may adopt the
 licence instead of creating it: ``AWAITING_READBACK``) and a write HaloPSA refuses.
 
+Hand edits in HaloPSA are known only from the latest drift check (``drift_report``): a
+write to a licence that check found edited sends the platform's values over every edited
+field ("platform wins"), and the preview lists them (``overwrites``: HaloPSA's value → the
+one sent). An edit made since the check, or a licence the push wrote since, is not known.
+
 Day one (``existing.py``): an organisation whose HaloPSA client held licences we did not
 write waits for the seller's review; its subscriptions are skipped
 (``EXISTING_LICENCES_TO_REVIEW``) and the review — those licences beside the subscriptions,
@@ -53,23 +58,15 @@ from gateway.models import (
 )
 from gateway.services.paging import Page, check_page
 from gateway.services.sync import existing_review, journal
+from gateway.services.sync.drift import same_value
+from gateway.services.sync.drift_report import hand_edits
+from gateway.services.sync.licences import LICENCE_FIELDS
 from gateway.services.sync.money import NOTHING, Monthly, cents, payload_monthly
 from gateway.services.sync.plan import Action, Decision, Reason, plan_subscription
 from gateway.services.sync.runs import now_utc
 
 # Fields of a licence payload shown as changes (client_id is the organisation's, shown there).
-CHANGE_FIELDS = (
-    "name",
-    "count",
-    "purchase_price",
-    "price",
-    "billing_cycle",
-    "term_duration",
-    "start_date",
-    "end_date",
-    "status",
-    "is_active",
-)
+CHANGE_FIELDS = LICENCE_FIELDS
 _SUB_FIELDS = (
     "id",
     "external_id",
@@ -222,6 +219,9 @@ class SubscriptionPreview:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     before_known: bool
+    # Hand edits in HaloPSA (found by the latest drift check) that this write overwrites:
+    # HaloPSA's value → the one sent.
+    overwrites: list[FieldChange] = field(default_factory=list)
     # The hash of what a write sends (None: nothing written): the plan's hash is made of these.
     planned_hash: str | None = None
 
@@ -405,11 +405,12 @@ async def preview_sync(
             (preview, [_plan(s, ledger.get(s.id, ()), preview, unit_prices) for s in subs])
         )
     await _load_intents([row for _, plans in planned for p in plans for row in p.need_intent])
+    edits = await hand_edits(seller_id)
 
     previews: list[OrganizationPreview] = []
     for preview, plans in planned:
         for plan in plans:
-            sub_preview = _subscription(plan, client_names)
+            sub_preview = _subscription(plan, client_names, edits)
             preview.subscriptions.append(sub_preview)
             preview.counts.count(sub_preview.action)
             _money_in(preview.money, sub_preview.currency).add(sub_preview.money)
@@ -512,7 +513,11 @@ async def _load_intents(rows: list[_Ledger]) -> None:
             by_id[row_id].intent = intent
 
 
-def _subscription(plan: _Planned, client_names: dict[int, str]) -> SubscriptionPreview:
+def _subscription(
+    plan: _Planned,
+    client_names: dict[int, str],
+    edits: dict[int, list[dict[str, Any]]],
+) -> SubscriptionPreview:
     sub, decision, current, others = plan.sub, plan.decision, plan.current, plan.others
     before: dict[str, Any] | None = None
     before_known = True
@@ -560,8 +565,30 @@ def _subscription(plan: _Planned, client_names: dict[int, str]) -> SubscriptionP
         before=before,
         after=after,
         before_known=before_known,
+        overwrites=_overwrites(decision, current, after, edits),
         planned_hash=decision.hash if decision.writes else None,
     )
+
+
+def _overwrites(
+    decision: Decision,
+    current: _Ledger | None,
+    after: dict[str, Any] | None,
+    edits: dict[int, list[dict[str, Any]]],
+) -> list[FieldChange]:
+    """The hand edits a write sends the platform's values over: every field the latest drift
+    check found edited on this licence (``hand_edits`` leaves out licences written since)."""
+    if not decision.writes or current is None or current.halo_licence_id is None:
+        return []
+    changes = edits.get(current.halo_licence_id)
+    if changes is None:
+        return []
+    sent = after or {}
+    return [
+        FieldChange(c["field"], c["theirs"], sent.get(c["field"]))
+        for c in changes
+        if not same_value(c["field"], sent.get(c["field"]), c["theirs"])
+    ]
 
 
 def _reason(

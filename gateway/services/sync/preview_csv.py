@@ -1,7 +1,8 @@
 """The preview as CSV (``halo-gateway preview``): one row per subscription, for a spreadsheet.
 
 Text cells go through the exports' spreadsheet guard (a name starting with ``=`` is not run
-as a formula); money is monthly, to the cent, as in the API.
+as a formula); money is monthly, to the cent, as in the API. ``overwrites_hand_edits``: the
+hand edits (found by the latest drift check) that the write sends the platform's values over.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import csv
 from typing import Any, TextIO
 
 from gateway.services.spreadsheet import spreadsheet_text
+from gateway.services.sync.journal import show_value
 from gateway.services.sync.preview import SubscriptionPreview, SyncPreview
 
 CSV_COLUMNS = (
@@ -29,6 +31,7 @@ CSV_COLUMNS = (
     "monthly_cost_after",
     "monthly_price_before",
     "monthly_price_after",
+    "overwrites_hand_edits",
 )
 
 
@@ -63,6 +66,7 @@ def write_preview_csv(preview: SyncPreview, out: TextIO) -> int:
                     shown.cost_after if known_after else "",
                     shown.price_before if known_before else "",
                     shown.price_after if known_after else "",
+                    spreadsheet_text(_overwrites_text(sub)),
                 ]
             )
             rows += 1
@@ -73,17 +77,18 @@ def _optional(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _overwrites_text(sub: SubscriptionPreview) -> str:
+    """``field: HaloPSA's value → the one sent`` for the hand edits the write overwrites."""
+    return "; ".join(
+        f"{c.field}: {show_value(c.before)} → {show_value(c.after)}" for c in sub.overwrites
+    )
+
+
 def _changes_text(sub: SubscriptionPreview) -> str:
     """``field: old → new; …``; a create lists ``field: new``; a value the ledger does not
     know reads ``(unknown)``, one that is empty ``(none)``."""
 
-    def show(value: Any) -> str:
-        if value is None:
-            return "(none)"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
-
+    show = show_value
     if sub.before is None and sub.before_known:  # a create: nothing before
         return "; ".join(f"{c.field}: {show(c.after)}" for c in sub.changes)
     old = show if sub.before_known else (lambda _: "(unknown)")

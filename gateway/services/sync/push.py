@@ -167,6 +167,9 @@ class SubscriptionsPush:
         self.run.total = (
             await Subscription.filter(organization_id__in=org_ids).count() if org_ids else 0
         )
+        # Pages learn the total now, before the checks and the first HaloPSA answer (seconds
+        # on a slow HaloPSA).
+        await self.progress.step(force=True)
         await self.safety_valve()
         self.waiting = await existing.clients_waiting(
             self.seller_id, mappings, self.client, self.run.id
@@ -263,6 +266,7 @@ class SubscriptionsPush:
             journal.EXISTING_LICENCES_TO_REVIEW,
             journal.existing_licences_waiting(
                 mapping.organization.name,
+                mapping.organization.external_id,
                 mapping.psa_organization.name,
                 waiting.halo_client_id,
                 waiting.undecided,
@@ -319,7 +323,10 @@ class SubscriptionsPush:
                     LogLevel.WARNING,
                     journal.SUBSCRIPTION_SKIPPED,
                     journal.subscription_skipped(
-                        sub.name, sub.external_id, mapping.organization.name
+                        sub.name,
+                        sub.external_id,
+                        mapping.organization.name,
+                        mapping.organization.external_id,
                     ),
                     run_id=self.run.id,
                 )
@@ -344,6 +351,7 @@ class SubscriptionsPush:
                     sub.name,
                     sub.external_id,
                     mapping.organization.name,
+                    mapping.organization.external_id,
                     row.halo_licence_id,
                 ),
                 run_id=self.run.id,

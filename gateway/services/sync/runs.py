@@ -29,12 +29,15 @@ from typing import Any
 from tortoise.expressions import Q
 
 from gateway.events import RESYNC, SyncEvent
+from gateway.messages import Message, MessageCode, read_params, stored_params
 from gateway.models import (
+    Organization,
     RunState,
     Seller,
     SyncRun,
 )
 from gateway.services import Deps
+from gateway.services.sync import journal
 
 logger = logging.getLogger(__name__)
 
@@ -169,27 +172,103 @@ async def release_lock(seller_id: str, run_id: int) -> None:
 async def abandon_if_unfinished(run_id: int, now: datetime) -> None:
     """A run whose lease expired without finishing: its worker is gone."""
     await SyncRun.filter(id=run_id, state__in=ACTIVE_STATES).update(
-        state=RunState.FAILED,
-        finished_at=now,
-        message="The sync stopped unexpectedly (its worker was lost) and was abandoned.",
+        state=RunState.FAILED, finished_at=now, **message_fields(journal.RUN_ABANDONED)
     )
 
 
-def event_for(run: SyncRun, phase: RunPhase, *, message: str | None = None) -> SyncEvent:
+# --- what a run says: its message (text, code, parameters) and its events -----------------
+
+# The columns of a run's message, for ``save(update_fields=…)``.
+MESSAGE_FIELDS = ["message", "message_code", "message_params"]
+
+
+def message_fields(message: Message | None) -> dict[str, Any]:
+    """A run's message as its columns (for ``update(**…)``)."""
+    if message is None:
+        return {"message": None, "message_code": None, "message_params": None}
+    return {
+        "message": message.text,
+        "message_code": message.code.value,
+        "message_params": stored_params(message.params),
+    }
+
+
+def set_message(run: SyncRun, message: Message | None) -> None:
+    for name, value in message_fields(message).items():
+        setattr(run, name, value)
+
+
+def run_message(run: SyncRun) -> Message | None:
+    """The run's message as stored (runs from before codes read as LEGACY)."""
+    if run.message is None:
+        return None
+    return Message(
+        MessageCode.of_stored(run.message_code), run.message, read_params(run.message_params)
+    )
+
+
+async def run_organization(run: SyncRun) -> Organization | None:
+    """The organisation a one-organisation run is about, read once per run object (the
+    engine's progress events must not cost a query each)."""
+    if run.organization_id is None:
+        return None
+    related = run.organization  # the row when fetched, else a query for it
+    org = await related if related is not None else None
+    if org is not None:
+        run.organization = org  # fetched from now on
+    return org
+
+
+async def organization_named(run: SyncRun) -> tuple[str | None, str | None]:
+    """The run's organisation as pages name it: its public id (the grid's) and its name."""
+    org = await run_organization(run)
+    return (org.external_id, org.name) if org is not None else (None, None)
+
+
+# The code of an event that says nothing more than its phase.
+_PHASE_CODES: dict[str, MessageCode] = {
+    RunPhase.QUEUED: MessageCode.SYNC_QUEUED,
+    RunPhase.STARTED: MessageCode.SYNC_IN_PROGRESS,
+    RunPhase.PROGRESS: MessageCode.SYNC_PROGRESS,
+    RunPhase.COMPLETED: MessageCode.SYNC_COMPLETED,
+    RunPhase.FAILED: MessageCode.SYNC_FAILED,
+    RunPhase.CANCELLED: MessageCode.SYNC_CANCELLED,
+    RunPhase.NEEDS_APPROVAL: MessageCode.NEEDS_APPROVAL,
+    RunPhase.RESYNC: MessageCode.EVENTS_MISSED,
+}
+
+
+def phase_code(phase: str) -> MessageCode:
+    return _PHASE_CODES.get(phase, MessageCode.LEGACY)
+
+
+def event_code(event: SyncEvent) -> MessageCode:
+    """An event's code; the bus's own events (RESYNC) have their phase's."""
+    return MessageCode.of_stored(event.code) if event.code else phase_code(event.phase)
+
+
+async def event_for(run: SyncRun, phase: RunPhase, *, message: Message | None = None) -> SyncEvent:
+    """The run's state as an event: organisations by public id and name, the message (the
+    run's own unless given) with its code, or the phase's code when it has none."""
+    said = message if message is not None else run_message(run)
+    org_id, org_name = await organization_named(run)
     return SyncEvent(
         seller_id=run.seller_id,
         run_id=run.id,
         kind=run.kind.value,
         scope=run.scope.value,
         phase=phase,
-        organization_id=str(run.organization_id) if run.organization_id else None,
+        organization_id=org_id,
+        organization_name=org_name,
         processed=run.processed,
         total=run.total,
         created=run.created,
         updated=run.updated,
         skipped=run.skipped,
         failed=run.failed,
-        message=message if message is not None else run.message,
+        message=said.text if said is not None else None,
+        code=(said.code if said is not None else phase_code(phase)).value,
+        params=dict(said.params) if said is not None else {},
     )
 
 
@@ -221,7 +300,11 @@ class LostLock(Exception):
 
 
 class CannotContinue(Exception):
-    """A run that cannot proceed for a reason of ours (not HaloPSA's); the text is for sellers."""
+    """A run that cannot proceed for a reason of ours (not HaloPSA's), said to sellers."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.text)
+        self.message = message
 
 
 class NeedsApproval(Exception):
@@ -291,4 +374,4 @@ class Progress:
         cancel = await SyncRun.filter(id=run.id).values_list("cancel_requested", flat=True)
         if cancel and cancel[0]:
             raise RunCancelled()
-        await self.deps.bus.publish(event_for(run, RunPhase.PROGRESS))
+        await self.deps.bus.publish(await event_for(run, RunPhase.PROGRESS))

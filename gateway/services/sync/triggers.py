@@ -46,7 +46,7 @@ from gateway.models import (
 from gateway.services import Deps, throttle
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.sync import approvals
-from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
+from gateway.services.sync.journal import CANCELLED_BEFORE_START, IN_PROGRESS_MESSAGE
 from gateway.services.sync.runs import (
     QUEUED_LEASE_SECONDS,
     RunPhase,
@@ -54,6 +54,7 @@ from gateway.services.sync.runs import (
     claim_lock,
     event_for,
     lock_alive,
+    message_fields,
     now_utc,
     release_lock,
 )
@@ -96,7 +97,7 @@ async def trigger_sync(
     if previous and previous != run.id:
         await abandon_if_unfinished(previous, run.queued_at)
     # Published before the message goes out, so that no page sees the worker's STARTED first.
-    await deps.bus.publish(event_for(run, RunPhase.QUEUED))
+    await deps.bus.publish(await event_for(run, RunPhase.QUEUED))
     try:
         await deps.queue.enqueue_sync(run.id)
     except BrokerUnavailable:
@@ -222,12 +223,12 @@ async def cancel_sync(deps: Deps, seller_id: str, run_id: int, *, by: str | None
             state=RunState.CANCELLED,
             finished_at=now_utc(),
             cancel_requested=True,
-            message="Cancelled before it started.",
+            **message_fields(CANCELLED_BEFORE_START),
         )
         if updated:
             await release_lock(seller_id, run.id)
             await run.refresh_from_db()
-            await deps.bus.publish(event_for(run, RunPhase.CANCELLED, message=run.message))
+            await deps.bus.publish(await event_for(run, RunPhase.CANCELLED))
             return run
     await SyncRun.filter(id=run.id).update(cancel_requested=True)
     await run.refresh_from_db()

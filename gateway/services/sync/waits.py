@@ -19,22 +19,26 @@ from datetime import timedelta
 
 from gateway.errors import BrokerUnavailable
 from gateway.halopsa import HaloRateLimited
-from gateway.models import LogLevel, SyncKind, SyncRun
+from gateway.messages import Message
+from gateway.models import LogLevel, SyncRun
 from gateway.services import Deps
 from gateway.services import logs as product_log
 from gateway.services.sync.journal import (
     RATE_LIMIT_WAITING,
     rate_limit_gave_up,
     rate_limit_waiting,
+    rate_limit_waiting_message,
     seller_reason,
 )
 from gateway.services.sync.runs import (
+    MESSAGE_FIELDS,
     Progress,
     RunPhase,
     event_for,
     lease_held_elsewhere,
     now_utc,
     park_lease,
+    set_message,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,7 +75,7 @@ async def wait_for_rate_limit(
     progress: Progress,
     owner: str,
     processed_before: int,
-) -> str | None:
+) -> Message | None:
     """HaloPSA's rate limit outlasted the client's patience: re-queue the run to continue
     once the window admits again, rather than hold a worker asleep; past the deadline, the
     seller-worded reason the run fails (returned; None when re-queued).
@@ -92,22 +96,20 @@ async def wait_for_rate_limit(
     progress.halo_totals()
     waited = (now - since).total_seconds()
     if waited + delay > limit:
-        things = "organizations" if run.kind is SyncKind.ORGANIZATIONS else "subscriptions"
         return rate_limit_gave_up(
             waited=waited,
             limit=limit,
             refused=run.halo_rate_limited,
             processed=run.processed,
             total=run.total,
-            things=things,
+            kind=run.kind,
         )
-    kind_text = "customers" if run.kind is SyncKind.ORGANIZATIONS else "subscriptions"
     run.rate_limited_since = since
-    run.message = RATE_LIMIT_WAITING
+    set_message(run, rate_limit_waiting_message(run.kind, delay, limit))
     await run.save(
         update_fields=[
             "rate_limited_since",
-            "message",
+            *MESSAGE_FIELDS,
             "total",
             "processed",
             "created",
@@ -143,8 +145,8 @@ async def wait_for_rate_limit(
         seller_id,
         LogLevel.WARNING,
         RATE_LIMIT_WAITING,
-        rate_limit_waiting(kind_text, delay, limit),
+        rate_limit_waiting(run.kind, delay, limit),
         run_id=run.id,
     )
-    await deps.bus.publish(event_for(run, RunPhase.PROGRESS, message=RATE_LIMIT_WAITING))
+    await deps.bus.publish(await event_for(run, RunPhase.PROGRESS))
     return None

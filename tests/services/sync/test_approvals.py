@@ -139,6 +139,18 @@ async def test_cancel_drops_a_held_run_and_a_newer_run_supersedes_an_older_one(
         "CANCELLED",
         f"Superseded by run {newer['id']}, which planned again.",
     )
+    # and pages read why as codes: the newer run is held, the older superseded by it
+    assert (older["messageCode"], older["messageParams"]) == (
+        "SUPERSEDED",
+        [{"name": "runId", "value": newer["id"]}],
+    )
+    held_entry = await LogEntry.get(
+        run_id=int(newer["id"]), title="Subscriptions sync needs approval"
+    )
+    assert held_entry.code == "SUBSCRIPTIONS_SYNC_NEEDS_APPROVAL"
+    params = dict(held_entry.params)
+    assert params["runId"] == int(newer["id"]) and params["reasonCode"] == "NEEDS_APPROVAL"
+    assert (params["seatsBefore"], params["seatsAfter"]) == (100, 73)
     [issue] = await _issues(gateway)
     assert (issue["state"], issue["lastRunId"]) == ("ONGOING", newer["id"])
     # When the seller cancels the newer one
@@ -148,6 +160,11 @@ async def test_cancel_drops_a_held_run_and_a_newer_run_supersedes_an_older_one(
         "state": "CANCELLED",
         "message": "Not approved: cancelled by the user.",
     }
+    dropped = await LogEntry.get(run_id=int(newer["id"]), title="Subscriptions sync cancelled")
+    assert (dropped.code, dict(dropped.params)["reasonCode"]) == (
+        "SUBSCRIPTIONS_SYNC_CANCELLED",
+        "NOT_APPROVED",
+    )
     # Then nothing was written, nothing waits, and it cannot be approved any more
     assert sim.licences == licences
     assert [i["state"] for i in await _issues(gateway)] == ["RESOLVED"]

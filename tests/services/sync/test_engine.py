@@ -143,8 +143,14 @@ async def test_revoked_credentials_end_the_run_failed_with_a_plain_reason(
     run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
     assert run["state"] == "FAILED"
     assert "refused the credentials" in run["message"]
+    assert run["messageCode"] == "HALO_CREDENTIALS_REFUSED"
     entry = await LogEntry.get(seller_id="seller-a", title="Subscriptions sync failed")
     assert entry.level is LogLevel.ERROR and "refused the credentials" in entry.details
+    # The entry's code is the failure's, its reason's code a parameter beside the counts
+    assert entry.code == "SUBSCRIPTIONS_SYNC_FAILED"
+    params = dict(entry.params)
+    assert params["reasonCode"] == "HALO_CREDENTIALS_REFUSED"
+    assert params["reason"] == run["message"] and params["failed"] == run["failed"]
     # A failed run starts no cooldown: the seller can try again at once.
     sim.set_faults(revoked=False)
     again = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])

@@ -19,21 +19,39 @@ from gateway.services.sync import journal
 
 
 @pytest.mark.parametrize(
-    ("error", "words"),
+    ("error", "words", "code"),
     [
-        (HaloAuthError("401 from /token"), "HaloPSA refused the credentials"),
-        (HaloPermissionError("403"), "lacks a permission"),
-        (HaloRateLimited("429"), "kept answering 'rate limit reached'"),
-        (HaloUnavailable("connect timeout"), "could not be reached"),
-        (HaloIncompleteRead("pages moved"), "HaloPSA answered with an error: pages moved"),
-        (HaloRequestError("Name is required"), "HaloPSA answered with an error: Name is required"),
+        (
+            HaloAuthError("401 from /token"),
+            "HaloPSA refused the credentials",
+            "HALO_CREDENTIALS_REFUSED",
+        ),
+        (HaloPermissionError("403"), "lacks a permission", "HALO_PERMISSION_MISSING"),
+        (HaloRateLimited("429"), "kept answering 'rate limit reached'", "HALO_RATE_LIMITED"),
+        (HaloUnavailable("connect timeout"), "could not be reached", "HALO_UNAVAILABLE"),
+        (
+            HaloIncompleteRead("pages moved"),
+            "HaloPSA answered with an error: pages moved",
+            "HALO_ERROR",
+        ),
+        (
+            HaloRequestError("Name is required"),
+            "HaloPSA answered with an error: Name is required",
+            "HALO_ERROR",
+        ),
     ],
 )
-def test_why_a_run_stopped_is_said_by_the_kind_of_failure(error: HaloError, words: str) -> None:
+def test_why_a_run_stopped_is_said_by_the_kind_of_failure(
+    error: HaloError, words: str, code: str
+) -> None:
     reason = journal.seller_reason(error)
-    assert words in reason
+    assert words in reason.text
+    assert reason.code == code
     if not isinstance(error, (HaloIncompleteRead, HaloRequestError)):
-        assert error.message not in reason  # HaloPSA's own words stay out of the summary
+        assert error.message not in reason.text  # HaloPSA's own words stay out of the summary
+        assert reason.params == {}
+    else:
+        assert reason.params == {"error": error.message}
 
 
 @pytest.mark.parametrize(
@@ -50,17 +68,28 @@ def test_why_a_run_stopped_is_said_by_the_kind_of_failure(error: HaloError, word
 def test_a_wait_for_the_rate_limit_is_said_in_seconds_then_minutes(
     seconds: float, said: str
 ) -> None:
-    text = journal.rate_limit_waiting("subscriptions", seconds, 1800)
-    assert f"continues in {said};" in text
-    assert "after 30 minutes in all" in text
+    waiting = journal.rate_limit_waiting(SyncKind.SUBSCRIPTIONS, seconds, 1800)
+    assert f"continues in {said};" in waiting.text
+    assert "after 30 minutes in all" in waiting.text
+    assert waiting.params == {
+        "kind": "SUBSCRIPTIONS",
+        "resumeInSeconds": round(seconds),
+        "limitSeconds": 1800,
+    }
 
 
 def test_a_run_that_gave_up_on_the_rate_limit_says_how_far_it_got() -> None:
-    text = journal.rate_limit_gave_up(
-        waited=1860, limit=1800, refused=42, processed=150, total=400, things="subscriptions"
+    gave_up = journal.rate_limit_gave_up(
+        waited=1860, limit=1800, refused=42, processed=150, total=400, kind=SyncKind.SUBSCRIPTIONS
     )
+    text = gave_up.text
     assert text.startswith("HaloPSA answered 'rate limit reached' for 31 minutes (42 requests ")
     assert "150 of 400 subscriptions were processed" in text
+    assert (gave_up.code, gave_up.params["refused"], gave_up.params["total"]) == (
+        "RATE_LIMIT_GAVE_UP",
+        42,
+        400,
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,10 +112,11 @@ def test_a_remap_names_every_licence_left_in_an_old_client() -> None:
 
 def test_clients_missing_from_halopsa_are_counted_and_the_first_twenty_named() -> None:
     few = journal.customers_missing([12, 3])
-    assert few == (
+    assert few.text == (
         "2 previously synced HaloPSA organization(s) were not found: 3, 12. "
         "Their mappings show Response Error."
     )
-    many = journal.customers_missing(list(range(100, 125)))
+    assert few.params == {"count": 2, "haloClientIds": "3, 12"}
+    many = journal.customers_missing(list(range(100, 125))).text
     assert many.startswith("25 previously synced HaloPSA organization(s) were not found: 100, ")
     assert "119…. Their mappings" in many and "120" not in many

@@ -28,6 +28,7 @@ HEADER = [
     "monthly_cost_after",
     "monthly_price_before",
     "monthly_price_after",
+    "overwrites_hand_edits",
 ]
 
 
@@ -80,6 +81,7 @@ EXPECTED = [
         "0.00",
         "0.00",
         "0.00",
+        "",
     ],
     [
         "org-1",
@@ -98,6 +100,7 @@ EXPECTED = [
         "180.00",
         "220.00",
         "176.00",
+        "",
     ],
     [
         "org-1",
@@ -116,6 +119,7 @@ EXPECTED = [
         "0.00",
         "0.00",
         "0.00",
+        "",
     ],
 ]
 

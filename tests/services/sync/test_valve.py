@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from gateway.models import LogEntry, LogLevel, SyncKind, SyncRun, SyncTrigger
+from gateway.services import daily_slots
 from gateway.services.sync import trigger_scheduled
 from tests.conftest import assert_error_code
 from tests.services.sync.test_engine import SYNC_ONE, SYNC_SUBS
@@ -195,7 +196,11 @@ async def test_the_scheduled_run_obeys_the_valve_too(connected, gateway) -> None
         await sub.save()
     await data.subscription(await subs[0].organization, "new", name="Something else", quantity=1)
     deps = gateway.app.state.halo.deps
-    counts = await trigger_scheduled(deps, SyncKind.SUBSCRIPTIONS, datetime.now(UTC))
+    # at seller-a's own time in today's window
+    planned = daily_slots.planned_at(
+        deps.settings, SyncKind.SUBSCRIPTIONS, "seller-a", datetime.now(UTC).date()
+    )
+    counts = await trigger_scheduled(deps, SyncKind.SUBSCRIPTIONS, planned)
     assert counts.queued == 1
     run = await SyncRun.get(seller_id="seller-a", trigger=SyncTrigger.SCHEDULED)
     finished = await wait_for_run(gateway, str(run.id), until=STOPPED)

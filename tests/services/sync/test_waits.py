@@ -101,6 +101,8 @@ async def test_a_429_spell_longer_than_the_clients_patience_requeues_the_run_and
     waiting = await LogEntry.filter(seller_id="seller-a", title=journal.RATE_LIMIT_WAITING)
     assert waiting and waiting[0].level is LogLevel.WARNING
     assert "continues in 1 second" in waiting[0].details
+    assert waiting[0].code == "RATE_LIMIT_WAITING"
+    assert dict(waiting[0].params)["resumeInSeconds"] == 1
     assert not await LogEntry.filter(seller_id="seller-a", level=LogLevel.ERROR).exists()
 
 
@@ -122,6 +124,12 @@ async def test_a_429_spell_past_the_deadline_fails_the_run_with_the_numbers(
     assert f"{run['haloRateLimited']} requests refused" in message
     assert f"{run['processed']} of {SUBSCRIPTIONS} subscriptions were processed" in message
     assert 50 <= run["processed"] < SUBSCRIPTIONS
+    # And its code and parameters carry the same numbers for pages that render their own words
+    assert run["messageCode"] == "RATE_LIMIT_GAVE_UP"
+    params = {p["name"]: p["value"] for p in run["messageParams"]}
+    assert params["refused"] == str(run["haloRateLimited"])
+    assert params["processed"] == str(run["processed"]) and params["total"] == str(SUBSCRIPTIONS)
+    assert params["limitSeconds"] == str(round(deadline)) and params["kind"] == "SUBSCRIPTIONS"
     failed = await LogEntry.filter(seller_id="seller-a", level=LogLevel.ERROR)
     assert len(failed) == 1 and message in failed[0].details
     # What was sent is in HaloPSA once; nothing else

@@ -3,8 +3,10 @@
  * the current one first, also after a reconnect). While a cooldown runs, the overview is
  * re-read each minute so "You can trigger the next sync in xx minutes" counts down and the
  * buttons come back when it ends. syncEvents adds the running run's progress (done / total),
- * the run in flight (what the grid rows show while it runs) and a count of runs that ended
- * (the grid re-reads its rows then: a finished run may start an organisation's cooldown).
+ * with the organisation of a one-organisation run by its public id: the grid row whose id it
+ * is shows the progress; the run in flight (what the grid rows' sync buttons show while it
+ * runs) and a count of runs that ended (the grid re-reads its rows then: a finished run may
+ * start an organisation's cooldown).
  */
 import { useEffect, useRef, useState } from "react";
 import { useClient, useSubscription } from "urql";
@@ -23,6 +25,8 @@ export interface Progress {
   runId: string;
   processed: number;
   total: number;
+  /** A one-organisation run's organisation: the grid row's id (its public id). */
+  organizationId: string | null;
 }
 
 /** A run queued or running, as its latest event tells it. */
@@ -53,7 +57,8 @@ export function useSyncOverview(): {
   }, [data]);
   useSubscription({ query: SyncEventsDocument }, (_prev: SyncEventsSubscription | undefined, next: SyncEventsSubscription) => {
     const e = next.syncEvents;
-    if (e.phase === "PROGRESS" || e.phase === "STARTED") setProgress({ runId: e.runId, processed: e.processed, total: e.total });
+    if (e.phase === "PROGRESS" || e.phase === "STARTED")
+      setProgress({ runId: e.runId, processed: e.processed, total: e.total, organizationId: e.organizationId ?? null });
     if (RUNNING_PHASES.has(e.phase)) {
       setLive({ runId: e.runId, kind: e.kind, scope: e.scope, organizationId: e.organizationId });
     } else {

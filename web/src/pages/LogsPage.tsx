@@ -105,7 +105,7 @@ export function LogsPage() {
           </thead>
           <tbody>
             {l?.entries.map((e) => (
-              <tr key={e.id}>
+              <tr key={e.id} data-code={e.code}>
                 <td><span className={`badge level-${e.level.toLowerCase()}`}>{e.level}</span></td>
                 <td className="mono">{formatTimestamp(e.timestamp)}</td>
                 <td>

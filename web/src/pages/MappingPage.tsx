@@ -148,6 +148,11 @@ function MappingWorkspace() {
 
   const busy = overview?.organizations.state === "IN_PROGRESS" || overview?.subscriptions.state === "IN_PROGRESS";
   const cooling = overview?.subscriptions.state === "COOLDOWN";
+  // A one-organisation subscriptions sync running now, and its live counts: the row whose id
+  // (the organisation's public id) the run and its events name shows them.
+  const current = overview?.subscriptions.currentRun;
+  const rowRun = current && current.scope === "ORGANIZATION" ? current : null;
+  const rowLive = rowRun && progress?.runId === rowRun.id ? progress : null;
 
   const trigger = async (run: () => Promise<{ error?: ErrorLike }>) => {
     const result = await run();
@@ -296,9 +301,18 @@ function MappingWorkspace() {
               const cancel = () => setEditing(null);
               const unmapped = row.mappingStatus === "UNMAPPED";
               const sync = rowSync(row, live);
+              const rowProgress = rowLive?.organizationId === row.id ? rowLive : null;
+              const syncing = rowProgress !== null || rowRun?.organizationId === row.id;
               return (
-                <tr key={row.id} className={isEditing ? "editing" : undefined} data-org={row.id}>
-                  <th scope="row" className="org-name">{row.name}</th>
+                <tr key={row.id} className={isEditing ? "editing" : undefined} data-org={row.id} aria-busy={syncing || undefined}>
+                  <th scope="row" className="org-name">
+                    {row.name}
+                    {syncing && (
+                      <span className="row-progress" data-testid="row-progress">
+                        {rowProgress && rowProgress.total > 0 ? T.mapping.progress(rowProgress.processed, rowProgress.total) : T.mapping.rowSyncing}
+                      </span>
+                    )}
+                  </th>
                   <td>{row.reference}</td>
                   <td>
                     <span className={`status-dot status-${row.status.toLowerCase()}`} aria-hidden="true" />
@@ -468,7 +482,8 @@ function RunProgress({ overview, progress }: { overview: (KindStatusFragment | u
     const perRecord = (now - started) / 1000 / processed;
     eta = T.mapping.eta(perRecord * (total - processed));
   }
-  const label = T.mapping.runKind[status.kind];
+  const kind = T.mapping.runKind[status.kind];
+  const label = run.organizationName ? `${kind} · ${run.organizationName}` : kind;
   return (
     <div className="run-progress" data-testid="run-progress">
       <div className="run-progress-head">

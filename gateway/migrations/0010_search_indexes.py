@@ -88,7 +88,7 @@ async def _trigram_available(client) -> bool:
             "pg_trgm could not be created (%s): log and grid searches will scan the "
             "seller's rows instead of using a trigram index; create the extension as a "
             "superuser (CREATE EXTENSION pg_trgm) and run the migration's index statements "
-            "(gateway/migrations/0008_search_indexes.py) to get it",
+            "(gateway/migrations/0010_search_indexes.py) to get it",
             exc,
         )
         return False
@@ -155,7 +155,7 @@ async def backward(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0007_claims_approval")]
+    dependencies = [("models", "0009_drift")]
 
     initial = False
 
