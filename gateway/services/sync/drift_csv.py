@@ -10,7 +10,7 @@ import csv
 from typing import TextIO
 
 from gateway.models import DriftKind
-from gateway.services.exports import spreadsheet_text
+from gateway.services.spreadsheet import spreadsheet_text
 from gateway.services.sync.drift_report import DriftReport
 from gateway.services.sync.journal import drift_changes_text
 
