@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from click.testing import CliRunner
 
 from gateway.auth import authenticate
@@ -44,6 +45,7 @@ def test_export_schema_writes_the_sdl_the_gateway_serves(tmp_path) -> None:
     assert target.read_text(encoding="utf-8") == export_sdl()
 
 
+@pytest.mark.empty_database
 async def test_migrate_applies_what_is_pending_once(database_url, tmp_path) -> None:
     settings = make_settings(database_url, tmp_path)
     first = await run_cli(settings, "migrate")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from tortoise.context import require_context
 
 from gateway import db
@@ -26,6 +27,7 @@ EXPECTED_TABLES = {
 }
 
 
+@pytest.mark.empty_database
 async def test_migrations_create_every_table_and_are_idempotent(settings) -> None:
     assert await db.migrate(settings) == [
         "models.0001_initial",
