@@ -244,7 +244,6 @@ def validate_organizations(items: Sequence[OrganizationItem]) -> Validated:
 async def validate_subscriptions(seller_id: str, items: Sequence[SubscriptionItem]) -> Validated:
     """Field-by-field checks shared by ``upsertSubscriptions`` and ``halo-gateway import``;
     one query resolves the organisations the items name."""
-    problems = _Problems()
     async with in_transaction(current_connection_name()) as conn:
         await _plan_for_these_values(conn)
         orgs = dict(
@@ -254,6 +253,13 @@ async def validate_subscriptions(seller_id: str, items: Sequence[SubscriptionIte
                 external_id__in=list({item.organization_id for item in items}),
             ).values_list("external_id", "id")
         )
+    return check_subscriptions(items, orgs)
+
+
+def check_subscriptions(items: Sequence[SubscriptionItem], orgs: dict[str, int]) -> Validated:
+    """The checks of ``validate_subscriptions`` once the organisations are known (their
+    platform id -> our id): pure, and what an import spends most of its time on."""
+    problems = _Problems()
     clean: list[dict[str, Any]] = []
     for i, item in enumerate(items):
         org_id = orgs.get(item.organization_id)
