@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gc
 import io
 import json
 import re
 import time
 from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from operator import itemgetter
@@ -58,6 +60,9 @@ _WHOLE_NUMBER = re.compile(r"\s*[+-]?\d+\s*")
 # statement, the commit: a few round trips) moves on while this chunk is read and checked,
 # instead of waiting for the next chunk's first query. ~10 turns per chunk cost nothing.
 ROWS_PER_TURN = 100
+# The cyclic garbage collector's youngest generation, while importing (see
+# ``fewer_collections``): the default 700 new objects means a collection every ~100 rows.
+GC_YOUNG_THRESHOLD = 10_000
 
 
 class Kind(StrEnum):
@@ -598,6 +603,29 @@ async def _pass(
             on_progress(Progress(phase, report.rows, source.total_bytes, source.total_bytes))
     report.written = phase is Phase.IMPORTING
     return report
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Keep the garbage collector's work per row small while a big file streams through.
+
+    For the import command to wrap itself in (an entry point's choice: it is process-wide,
+    like logging). Each row makes a few container objects, and the rows of the chunks in
+    flight live long enough to reach the oldest generation, so by default the collector
+    traverses the whole heap (modules, models, the driver: ~110,000 objects) every few
+    chunks and the young ones every ~100 rows: measured at 15-25 % of the import's Python
+    time. Freezing what exists before the import takes the heap out of those traversals,
+    and a larger young generation lets most rows die before they are ever traversed.
+    Reference cycles are still collected, so memory stays flat. Both are undone on exit.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 class _Writes:

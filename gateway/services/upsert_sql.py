@@ -109,6 +109,24 @@ def upsert_statement(model: Any, columns: list[str]) -> str:
     )
 
 
+async def live_ids(
+    conn: Any, model: Any, seller_id: str, external_ids: list[str]
+) -> dict[str, int]:
+    """Our ids of the seller's rows (not deleted) under these platform ids.
+
+    The validators' lookup, written out: building it with the query builder cost ~2 ms of
+    Python per chunk (a term object per id). The caller's transaction plans it for its
+    values (``plan_cache_mode``, see ``upserts._plan_for_these_values``), so the array is
+    searched through the unique (seller_id, external_id) index.
+    """
+    _, rows = await conn.execute_query(
+        f"SELECT external_id, id FROM {model._meta.db_table} "
+        "WHERE seller_id = $1 AND deleted_at IS NULL AND external_id = ANY($2::text[])",
+        [seller_id, external_ids],
+    )
+    return {row["external_id"]: row["id"] for row in rows}
+
+
 async def upsert(
     conn: Any, model: Any, seller_id: str, rows: list[dict[str, Any]]
 ) -> tuple[int, int, int]:

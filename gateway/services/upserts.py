@@ -244,15 +244,17 @@ def validate_organizations(items: Sequence[OrganizationItem]) -> Validated:
 async def validate_subscriptions(seller_id: str, items: Sequence[SubscriptionItem]) -> Validated:
     """Field-by-field checks shared by ``upsertSubscriptions`` and ``halo-gateway import``;
     one query resolves the organisations the items name."""
+    named = list({item.organization_id for item in items})
     async with in_transaction(current_connection_name()) as conn:
         await _plan_for_these_values(conn)
-        orgs = dict(
-            await Organization.filter(
-                seller_id=seller_id,
-                deleted_at__isnull=True,
-                external_id__in=list({item.organization_id for item in items}),
-            ).values_list("external_id", "id")
-        )
+        if conn.capabilities.dialect == "postgres":
+            orgs = await upsert_sql.live_ids(conn, Organization, seller_id, named)
+        else:
+            orgs = dict(
+                await Organization.filter(
+                    seller_id=seller_id, deleted_at__isnull=True, external_id__in=named
+                ).values_list("external_id", "id")
+            )
     return check_subscriptions(items, orgs)
 
 
