@@ -566,6 +566,8 @@ async def _pass(
 ) -> ImportReport:
     with ImportFile(path, fmt=fmt, kind=kind) as source:
         report = ImportReport(kind=source.kind, mode=ImportMode.VALID_ROWS)
+        if source.kind is Kind.SUBSCRIPTIONS:
+            await upserts.prepare_subscription_checks()
         chunk: list[_Row] = []
         writes = _Writes()
 

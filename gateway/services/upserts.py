@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from gateway.db import current_connection_name
@@ -298,6 +299,14 @@ def check_subscriptions(items: Sequence[SubscriptionItem], orgs: dict[str, int])
         )
     _duplicates(problems, [c["external_id"] for c in clean])
     return Validated(clean, problems.items)
+
+
+async def prepare_subscription_checks() -> None:
+    """Before many chunks of subscriptions are checked (an import): on PostgreSQL, current
+    statistics for the organisations they are looked up in (``upsert_sql.analyze_if_stale``)."""
+    conn = connections.get(current_connection_name())
+    if conn.capabilities.dialect == "postgres":
+        await upsert_sql.analyze_if_stale(conn, Organization)
 
 
 async def write_organizations(

@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
-from gateway.models import Subscription
-from gateway.services import upserts
+from gateway.db import current_connection_name
+from gateway.models import Organization, Subscription
+from gateway.services import upsert_sql, upserts
 from gateway.services.upserts import UpsertResult
 from tests.services.test_upserts import org, sub
 
@@ -58,3 +61,22 @@ async def test_each_chunk_writes_only_its_own_rows_for_its_own_seller(migrated_d
     stored = await Subscription.filter(seller_id="seller-b").values_list("external_id", flat=True)
     assert sorted(stored) == sorted(f"sub-{i}" for i in range(10, 40))
     assert await Subscription.filter(seller_id="seller-a").count() == 10
+
+
+@pytest.mark.databases("postgres")
+async def test_an_import_brings_stale_statistics_of_what_it_looks_up_up_to_date(
+    migrated_db,
+) -> None:
+    # Given 200 organisations just written, their counts flushed to the statistics system,
+    # and no analyse since (autovacuum's would be due: it is off or behind)
+    async with in_transaction(current_connection_name()) as conn:
+        await conn.execute_query("SELECT pg_stat_force_next_flush()")
+        await upserts.upsert_organizations("seller-a", [org(i) for i in range(200)])
+    conn = connections.get(current_connection_name())
+
+    assert await upsert_sql.analyze_if_stale(conn, Organization) is True
+    assert await upsert_sql.analyze_if_stale(conn, Organization) is False  # current now
+    _, rows = await conn.execute_query(
+        "SELECT reltuples FROM pg_class WHERE relname = 'organization'"
+    )
+    assert rows[0]["reltuples"] == 200
