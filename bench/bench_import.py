@@ -416,10 +416,13 @@ DRIVER_UPSERT_COLUMNS = {
 }
 
 
-async def driver_upsert_baseline(settings: Settings, kind: str, path: Path) -> float:
+async def driver_upsert_baseline(
+    settings: Settings, kind: str, path: Path, cpu: dict[str, float] | None = None
+) -> float:
     """asyncpg alone, doing the command's job without its checks (PostgreSQL only): COPY each
     chunk into a temporary table, upsert from it in one statement, count created/updated;
-    the next chunk is read and typed while the previous one is written."""
+    the next chunk is read and typed while the previous one is written. With ``cpu``, the
+    CPU seconds it took here and in its server process are added to it."""
     table = "subscription" if kind == "subscriptions" else "organization"
     spec = DRIVER_UPSERT_COLUMNS[kind]
     names = [name for name, _, _ in spec]
@@ -474,6 +477,8 @@ async def driver_upsert_baseline(settings: Settings, kind: str, path: Path) -> f
         )
 
     try:
+        client_started = time.process_time()
+        server_started = await server_cpu_seconds(settings) if cpu is not None else 0.0
         started = time.perf_counter()
         task: asyncio.Task[None] | None = None
         with path.open(encoding="utf-8", newline="") as handle:
@@ -495,13 +500,86 @@ async def driver_upsert_baseline(settings: Settings, kind: str, path: Path) -> f
                 await write(chunk)
         elapsed = time.perf_counter() - started
         assert created > 0
+        if cpu is not None:
+            cpu["client"] += time.process_time() - client_started
+            cpu["server"] += await server_cpu_seconds(settings) - server_started
         return elapsed
     finally:
         await conn.close()
 
 
+async def server_cpu_seconds(settings: Settings) -> float:
+    """CPU seconds of the PostgreSQL server processes connected to this run's database (the
+    bench's database is its own, so these are the workload's, whoever else uses the server)."""
+    name = settings.database_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        pids = await admin.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name
+        )
+    finally:
+        await admin.close()
+    total = 0.0
+    for (pid,) in pids:
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+    return total
+
+
+async def command_cpu(settings: Settings, path: Path, cpu: dict[str, float]) -> float:
+    """The command's import in this process, as the command runs it (``fewer_collections``):
+    wall seconds; its CPU seconds here and in its server processes are added to ``cpu``."""
+    ctx = await db.open_db(settings)
+    with db.bound(ctx):
+        await Seller.get_or_create(id=SELLER)  # opens the pool: its server process exists
+        client_started = time.process_time()
+        server_started = await server_cpu_seconds(settings)
+        with bulk_import.fewer_collections():
+            report = await bulk_import.import_file(SELLER, path)
+        cpu["client"] += time.process_time() - client_started
+        cpu["server"] += await server_cpu_seconds(settings) - server_started
+    await db.close_db(ctx)
+    assert report.invalid == 0 and report.created == report.rows, report
+    return report.seconds
+
+
+async def cpu_rounds(
+    tmp: Path, org_file: Path, path: Path, rows: int, kind: str, repeat: int
+) -> None:
+    """CPU per row, the command against the raw upsert, interleaved: what each costs the
+    import's Python process and the database server, whatever the machine's load."""
+    cpu = {name: {"client": 0.0, "server": 0.0} for name in ("command", "raw upsert")}
+    walls: dict[str, list[float]] = {"command": [], "raw upsert": []}
+    loads = []
+    for _ in range(repeat):
+        loads.append(os.getloadavg()[0])
+        async with fresh_database(tmp, True) as settings:
+            if kind == "subscriptions":
+                await seed_organizations(settings, org_file)
+            walls["command"].append(await command_cpu(settings, path, cpu["command"]))
+        async with fresh_database(tmp, True) as settings:
+            if kind == "subscriptions":
+                await seed_organizations(settings, org_file)
+            walls["raw upsert"].append(
+                await driver_upsert_baseline(settings, kind, path, cpu["raw upsert"])
+            )
+        loads.append(os.getloadavg()[0])
+    print(f"CPU per row, {repeat} rounds in this process (load {min(loads):.1f}–{max(loads):.1f}):")
+    per_row = {}
+    for name, spent in cpu.items():
+        client, server = (1e6 * spent[k] / (rows * repeat) for k in ("client", "server"))
+        per_row[name] = client + server
+        print(
+            f"  {name:<11} client {client:5.1f} µs + server {server:5.1f} µs = "
+            f"{client + server:5.1f} µs/row; wall best {rows / min(walls[name]):,.0f} rows/s"
+        )
+    ratio = per_row["command"] / per_row["raw upsert"]
+    print(f"  ratio (CPU per row) the command costs {ratio:.2f}x the raw upsert")
+
+
 async def main(
-    rows: int, small: int, kind: str, postgres: bool, repeat: int, only: set[str]
+    rows: int, small: int, kind: str, postgres: bool, repeat: int, only: set[str], cpu: int
 ) -> None:
     mb = 1024 * 1024
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -520,6 +598,12 @@ async def main(
         gc.collect()
         backend = "PostgreSQL" if postgres else "SQLite"
         print(f"{kind}: {rows:,} rows ({target[rows].stat().st_size / mb:.1f} MiB CSV), {backend}")
+
+        if cpu:
+            if not postgres:
+                raise SystemExit("--cpu measures PostgreSQL's server processes: add --postgres")
+            await cpu_rounds(tmp, org_files[rows], target[rows], rows, kind, cpu)
+            return
 
         @asynccontextmanager
         async def prepared(size: int) -> AsyncIterator[Settings]:
@@ -633,6 +717,13 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best is compared")
     # Internal: one baseline run in this (fresh) process, printing its seconds.
     parser.add_argument(
+        "--cpu",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="only measure CPU per row (here and in the server), command vs raw upsert",
+    )
+    parser.add_argument(
         "--only",
         default="api,floor,driver,driver-upsert",
         help="comma-separated baselines to run beside the command",
@@ -669,4 +760,6 @@ if __name__ == "__main__":
         print(asyncio.run(run[args.baseline](child, args.kind, args.file)))
     else:
         only = {name for name in args.only.split(",") if name}
-        asyncio.run(main(args.rows, args.small, args.kind, args.postgres, args.repeat, only))
+        asyncio.run(
+            main(args.rows, args.small, args.kind, args.postgres, args.repeat, only, args.cpu)
+        )
