@@ -5,6 +5,7 @@
     runs.py       the seller's lock and its lease, events, progress, the run's exceptions
     engine.py     execute_run(run_id, deps): claim → pull | push | reconcile → finish
     waits.py      a run re-queued with a delay: HaloPSA's rate limit, another execution's lease
+    requeue.py    a queued run whose message the broker lost: sent again (scale-out)
     pull.py       organisations in (HaloPSA clients)
     push.py       subscriptions out (ledger intents, batches, adoption)
     licences.py   payload, hash, unit price, match: pure functions
@@ -49,6 +50,7 @@ from gateway.services.sync.overview import (
 )
 from gateway.services.sync.preview import SyncPreview, preview_sync
 from gateway.services.sync.preview_csv import write_preview_csv
+from gateway.services.sync.requeue import resend_lost_runs
 from gateway.services.sync.runs import RunPhase, active_run, event_code, event_for, now_utc
 from gateway.services.sync.schedules import (
     DailySchedule,
@@ -113,6 +115,7 @@ __all__ = [
     "organization_by_external_id",
     "preview_sync",
     "relative_time",
+    "resend_lost_runs",
     "sync_now",
     "sync_overview",
     "sync_runs",
