@@ -23,6 +23,7 @@ from gateway.services.sync import cancel_sync, execute_run, resend_lost_runs, tr
 from gateway.services.sync.runs import QUEUED_LEASE_SECONDS, claim_lock
 from tests.conftest import REDIS_URL
 from tests.support import data
+from tests.support.servers import free_port
 from workers.broker import build_broker, register_actors
 from workers.queue import DramatiqJobQueue
 
@@ -210,3 +211,29 @@ async def test_runs_started_cancelled_or_just_queued_again_are_not_re_sent(scale
     assert await resend_lost_runs(deps, now + after - timedelta(seconds=2)) == 0
     assert await resend_lost_runs(deps, now + after) == 1
     assert sent(broker) == [([old.id], {"resend": 1})]
+
+
+async def test_a_re_send_the_broker_cannot_take_is_tried_again_at_the_next_look(
+    scale_out, caplog
+) -> None:
+    deps, broker, _sim = scale_out
+    caplog.set_level(logging.INFO)
+    run = await trigger_sync(deps, "seller-a", SyncKind.ORGANIZATIONS, trigger=SyncTrigger.MANUAL)
+    lose_messages(broker)
+    at = run.queued_at + timedelta(seconds=deps.settings.sync_requeue_after_seconds + 1)
+    # When the scheduler looks while Redis is still away (a broker on a port nobody serves)
+    away = deps.settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    away_broker = build_broker(away)
+    away_deps = build_deps(away, queue=DramatiqJobQueue(away_broker))
+    register_actors(away_broker, away_deps)
+    try:
+        assert await resend_lost_runs(away_deps, at) == 0
+    finally:
+        away_broker.close()
+        await away_deps.bus.close()
+        await away_deps.aclose()
+    # Then the next look, Redis back, sends it without waiting another interval; the number
+    # the failed attempt took is not used again (the broker may have stored that message)
+    assert await resend_lost_runs(deps, at + timedelta(seconds=1)) == 1
+    assert sent(broker) == [([run.id], {"resend": 2})]
+    assert our_lines(caplog, logging.ERROR) == []
