@@ -46,7 +46,7 @@ DRIFT_CHECK_CATCH_UP_HOURS = 3
 # 45-minute window, about 55).
 SCHEDULE_LOOK_SECONDS = 15
 # How many looks for lost messages per SYNC_REQUEUE_AFTER_SECONDS at least, when that is
-# short (tests): a lost run is re-sent at most this share of the interval late.
+# short (tests): a lost run is re-sent at most a quarter of the interval late.
 LOST_MESSAGE_LOOKS_PER_INTERVAL = 4
 
 
