@@ -201,6 +201,13 @@ class SyncKindStatus:
     message: str | None = strawberry.field(
         description='"Sync in progress" or "You can trigger the next sync in xx minutes".'
     )
+    message_code: MessageCode | None = strawberry.field(
+        description="What the button shows, as a stable code: SYNC_IN_PROGRESS or "
+        "SYNC_COOLDOWN (minutes); null when it shows nothing."
+    )
+    message_params: list[MessageParam] = strawberry.field(
+        description="The message's parameters (see MessageCode)."
+    )
     next_allowed_at: datetime | None
     retry_after_seconds: int
     current_run: SyncRun | None
@@ -237,7 +244,9 @@ class SyncOverview:
             return SyncKindStatus(
                 kind=k.kind,
                 state=k.state,
-                message=k.message,
+                message=k.message.text if k.message else None,
+                message_code=k.message.code if k.message else None,
+                message_params=message_params(k.message.params) if k.message else [],
                 next_allowed_at=k.next_allowed_at,
                 retry_after_seconds=k.retry_after_seconds,
                 current_run=SyncRun.from_record(k.current_run) if k.current_run else None,
@@ -265,8 +274,12 @@ class SyncOverview:
 @strawberry.type(description="A step of a sync run, pushed live to the seller's sockets.")
 class SyncEvent:
     run_id: strawberry.ID
-    kind: str
-    scope: str
+    kind: SyncKind | None = strawberry.field(
+        description="The run's kind; null on RESYNC, which is about every kind."
+    )
+    scope: SyncScope | None = strawberry.field(
+        description="The run's scope; null on RESYNC, which is about every scope."
+    )
     phase: RunPhase
     organization_id: strawberry.ID | None = strawberry.field(
         description="The organisation of a one-organisation run: its public id (the grid's id)."
@@ -392,10 +405,11 @@ class Mutation:
 
 
 def _event(e: BusEvent, sequence: int | None = None, epoch: str | None = None) -> SyncEvent:
+    kind, scope = sync_service.event_run_kind(e)
     return SyncEvent(
         run_id=strawberry.ID(str(e.run_id)),
-        kind=e.kind,
-        scope=e.scope,
+        kind=kind,
+        scope=scope,
         phase=RunPhase(e.phase),
         organization_id=strawberry.ID(e.organization_id) if e.organization_id else None,
         organization_name=e.organization_name,

@@ -34,7 +34,7 @@ from gateway.services.sync.approvals import approve_sync
 from gateway.services.sync.drift_csv import write_drift_csv
 from gateway.services.sync.drift_report import DriftCounts, DriftItem, DriftReport, drift_report
 from gateway.services.sync.engine import execute_run
-from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
+from gateway.services.sync.journal import IN_PROGRESS_MESSAGE, SYNC_IN_PROGRESS, cooldown_message
 from gateway.services.sync.manual import approve_run, cancel_run, sync_now
 from gateway.services.sync.overview import (
     ButtonState,
@@ -49,7 +49,14 @@ from gateway.services.sync.overview import (
 )
 from gateway.services.sync.preview import SyncPreview, preview_sync
 from gateway.services.sync.preview_csv import write_preview_csv
-from gateway.services.sync.runs import RunPhase, active_run, event_code, event_for, now_utc
+from gateway.services.sync.runs import (
+    RunPhase,
+    active_run,
+    event_code,
+    event_for,
+    event_run_kind,
+    now_utc,
+)
 from gateway.services.sync.schedules import (
     DailySchedule,
     ScheduledCounts,
@@ -77,6 +84,7 @@ __all__ = [
     "MAX_DROP_PERCENT",
     "MIN_DEACTIVATIONS",
     "MIN_DROP_PERCENT",
+    "SYNC_IN_PROGRESS",
     "ButtonState",
     "DailySchedule",
     "DriftCounts",
@@ -100,11 +108,13 @@ __all__ = [
     "approve_sync",
     "cancel_run",
     "cancel_sync",
+    "cooldown_message",
     "catch_up_drift_checks",
     "cooldown_remaining",
     "drift_report",
     "event_code",
     "event_for",
+    "event_run_kind",
     "execute_run",
     "existing_review",
     "latest_run_event",

@@ -12,10 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from gateway.errors import (
-    NotFound,
-    SyncCooldown,
-)
+from gateway.errors import NotFound
 from gateway.events import SyncEvent
 from gateway.messages import Message
 from gateway.models import (
@@ -26,7 +23,7 @@ from gateway.models import (
     SyncTrigger,
 )
 from gateway.services import Deps, daily_slots, issues
-from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
+from gateway.services.sync import journal
 from gateway.services.sync.runs import (
     RunPhase,
     active_run,
@@ -122,7 +119,9 @@ class ButtonState(StrEnum):
 class KindOverview:
     kind: SyncKind
     state: ButtonState
-    message: str | None
+    # What the button shows: "Sync in progress" or "You can trigger the next sync in xx
+    # minutes", with its code (SYNC_IN_PROGRESS, SYNC_COOLDOWN); None when idle.
+    message: Message | None
     next_allowed_at: datetime | None
     retry_after_seconds: int
     current_run: RunRecord | None
@@ -171,7 +170,7 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
             return KindOverview(
                 kind=kind,
                 state=ButtonState.IN_PROGRESS,
-                message=IN_PROGRESS_MESSAGE,
+                message=journal.SYNC_IN_PROGRESS,
                 next_allowed_at=None,
                 retry_after_seconds=0,
                 current_run=current_record if running_this else None,
@@ -183,7 +182,7 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
                 return KindOverview(
                     kind=kind,
                     state=ButtonState.COOLDOWN,
-                    message=SyncCooldown(remaining).message,
+                    message=journal.cooldown_message(remaining),
                     next_allowed_at=now + timedelta(seconds=remaining),
                     retry_after_seconds=remaining,
                     current_run=None,
