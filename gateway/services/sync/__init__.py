@@ -28,7 +28,7 @@
 Callers (the GraphQL edge, the workers, the CLI) import from this package only.
 """
 
-from gateway.models import DriftKind, RunState, SyncKind, SyncScope, SyncTrigger
+from gateway.models import DriftKind, LicenceDecision, RunState, SyncKind, SyncScope, SyncTrigger
 from gateway.services.sync import existing_review
 from gateway.services.sync.approvals import approve_sync
 from gateway.services.sync.drift_csv import write_drift_csv
@@ -47,6 +47,7 @@ from gateway.services.sync.overview import (
     sync_overview,
     sync_runs,
 )
+from gateway.services.sync.plan import Action, Reason
 from gateway.services.sync.preview import SyncPreview, preview_sync
 from gateway.services.sync.preview_csv import write_preview_csv
 from gateway.services.sync.runs import (
@@ -85,6 +86,7 @@ __all__ = [
     "MIN_DEACTIVATIONS",
     "MIN_DROP_PERCENT",
     "SYNC_IN_PROGRESS",
+    "Action",
     "ButtonState",
     "DailySchedule",
     "DriftCounts",
@@ -92,6 +94,8 @@ __all__ = [
     "DriftKind",
     "DriftReport",
     "KindOverview",
+    "LicenceDecision",
+    "Reason",
     "RunPhase",
     "RunRecord",
     "RunState",
@@ -108,8 +112,8 @@ __all__ = [
     "approve_sync",
     "cancel_run",
     "cancel_sync",
-    "cooldown_message",
     "catch_up_drift_checks",
+    "cooldown_message",
     "cooldown_remaining",
     "drift_report",
     "event_code",
