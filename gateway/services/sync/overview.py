@@ -2,7 +2,8 @@
 
 Runs leave this module as :class:`RunRecord` dataclasses (the GraphQL edge reads no rows):
 the organisation of a one-organisation run by its public id and name, the message with its
-code and parameters.
+code and parameters. The record is the GraphQL ``SyncRun`` as well: ``schema.sync.SyncRun``
+extends it with the fields' descriptions, so its fields are declared once, here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from gateway.errors import NotFound
 from gateway.events import SyncEvent
-from gateway.messages import Message
+from gateway.messages import Message, MessageCode, Params
 from gateway.models import (
     RunState,
     SyncKind,
@@ -37,9 +38,11 @@ from gateway.services.sync.triggers import cooldown_remaining
 # --- a run, as the pages read it ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+# Not frozen: a dataclass cannot extend a frozen one, and the GraphQL type extends this.
+@dataclass
 class RunRecord:
-    """One sync run with its counts and the HaloPSA budget it used."""
+    """One sync run with its counts and the HaloPSA budget it used, named as the API names
+    it (field for field the GraphQL ``SyncRun``)."""
 
     id: int
     kind: SyncKind
@@ -57,7 +60,11 @@ class RunRecord:
     unchanged: int
     skipped: int
     failed: int
-    message: Message | None
+    # The run's message (the seed's words), its code and parameters; None, None and {} when
+    # it has none (runs stored before codes read LEGACY).
+    message: str | None
+    message_code: MessageCode | None
+    message_params: Params
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -65,7 +72,7 @@ class RunRecord:
     halo_calls: int
     halo_rate_limited: int
     halo_retries: int
-    halo_wait_seconds: float
+    halo_wait_seconds: float  # to the millisecond
     # Held by the safety valve (or approved after): the verdict as stored on the run.
     approval: dict[str, Any] | None = None
     approved_by: str | None = None
@@ -74,6 +81,7 @@ class RunRecord:
 
 async def run_record(run: SyncRun) -> RunRecord:
     org_id, org_name = await organization_named(run)
+    said = run_message(run)
     return RunRecord(
         id=run.id,
         kind=run.kind,
@@ -89,7 +97,9 @@ async def run_record(run: SyncRun) -> RunRecord:
         unchanged=run.unchanged,
         skipped=run.skipped,
         failed=run.failed,
-        message=run_message(run),
+        message=said.text if said else None,
+        message_code=said.code if said else None,
+        message_params=said.params if said else {},
         queued_at=run.queued_at,
         started_at=run.started_at,
         finished_at=run.finished_at,
@@ -97,7 +107,7 @@ async def run_record(run: SyncRun) -> RunRecord:
         halo_calls=run.halo_calls,
         halo_rate_limited=run.halo_rate_limited,
         halo_retries=run.halo_retries,
-        halo_wait_seconds=run.halo_wait_seconds,
+        halo_wait_seconds=round(run.halo_wait_seconds, 3),
         approval=run.approval,
         approved_by=run.approved_by,
         approved_at=run.approved_at,
