@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from gateway.errors import SyncCooldown
 from gateway.halopsa import (
     HaloAuthError,
     HaloError,
@@ -70,6 +71,15 @@ SUBSCRIPTION_NOT_SYNCED = "Subscription not synced"
 # --- what a run says (its message; its events carry it) -----------------------------------
 
 SYNC_IN_PROGRESS = Message(MessageCode.SYNC_IN_PROGRESS, IN_PROGRESS_MESSAGE)
+
+
+def cooldown_message(retry_after_seconds: int) -> Message:
+    """What a sync button shows while its cooldown runs: the words of the SYNC_COOLDOWN
+    refusal (``gateway.errors.SyncCooldown``), with the minutes as its parameter."""
+    refusal = SyncCooldown(retry_after_seconds)
+    return Message(MessageCode.SYNC_COOLDOWN, refusal.message, {"minutes": refusal.minutes})
+
+
 ORGANIZATION_NO_LONGER_MAPPED = Message(
     MessageCode.ORGANIZATION_NO_LONGER_MAPPED,
     "This organization is no longer mapped to a HaloPSA organization.",

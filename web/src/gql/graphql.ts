@@ -122,6 +122,7 @@ export type MessageCode =
   | 'SUPERSEDED'
   | 'SYNC_CANCELLED'
   | 'SYNC_COMPLETED'
+  | 'SYNC_COOLDOWN'
   | 'SYNC_FAILED'
   | 'SYNC_IN_PROGRESS'
   | 'SYNC_PROGRESS'
@@ -374,7 +375,7 @@ export type SyncEventsSubscriptionVariables = Exact<{
 }>;
 
 
-export type SyncEventsSubscription = { syncEvents: { __typename: 'SyncEvent', runId: string, kind: string, scope: string, phase: SyncPhase, organizationId: string | null, organizationName: string | null, processed: number, total: number, message: string | null, code: MessageCode, at: string, sequence: number, epoch: string } };
+export type SyncEventsSubscription = { syncEvents: { __typename: 'SyncEvent', runId: string, kind: SyncKind | null, scope: SyncScope | null, phase: SyncPhase, organizationId: string | null, organizationName: string | null, processed: number, total: number, message: string | null, code: MessageCode, at: string, sequence: number, epoch: string } };
 
 export type SyncOrganizationsMutationVariables = Exact<{ [key: string]: never; }>;
 
