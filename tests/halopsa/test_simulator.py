@@ -132,7 +132,12 @@ async def test_another_integration_fills_the_window_from_the_nth_created_licence
     instance = sim.instance()
     instance.set_faults(rate_limit=(100, 0.3), busy_after_creates=(2, 0.2))
     outcomes, client = await _write(
-        sim, 4, batch_size=1, max_retries=0, rate_limiter=InMemoryRateLimiter(1000, 0.3)
+        sim,
+        4,
+        batch_size=1,
+        max_retries=0,
+        rate_limiter=InMemoryRateLimiter(1000, 0.3),
+        rate_limit_patience=30,  # the spell lasts 0.2 s + a window, longer than one window
     )
     # Then the third write met 429s (though our own budget was far from spent), waited for the
     # window, and every licence landed once
