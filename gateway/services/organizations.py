@@ -43,7 +43,7 @@ from gateway.services import mapping_texts
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 from gateway.services.statements import Statement, as_datetime, statement_for
-from gateway.services.sync import IN_PROGRESS_MESSAGE, ButtonState
+from gateway.services.sync import IN_PROGRESS_MESSAGE, ButtonState, organization_by_external_id
 
 RESPONSE_ERROR_TOOLTIP = "Please refresh the page in a few minutes and try again."
 MAX_SEARCH_LENGTH = 200
@@ -402,15 +402,6 @@ async def psa_organizations(
     ]
 
 
-async def _organization(seller_id: str, external_id: str) -> Organization:
-    org = await Organization.get_or_none(
-        seller_id=seller_id, external_id=external_id, deleted_at__isnull=True
-    )
-    if org is None:
-        raise NotFound("Organization not found.", field="organizationId")
-    return org
-
-
 async def _row_for(seller_id: str, org: Organization, cooldown_minutes: int) -> OrganizationRow:
     _, rows = await _grid(seller_id, Filters(), _Slice(organization_id=org.id), cooldown_minutes)
     return rows[0]
@@ -421,7 +412,7 @@ async def map_organization(
 ) -> OrganizationRow:
     seller_id = principal.seller_id
     await require_verified_connection(seller_id)
-    org = await _organization(seller_id, organization_id)
+    org = await organization_by_external_id(seller_id, organization_id)
     psa = await PsaOrganization.get_or_none(
         seller_id=seller_id, halo_id=psa_organization_id, present=True
     )
@@ -475,7 +466,7 @@ async def unmap_organization(
 ) -> OrganizationRow:
     seller_id = principal.seller_id
     await require_verified_connection(seller_id)
-    org = await _organization(seller_id, organization_id)
+    org = await organization_by_external_id(seller_id, organization_id)
     current = await OrganizationMapping.get_or_none(organization_id=org.id).select_related(
         "psa_organization"
     )
@@ -533,7 +524,7 @@ async def mapping_records(
         "organization"
     )
     if organization_id is not None:
-        org = await _organization(seller_id, organization_id)
+        org = await organization_by_external_id(seller_id, organization_id)
         current = current.filter(organization_id=org.id)
         past = past.filter(organization_id=org.id)
     records: list[tuple[int, MappingRecord]] = []
