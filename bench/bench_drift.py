@@ -40,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 
 from bench import seeding
-from bench.bench_preview import run_sync
 from gateway.halopsa import HaloClient, HaloCredentials
 from gateway.settings import Settings
 
@@ -94,7 +93,7 @@ async def seed(settings: Settings, sim_url: str, args: argparse.Namespace, insta
 
 
 async def drift_check(client: httpx.AsyncClient) -> dict:
-    return await run_sync(client, "mutation { reconcile { id } }", RUN_FIELDS)
+    return await seeding.run_sync(client, "mutation { reconcile { id } }", RUN_FIELDS)
 
 
 async def client_by_client(creds: HaloCredentials, clients: list[int]) -> tuple[int, float, int]:

@@ -47,11 +47,11 @@ from gateway.services.sync import now_utc, preview_sync
 from gateway.settings import Settings
 
 SELLER = "bench"
+RUN_FIELDS = "id state created updated unchanged skipped failed durationMs"
 PREVIEW = """{ previewSync(pageSize: 20) {
   counts { create update markDeleted unchanged skipped total }
   money { currency priceBefore priceAfter }
   organizations { id subscriptions { id action } } } }"""
-RUN_FIELDS = "id state created updated unchanged skipped failed durationMs"
 
 
 async def seed(settings: Settings, sim_url: str, orgs: int, per_org: int, clients: list) -> None:
@@ -130,23 +130,6 @@ async def preview_direct(settings: Settings, repeat: int) -> tuple[float, float]
     return best_wall, best_cpu
 
 
-async def run_sync(
-    client: httpx.AsyncClient,
-    mutation: str = "mutation { syncSubscriptions { id } }",
-    fields: str = RUN_FIELDS,
-) -> dict:
-    """Start a run with ``mutation`` and wait for it to finish (polling its row)."""
-    body = (await client.post("/graphql", json={"query": mutation})).json()
-    run_id = next(iter(body["data"].values()))["id"]
-    query = f"{{ syncRuns(first: 5) {{ {fields} }} }}"
-    while True:
-        runs = (await client.post("/graphql", json={"query": query})).json()["data"]["syncRuns"]
-        run = next(r for r in runs if r["id"] == run_id)
-        if run["state"] in ("SUCCEEDED", "FAILED", "CANCELLED", "NEEDS_APPROVAL"):
-            return run
-        await asyncio.sleep(0.1)
-
-
 def agrees(counts: dict, run: dict) -> bool:
     return (counts["create"], counts["update"] + counts["markDeleted"], counts["unchanged"]) == (
         run["created"],
@@ -165,7 +148,7 @@ async def with_syncs(
         wall, cpu = await preview_direct(settings, repeat)
         posts = instance.counters.get("licence_posts", 0)
         requests = instance.counters.get("requests", 0)
-        run = await run_sync(client)
+        run = await seeding.run_sync(client, seeding.SYNC_SUBSCRIPTIONS, RUN_FIELDS)
         sync_s = run["durationMs"] / 1000
         print(
             f"{moment:>15}: preview {http:.2f} s over HTTP ({wall:.2f} s direct, "

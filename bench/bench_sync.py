@@ -20,7 +20,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx
 
 from bench import seeding
 from gateway.settings import Settings
@@ -37,21 +36,7 @@ async def seed(settings: Settings, sim_url: str, orgs: int, per_org: int, client
         await seeding.subscriptions("bench", org_rows, per_org)
 
 
-async def run_sync(client: httpx.AsyncClient) -> dict:
-    mutation = "mutation { syncSubscriptions { id } }"
-    run_id = (await client.post("/graphql", json={"query": mutation})).json()["data"][
-        "syncSubscriptions"
-    ]["id"]
-    query = (
-        "{ syncRuns(first: 5) { id state created unchanged haloCalls haloRateLimited "
-        "haloWaitSeconds } }"
-    )
-    while True:
-        runs = (await client.post("/graphql", json={"query": query})).json()["data"]["syncRuns"]
-        run = next(r for r in runs if r["id"] == run_id)
-        if run["state"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return run
-        await asyncio.sleep(0.5)
+RUN_FIELDS = "id state created unchanged haloCalls haloRateLimited haloWaitSeconds"
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -66,10 +51,10 @@ async def main(args: argparse.Namespace) -> None:
         await seed(settings, bench.halo_url, args.organizations, args.per_org, clients)
         async with seeding.gateway_client(settings, "bench", timeout=60) as client:
             started = time.perf_counter()
-            run = await run_sync(client)
+            run = await seeding.run_sync(client, seeding.SYNC_SUBSCRIPTIONS, RUN_FIELDS)
             wall = time.perf_counter() - started
             again_started = time.perf_counter()
-            again = await run_sync(client)
+            again = await seeding.run_sync(client, seeding.SYNC_SUBSCRIPTIONS, RUN_FIELDS)
             again_wall = time.perf_counter() - again_started
     latency_floor = writes * args.latency_ms / 1000
     over = max(0, writes - args.limit)

@@ -11,6 +11,7 @@ the first organisations (by id) are mapped 1:1 to the PSA organisations given.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -50,6 +51,8 @@ HALO_CLIENT_ID, HALO_CLIENT_SECRET = "c", "s"
 # at 300 per 5 minutes, it would hold the 301st request of a first sync for the rest of the
 # window, whatever the simulator allows.)
 NO_RATE_LIMIT = 10**9
+# The manual "Sync Subscriptions" of all organisations, as a page sends it.
+SYNC_SUBSCRIPTIONS = "mutation { syncSubscriptions { id } }"
 
 
 def scale_out_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
@@ -142,6 +145,20 @@ async def gateway_client(
             base_url=base, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
         ) as client:
             yield client
+
+
+async def run_sync(client: httpx.AsyncClient, mutation: str, fields: str) -> dict:
+    """Start a run with ``mutation`` (e.g. ``mutation { syncSubscriptions { id } }``) and wait
+    for it to end, polling ``syncRuns`` every 0.1 s; the run's ``fields``."""
+    body = (await client.post("/graphql", json={"query": mutation})).json()
+    run_id = next(iter(body["data"].values()))["id"]
+    query = f"{{ syncRuns(first: 5) {{ {fields} }} }}"
+    while True:
+        runs = (await client.post("/graphql", json={"query": query})).json()["data"]["syncRuns"]
+        run = next(r for r in runs if r["id"] == run_id)
+        if run["state"] in ("SUCCEEDED", "FAILED", "CANCELLED", "NEEDS_APPROVAL"):
+            return run
+        await asyncio.sleep(0.1)
 
 
 @asynccontextmanager
