@@ -135,6 +135,12 @@ class Message:
     params: Params = field(default_factory=dict)
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 licence``, ``3 licences``, ``1,200 licences``: a seller reads a count with its noun
+    agreeing, never ``licence(s)``. ``plural`` for nouns that do not just take an "s"."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
 def merge_params(*parts: Params) -> dict[str, ParamValue]:
     """Parameters of a text made of several (a failure's reason, then the run's counts);
     a name appears once: two parts naming the same thing must agree."""
