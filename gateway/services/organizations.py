@@ -45,7 +45,11 @@ from gateway.services import mapping_texts
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 from gateway.services.statements import Statement, as_datetime, statement_for
+<<<<<<< HEAD
 from gateway.services.sync import SYNC_IN_PROGRESS, ButtonState, cooldown_message
+=======
+from gateway.services.sync import IN_PROGRESS_MESSAGE, ButtonState, organization_by_external_id
+>>>>>>> cleanups
 
 RESPONSE_ERROR_TOOLTIP = "Please refresh the page in a few minutes and try again."
 # The parameters of a row whose button shows no message (shared: nothing writes to them).
@@ -413,15 +417,6 @@ async def psa_organizations(
     ]
 
 
-async def _organization(seller_id: str, external_id: str) -> Organization:
-    org = await Organization.get_or_none(
-        seller_id=seller_id, external_id=external_id, deleted_at__isnull=True
-    )
-    if org is None:
-        raise NotFound("Organization not found.", field="organizationId")
-    return org
-
-
 async def _row_for(seller_id: str, org: Organization, cooldown_minutes: int) -> OrganizationRow:
     _, rows = await _grid(seller_id, Filters(), _Slice(organization_id=org.id), cooldown_minutes)
     return rows[0]
@@ -432,7 +427,7 @@ async def map_organization(
 ) -> OrganizationRow:
     seller_id = principal.seller_id
     await require_verified_connection(seller_id)
-    org = await _organization(seller_id, organization_id)
+    org = await organization_by_external_id(seller_id, organization_id)
     psa = await PsaOrganization.get_or_none(
         seller_id=seller_id, halo_id=psa_organization_id, present=True
     )
@@ -486,7 +481,7 @@ async def unmap_organization(
 ) -> OrganizationRow:
     seller_id = principal.seller_id
     await require_verified_connection(seller_id)
-    org = await _organization(seller_id, organization_id)
+    org = await organization_by_external_id(seller_id, organization_id)
     current = await OrganizationMapping.get_or_none(organization_id=org.id).select_related(
         "psa_organization"
     )
@@ -544,7 +539,7 @@ async def mapping_records(
         "organization"
     )
     if organization_id is not None:
-        org = await _organization(seller_id, organization_id)
+        org = await organization_by_external_id(seller_id, organization_id)
         current = current.filter(organization_id=org.id)
         past = past.filter(organization_id=org.id)
     records: list[tuple[int, MappingRecord]] = []
