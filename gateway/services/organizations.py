@@ -45,11 +45,12 @@ from gateway.services import mapping_texts
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 from gateway.services.statements import Statement, as_datetime, statement_for
-<<<<<<< HEAD
-from gateway.services.sync import SYNC_IN_PROGRESS, ButtonState, cooldown_message
-=======
-from gateway.services.sync import IN_PROGRESS_MESSAGE, ButtonState, organization_by_external_id
->>>>>>> cleanups
+from gateway.services.sync import (
+    SYNC_IN_PROGRESS,
+    ButtonState,
+    cooldown_message,
+    organization_by_external_id,
+)
 
 RESPONSE_ERROR_TOOLTIP = "Please refresh the page in a few minutes and try again."
 # The parameters of a row whose button shows no message (shared: nothing writes to them).
