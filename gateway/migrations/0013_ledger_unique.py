@@ -71,6 +71,9 @@ ORDER BY l.seller_id, l.subscription_id, l.halo_client_id, l.id
 
 # Rows deleted per statement (SQLite's bound-parameter limit is far above).
 _DELETE_CHUNK = 500
+# Deleted ids named in the log line (they held nothing in HaloPSA: the count is what
+# matters; a line stays a line however many there were).
+_IDS_LOGGED = 50
 
 
 def index_name(schema_editor) -> str:
@@ -160,11 +163,14 @@ async def forward(apps, schema_editor) -> None:
             f"DELETE FROM {TABLE} WHERE id IN ({', '.join('?' * len(chunk))})", chunk
         )
     if delete:
+        named = ", ".join(map(str, delete[:_IDS_LOGGED]))
+        more = len(delete) - _IDS_LOGGED
         log.warning(
             "0013_ledger_unique: deleted %d duplicate ledger row(s) that held no HaloPSA "
-            "licence (ids %s); each subscription keeps the row of its licence",
+            "licence (ids %s%s); each subscription keeps the row of its licence",
             len(delete),
-            ", ".join(map(str, delete)),
+            named,
+            f" and {more} more" if more > 0 else "",
         )
     await client.execute_script(
         f"CREATE UNIQUE INDEX IF NOT EXISTS {index_name(schema_editor)} "
