@@ -615,10 +615,11 @@ def fewer_collections() -> Iterator[None]:
     like logging). Each row makes a few container objects, and the rows of the chunks in
     flight live long enough to reach the oldest generation, so by default the collector
     traverses the whole heap (modules, models, the driver: ~110,000 objects) every few
-    chunks and the young ones every ~100 rows: measured at 15-25 % of the import's Python
-    time. Freezing what exists before the import takes the heap out of those traversals,
-    and a larger young generation lets most rows die before they are ever traversed.
-    Reference cycles are still collected, so memory stays flat. Both are undone on exit.
+    chunks and the young ones every ~100 rows: measured at ~20 % of the import's Python
+    time (6-33 % over six rounds on a busy machine). Freezing what exists before the
+    import takes the heap out of those traversals, and a larger young generation lets most
+    rows die before they are ever traversed. Reference cycles are still collected, so
+    memory stays flat. Both are undone on exit.
     """
     threshold = gc.get_threshold()
     gc.freeze()

@@ -14,11 +14,12 @@ a temporary table of the session, and one statement decides everything:
 
 Why COPY and not one array parameter per column (``unnest($3::text[], …)``, the previous
 version): asyncpg checks every array element against ``collections.abc`` classes in Python
-while encoding, about 1 µs per value, 12 per row; COPY encodes a row's values straight from
-its tuple. Money is staged as text and cast by the server: asyncpg's binary encoding of a
-``Decimal`` costs ~1.6 µs of the import's one Python core, ``str()`` a fifth of that, and
-the cast runs on the database's core (``str`` of a ``Decimal`` is exact, so is the cast).
-Measured in ``bench/bench_import.py`` (see ``bench/RESULTS.md``).
+while encoding, ~0.5 µs per value, 12 per row (8-10 µs of the import's CPU per row, against
+2.5 for COPY); COPY encodes a row's values straight from its tuple. Money is staged as text
+and cast by the server: asyncpg's binary encoding of a ``Decimal`` costs ~1.5 µs of the
+import's one Python core, ``str()`` a fifth of that, and the cast runs on the database's
+core (``str`` of a ``Decimal`` is exact, so is the cast). Measured in
+``bench/bench_import.py`` (see ``bench/RESULTS.md``).
 
 It makes the same decisions as the portable path, which stays the reference (SQLite, dry
 runs): a new id is created, an existing one that differs (or was deleted) is updated and
@@ -30,8 +31,9 @@ Nothing half written: the caller's transaction holds the COPY and the statement,
 staging table is ``ON COMMIT DELETE ROWS``, so it is empty again after a commit and after a
 rollback (a failed or cancelled chunk cannot leak rows into the next one on the pooled
 connection). A concurrent import of the same ids waits on the unique index instead of
-failing on it. The staging table lives as long as the database session (created when first
-needed on a connection, ``IF NOT EXISTS`` in every chunk: it survives a ``DISCARD``).
+failing on it. The staging table lives as long as the database session: ``CREATE … IF NOT
+EXISTS`` in every chunk creates it on a connection's first chunk (and again after a
+``DISCARD TEMP``, e.g. by a pooler).
 """
 
 from __future__ import annotations
@@ -120,10 +122,11 @@ async def analyze_if_stale(conn: Any, model: Any) -> bool:
     The validators' lookup (``live_ids``) is planned for its values, but only statistics
     tell the planner that a seller has 20,000 organisations, not 1: without them (a table
     just filled, autovacuum behind or off) it walks all of the seller's rows for every
-    chunk, ~4-9 ms of the server per chunk at 20,000 organisations, instead of 1,000
-    probes of the unique index (~0.5 ms). An import checks many chunks against the same
-    table, so it makes sure first, as PostgreSQL advises after a bulk load; the check is
-    one query, the ANALYZE (a sample of at most 30,000 rows) a fraction of a second.
+    chunk, ~4-9 ms of the server per chunk at 20,000 organisations, instead of one probe
+    of the unique index per id (~0.5 ms for 200 ids). An import checks many chunks against
+    the same table, so it makes sure first, as PostgreSQL advises after a bulk load; the
+    check is one query, the ANALYZE (a sample of at most 30,000 rows) a fraction of a
+    second.
     """
     table = model._meta.db_table
     _, rows = await conn.execute_query(
@@ -144,8 +147,8 @@ async def live_ids(
 ) -> dict[str, int]:
     """Our ids of the seller's rows (not deleted) under these platform ids.
 
-    The validators' lookup, written out: building it with the query builder cost ~2 ms of
-    Python per chunk (a term object per id). The caller's transaction plans it for its
+    The validators' lookup, written out: building it with the query builder cost 1.5-3 ms
+    of Python per chunk of 200 ids (a term object per id). The caller's transaction plans it for its
     values (``plan_cache_mode``, see ``upserts._plan_for_these_values``), so the array is
     searched through the unique (seller_id, external_id) index.
     """
