@@ -1,7 +1,9 @@
-"""`halo-gateway import` at 100,000 rows: throughput, flat memory, and two baselines.
+"""`halo-gateway import` at 100,000 rows: throughput, flat memory, and its baselines.
 
     .venv/bin/python bench/bench_import.py [--rows 100000] [--small 10000] [--repeat 3]
                                            [--kind organizations|subscriptions] [--postgres]
+                                           [--only api,floor,driver,driver-upsert]
+    .venv/bin/python bench/bench_import.py --postgres --kind subscriptions --cpu ROUNDS
 
 The rows come from ``gateway.demo_data`` (the demo's generator; for subscriptions, 5 per
 organisation, the organisations imported first and not timed). Every measured run starts
@@ -31,8 +33,14 @@ because the machine is shared. Printed, all measured in this run:
   Its SQL is written here, not taken from the gateway. "The command / raw upsert" is the
   price of the command's checks, ORM set-up and per-chunk lookup.
 
-``--only command,driver-upsert`` runs a subset (the command always runs). Load averages
-(1 minute) are printed at the start and the end of every round: the machine is shared.
+``--only driver,driver-upsert`` runs a subset of the baselines (the command always runs).
+Load averages (1 minute) are printed at the start and the end of every round: the machine is
+shared, and a round's ratio moves with the load between its runs.
+
+``--cpu ROUNDS`` measures only CPU per row, which the load moves much less than wall time:
+the command's import (in this process, wrapped as the command wraps it) and the raw upsert,
+interleaved, each as the process time here plus the CPU of the PostgreSQL processes serving
+the run's own database (psutil).
 
 Each baseline runs in a fresh interpreter like the command, so none pays for another's heap.
 """
