@@ -13,7 +13,7 @@ ANALYZE``) is printed as the service actually sent it (captured from Tortoise's 
 and one pass through real GraphQL over HTTP measures the default page end to end.
 
 The entries look like what the sync engine and the services write: run start / completion
-lines with the "details line" (``format_details``), skipped subscriptions (WARNING), rejected
+lines with the "details line" (``details_text``), skipped subscriptions (WARNING), rejected
 ones (ERROR), mapping changes and connection tests; timestamps spread over 40 days, so about
 a quarter of them are past the 30-day window the page shows. Loading is bulk (stdlib sqlite3
 ``executemany`` in one transaction; asyncpg ``COPY`` for PostgreSQL; the log table's secondary
@@ -91,6 +91,12 @@ GQL_LOGS = """query { logs { total range entries { id level timestamp title deta
 # --- the data ----------------------------------------------------------------------------
 
 
+def details_text(**fields: object) -> str:
+    """``Reseller ID: s-1, Provider: HALO, Created: 3``: the text ``logs.details_line``
+    writes (entries loaded in bulk carry no code, like entries from before codes existed)."""
+    return ", ".join(f"{key}: {value}" for key, value in fields.items())
+
+
 @dataclass
 class SellerData:
     seller_id: str
@@ -119,7 +125,7 @@ class Generator:
         span = SPREAD_DAYS * 86400
 
         def details(**counts: object) -> str:
-            return logs.format_details(
+            return details_text(
                 **{"Reseller ID": seller_id, "Provider": logs.PROVIDER}, **counts
             )
 
@@ -305,7 +311,8 @@ def load_sqlite(path: str, sellers: list[SellerData]) -> None:
                 conn.execute(f'DROP INDEX "{name}"')
             conn.executemany(
                 "INSERT INTO seller (id, sync_unit_prices, valve_enabled, valve_max_drop_percent,"
-                " valve_max_deactivations, created_at) VALUES (?, 0, 1, 20, 50, ?)",
+                " valve_max_deactivations, daily_drift_check, created_at)"
+                " VALUES (?, 0, 1, 20, 50, 0, ?)",
                 [(s.seller_id, datetime.now(UTC).isoformat(" ")) for s in sellers],
             )
             # Tortoise stores datetimes as ``isoformat(" ")`` text on SQLite; write the same.
@@ -345,13 +352,14 @@ async def load_postgres(dsn: str, sellers: list[SellerData]) -> None:
         await conn.execute("SET session_replication_role = replica")
         await conn.copy_records_to_table(
             "seller",
-            records=[(s.seller_id, False, True, 20, 50, datetime.now(UTC)) for s in sellers],
+            records=[(s.seller_id, False, True, 20, 50, False, datetime.now(UTC)) for s in sellers],
             columns=[
                 "id",
                 "sync_unit_prices",
                 "valve_enabled",
                 "valve_max_drop_percent",
                 "valve_max_deactivations",
+                "daily_drift_check",
                 "created_at",
             ],
         )
