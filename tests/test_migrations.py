@@ -38,6 +38,7 @@ async def test_migrations_create_every_table_and_are_idempotent(settings) -> Non
         "models.0008_message_codes",
         "models.0009_drift",
         "models.0010_search_indexes",
+        "models.0015_grid_search",
     ]
     assert await db.migrate(settings) == []
     ctx = await db.open_db(settings)

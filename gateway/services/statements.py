@@ -42,22 +42,58 @@ class Statement:
         column, so both sides fold case alike (SQLite's folds ASCII only). SQLite, which has
         no index for an infix match, gets ``instr``, cheaper than ``LIKE`` per row.
 
-        PostgreSQL gets a ``LIKE`` its trigram index answers, the pattern written into the
+        PostgreSQL gets a ``LIKE``, the pattern written into the
         statement as a dollar-quoted literal (wildcards escaped; the quote's tag is chosen
         so the term cannot close it) rather than as a parameter: asyncpg prepares each
         statement and PostgreSQL switches a prepared statement to a generic plan after five
         runs, a plan that cannot know how rare the term is and so scans the seller's window
         by date (measured: 67 ms instead of 4 for a rare term at 1,000,000 entries).
         """
+        return self.contains_any((column,), term)
+
+    def contains_any(self, columns: Sequence[str], term: str) -> str:
+        """Any of ``columns`` contains ``term`` (see :meth:`contains`); the term is written
+        once, however many columns test it. A NULL column matches nothing."""
         if self.postgres:
             escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            return f"{column} LIKE lower({_dollar_quoted('%' + escaped + '%')})"
-        return f"instr({column}, lower({self.param(term)})) > 0"
+            pattern = f"lower({_dollar_quoted('%' + escaped + '%')})"
+            tests = [f"{column} LIKE {pattern}" for column in columns]
+        else:
+            lowered = f"lower({self.param(term)})"
+            tests = [f"instr({column}, {lowered}) > 0" for column in columns]
+        return tests[0] if len(tests) == 1 else "(" + " OR ".join(tests) + ")"
 
     async def fetch(self, sql: str) -> Sequence[Any]:
         """The rows, each indexable by position (``sqlite3.Row`` / ``asyncpg.Record``)."""
         _, rows = await self.connection.execute_query(sql, self.values)
         return rows
+
+
+# --- a search's page and total, from its first matches --------------------------------------
+
+# How many matches past the page a search reads before it counts them all. A search walks
+# the page's order and keeps its first matches (the "probe"); when there are fewer than
+# offset + page + PROBE_MARGIN, the probe holds them all and is the total, with no second
+# pass; past that, the total is counted — so a term with few matches costs one pass over the
+# seller's index entries and a broad one a short walk plus the count. 200: a handful of
+# pages, a few hundred small rows held, and a term this common is a broad one.
+PROBE_MARGIN = 200
+
+
+def probe_size(offset: int, limit: int) -> int:
+    """The probe's LIMIT for a page at ``offset`` (it always holds the page)."""
+    return offset + limit + PROBE_MARGIN
+
+
+def probed_total(probe: str, size: str, full_count: str) -> str:
+    """The total of a search: the probe's rows when it was not filled, else ``full_count``
+    (a ``SELECT COUNT(*)``). Both databases evaluate only the branch the CASE takes (a
+    PostgreSQL InitPlan runs when first needed; SQLite codes the subquery inside the branch),
+    so a probe that holds every match costs no count at all."""
+    return (
+        f"CASE WHEN (SELECT COUNT(*) FROM {probe}) < {size}"
+        f" THEN (SELECT COUNT(*) FROM {probe}) ELSE ({full_count}) END"
+    )
 
 
 def _dollar_quoted(pattern: str) -> str:
