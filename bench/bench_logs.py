@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import random
 import re
 import sqlite3
@@ -125,9 +126,7 @@ class Generator:
         span = SPREAD_DAYS * 86400
 
         def details(**counts: object) -> str:
-            return details_text(
-                **{"Reseller ID": seller_id, "Provider": logs.PROVIDER}, **counts
-            )
+            return details_text(**{"Reseller ID": seller_id, "Provider": logs.PROVIDER}, **counts)
 
         while len(out.entries) < self.per_seller:
             at = start + timedelta(seconds=rng.uniform(0, span))
@@ -466,21 +465,63 @@ def summarise_pg_plan(plan: list[str]) -> str:
     return " → ".join(nodes)
 
 
+@dataclass
+class Timings:
+    """One side's samples: wall milliseconds per call, and the CPU the calls used in all
+    (this process's, which on SQLite includes the database's work; on PostgreSQL also the
+    server backends of that side's database, read from /proc). CPU does not wait for a
+    core, so it is the figure that a busy machine inflates least."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu_ms: float = 0.0
+
+    def cpu_per_call(self) -> float:
+        return self.cpu_ms / len(self.wall)
+
+
+def backend_cpu_ms(database: Database) -> float:
+    """CPU used so far by the PostgreSQL backends serving ``database`` (0 on SQLite, whose
+    work is this process's): utime + stime of each, from /proc (the server runs here)."""
+    if database.settings.is_sqlite:
+        return 0.0
+    name = database.settings.database_url.rsplit("/", 1)[1].split("?")[0]
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            with open(stat.parent / "cmdline", "rb") as f:
+                cmdline = f.read()
+            if not cmdline.startswith(b"postgres: ") or f" {name} ".encode() not in cmdline:
+                continue
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(
     big: Database, small: Database, call: Callable[[], Awaitable[Any]], samples: int
-) -> tuple[list[float], list[float], Any]:
-    times: dict[str, list[float]] = {"big": [], "small": []}
+) -> tuple[Timings, Timings, Any]:
+    times = {"big": Timings(), "small": Timings()}
+    server_start: dict[str, float] = {}
     result = None
     for i in range(samples + 5):
+        if i == 5:  # warm-up done
+            server_start = {"big": backend_cpu_ms(big), "small": backend_cpu_ms(small)}
         for label, database in (("big", big), ("small", small)):
             with db.bound(database.ctx):  # type: ignore[arg-type]
+                cpu = time.process_time()
                 started = time.perf_counter()
                 answer = await call()
                 elapsed = (time.perf_counter() - started) * 1000
+                cpu = (time.process_time() - cpu) * 1000
             if i >= 5:  # warm-up
-                times[label].append(elapsed)
+                times[label].wall.append(elapsed)
+                times[label].cpu_ms += cpu
             if label == "big":
                 result = answer
+    times["big"].cpu_ms += backend_cpu_ms(big) - server_start["big"]
+    times["small"].cpu_ms += backend_cpu_ms(small) - server_start["small"]
     return times["big"], times["small"], result
 
 
@@ -638,20 +679,24 @@ async def measure_all(
         f"{len(in_window):,} in the 30-day window; {args.samples} samples per side, interleaved"
     )
     print(
-        f"{'query':28} {'matches':>8} | {'big p50':>8} {'big p99':>8} | "
-        f"{'own p50':>8} {'own p99':>8} | {'ratio p50':>9} {'p99':>6}"
+        f"{'query':28} {'matches':>8} | {'big p50':>8} {'big p99':>8} {'big cpu':>8} | "
+        f"{'own p50':>8} {'own p99':>8} {'own cpu':>8} | {'ratio p50':>9} {'p99':>6} {'cpu':>6}"
+        " | load"
     )
     slow = []
     for label, call in queries:
         big_t, small_t, answer = await measure(big, small, call, args.samples)
+        big_w, small_w = big_t.wall, small_t.wall
         matches = getattr(answer, "total", None)
-        if label in searches and pct(big_t, 99) >= SEARCH_P99_MS:
-            slow.append(f"{label} p99 {pct(big_t, 99):.1f} ms")
+        if label in searches and pct(big_w, 99) >= SEARCH_P99_MS:
+            slow.append(f"{label} p99 {pct(big_w, 99):.1f} ms")
         print(
             f"{label:28} {matches if matches is not None else '-':>8} | "
-            f"{pct(big_t, 50):6.2f}ms {pct(big_t, 99):6.2f}ms | "
-            f"{pct(small_t, 50):6.2f}ms {pct(small_t, 99):6.2f}ms | "
-            f"{pct(big_t, 50) / pct(small_t, 50):9.2f} {pct(big_t, 99) / pct(small_t, 99):6.2f}"
+            f"{pct(big_w, 50):6.2f}ms {pct(big_w, 99):6.2f}ms {big_t.cpu_per_call():6.2f}ms | "
+            f"{pct(small_w, 50):6.2f}ms {pct(small_w, 99):6.2f}ms "
+            f"{small_t.cpu_per_call():6.2f}ms | "
+            f"{pct(big_w, 50) / pct(small_w, 50):9.2f} {pct(big_w, 99) / pct(small_w, 99):6.2f} "
+            f"{big_t.cpu_per_call() / small_t.cpu_per_call():6.2f} | {os.getloadavg()[0]:.1f}"
         )
     print(
         f"\n[{backend}] searches with p99 ≥ {SEARCH_P99_MS:.0f} ms on the big database: "
