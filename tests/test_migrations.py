@@ -69,3 +69,58 @@ async def test_the_models_have_no_changes_missing_from_the_migrations(settings) 
     assert writers == [], (
         "models changed: run `tortoise -c gateway.migrations_config.TORTOISE_ORM makemigrations`"
     )
+
+
+@pytest.mark.empty_database
+async def test_the_grid_search_migration_carries_existing_mappings_and_goes_back(
+    settings,
+) -> None:
+    """0015 on a database with data: existing mappings are searchable by their PSA name at
+    once; backwards, 0010's PSA search column comes back filled."""
+    from tortoise.context import TortoiseContext
+    from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
+
+    from gateway.services import organizations
+    from tests.support import data
+
+    async def migrate_to(name: str | None) -> None:
+        config = db.tortoise_config(settings)
+        async with TortoiseContext() as ctx:
+            await ctx.init(config=config)
+            executor = MigrationExecutor(ctx.db(db.connection_name(settings)), config["apps"])
+            await executor.migrate(None if name is None else [MigrationTarget("models", name)])
+
+    async def found(term: str) -> list[str]:
+        page = await organizations.list_organizations(
+            "seller-a", organizations.Filters(search=term), cooldown_minutes=60
+        )
+        return [row.id for row in page.items]
+
+    await migrate_to("0010_search_indexes")
+    ctx = await db.open_db(settings)
+    try:
+        with db.bound(ctx):
+            org = await data.organization("seller-a", "org-1", "Contoso")
+            await data.mapping(org, await data.psa_organization("seller-a", 7, "Fabrikam Ltd"))
+    finally:
+        await db.close_db(ctx)
+    await migrate_to(None)
+    ctx = await db.open_db(settings)
+    try:
+        with db.bound(ctx):
+            assert (await found("fabrikam"), await found("contoso")) == (["org-1"], ["org-1"])
+    finally:
+        await db.close_db(ctx)
+    await migrate_to("0010_search_indexes")
+    ctx = await db.open_db(settings)
+    try:
+        with db.bound(ctx):
+            rows = (
+                await require_context()
+                .db()
+                .execute_query_dict("SELECT search_text FROM psa_organization")
+            )
+            assert [r["search_text"] for r in rows] == ["fabrikam ltd"]
+    finally:
+        await db.close_db(ctx)
+    await migrate_to(None)
