@@ -166,7 +166,9 @@ def _search_match(s: Statement, seller_id: str, term: str) -> str:
     if term.isdigit() and len(term) < 10:
         by_id = (
             "(SELECT sm.organization_id FROM psa_organization sp"
-            " JOIN organization_mapping sm ON sm.psa_organization_id = sp.id"
+            # The mapping by its unique (seller_id, psa_organization_id): one index lookup.
+            " JOIN organization_mapping sm ON sm.seller_id = sp.seller_id"
+            " AND sm.psa_organization_id = sp.id"
             f" WHERE sp.seller_id = {s.param(seller_id)} AND sp.halo_id = {s.param(int(term))})"
         )
         match = f"({match} OR o.id = {by_id})"
