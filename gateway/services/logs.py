@@ -27,7 +27,6 @@ from gateway.models import LogEntry, LogLevel, Seller
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 from gateway.services.statements import (
     Statement,
-    probe_size,
     probed_total,
     statement_for,
     to_datetime,
@@ -202,10 +201,10 @@ async def list_logs(
     which SQLite would otherwise pass over for the narrower index and then read every
     window row of the seller from the table (28 ms → 4 ms at 1,000,000 entries).
 
-    A search reads its first matches once, in page order (:func:`statements.probed_total`):
-    a rare term (one subscription's id) is one pass over the seller's window instead of two
-    (the count's and the page's, each testing every entry); a common one stops after the
-    page and counts the rest.
+    A search's page walks the window newest first and keeps its matches up to the end of the
+    page (:func:`statements.probed_total`); only when that fills is the total counted: a rare
+    term (one subscription's id) walks the seller's window once, not twice (for the count,
+    and for a page it never fills).
     """
     offset = check_page(page, page_size)
     since = window_start(retention_days, now or datetime.now(UTC))
@@ -215,7 +214,7 @@ async def list_logs(
     count = f"SELECT COUNT(*) FROM log_entry WHERE {where}"
     limit, skip = s.param(page_size), s.param(offset)
     if term:
-        size = s.param(probe_size(offset, page_size))
+        size = s.param(offset + page_size)
         with_probe = (
             "WITH probe AS MATERIALIZED (SELECT id, created_at FROM log_entry"
             f" WHERE {where} {_NEWEST_FIRST} LIMIT {size}) "

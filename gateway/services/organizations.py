@@ -46,7 +46,6 @@ from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 from gateway.services.statements import (
     Statement,
     as_datetime,
-    probe_size,
     probed_total,
     statement_for,
 )
@@ -252,10 +251,10 @@ def _grid_statement(
     finished_at): the newest successful manual sync of that organisation still inside the
     cooldown window.
 
-    A search takes its page from its first matches in the page's order (the probe, see
-    :func:`statements.probed_total`): "Ltd", which half the organisations match, walks
-    ~40 entries of the grid's index for its first page and counts the rest from the index;
-    one organisation's name is one pass over the index, the count taken from the probe.
+    A search's page walks the grid's index in the page's order and keeps its matches up to
+    the end of the page (:func:`statements.probed_total`): "Ltd", which half the
+    organisations match, fills its first page after ~40 entries and counts the rest from
+    the index; one organisation's name is one pass, its total what the walk found.
     """
     direction = "DESC" if part.descending else "ASC"
     column = _SORT_COLUMNS[part.sort]
@@ -267,7 +266,7 @@ def _grid_statement(
     count = f"SELECT COUNT(*) FROM {source} WHERE {where}"
     limit, offset = s.param(part.limit), s.param(part.offset)
     if searching:
-        size = s.param(probe_size(part.offset, part.limit))
+        size = s.param(part.offset + part.limit)
         with_probe = (
             f"WITH probe AS MATERIALIZED (SELECT o.id, o.{column} AS sort_key FROM {source}"
             f" WHERE {where} {order} LIMIT {size}) "

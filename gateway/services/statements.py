@@ -64,27 +64,24 @@ class Statement:
         return rows
 
 
-# --- a search's page and total, from its first matches --------------------------------------
-
-# How many matches past the page a search reads before it counts them all. A search walks
-# the page's order and keeps its first matches (the "probe"); when there are fewer than
-# offset + page + PROBE_MARGIN, the probe holds them all and is the total, with no second
-# pass; past that, the total is counted — so a term with few matches costs one pass over the
-# seller's index entries and a broad one a short walk plus the count. 200: a handful of
-# pages, a few hundred small rows held, and a term this common is a broad one.
-PROBE_MARGIN = 200
-
-
-def probe_size(offset: int, limit: int) -> int:
-    """The probe's LIMIT for a page at ``offset`` (it always holds the page)."""
-    return offset + limit + PROBE_MARGIN
+# --- a search's page and total -------------------------------------------------------------
+#
+# A search cannot know its total without testing every candidate entry, and that test per
+# entry is what a search costs. The page walks the page's order (an index) and keeps the
+# matches up to the end of the page: the "probe". If the walk ran out first, the probe holds
+# every match and is the total; only a probe that filled needs the count. So a term with
+# fewer matches than the page (one subscription's id) tests each entry once, where the
+# count and the page each walked all of them before; a broad term stops its walk at the
+# page and counts, as before. (Counting only past the probe's last row would make every
+# search one pass, but PostgreSQL then estimated the log's remainder small and read it from
+# the heap through the narrower index: 15–30 ms instead of 3.)
 
 
 def probed_total(probe: str, size: str, full_count: str) -> str:
-    """The total of a search: the probe's rows when it was not filled, else ``full_count``
-    (a ``SELECT COUNT(*)``). Both databases evaluate only the branch the CASE takes (a
-    PostgreSQL InitPlan runs when first needed; SQLite codes the subquery inside the branch),
-    so a probe that holds every match costs no count at all."""
+    """A search's total: the probe's rows when it holds fewer than ``size`` (its LIMIT),
+    else ``full_count`` (the ``SELECT COUNT(*)`` of every match). Both databases evaluate
+    only the branch the CASE takes (a PostgreSQL InitPlan runs when first needed; SQLite
+    codes each subquery inside its branch)."""
     return (
         f"CASE WHEN (SELECT COUNT(*) FROM {probe}) < {size}"
         f" THEN (SELECT COUNT(*) FROM {probe}) ELSE ({full_count}) END"
