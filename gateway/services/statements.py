@@ -51,7 +51,9 @@ class Statement:
         """Any of ``columns`` contains ``term`` (see :meth:`contains`); the term is bound
         once, however many columns test it. A NULL column matches nothing."""
         if self.postgres:
-            needle = f"lower({self.param(term)}::text)"
+            # A subquery, so it runs once: in a generic plan (a prepared statement after its
+            # fifth run) lower($n) would be evaluated again for every entry tested.
+            needle = f"(SELECT lower({self.param(term)}::text))"
             tests = [f"strpos({column}, {needle}) > 0" for column in columns]
         else:
             pattern = f"'*' || lower({self.param(_glob_escaped(term))}) || '*'"
