@@ -178,7 +178,7 @@ async def backward(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0010_search_indexes")]
+    dependencies = [("models", "0013_ledger_unique")]
 
     initial = False
 

@@ -34,7 +34,9 @@ from gateway.models import (
     Organization,
     RunState,
     Seller,
+    SyncKind,
     SyncRun,
+    SyncScope,
 )
 from gateway.services import Deps
 from gateway.services.sync import journal
@@ -247,6 +249,15 @@ def event_code(event: SyncEvent) -> MessageCode:
     return MessageCode.of_stored(event.code) if event.code else phase_code(event.phase)
 
 
+def event_run_kind(event: SyncEvent) -> tuple[SyncKind | None, SyncScope | None]:
+    """The kind and scope of the run an event is about, as the enums pages read them; None
+    for the bus's own events (RESYNC is about every kind and scope: ``*`` on the bus)."""
+    try:
+        return SyncKind(event.kind), SyncScope(event.scope)
+    except ValueError:
+        return None, None
+
+
 async def event_for(run: SyncRun, phase: RunPhase, *, message: Message | None = None) -> SyncEvent:
     """The run's state as an event: organisations by public id and name, the message (the
     run's own unless given) with its code, or the phase's code when it has none."""
@@ -349,6 +360,16 @@ class Progress:
         self.run.halo_rate_limited = limited + stats.rate_limited
         self.run.halo_retries = retries + stats.retries
         self.run.halo_wait_seconds = waited + stats.wait_seconds
+
+    async def fence(self) -> None:
+        """Is the run still this execution's? Asked right before each write leaves for
+        HaloPSA (``HaloClient.before_write``); :class:`LostLock` if another execution took
+        it over (this one was frozen past its lease), so the write is never sent: the
+        successor reads back the intents recorded before it and writes what HaloPSA lacks."""
+        if self.owner is None:
+            return
+        if not await renew_lease(self.run.seller_id, self.run.id, self.lease_seconds, self.owner):
+            raise LostLock()
 
     async def step(self, *, force: bool = False) -> None:
         if not force and time.monotonic() - self.last_flush < PROGRESS_INTERVAL_SECONDS:
