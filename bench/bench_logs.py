@@ -273,7 +273,7 @@ RUN_COLUMNS = (
     "id", "seller_id", "kind", "scope", "trigger", "triggered_by", "state", "sync_unit_prices",
     "total", "processed", "created", "updated", "unchanged", "skipped", "failed", "halo_calls",
     "halo_rate_limited", "halo_retries", "halo_wait_seconds", "attempts", "cancel_requested",
-    "queued_at", "started_at", "finished_at", "duration_ms",
+    "queued_at", "started_at", "finished_at", "duration_ms", "requeues", "started_by_resend",
 )  # fmt: skip
 
 
@@ -283,7 +283,7 @@ def run_rows(sellers: list[SellerData]) -> list[tuple[Any, ...]]:
         for run_id, kind, trigger, seller_id, at in s.runs:
             rows.append(
                 (run_id, seller_id, kind, "ALL", trigger, "bench", "SUCCEEDED", False,
-                 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0.0, 1, False, at, at, at, 1000)
+                 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0.0, 1, False, at, at, at, 1000, 0, 0)
             )  # fmt: skip
     return rows
 
