@@ -22,6 +22,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 JSON = "application/json"
@@ -109,6 +110,18 @@ def preferred_part(accept: str | None) -> str:
 
 def content_type(media_type: str) -> str:
     return f"{media_type}; charset=utf-8"
+
+
+def encode(data: object) -> bytes:
+    """A response body as compact JSON, by orjson: ~10× faster than ``json.dumps`` on a
+    grid page of 100 rows, where it was a tenth of the gateway's own work per request
+    (bench/bench_organizations.py). Non-ASCII text is sent as UTF-8 (the content type says
+    so) instead of ``\\u`` escapes. What orjson refuses (an integer beyond 64 bits in a JSON
+    scalar, a key that is not a string) is encoded by ``json`` as before."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":")).encode()
 
 
 def refusal_response(refused: RequestRefused, media_type: str) -> Response:

@@ -126,6 +126,9 @@ class GraphQLView(GraphQL[Context, None]):
         except (RecursionError, UnicodeDecodeError) as exc:
             raise json.JSONDecodeError("JSON nested too deeply or not UTF-8", "", 0) from exc
 
+    def encode_json(self, data: object) -> bytes:
+        return http.encode(data)
+
     # --- HTTP ---------------------------------------------------------------------------
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:

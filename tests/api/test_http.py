@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from schema.http import GRAPHQL_RESPONSE_JSON, MAX_BATCH_OPERATIONS
+from schema.http import GRAPHQL_RESPONSE_JSON, MAX_BATCH_OPERATIONS, encode
 from tests.conftest import RunningGateway
 from tests.support.node import run_node
 
@@ -253,3 +253,13 @@ def test_head_is_not_allowed_and_says_which_methods_are(edge_gateway) -> None:
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
     assert response.headers["content-type"] == "application/json; charset=utf-8"
+
+
+def test_a_body_is_compact_json_with_text_as_utf8() -> None:
+    body = {"data": {"rows": [{"name": "Zürich Ltd", "n": 1}]}}
+    assert encode(body) == '{"data":{"rows":[{"name":"Zürich Ltd","n":1}]}}'.encode()
+
+
+def test_a_body_orjson_refuses_is_still_encoded() -> None:
+    # An integer beyond 64 bits (a JSON scalar may hold one): json encodes it as before.
+    assert encode({"value": 2**70}) == b'{"value":1180591620717411303424}'
