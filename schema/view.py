@@ -167,14 +167,19 @@ class GraphQLView(GraphQL[Context, None]):
         or ``1`` and into batch items, which answered 500. A streaming transport is picked
         as Strawberry's own parser does, but from the client's preferred ``Accept`` entry
         only (``http.preferred_part``)."""
-        transport = self._get_stream_transport_from_headers(
-            {"accept": http.preferred_part(request.headers.get("accept"))}
-        )
+        preferred = http.preferred_part(request.headers.get("accept"))
+        transport = None
+        if http.may_stream(preferred):
+            transport = self._get_stream_transport_from_headers({"accept": preferred})
         protocol = transport.protocol if transport is not None else "http"
         if request.method == "GET":
             data = self.parse_query_params(request.query_params)
         else:
-            media, _ = parse_content_type(request.content_type or "")
+            content_type = request.content_type or ""
+            if http.is_plain_json(content_type):
+                media = http.JSON
+            else:
+                media, _ = parse_content_type(content_type)
             if media != http.JSON:
                 raise http.RequestRefused(
                     415,

@@ -19,6 +19,7 @@ decided by the database (an IntegrityError becomes PSA_ORGANIZATION_TAKEN).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -42,7 +43,7 @@ from gateway.services import logs as product_log
 from gateway.services import mapping_texts
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
-from gateway.services.statements import Statement, as_datetime, statement_for
+from gateway.services.statements import Statement, statement_for, to_datetime
 from gateway.services.sync import IN_PROGRESS_MESSAGE, ButtonState
 
 RESPONSE_ERROR_TOOLTIP = "Please refresh the page in a few minutes and try again."
@@ -297,50 +298,61 @@ def _grid_statement(
     )
 
 
-def _row(v: Any, head: _Head) -> OrganizationRow:
-    mapped = v[10] is not None
-    error = mapped and (head.unreachable or not v[14])
-    if not mapped:
-        status = MappingStatus.UNMAPPED
-    elif error:
-        status = MappingStatus.RESPONSE_ERROR
-    else:
-        status = MappingStatus.MAPPED
-    show_psa = mapped and not error
-    cooled_at = as_datetime(v[15])
-    remaining = (
-        max(0, math.ceil((cooled_at + head.cooldown - head.now).total_seconds()))
-        if cooled_at is not None
-        else 0
-    )
+_MAPPED, _UNMAPPED = MappingStatus.MAPPED, MappingStatus.UNMAPPED
+_ERROR = MappingStatus.RESPONSE_ERROR
+_PSA_STATUS = {False: PsaStatus.ACTIVE, True: PsaStatus.INACTIVE}
+
+
+def _rows(result: Sequence[Any], head: _Head) -> list[OrganizationRow]:
+    """The page's rows from the statement's (positions as ``_ROW_COLUMNS``, after the five
+    of the head). One loop with what the rows share worked out once: a page of 100 rows
+    is built for each grid request, and building it was a tenth of the gateway's own work.
+    """
+    unreachable = head.unreachable
     active = head.active_kind is not None
-    if active:
-        state, message = ButtonState.IN_PROGRESS, IN_PROGRESS_MESSAGE
-    elif remaining:
-        state, message = ButtonState.COOLDOWN, SyncCooldown(remaining).message
-    else:
-        state, message = ButtonState.IDLE, None
-    return OrganizationRow(
-        id=v[6],
-        name=v[7],
-        reference=v[8],
-        status=v[9],
-        psa_organization_id=v[11] if show_psa else None,
-        psa_organization_name=v[12] if show_psa else None,
-        psa_organization_status=PsaStatus.of(bool(v[13])) if show_psa else None,
-        mapping_status=status,
-        mapping_status_tooltip=RESPONSE_ERROR_TOOLTIP if error else None,
-        can_sync_subscriptions=status is MappingStatus.MAPPED and state is ButtonState.IDLE,
-        sync_state=state,
-        sync_in_progress=head.active_kind == SyncKind.SUBSCRIPTIONS
-        and (
-            v[5] == head.active_organization
-            or (head.active_scope == SyncScope.ALL and status is MappingStatus.MAPPED)
-        ),
-        cooldown_minutes=max(1, -(-remaining // 60)) if remaining else None,
-        sync_message=message,
-        existing_licences_to_review=v[16] if show_psa else 0,
-    )
+    subscriptions_run = head.active_kind == SyncKind.SUBSCRIPTIONS
+    run_covers_mapped = subscriptions_run and head.active_scope == SyncScope.ALL
+    run_organization = head.active_organization if subscriptions_run else None
+    cooldown, now = head.cooldown, head.now
+    rows = []
+    for v in result:
+        if v[5] is None:  # the head alone: an empty page
+            continue
+        mapped = v[10] is not None
+        error = mapped and (unreachable or not v[14])
+        show_psa = mapped and not error
+        status = _ERROR if error else _MAPPED if mapped else _UNMAPPED
+        remaining = 0
+        if v[15] is not None:
+            left = (to_datetime(v[15]) + cooldown - now).total_seconds()
+            remaining = max(0, math.ceil(left))
+        if active:
+            state, message = ButtonState.IN_PROGRESS, IN_PROGRESS_MESSAGE
+        elif remaining:
+            state, message = ButtonState.COOLDOWN, SyncCooldown(remaining).message
+        else:
+            state, message = ButtonState.IDLE, None
+        rows.append(
+            OrganizationRow(
+                id=v[6],
+                name=v[7],
+                reference=v[8],
+                status=v[9],
+                psa_organization_id=v[11] if show_psa else None,
+                psa_organization_name=v[12] if show_psa else None,
+                psa_organization_status=_PSA_STATUS[bool(v[13])] if show_psa else None,
+                mapping_status=status,
+                mapping_status_tooltip=RESPONSE_ERROR_TOOLTIP if error else None,
+                can_sync_subscriptions=show_psa and not active and not remaining,
+                sync_state=state,
+                sync_in_progress=subscriptions_run
+                and (v[5] == run_organization or (run_covers_mapped and show_psa)),
+                cooldown_minutes=max(1, -(-remaining // 60)) if remaining else None,
+                sync_message=message,
+                existing_licences_to_review=v[16] if show_psa else 0,
+            )
+        )
+    return rows
 
 
 async def _grid(
@@ -355,7 +367,7 @@ async def _grid(
         return 0, []
     first = result[0]
     head = _Head(bool(first[1]), first[2], first[3], first[4], now, cooldown)
-    return first[0], [_row(v, head) for v in result if v[5] is not None]
+    return first[0], _rows(result, head)
 
 
 async def list_organizations(
