@@ -306,7 +306,7 @@ class QueryCostGate(SchemaExtension):
 
     def __init__(self, limits: CostLimits, prices: Prices | None = None) -> None:
         self.limits = limits
-        self.prices = prices or Prices(maxsize=1)
+        self.prices = prices if prices is not None else Prices(maxsize=1)
 
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context

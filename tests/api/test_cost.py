@@ -10,7 +10,7 @@ from graphql import parse
 
 from gateway.auth import ClientKind, mint_token
 from schema import build_schema
-from schema.cost import Prices, operation_cost
+from schema.cost import CostLimits, Prices, QueryCostGate, operation_cost
 from tests.conftest import REDIS_URL, RunningGateway
 
 SCHEMA = build_schema()._schema
@@ -112,6 +112,11 @@ def test_prices_keep_a_bounded_number_of_documents() -> None:
     for _ in range(3):
         assert prices.cost(SCHEMA, parse(GRID), None, None) == 101
     assert len(prices) == 2
+
+
+def test_every_requests_gate_prices_from_the_schemas_one_store() -> None:
+    prices = Prices(maxsize=8)  # empty, as when the gateway starts
+    assert QueryCostGate(CostLimits(), prices).prices is prices
 
 
 def _post(gateway: RunningGateway, query: str, seller: str = "seller-a") -> dict[str, Any]:
