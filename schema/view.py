@@ -126,8 +126,20 @@ class GraphQLView(GraphQL[Context, None]):
         except (RecursionError, UnicodeDecodeError) as exc:
             raise json.JSONDecodeError("JSON nested too deeply or not UTF-8", "", 0) from exc
 
-    def encode_json(self, data: object) -> bytes:
-        return http.encode(data)
+    def encode_json(self, data: object) -> str:
+        """Websocket messages and streamed events, as text: Strawberry sends bytes as
+        binary websocket frames, and graphql-transport-ws clients read text frames only."""
+        return http.encode(data).decode()
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        """Strawberry's, with the body as the encoder's bytes (no round trip through str)."""
+        response = Response(http.encode(response_data), media_type=http.JSON)
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
 
     # --- HTTP ---------------------------------------------------------------------------
 
