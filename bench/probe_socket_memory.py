@@ -132,6 +132,10 @@ def _ask(server: subprocess.Popen, out_dir: str, number: int) -> dict[str, Any]:
     return json.loads(Path(out_dir, f"dump{number}.json").read_text())
 
 
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(command, env=env)
+
+
 async def _idle(pid: int) -> None:
     import psutil
 
@@ -172,7 +176,7 @@ async def probe(args: argparse.Namespace) -> None:
             command += ["--trace", str(args.trace)]
         if args.ws:
             command += ["--ws", args.ws]
-        server = subprocess.Popen(command, env=env)
+        server = _start(command, env)
         clients: list[Any] = []
         try:
             async with httpx.AsyncClient() as client:
@@ -274,7 +278,9 @@ if __name__ == "__main__":
         "--trace", type=int, default=1, help="tracemalloc with this many frames (0: off)"
     )
     parser.add_argument("--ws", default=None)
-    parser.add_argument("--stage", default="subscribed", choices=["open", "connected", "subscribed"])
+    parser.add_argument(
+        "--stage", default="subscribed", choices=["open", "connected", "subscribed"]
+    )
     parser.add_argument("--env", nargs="*", default=[])
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
