@@ -111,6 +111,8 @@ class FanOut:
         if group is None or group.closed:
             group = Group(self, key, handler, operation)
             self.groups[key] = group
+        elif operation.query == group.query:  # the same text (the key has its digest)
+            operation.query = group.query  # one copy of it for all the group's sockets
         return Member(group, handler, operation)
 
     @property
