@@ -262,6 +262,12 @@ def report(args: argparse.Namespace, before: dict, after: dict, tmp: str) -> Non
             for frame in stat.traceback:
                 where = frame.filename.split("site-packages/")[-1].split("python3.11/")[-1]
                 print(f"             {where}:{frame.lineno}")
+    areas: collections.Counter[str] = collections.Counter()
+    for stat in new.compare_to(old, "filename"):
+        areas[_area(stat.traceback[0].filename)] += stat.size_diff
+    print("by area (where the allocating line is):")
+    for area, size in areas.most_common():
+        print(f"  {size / n:8.0f} B  {area}")
     by_file = new.compare_to(old, "filename")
     print("by file:")
     for stat in by_file[:20]:
@@ -269,6 +275,26 @@ def report(args: argparse.Namespace, before: dict, after: dict, tmp: str) -> Non
             break
         where = stat.traceback[0].filename.split("site-packages/")[-1]
         print(f"  {stat.size_diff / n:8.0f} B  {where}")
+
+
+_AREAS = (
+    ("uvicorn/protocols/websockets", "uvicorn's websocket protocol (its object, the scope)"),
+    ("uvicorn/", "uvicorn, other (proxy headers middleware)"),
+    ("websockets/", "websockets (sans-I/O parser, handshake objects)"),
+    ("starlette/", "Starlette (app, middleware and routing frames, WebSocket)"),
+    ("strawberry/", "Strawberry (view, graphql-transport-ws handler)"),
+    ("/gateway/", "gateway (edge middleware frames, auth, database binding, protocol)"),
+    ("/schema/", "schema (view, handler, fan-out member, context)"),
+    ("asyncio/", "asyncio (transport, socket, tasks, timers, contexts)"),
+    ("json/", "received frames, decoded (the last message, connection params)"),
+)
+
+
+def _area(filename: str) -> str:
+    for marker, area in _AREAS:
+        if marker in filename:
+            return area
+    return "other: " + filename.rsplit("/", 1)[-1]
 
 
 if __name__ == "__main__":
