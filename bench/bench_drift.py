@@ -31,7 +31,6 @@ import asyncio
 import math
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,18 +38,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from cryptography.fernet import Fernet
 
 from bench import seeding
-from bench.bench_preview import run_sync
-from gateway.auth import mint_token
 from gateway.halopsa import HaloClient, HaloCredentials
-from gateway.halopsa.simulator import SimulatorState, create_simulator_app
 from gateway.settings import Settings
-from tests.support.servers import serve_in_thread
 
 SELLER = "bench"
-NO_RATE_LIMIT = 10**9
 # HaloPSA's hosted budget, to say how long a number of calls takes at best.
 HALO_BUDGET, HALO_WINDOW_MINUTES = 300, 5
 RUN_FIELDS = "id state processed total durationMs haloCalls"
@@ -100,12 +93,11 @@ async def seed(settings: Settings, sim_url: str, args: argparse.Namespace, insta
 
 
 async def drift_check(client: httpx.AsyncClient) -> dict:
-    return await run_sync(client, "mutation { reconcile { id } }", RUN_FIELDS)
+    return await seeding.run_sync(client, "mutation { reconcile { id } }", RUN_FIELDS)
 
 
-async def client_by_client(sim_url: str, clients: list[int]) -> tuple[int, float, int]:
+async def client_by_client(creds: HaloCredentials, clients: list[int]) -> tuple[int, float, int]:
     """Every mapped client's licences, one paged listing per client: calls, seconds, rows."""
-    creds = HaloCredentials("c", "s", f"{sim_url}/api", f"{sim_url}/auth")
     started = time.perf_counter()
     rows = 0
     async with HaloClient(creds, timeout=60) as halo:
@@ -120,28 +112,13 @@ def budget_minutes(calls: int) -> float:
 
 
 async def main(args: argparse.Namespace) -> None:
-    from gateway.app import create_app
-
-    state = SimulatorState()
-    instance = state.add_instance(client_id="c", client_secret="s")
-    instance.set_faults(latency_ms=args.latency_ms, rate_limit=None)
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        serve_in_thread(create_simulator_app(state)) as sim_url,
-    ):
-        settings = Settings(
-            database_url=f"sqlite://{tmp}/bench.sqlite3",
-            data_dir=Path(tmp),
-            secrets_key=Fernet.generate_key().decode(),
-            in_process_scheduler=False,
-            log_level="WARNING",
-            halo_rate_limit_requests=NO_RATE_LIMIT,
-        )
-        changed = await seed(settings, sim_url, args, instance)
+    # No rate limit on either side (the bench's default): calls are counted, not waited for.
+    with seeding.embedded_bench(latency_ms=args.latency_ms) as bench:
+        settings, instance = bench.settings, bench.halo
+        changed = await seed(settings, bench.halo_url, args, instance)
         licences = len(instance.licences)
         mapped = len(changed["clients"])
         bound = math.ceil(licences / 100) + mapped
-        token = mint_token(settings, seller_id=SELLER, roles=["SELLER_ADMIN"])
         print(
             f"{args.organizations} mapped clients × {args.per_org} licences, {licences:,} "
             f"licences in HaloPSA ({changed['edited']} edited, {changed['deleted']} deleted by "
@@ -149,36 +126,35 @@ async def main(args: argparse.Namespace) -> None:
             f"clients); SQLite; simulator latency {args.latency_ms} ms, no rate limit"
         )
         print(f"lower bound ⌈{licences:,} / 100⌉ + {mapped:,} clients = {bound:,} calls")
-        with serve_in_thread(create_app(settings)) as base:
-            async with httpx.AsyncClient(
-                base_url=base, timeout=600, headers={"Authorization": f"Bearer {token}"}
-            ) as client:
-                print(f"load average before: {os.getloadavg()[0]:.1f}")
-                for attempt in range(1, args.repeat + 1):
-                    gets = instance.counters.get("requests_get", 0)
-                    run = await drift_check(client)
-                    gets = instance.counters.get("requests_get", 0) - gets
-                    found = (await client.post("/graphql", json={"query": DRIFT})).json()
-                    counts = found["data"]["drift"]["counts"]
-                    exact = counts == {k: changed[k] for k in counts}
-                    calls, seconds, rows = await client_by_client(sim_url, changed["clients"])
-                    check_s = run["durationMs"] / 1000
-                    halo_calls = run["haloCalls"]
-                    print(
-                        f"#{attempt} drift check: {run['state']}, {halo_calls} HaloPSA calls "
-                        f"(token + {gets} GETs: licence pages, then one per licence gone) "
-                        f"≤ bound {bound:,}: {halo_calls <= bound}; {check_s:.1f} s; "
-                        f"{run['processed']:,} licences read; found exactly what changed: "
-                        f"{exact} {counts}"
-                    )
-                    print(
-                        f"#{attempt} client by client: {calls:,} calls for {rows:,} licences "
-                        f"of mapped clients, {seconds:.1f} s | calls ratio "
-                        f"{halo_calls / calls:.3f}, time ratio {check_s / seconds:.2f} | inside "
-                        f"300 requests / 5 min: drift check ≥ {budget_minutes(halo_calls)} min, "
-                        f"client by client ≥ {budget_minutes(calls)} min"
-                    )
-                print(f"load average after: {os.getloadavg()[0]:.1f}")
+        async with seeding.gateway_client(settings, SELLER) as client:
+            print(f"load average before: {os.getloadavg()[0]:.1f}")
+            for attempt in range(1, args.repeat + 1):
+                gets = instance.counters.get("requests_get", 0)
+                run = await drift_check(client)
+                gets = instance.counters.get("requests_get", 0) - gets
+                found = (await client.post("/graphql", json={"query": DRIFT})).json()
+                counts = found["data"]["drift"]["counts"]
+                exact = counts == {k: changed[k] for k in counts}
+                calls, seconds, rows = await client_by_client(
+                    bench.credentials(), changed["clients"]
+                )
+                check_s = run["durationMs"] / 1000
+                halo_calls = run["haloCalls"]
+                print(
+                    f"#{attempt} drift check: {run['state']}, {halo_calls} HaloPSA calls "
+                    f"(token + {gets} GETs: licence pages, then one per licence gone) "
+                    f"≤ bound {bound:,}: {halo_calls <= bound}; {check_s:.1f} s; "
+                    f"{run['processed']:,} licences read; found exactly what changed: "
+                    f"{exact} {counts}"
+                )
+                print(
+                    f"#{attempt} client by client: {calls:,} calls for {rows:,} licences "
+                    f"of mapped clients, {seconds:.1f} s | calls ratio "
+                    f"{halo_calls / calls:.3f}, time ratio {check_s / seconds:.2f} | inside "
+                    f"300 requests / 5 min: drift check ≥ {budget_minutes(halo_calls)} min, "
+                    f"client by client ≥ {budget_minutes(calls)} min"
+                )
+            print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

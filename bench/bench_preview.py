@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -37,27 +36,22 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from cryptography.fernet import Fernet
 
 from bench import seeding
 from gateway import db
-from gateway.auth import mint_token
-from gateway.halopsa.simulator import SimulatorState, create_simulator_app
 from gateway.models import (
     Seller,
     Subscription,
 )
 from gateway.services.sync import now_utc, preview_sync
 from gateway.settings import Settings
-from tests.support.servers import serve_in_thread
 
 SELLER = "bench"
-NO_RATE_LIMIT = 10**9
+RUN_FIELDS = "id state created updated unchanged skipped failed durationMs"
 PREVIEW = """{ previewSync(pageSize: 20) {
   counts { create update markDeleted unchanged skipped total }
   money { currency priceBefore priceAfter }
   organizations { id subscriptions { id action } } } }"""
-RUN_FIELDS = "id state created updated unchanged skipped failed durationMs"
 
 
 async def seed(settings: Settings, sim_url: str, orgs: int, per_org: int, clients: list) -> None:
@@ -136,23 +130,6 @@ async def preview_direct(settings: Settings, repeat: int) -> tuple[float, float]
     return best_wall, best_cpu
 
 
-async def run_sync(
-    client: httpx.AsyncClient,
-    mutation: str = "mutation { syncSubscriptions { id } }",
-    fields: str = RUN_FIELDS,
-) -> dict:
-    """Start a run with ``mutation`` and wait for it to finish (polling its row)."""
-    body = (await client.post("/graphql", json={"query": mutation})).json()
-    run_id = next(iter(body["data"].values()))["id"]
-    query = f"{{ syncRuns(first: 5) {{ {fields} }} }}"
-    while True:
-        runs = (await client.post("/graphql", json={"query": query})).json()["data"]["syncRuns"]
-        run = next(r for r in runs if r["id"] == run_id)
-        if run["state"] in ("SUCCEEDED", "FAILED", "CANCELLED", "NEEDS_APPROVAL"):
-            return run
-        await asyncio.sleep(0.1)
-
-
 def agrees(counts: dict, run: dict) -> bool:
     return (counts["create"], counts["update"] + counts["markDeleted"], counts["unchanged"]) == (
         run["created"],
@@ -171,7 +148,7 @@ async def with_syncs(
         wall, cpu = await preview_direct(settings, repeat)
         posts = instance.counters.get("licence_posts", 0)
         requests = instance.counters.get("requests", 0)
-        run = await run_sync(client)
+        run = await seeding.run_sync(client, seeding.SYNC_SUBSCRIPTIONS, RUN_FIELDS)
         sync_s = run["durationMs"] / 1000
         print(
             f"{moment:>15}: preview {http:.2f} s over HTTP ({wall:.2f} s direct, "
@@ -199,48 +176,27 @@ async def preview_only(settings: Settings, client: httpx.AsyncClient, repeat: in
 
 
 async def main(args: argparse.Namespace) -> None:
-    from gateway.app import create_app
-
-    state = SimulatorState()
-    instance = state.add_instance(client_id="c", client_secret="s")
-    instance.set_faults(latency_ms=args.latency_ms, rate_limit=None)
-    clients = [instance.add_client(f"Org {i}") for i in range(args.organizations)]
     records = args.organizations * args.per_org
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        serve_in_thread(create_simulator_app(state)) as sim_url,
-    ):
-        settings = Settings(
-            database_url=f"sqlite://{tmp}/bench.sqlite3",
-            data_dir=Path(tmp),
-            secrets_key=Fernet.generate_key().decode(),
-            in_process_scheduler=False,
-            log_level="WARNING",
-            sync_cooldown_minutes=0,
-            # No rate limit on either side: the gateway's own limiter would otherwise hold
-            # the 301st request of the first sync for the rest of HaloPSA's 5-minute window.
-            halo_rate_limit_requests=NO_RATE_LIMIT,
-        )
-        await seed(settings, sim_url, args.organizations, args.per_org, clients)
-        token = mint_token(settings, seller_id=SELLER, roles=["SELLER_ADMIN"])
+    # No rate limit on either side (the bench's default): the sync at its fastest.
+    with seeding.embedded_bench(latency_ms=args.latency_ms) as bench:
+        settings, instance = bench.settings, bench.halo
+        clients = [instance.add_client(f"Org {i}") for i in range(args.organizations)]
+        await seed(settings, bench.halo_url, args.organizations, args.per_org, clients)
         print(
             f"{args.organizations} orgs × {args.per_org} subs = {records:,} subscriptions; "
             f"SQLite; simulator without rate limit, latency {args.latency_ms} ms; "
             f"preview best of {args.repeat}"
         )
-        with serve_in_thread(create_app(settings)) as base:
-            async with httpx.AsyncClient(
-                base_url=base, timeout=600, headers={"Authorization": f"Bearer {token}"}
-            ) as client:
-                print(f"load average before: {os.getloadavg()[0]:.1f}")
-                if args.preview_only:
-                    await preview_only(settings, client, args.repeat)
-                else:
-                    await with_syncs(settings, client, instance, args.repeat)
-                print(
-                    f"load average after: {os.getloadavg()[0]:.1f}; target: {records:,} "
-                    "subscriptions previewed in under 2 s"
-                )
+        async with seeding.gateway_client(settings, SELLER) as client:
+            print(f"load average before: {os.getloadavg()[0]:.1f}")
+            if args.preview_only:
+                await preview_only(settings, client, args.repeat)
+            else:
+                await with_syncs(settings, client, instance, args.repeat)
+            print(
+                f"load average after: {os.getloadavg()[0]:.1f}; target: {records:,} "
+                "subscriptions previewed in under 2 s"
+            )
 
 
 if __name__ == "__main__":

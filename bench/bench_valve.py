@@ -21,24 +21,20 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cryptography.fernet import Fernet
-
+from bench import seeding
 from bench.bench_preview import SELLER, change_a_day, seed, seed_ledger
 from gateway import db
-from gateway.halopsa import HaloClient, HaloCredentials
-from gateway.halopsa.simulator import SimulatorState, create_simulator_app
+from gateway.halopsa import HaloClient
 from gateway.models import ClientReview, OrganizationMapping
 from gateway.services.sync import preview_sync
 from gateway.services.sync.existing import clients_waiting
 from gateway.services.sync.valve import ValveSettings, check
 from gateway.settings import Settings
-from tests.support.servers import serve_in_thread
 
 
 async def valve_cost(settings: Settings, repeat: int) -> None:
@@ -62,7 +58,8 @@ async def valve_cost(settings: Settings, repeat: int) -> None:
     )
 
 
-async def day_one_cost(settings: Settings, instance: object, sim_url: str, label: str) -> None:
+async def day_one_cost(bench: seeding.EmbeddedBench, label: str) -> None:
+    settings, instance = bench.settings, bench.halo
     ctx = await db.open_db(settings)
     try:
         with db.bound(ctx):
@@ -70,14 +67,13 @@ async def day_one_cost(settings: Settings, instance: object, sim_url: str, label
             mappings = await OrganizationMapping.filter(seller_id=SELLER).select_related(
                 "psa_organization"
             )
-            licences = len(instance.licences)  # type: ignore[attr-defined]
-            before = instance.counters.get("requests", 0)  # type: ignore[attr-defined]
-            creds = HaloCredentials("c", "s", f"{sim_url}/api", f"{sim_url}/auth")
+            licences = len(instance.licences)
+            before = instance.counters.get("requests", 0)
             started = time.perf_counter()
-            async with HaloClient(creds) as client:
+            async with HaloClient(bench.credentials()) as client:
                 waiting = await clients_waiting(SELLER, list(mappings), client, run_id=0)
             took = time.perf_counter() - started
-            requests = instance.counters.get("requests", 0) - before  # type: ignore[attr-defined]
+            requests = instance.counters.get("requests", 0) - before
     finally:
         await db.close_db(ctx)
     bound = 1 + max(1, -(-licences // 100))
@@ -89,33 +85,21 @@ async def day_one_cost(settings: Settings, instance: object, sim_url: str, label
 
 
 async def main(args: argparse.Namespace) -> None:
-    state = SimulatorState()
-    instance = state.add_instance(client_id="c", client_secret="s")
-    instance.set_faults(rate_limit=None)
-    clients = [instance.add_client(f"Org {i}") for i in range(args.organizations)]
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        serve_in_thread(create_simulator_app(state)) as sim_url,
-    ):
-        settings = Settings(
-            database_url=f"sqlite://{tmp}/bench.sqlite3",
-            data_dir=Path(tmp),
-            secrets_key=Fernet.generate_key().decode(),
-            in_process_scheduler=False,
-            log_level="WARNING",
-        )
-        await seed(settings, sim_url, args.organizations, args.per_org, clients)
+    with seeding.embedded_bench() as bench:
+        settings, instance = bench.settings, bench.halo
+        clients = [instance.add_client(f"Org {i}") for i in range(args.organizations)]
+        await seed(settings, bench.halo_url, args.organizations, args.per_org, clients)
         records = args.organizations * args.per_org
         print(
             f"{args.organizations} orgs × {args.per_org} subs = {records:,} subscriptions; "
             f"SQLite; simulator without latency or rate limit; load average "
             f"{os.getloadavg()[0]:.1f}"
         )
-        await day_one_cost(settings, instance, sim_url, "empty instance")
+        await day_one_cost(bench, "empty instance")
         others = [instance.add_client(f"Unmapped {i}") for i in range(50)]
         for n in range(args.elsewhere):
             instance.add_licence(others[n % len(others)]["id"], f"By hand {n}")
-        await day_one_cost(settings, instance, sim_url, f"{args.elsewhere:,} licences elsewhere")
+        await day_one_cost(bench, f"{args.elsewhere:,} licences elsewhere")
         await seed_ledger(settings)
         await change_a_day(settings)
         await valve_cost(settings, args.repeat)

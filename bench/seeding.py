@@ -1,4 +1,8 @@
-"""Rows for the benchmarks, bulk-inserted straight through the models.
+"""What the benchmarks stand on: their set-up, and rows bulk-inserted straight through the models.
+
+Set-up, once for every bench: :func:`scale_out_settings` (the shared Redis and a database
+of the bench's), and :func:`embedded_bench` (a temporary SQLite file, the HaloPSA simulator
+over real HTTP, the bench settings) with :func:`gateway_client` for the gateway on it.
 
 Benchmarks need thousands of rows in seconds, so they skip the API (whose cost is not what
 they measure) and write with ``bulk_create``. Organisations are ``o{i}`` / ``R{i}``, ACTIVE;
@@ -7,17 +11,24 @@ the first organisations (by id) are mapped 1:1 to the PSA organisations given.
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography.fernet import Fernet
 
 from gateway import db
+from gateway.auth import mint_token
 from gateway.crypto import secret_box_from_settings
+from gateway.halopsa import HaloCredentials
+from gateway.halopsa.simulator import Instance, SimulatorState, create_simulator_app
 from gateway.models import (
     Connection,
     Organization,
@@ -27,12 +38,21 @@ from gateway.models import (
     Subscription,
 )
 from gateway.settings import Environment, Settings
+from tests.support.servers import serve_in_thread
 
 # The shared Redis of the scale-out benchmarks (each run under a namespace of its own).
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # Rows per INSERT: SQLite's default limit is 32,766 bound variables per statement.
 BATCH_SIZE = 1000
 SUBSCRIPTION_BATCH_SIZE = 2000
+# The client credentials of the simulator's one instance in an embedded bench.
+HALO_CLIENT_ID, HALO_CLIENT_SECRET = "c", "s"
+# The gateway's own HaloPSA limiter "off": more requests per window than a bench sends. (Left
+# at 300 per 5 minutes, it would hold the 301st request of a first sync for the rest of the
+# window, whatever the simulator allows.)
+NO_RATE_LIMIT = 10**9
+# The manual "Sync Subscriptions" of all organisations, as a page sends it.
+SYNC_SUBSCRIPTIONS = "mutation { syncSubscriptions { id } }"
 
 
 def scale_out_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
@@ -50,6 +70,95 @@ def scale_out_settings(database_url: str, data_dir: Path, **overrides: Any) -> S
         "log_level": "WARNING",
     }
     return Settings(**{**values, **overrides})
+
+
+def embedded_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings of an embedded bench: a SQLite file in ``data_dir``, fresh keys, no scheduler
+    in the process (a 08:00 run must not land in a measurement), no cooldown (benches sync
+    back to back), WARNING logs; ``overrides`` on top."""
+    values: dict[str, Any] = {
+        "database_url": f"sqlite://{data_dir}/bench.sqlite3",
+        "data_dir": data_dir,
+        "secrets_key": Fernet.generate_key().decode(),
+        "in_process_scheduler": False,
+        "log_level": "WARNING",
+        "sync_cooldown_minutes": 0,
+    }
+    return Settings(**{**values, **overrides})
+
+
+@dataclass(frozen=True)
+class EmbeddedBench:
+    """What an embedded bench runs against: its settings, and HaloPSA (the simulator)."""
+
+    settings: Settings
+    # The simulator's instance: add clients and licences to it, read its ``counters``.
+    halo: Instance
+    halo_url: str
+
+    def credentials(self) -> HaloCredentials:
+        """Credentials of the instance, for a bench that calls HaloPSA with its own client."""
+        return HaloCredentials(
+            HALO_CLIENT_ID, HALO_CLIENT_SECRET, f"{self.halo_url}/api", f"{self.halo_url}/auth"
+        )
+
+
+@contextmanager
+def embedded_bench(
+    *, latency_ms: int = 0, rate_limit: tuple[int, float] | None = None, **overrides: Any
+) -> Iterator[EmbeddedBench]:
+    """A temporary SQLite file, the HaloPSA simulator served over real HTTP with one instance,
+    and the bench settings (:func:`embedded_settings`, ``overrides`` on top), for the block.
+
+    ``rate_limit`` is HaloPSA's ``(requests, window seconds)`` on both sides: the simulator
+    answers 429 beyond it and the gateway's limiter keeps under it. None: no limit on either
+    side, so a bench measures the work and not the waiting.
+    """
+    state = SimulatorState()
+    instance = state.add_instance(client_id=HALO_CLIENT_ID, client_secret=HALO_CLIENT_SECRET)
+    instance.set_faults(latency_ms=latency_ms, rate_limit=rate_limit)
+    limiter: dict[str, Any] = {"halo_rate_limit_requests": NO_RATE_LIMIT}
+    if rate_limit is not None:
+        limiter = {
+            "halo_rate_limit_requests": rate_limit[0],
+            "halo_rate_limit_window_seconds": rate_limit[1],
+        }
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        serve_in_thread(create_simulator_app(state)) as halo_url,
+    ):
+        settings = embedded_settings(Path(tmp), **{**limiter, **overrides})
+        yield EmbeddedBench(settings, instance, halo_url)
+
+
+@asynccontextmanager
+async def gateway_client(
+    settings: Settings, seller_id: str, *, timeout: float = 600
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway (with its embedded worker) served over real HTTP for the block, and an
+    HTTP client on it signed in as the seller's admin."""
+    from gateway.app import create_app
+
+    token = mint_token(settings, seller_id=seller_id, roles=["SELLER_ADMIN"])
+    with serve_in_thread(create_app(settings)) as base:
+        async with httpx.AsyncClient(
+            base_url=base, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
+            yield client
+
+
+async def run_sync(client: httpx.AsyncClient, mutation: str, fields: str) -> dict:
+    """Start a run with ``mutation`` (e.g. ``mutation { syncSubscriptions { id } }``) and wait
+    for it to end, polling ``syncRuns`` every 0.1 s; the run's ``fields``."""
+    body = (await client.post("/graphql", json={"query": mutation})).json()
+    run_id = next(iter(body["data"].values()))["id"]
+    query = f"{{ syncRuns(first: 5) {{ {fields} }} }}"
+    while True:
+        runs = (await client.post("/graphql", json={"query": query})).json()["data"]["syncRuns"]
+        run = next(r for r in runs if r["id"] == run_id)
+        if run["state"] in ("SUCCEEDED", "FAILED", "CANCELLED", "NEEDS_APPROVAL"):
+            return run
+        await asyncio.sleep(0.1)
 
 
 @asynccontextmanager
@@ -123,9 +232,9 @@ async def connection(settings: Settings, seller_id: str, halo_url: str) -> None:
     box = secret_box_from_settings(settings)
     await Connection.create(
         seller_id=seller_id,
-        client_id="c",
-        client_secret_encrypted=box.encrypt("s"),
-        client_secret_last4="s",
+        client_id=HALO_CLIENT_ID,
+        client_secret_encrypted=box.encrypt(HALO_CLIENT_SECRET),
+        client_secret_last4=HALO_CLIENT_SECRET[-4:],
         resource_server=f"{halo_url}/api",
         authorization_server=f"{halo_url}/auth",
     )

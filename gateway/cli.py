@@ -28,6 +28,7 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
+from gateway.messages import counted
 from gateway.settings import Settings
 
 T = TypeVar("T")
@@ -467,7 +468,7 @@ def export_command(seller_id: str, what: str, output: Path | None) -> None:
 
     count = _run_in_db(_settings(), work)
     if output is not None:
-        click.echo(f"wrote {count:,} {what} row(s) to {output}", err=True)
+        click.echo(f"wrote {counted(count, what + ' row')} to {output}", err=True)
 
 
 @main.command("preview")
@@ -564,9 +565,9 @@ def drift_command(seller_id: str, kind: str | None, output: Path | None) -> None
     c = report.counts
     click.echo(
         f"Drift check of {report.checked_at:%Y-%m-%d %H:%M} UTC (run {report.run.id}): "
-        f"{report.licences_read:,} licence(s) read in HaloPSA; edited {c.edited:,}, "
+        f"{counted(report.licences_read, 'licence')} read in HaloPSA; edited {c.edited:,}, "
         f"deactivated {c.deactivated:,}, deleted {c.deleted:,}, not written by this "
-        f"integration {c.foreign:,}; {count:,} row(s)"
+        f"integration {c.foreign:,}; {counted(count, 'row')}"
         f"{f' written to {output}' if output else ''}",
         err=True,
     )

@@ -96,12 +96,14 @@ class SyncCooldown(DomainError):
     code = "SYNC_COOLDOWN"
 
     def __init__(self, retry_after_seconds: int) -> None:
+        # Whole minutes, rounded up: "in 0 minutes" would invite a click that is refused.
         minutes = max(1, -(-retry_after_seconds // 60))
         super().__init__(
             f"You can trigger the next sync in {minutes} minutes",
             retryAfterSeconds=retry_after_seconds,
         )
         self.retry_after_seconds = retry_after_seconds
+        self.minutes = minutes
 
 
 class RateLimited(DomainError):

@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from gateway.redis_clients import LoopClients
+
 logger = logging.getLogger(__name__)
 
 # Events a socket may have pending before it is considered dead and dropped. A burst of a
@@ -430,9 +432,12 @@ class RedisEventBus(_ProcessSide):
         self._replay_seconds = replay_seconds
         self._listener: asyncio.Task[None] | None = None
         # redis.asyncio clients belong to the loop that made them; publishers may live on
-        # several loops (gateway + embedded worker threads).
-        self._publishers: dict[asyncio.AbstractEventLoop, Any] = {}
-        self._publishers_lock = threading.Lock()
+        # several loops (gateway + embedded worker threads). One immediate retry: enough for
+        # a pooled connection that a Redis restart closed; redis-py's default (10 with
+        # back-off) would hold a run for seconds.
+        self._publishers = LoopClients(
+            redis_url, name=f"{namespace}:events", timeout=PUBLISH_TIMEOUT_SECONDS
+        )
         self._outage = _PublishOutage()
         self.connected = asyncio.Event()
 
@@ -446,33 +451,10 @@ class RedisEventBus(_ProcessSide):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
             self._listener = None
-        with self._publishers_lock:
-            publishers = list(self._publishers.items())
-            self._publishers.clear()
-        current = asyncio.get_running_loop()
-        for loop, client in publishers:
-            if loop is current:
-                await client.aclose()
+        await self._publishers.aclose()
 
     def _publisher(self) -> Any:
-        import redis.asyncio as aioredis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
-        loop = asyncio.get_running_loop()
-        with self._publishers_lock:
-            client = self._publishers.get(loop)
-            if client is None:
-                client = aioredis.Redis.from_url(
-                    self._url,
-                    socket_timeout=PUBLISH_TIMEOUT_SECONDS,
-                    socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS,
-                    # One immediate retry: enough for a pooled connection that a Redis restart
-                    # closed; redis-py's default (10 with back-off) would hold a run for seconds.
-                    retry=Retry(NoBackoff(), 1),
-                )
-                self._publishers[loop] = client
-            return client
+        return self._publishers.get()
 
     async def publish(self, event: SyncEvent) -> None:
         """Best-effort: an event Redis cannot take is dropped, never raised (see module doc)."""

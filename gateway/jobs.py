@@ -11,10 +11,14 @@ from typing import Protocol
 
 
 class JobQueue(Protocol):
-    async def enqueue_sync(self, run_id: int, *, delay_seconds: float | None = None) -> None:
+    async def enqueue_sync(
+        self, run_id: int, *, delay_seconds: float | None = None, resend: int = 0
+    ) -> None:
         """Queue the sync run, to start at once or after ``delay_seconds`` (a run waiting for
         HaloPSA's rate limit, or for another execution's lease); raises ``BrokerUnavailable``
-        when the broker cannot take it."""
+        when the broker cannot take it. ``resend``: which sending of the run's message this
+        is (0 the first; n the n-th re-send of a queued run's lost message, or a message of
+        the execution that n-th re-send started: ``services/sync/requeue.py``)."""
         ...
 
     async def enqueue_webhook(self, delivery_id: int | None, delay_seconds: float = 0) -> None:

@@ -84,9 +84,12 @@ class MessageCode(StrEnum):
     EXISTING_LICENCES_NOT_OURS = "EXISTING_LICENCES_NOT_OURS"  # organizationName … licenceIds by
     # organizationName organizationId claimed notOurs by
     EXISTING_LICENCES_REVIEWED = "EXISTING_LICENCES_REVIEWED"
-    # --- what a run says (its message, its events; RATE_LIMIT_WAITING also in Logs) ---
+    # --- what a run says (its message, its events; RATE_LIMIT_WAITING also in Logs), and
+    # what a sync button shows (SYNC_IN_PROGRESS, SYNC_COOLDOWN) ---
     SYNC_QUEUED = "SYNC_QUEUED"  # an event without a message: the run was queued
     SYNC_IN_PROGRESS = "SYNC_IN_PROGRESS"  # "Sync in progress"
+    # minutes: "You can trigger the next sync in xx minutes" (a sync button's, a grid row's)
+    SYNC_COOLDOWN = "SYNC_COOLDOWN"
     SYNC_PROGRESS = "SYNC_PROGRESS"  # an event without a message: counts moved
     SYNC_COMPLETED = "SYNC_COMPLETED"  # an event without a message: the run succeeded
     SYNC_FAILED = "SYNC_FAILED"  # a FAILED event without a message (none today)
@@ -133,6 +136,12 @@ class Message:
     code: MessageCode
     text: str
     params: Params = field(default_factory=dict)
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 licence``, ``3 licences``, ``1,200 licences``: a seller reads a count with its noun
+    agreeing, never ``licence(s)``. ``plural`` for nouns that do not just take an "s"."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
 def merge_params(*parts: Params) -> dict[str, ParamValue]:

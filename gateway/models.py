@@ -319,6 +319,14 @@ class SyncRun(Model):
     # run waits for the window, re-queued, until a deadline counted from here.
     rate_limited_since = fields.DatetimeField(null=True)
     cancel_requested = fields.BooleanField(default=False)
+    # The run's message re-sent while it waited QUEUED (the broker lost it): how many times,
+    # and when last (one re-send per interval, whichever scheduler gets there first).
+    # ``started_by_resend`` is which sending started the current execution (0: the first
+    # message; n: the n-th re-send): another sending that finds the run under way drops
+    # itself instead of waiting on the run (services/sync/requeue.py).
+    requeues = fields.IntField(default=0)
+    requeued_at = fields.DatetimeField(null=True)
+    started_by_resend = fields.IntField(default=0)
     message = _nullable(fields.TextField(null=True))
     # The message's stable code and parameters (gateway.messages), beside its text; runs
     # from before codes existed have none (read as LEGACY).

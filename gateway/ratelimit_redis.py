@@ -17,11 +17,11 @@ import logging
 import random
 import time
 import uuid
-from typing import Any
 
 from redis.exceptions import RedisError
 
 from gateway.halopsa import InMemoryRateLimiter, allowed_requests
+from gateway.redis_clients import LoopClients
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,9 @@ class RedisRateLimiter:
         self.limit = limit
         self.window = window_seconds
         self.prefix = prefix
-        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+        # One immediate retry, not redis-py's several with back-off: an unreachable Redis
+        # sends the caller to its fallback budget at once.
+        self._clients = LoopClients(redis_url, name=prefix, timeout=REDIS_TIMEOUT_SECONDS)
         self._fallback = InMemoryRateLimiter(max(1, limit // FALLBACK_SHARE), window_seconds)
         self._degraded = False
 
@@ -63,22 +65,6 @@ class RedisRateLimiter:
         cls, redis_url: str, *, limit: int, window_seconds: float, prefix: str
     ) -> RedisRateLimiter:
         return cls(redis_url, limit=limit, window_seconds=window_seconds, prefix=prefix)
-
-    def _client(self) -> Any:
-        import redis.asyncio as aioredis
-
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = aioredis.Redis.from_url(
-                self.redis_url,
-                socket_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                # CLIENT LIST tells whose connections these are.
-                client_name=self.prefix,
-            )
-            self._clients[loop] = client
-        return client
 
     async def acquire(self, key: str, *, leave: int = 0) -> float:
         """A slot of the shared window (``leave``: slots left to others, see
@@ -102,15 +88,12 @@ class RedisRateLimiter:
         return waited
 
     async def aclose(self) -> None:
-        """Close this process's Redis clients (the loop that made each must still run)."""
-        loop = asyncio.get_running_loop()
-        client = self._clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        """Close this loop's Redis client (the loop that made it must still run)."""
+        await self._clients.aclose()
 
     async def _acquire_shared(self, key: str, allowed: int) -> float:
         waited = 0.0
-        client = self._client()
+        client = self._clients.get()
         while True:
             # Redis server time would be better across machines; the entries only need a
             # common clock, and the workers' clocks are NTP-synchronised.

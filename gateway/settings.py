@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     # it only needs to outlast a couple of missed renewals; a killed worker's run resumes
     # about this long after Dramatiq redelivers its message (broker heartbeat timeout).
     sync_lease_seconds: int = 30
+    # Scale-out: a run still QUEUED this long after it was queued (or last re-sent) has its
+    # message sent again by the scheduler — Redis lost it (a restart without persistence).
+    # Longer than a queued run waits for a free worker on a busy evening (seconds: the
+    # schedule's spread), so re-sends are rare; a re-send that finds the run under way drops
+    # itself. Below the queued run's lease (15 minutes), which stays the last resort.
+    sync_requeue_after_seconds: float = Field(default=120.0, gt=0, lt=15 * 60)
     organizations_sync_cron_hour: int = 8
     subscriptions_sync_cron_hour: int = 18
     # Each seller's scheduled runs start at the hour above plus its own offset within this

@@ -123,7 +123,7 @@ class Query:
         result = report.page(page, page_size, kind)
         counts = report.counts
         return DriftReport(
-            run=SyncRun.from_record(report.run) if report.run is not None else None,
+            run=SyncRun.of(report.run) if report.run is not None else None,
             checked_at=report.checked_at,
             licences_read=report.licences_read,
             counts=DriftCounts(

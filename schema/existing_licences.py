@@ -14,7 +14,9 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.services import sync as sync_service
+from gateway.services.sync import LicenceDecision
 from schema.context import Context
+from schema.enums import described
 
 
 @strawberry.enum(description="A HaloPSA client's day-one check.")
@@ -27,15 +29,16 @@ class ExistingLicencesState(Enum):
     )
 
 
-@strawberry.enum(description="What you decided about a licence HaloPSA already held.")
-class ExistingLicenceDecision(Enum):
-    UNDECIDED = "UNDECIDED"
-    CLAIMED = strawberry.enum_value(
-        "CLAIMED", description="It is this subscription's licence: updated from now on."
-    )
-    NOT_OURS = strawberry.enum_value(
-        "NOT_OURS", description="It stays yours; the sync never touches it."
-    )
+# The core's enum (the ledger stores it), with a word on the decided values.
+described(
+    LicenceDecision,
+    name="ExistingLicenceDecision",
+    description="What you decided about a licence HaloPSA already held.",
+    values={
+        "CLAIMED": "It is this subscription's licence: updated from now on.",
+        "NOT_OURS": "It stays yours; the sync never touches it.",
+    },
+)
 
 
 @strawberry.type(description="A suggested pair: this licence is probably that subscription.")
@@ -58,7 +61,7 @@ class ExistingLicence:
     is_active: bool
     purchase_price: str
     price: str
-    decision: ExistingLicenceDecision
+    decision: LicenceDecision
     subscription_id: strawberry.ID | None = strawberry.field(
         description="The subscription that claimed it."
     )
@@ -139,7 +142,7 @@ def _licence(lic: Any) -> ExistingLicence:
         is_active=bool(p.get("is_active")),
         purchase_price=p.get("purchase_price") or "0.00",
         price=p.get("price") or "0.00",
-        decision=ExistingLicenceDecision(lic.decision.value),
+        decision=lic.decision,
         subscription_id=strawberry.ID(lic.subscription_id) if lic.subscription_id else None,
         decided_by=lic.decided_by,
         suggestion=(

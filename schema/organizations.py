@@ -10,6 +10,7 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from gateway.errors import NotFound
+from gateway.messages import MessageCode
 from gateway.services import organizations as service
 from gateway.services.organizations import MappingStatus, PsaStatus, SortField
 from gateway.services.paging import DEFAULT_PAGE_SIZE
@@ -17,6 +18,7 @@ from gateway.services.sync import ButtonState
 from schema.context import Context
 from schema.flat_lists import served_as
 from schema.ids import parse_int_id
+from schema.messages import MessageParam, message_params
 from schema.paging import page_totals
 
 # The core's enums, exposed as they are (ButtonState is SyncButtonState, see schema/sync.py).
@@ -54,6 +56,11 @@ class PsaOrganization:
     mapped: bool
 
 
+def _sync_message_params(root: strawberry.Parent[service.OrganizationRow]) -> list[MessageParam]:
+    # The service row holds them as a mapping; the API lists {name, value} strings.
+    return message_params(root.sync_message_params)
+
+
 @strawberry.type(
     description="A row of the mapping grid, with the state of its own sync button: "
     "updated live by syncEvents (organizationId is this row's id)."
@@ -87,6 +94,16 @@ class OrganizationRow:
     )
     sync_message: str | None = strawberry.field(
         description='"Sync in progress" or "You can trigger the next sync in xx minutes".'
+    )
+    sync_message_code: MessageCode | None = strawberry.field(
+        description="What this row's sync button shows, as a stable code: SYNC_IN_PROGRESS "
+        "or SYNC_COOLDOWN (minutes); null when it shows nothing."
+    )
+    # A resolver: a page that selects it is completed by graphql-core's per-field path, not
+    # schema.flat_lists' loop (the web app reads syncState and cooldownMinutes instead).
+    sync_message_params: list[MessageParam] = strawberry.field(
+        resolver=_sync_message_params,
+        description="The sync message's parameters (see MessageCode).",
     )
     existing_licences_to_review: int = strawberry.field(
         default=0,

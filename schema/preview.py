@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -17,61 +16,39 @@ from strawberry.types import Info
 
 from gateway.services import sync as sync_service
 from gateway.services.paging import DEFAULT_PAGE_SIZE, check_page
+from gateway.services.sync import Action, Reason
 from schema.context import Context
+from schema.enums import described
 from schema.existing_licences import ExistingLicenceReview
 from schema.paging import page_totals
 
-
-@strawberry.enum(description="What the next subscriptions sync does with a subscription.")
-class PreviewAction(Enum):
-    CREATE = "CREATE"
-    UPDATE = "UPDATE"
-    MARK_DELETED = strawberry.enum_value(
-        "MARK_DELETED", description="Sent once more with status DELETED, deactivated."
-    )
-    UNCHANGED = "UNCHANGED"
-    SKIPPED = "SKIPPED"
-
-
-@strawberry.enum(
-    description="Why a subscription gets its action, where the action alone does not say."
+# The push's own enums (gateway.services.sync.plan), with a word on the values that need one.
+described(
+    Action,
+    name="PreviewAction",
+    description="What the next subscriptions sync does with a subscription.",
+    values={"MARK_DELETED": "Sent once more with status DELETED, deactivated."},
 )
-class PreviewReason(Enum):
-    QUANTITY_ZERO = strawberry.enum_value(
-        "QUANTITY_ZERO", description="Skipped: never sent to HaloPSA while its quantity is zero."
-    )
-    QUANTITY_ZERO_IN_HALO = strawberry.enum_value(
-        "QUANTITY_ZERO_IN_HALO", description="Update: its licence is set to a count of 0."
-    )
-    DELETED_BEFORE_SENT = strawberry.enum_value(
-        "DELETED_BEFORE_SENT", description="Unchanged: deleted before it ever reached HaloPSA."
-    )
-    UNMAPPED = strawberry.enum_value(
-        "UNMAPPED", description="Skipped: the organisation is not mapped (not part of the sync)."
-    )
-    HALO_CLIENT_MISSING = strawberry.enum_value(
-        "HALO_CLIENT_MISSING",
-        description="Skipped: the mapped HaloPSA organisation is gone (Response Error).",
-    )
-    REMAPPED = strawberry.enum_value(
-        "REMAPPED",
-        description="Create in the new HaloPSA organisation; the old one's licence stays.",
-    )
-    AWAITING_READBACK = strawberry.enum_value(
-        "AWAITING_READBACK",
-        description="Create, unless HaloPSA stored it when an earlier sync's answer was lost "
-        "(the sync checks first; only HaloPSA can tell).",
-    )
-    LAST_WRITE_UNCONFIRMED = strawberry.enum_value(
-        "LAST_WRITE_UNCONFIRMED",
-        description="Update; HaloPSA did not confirm the last write, so its current values "
-        "are unknown here.",
-    )
-    EXISTING_LICENCES_TO_REVIEW = strawberry.enum_value(
-        "EXISTING_LICENCES_TO_REVIEW",
-        description="Skipped: its HaloPSA organization held licences this integration did not "
-        "write; nothing is sent until you review them (existingLicences).",
-    )
+described(
+    Reason,
+    name="PreviewReason",
+    description="Why a subscription gets its action, where the action alone does not say.",
+    values={
+        "QUANTITY_ZERO": "Skipped: never sent to HaloPSA while its quantity is zero.",
+        "QUANTITY_ZERO_IN_HALO": "Update: its licence is set to a count of 0.",
+        "DELETED_BEFORE_SENT": "Unchanged: deleted before it ever reached HaloPSA.",
+        "UNMAPPED": "Skipped: the organisation is not mapped (not part of the sync).",
+        "HALO_CLIENT_MISSING": "Skipped: the mapped HaloPSA organisation is gone (Response Error).",
+        "REMAPPED": "Create in the new HaloPSA organisation; the old one's licence stays.",
+        "AWAITING_READBACK": "Create, unless HaloPSA stored it when an earlier sync's answer "
+        "was lost (the sync checks first; only HaloPSA can tell).",
+        "LAST_WRITE_UNCONFIRMED": "Update; HaloPSA did not confirm the last write, so its "
+        "current values are unknown here.",
+        "EXISTING_LICENCES_TO_REVIEW": "Skipped: its HaloPSA organization held licences this "
+        "integration did not write; nothing is sent until you review them "
+        "(existingLicences).",
+    },
+)
 
 
 @strawberry.type(description="One licence field the sync changes: HaloPSA's value → the new one.")
@@ -116,8 +93,8 @@ class PreviewCounts:
 class SubscriptionPreview:
     id: strawberry.ID = strawberry.field(description="The platform's subscription id.")
     name: str
-    action: PreviewAction
-    reason: PreviewReason | None
+    action: Action
+    reason: Reason | None
     reason_text: str | None = strawberry.field(description="The reason, in a sentence.")
     halo_licence_id: int | None = strawberry.field(
         description="The licence in the organisation's HaloPSA client (null: none yet)."
@@ -146,7 +123,7 @@ class OrganizationPreview:
     name: str
     halo_client_id: int | None
     halo_client_name: str | None
-    skip_reason: PreviewReason | None = strawberry.field(
+    skip_reason: Reason | None = strawberry.field(
         description="UNMAPPED or HALO_CLIENT_MISSING: none of its subscriptions is synced."
     )
     counts: PreviewCounts
@@ -210,8 +187,8 @@ def _subscription(s: Any) -> SubscriptionPreview:
     return SubscriptionPreview(
         id=strawberry.ID(s.id),
         name=s.name,
-        action=PreviewAction(s.action.value),
-        reason=PreviewReason(s.reason.value) if s.reason else None,
+        action=s.action,
+        reason=s.reason,
         reason_text=s.reason_text,
         halo_licence_id=s.halo_licence_id,
         changes=[
@@ -236,7 +213,7 @@ def _organization(o: Any) -> OrganizationPreview:
         name=o.name,
         halo_client_id=o.halo_client_id,
         halo_client_name=o.halo_client_name,
-        skip_reason=PreviewReason(o.skip_reason.value) if o.skip_reason else None,
+        skip_reason=o.skip_reason,
         counts=_counts(o.counts),
         money=[_money(m) for m in o.money.values()],
         subscriptions=[_subscription(s) for s in o.subscriptions],

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.types import Info
 
 from gateway.events import ISSUE, RESYNC, resync_event
 from gateway.events import SyncEvent as BusEvent
-from gateway.messages import MessageCode
+from gateway.messages import MessageCode, Params
 from gateway.services import sync as sync_service
 from gateway.services.sync import ButtonState, RunPhase, RunState, SyncKind, SyncScope, SyncTrigger
 from schema import live
@@ -98,8 +98,10 @@ _APPROVAL_FIGURES = (
 )
 
 
-def _approval(run: sync_service.RunRecord) -> SyncApproval | None:
-    data = run.approval
+# The resolvers of SyncRun's converted fields answer Any to mypy: the field keeps the record's
+# type for it, and graphql_type tells the schema what they answer.
+def _approval(root: strawberry.Parent[sync_service.RunRecord]) -> Any:
+    data = root.approval
     if not data:
         return None
     return SyncApproval(
@@ -108,82 +110,51 @@ def _approval(run: sync_service.RunRecord) -> SyncApproval | None:
         reasons=list(data["reasons"]),
         money=[ApprovalMoney(**m) for m in data["money"]],
         drops=[ApprovalDrop(**d) for d in data["drops"]],
-        approved_by=run.approved_by,
-        approved_at=run.approved_at,
+        approved_by=root.approved_by,
+        approved_at=root.approved_at,
     )
 
 
+def _message_params(root: strawberry.Parent[sync_service.RunRecord]) -> Any:
+    return message_params(root.message_params)
+
+
 @strawberry.type(description="One sync run with its counts and the HaloPSA budget it used.")
-class SyncRun:
-    id: strawberry.ID
-    kind: SyncKind
-    scope: SyncScope
+class SyncRun(sync_service.RunRecord):
+    """The service's :class:`RunRecord`, served as it is (:meth:`of`): its fields are the
+    type's; only those that need a description, another GraphQL type or a conversion are
+    named again here (in the record's order, which is the SDL's)."""
+
+    # The record's types stay (mypy holds the subclass to them); graphql_type says what the
+    # API answers instead.
+    id: int = strawberry.field(graphql_type=strawberry.ID)
     organization_id: strawberry.ID | None = strawberry.field(
         description="The organisation of a one-organisation run: its public id (the grid's id)."
     )
     organization_name: str | None = strawberry.field(
         description="The organisation of a one-organisation run: its name."
     )
-    trigger: SyncTrigger
-    state: RunState
-    total: int
-    processed: int
-    created: int
-    updated: int
-    unchanged: int
-    skipped: int
-    failed: int
-    message: str | None
     message_code: MessageCode | None = strawberry.field(
         description="What the message says, as a stable code (null when there is no message)."
     )
-    message_params: list[MessageParam] = strawberry.field(
-        description="The message's parameters (see MessageCode)."
+    message_params: Params = strawberry.field(
+        resolver=_message_params,
+        graphql_type=list[MessageParam],
+        description="The message's parameters (see MessageCode).",
     )
-    queued_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    duration_ms: int | None
-    halo_calls: int
-    halo_rate_limited: int
-    halo_retries: int
-    halo_wait_seconds: float
-    approval: SyncApproval | None = strawberry.field(
-        description="Held by the safety valve (or approved after): what it would do, and why."
+    approval: dict[str, Any] | None = strawberry.field(
+        resolver=_approval,
+        graphql_type=SyncApproval | None,
+        description="Held by the safety valve (or approved after): what it would do, and why.",
     )
+    # Inside approval.
+    approved_by: strawberry.Private[str | None] = None
+    approved_at: strawberry.Private[datetime | None] = None
 
-    @classmethod
-    def from_record(cls, run: sync_service.RunRecord) -> SyncRun:
-        return cls(
-            id=strawberry.ID(str(run.id)),
-            kind=run.kind,
-            scope=run.scope,
-            organization_id=(
-                strawberry.ID(run.organization_id) if run.organization_id is not None else None
-            ),
-            organization_name=run.organization_name,
-            trigger=run.trigger,
-            state=run.state,
-            total=run.total,
-            processed=run.processed,
-            created=run.created,
-            updated=run.updated,
-            unchanged=run.unchanged,
-            skipped=run.skipped,
-            failed=run.failed,
-            message=run.message.text if run.message else None,
-            message_code=run.message.code if run.message else None,
-            message_params=message_params(run.message.params) if run.message else [],
-            queued_at=run.queued_at,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            duration_ms=run.duration_ms,
-            halo_calls=run.halo_calls,
-            halo_rate_limited=run.halo_rate_limited,
-            halo_retries=run.halo_retries,
-            halo_wait_seconds=round(run.halo_wait_seconds, 3),
-            approval=_approval(run),
-        )
+    @staticmethod
+    def of(run: sync_service.RunRecord) -> SyncRun:
+        """The record as the GraphQL type: the same object (the type adds no data)."""
+        return cast("SyncRun", run)
 
 
 @strawberry.type(
@@ -200,6 +171,13 @@ class SyncKindStatus:
     state: ButtonState
     message: str | None = strawberry.field(
         description='"Sync in progress" or "You can trigger the next sync in xx minutes".'
+    )
+    message_code: MessageCode | None = strawberry.field(
+        description="What the button shows, as a stable code: SYNC_IN_PROGRESS or "
+        "SYNC_COOLDOWN (minutes); null when it shows nothing."
+    )
+    message_params: list[MessageParam] = strawberry.field(
+        description="The message's parameters (see MessageCode)."
     )
     next_allowed_at: datetime | None
     retry_after_seconds: int
@@ -237,11 +215,13 @@ class SyncOverview:
             return SyncKindStatus(
                 kind=k.kind,
                 state=k.state,
-                message=k.message,
+                message=k.message.text if k.message else None,
+                message_code=k.message.code if k.message else None,
+                message_params=message_params(k.message.params) if k.message else [],
                 next_allowed_at=k.next_allowed_at,
                 retry_after_seconds=k.retry_after_seconds,
-                current_run=SyncRun.from_record(k.current_run) if k.current_run else None,
-                last_run=SyncRun.from_record(k.last_run) if k.last_run else None,
+                current_run=SyncRun.of(k.current_run) if k.current_run else None,
+                last_run=SyncRun.of(k.last_run) if k.last_run else None,
                 next_scheduled_at=k.next_scheduled_at,
             )
 
@@ -265,8 +245,12 @@ class SyncOverview:
 @strawberry.type(description="A step of a sync run, pushed live to the seller's sockets.")
 class SyncEvent:
     run_id: strawberry.ID
-    kind: str
-    scope: str
+    kind: SyncKind | None = strawberry.field(
+        description="The run's kind; null on RESYNC, which is about every kind."
+    )
+    scope: SyncScope | None = strawberry.field(
+        description="The run's scope; null on RESYNC, which is about every scope."
+    )
     phase: RunPhase
     organization_id: strawberry.ID | None = strawberry.field(
         description="The organisation of a one-organisation run: its public id (the grid's id)."
@@ -325,7 +309,7 @@ class Query:
         if not 1 <= first <= MAX_RUNS_PAGE:
             raise BadUserInput(f"first must be between 1 and {MAX_RUNS_PAGE}.", field="first")
         runs = await sync_service.sync_runs(info.context.seller_id, kind, first)
-        return [SyncRun.from_record(r) for r in runs]
+        return [SyncRun.of(r) for r in runs]
 
 
 async def _trigger(
@@ -340,7 +324,7 @@ async def _trigger(
         organization_id=organization_id,
         triggered_by=principal.subject,
     )
-    return SyncRun.from_record(run)
+    return SyncRun.of(run)
 
 
 @strawberry.type
@@ -377,7 +361,7 @@ class Mutation:
         run = await sync_service.cancel_run(
             ctx.deps, ctx.seller_id, _run_id(run_id), by=ctx.principal.subject
         )
-        return SyncRun.from_record(run)
+        return SyncRun.of(run)
 
     @strawberry.mutation(
         description="Run a sync the safety valve held: it is queued again and runs the plan it "
@@ -388,14 +372,15 @@ class Mutation:
     async def approve_sync(self, info: Info[Context, None], run_id: strawberry.ID) -> SyncRun:
         ctx = info.context
         run = await sync_service.approve_run(ctx.deps, ctx.principal, _run_id(run_id))
-        return SyncRun.from_record(run)
+        return SyncRun.of(run)
 
 
 def _event(e: BusEvent, sequence: int | None = None, epoch: str | None = None) -> SyncEvent:
+    kind, scope = sync_service.event_run_kind(e)
     return SyncEvent(
         run_id=strawberry.ID(str(e.run_id)),
-        kind=e.kind,
-        scope=e.scope,
+        kind=kind,
+        scope=scope,
         phase=RunPhase(e.phase),
         organization_id=strawberry.ID(e.organization_id) if e.organization_id else None,
         organization_name=e.organization_name,

@@ -35,10 +35,11 @@ WEBHOOK_MAX_RETRIES = 3
 WEBHOOK_PRIORITY = 10
 
 
-def make_run_sync(runtime: WorkerRuntime) -> Callable[[int], Awaitable[None]]:
-    async def run_sync(run_id: int) -> None:
+def make_run_sync(runtime: WorkerRuntime) -> Callable[..., Awaitable[None]]:
+    async def run_sync(run_id: int, resend: int = 0) -> None:
+        # ``resend``: which sending of the run's message this is (services/sync/requeue.py).
         with bound(runtime.database()):
-            await execute_run(run_id, runtime.deps)
+            await execute_run(run_id, runtime.deps, resend=resend)
 
     return run_sync
 

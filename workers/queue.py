@@ -22,9 +22,13 @@ class DramatiqJobQueue:
     def __init__(self, broker: dramatiq.Broker) -> None:
         self.broker = broker
 
-    async def enqueue_sync(self, run_id: int, *, delay_seconds: float | None = None) -> None:
+    async def enqueue_sync(
+        self, run_id: int, *, delay_seconds: float | None = None, resend: int = 0
+    ) -> None:
         delay = None if delay_seconds is None else max(0, math.ceil(delay_seconds * 1000))
-        await self._send("run_sync", run_id, delay, "sync run", {"run_id": run_id})
+        # A first sending's message is what it always was (``run_sync(run_id)``).
+        kwargs = {"resend": resend} if resend else None
+        await self._send("run_sync", run_id, delay, "sync run", {"run_id": run_id}, kwargs)
 
     async def enqueue_webhook(self, delivery_id: int | None, delay_seconds: float = 0) -> None:
         delay_ms = int(delay_seconds * 1000) or None
@@ -37,11 +41,14 @@ class DramatiqJobQueue:
         delay_ms: int | None,
         what: str,
         extra: dict[str, int],
+        kwargs: dict[str, int] | None = None,
     ) -> None:
         actor = self.broker.get_actor(actor_name)
         try:
             # The Redis client is synchronous: keep it off the event loop.
-            await asyncio.to_thread(actor.send_with_options, args=(arg,), delay=delay_ms)
+            await asyncio.to_thread(
+                actor.send_with_options, args=(arg,), kwargs=kwargs, delay=delay_ms
+            )
         except (RedisError, OSError) as exc:
             logger.warning("could not enqueue %s %s: %s", what, arg, exc, extra=extra)
             raise BrokerUnavailable() from exc

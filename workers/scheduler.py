@@ -5,8 +5,9 @@ Every ``SCHEDULE_LOOK_SECONDS`` the daily syncs that came due
 18:00 UTC, each seller at its own offset in the spread window, once per seller and day,
 whoever fires), at 21:00 UTC the daily drift checks the 18:00 pushes did not queue
 (``catch_up_drift_checks``), and at night the purge of seller-visible log entries past
-retention (``gateway.services.logs``). The rules live in the services; this module only says
-when, in which database, and logs a job that fails.
+retention (``gateway.services.logs``). In scale-out it also sends again the message of a run
+left QUEUED too long (``resend_lost_runs``: Redis lost it). The rules live in the services;
+this module only says when, in which database, and logs a job that fails.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from gateway import db
 from gateway.services import Deps, build_deps
 from gateway.services import logs as product_log
-from gateway.services.sync import DailySchedule, catch_up_drift_checks
+from gateway.services.sync import DailySchedule, catch_up_drift_checks, resend_lost_runs
 from gateway.settings import Settings
 from workers.broker import build_broker, register_actors
 from workers.queue import DramatiqJobQueue
@@ -44,6 +45,17 @@ DRIFT_CHECK_CATCH_UP_HOURS = 3
 # this late, and each look queues the runs of this many seconds (at 10,000 sellers and a
 # 45-minute window, about 55).
 SCHEDULE_LOOK_SECONDS = 15
+# How many looks for lost messages per SYNC_REQUEUE_AFTER_SECONDS at least, when that is
+# short (tests): a lost run is re-sent at most a quarter of the interval late.
+LOST_MESSAGE_LOOKS_PER_INTERVAL = 4
+
+
+def lost_message_look_seconds(settings: Settings) -> float:
+    """How often to look for queued runs whose message was lost: as often as for due runs
+    (15 s against the 2-minute default), more often when the interval is shorter."""
+    return min(
+        SCHEDULE_LOOK_SECONDS, settings.sync_requeue_after_seconds / LOST_MESSAGE_LOOKS_PER_INTERVAL
+    )
 
 
 def build_scheduler(settings: Settings, deps: Deps, database: db.Database) -> AsyncIOScheduler:
@@ -69,6 +81,14 @@ def build_scheduler(settings: Settings, deps: Deps, database: db.Database) -> As
         next_run_time=datetime.now(UTC),
         **common,
     )
+    if not settings.embedded:
+        # Scale-out only: the in-process broker of embedded mode loses no message.
+        scheduler.add_job(
+            job(resend_lost_runs, deps),
+            IntervalTrigger(seconds=lost_message_look_seconds(settings), timezone=UTC),
+            id="lost-messages",
+            **common,
+        )
     scheduler.add_job(
         job(catch_up_drift_checks, deps),
         CronTrigger(

@@ -316,11 +316,91 @@ class HaloClient:
         return ClientRecord.from_json(await self._get_json(f"/Client/{client_id}"))
 
     # --- licences -------------------------------------------------------------------------
+    #
+    # One listing of GET /SoftwareLicence (``_licence_page`` spells the request, and
+    # ``iter_licence_pages`` walks it); every other way of reading licences in bulk is a thin
+    # view of it:
+    #
+    #   iter_licence_pages(client_id=None)    pages, id order: the drift check streams them
+    #   ├── iter_licences(client_id)         the records of one client's pages
+    #   ├── read_licences(client_id=None)    the whole list or HaloIncompleteRead
+    #   │   └── read_licences_of(ids)        several clients, by the fewer requests
+    #   licence_count(), highest_licence_id()  one row of the same listing
+    #
+    # Requests are the client's like any other: they take the limiter's slot (a client built
+    # with ``leave_for_others`` gives way to the writers) and wait out 429s.
+
+    async def _licence_page(
+        self,
+        page_no: int,
+        *,
+        client_id: int | None = None,
+        page_size: int = PAGE_SIZE,
+        newest_first: bool = False,
+    ) -> LicencePage:
+        """One page of the licence listing, inactive licences too, in id order."""
+        params: dict[str, Any] = {
+            "includeinactive": "true",
+            "order": "id",
+            "pageinate": "true",
+            "page_size": page_size,
+            "page_no": page_no,
+        }
+        if newest_first:
+            params["orderdesc"] = "true"
+        if client_id is not None:
+            params["client_id"] = client_id
+        body = await self._get_json("/SoftwareLicence", params)
+        rows = body.get("licences") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            raise HaloIncompleteRead("HaloPSA's licence list had no licences.")
+        # No record_count (a HaloPSA that leaves it out): the short page ends the list.
+        count = body.get("record_count")
+        return LicencePage(
+            page_no=page_no,
+            record_count=int(count) if count is not None else None,
+            licences=[LicenceRecord.from_json(row) for row in rows],
+        )
+
+    async def iter_licence_pages(
+        self, *, client_id: int | None = None
+    ) -> AsyncIterator[LicencePage]:
+        """Every licence of the instance (of one client with ``client_id``), inactive ones
+        too: 100 a page in id order, so ⌈licences / 100⌉ requests for the whole instance
+        instead of at least one per client.
+
+        Stops at the page that reaches the ``record_count`` HaloPSA gives (or a short one).
+        Ids only grow, so licences created during the read come last and shift nothing;
+        a deletion during the read shifts later pages and can hide a licence from them, which
+        only a lower ``record_count`` on a later page tells (``read_licences`` refuses such a
+        list). A page that goes back in the id order (HaloPSA ignored ``order`` or repeated a
+        page) raises :class:`HaloIncompleteRead` rather than hand out a list nobody can trust.
+        """
+        page_no = 1
+        received = 0
+        last_id: int | None = None
+        while True:
+            page = await self._licence_page(page_no, client_id=client_id)
+            records = page.licences
+            if records and last_id is not None and records[0].id <= last_id:
+                raise HaloIncompleteRead(
+                    f"HaloPSA's licence page {page_no} went back to licence {records[0].id} "
+                    f"after {last_id}: the list is not in id order."
+                )
+            if records:
+                last_id = records[-1].id
+            yield page
+            received += len(records)
+            reached = page.record_count is not None and received >= page.record_count
+            if not records or reached or len(records) < PAGE_SIZE:
+                return
+            page_no += 1
 
     async def iter_licences(self, *, client_id: int) -> AsyncIterator[LicenceRecord]:
-        params = {"client_id": client_id, "includeinactive": "true"}
-        async for row in self._pages("/SoftwareLicence", "licences", params):
-            yield LicenceRecord.from_json(row)
+        """One client's licences as they come, page by page."""
+        async for page in self.iter_licence_pages(client_id=client_id):
+            for record in page.licences:
+                yield record
 
     async def read_licences(self, *, client_id: int | None = None) -> list[LicenceRecord]:
         """Every licence of a client (of the instance when ``client_id`` is None), or
@@ -330,35 +410,22 @@ class HaloClient:
         so it must be trustworthy: pages in id order, ``record_count`` the same on every page,
         no id twice, and as many rows as it says.
         """
-        params: dict[str, Any] = {"includeinactive": "true", "order": "id"}
-        if client_id is not None:
-            params["client_id"] = client_id
         rows: dict[int, LicenceRecord] = {}
         expected: int | None = None
-        page_no = 1
-        while True:
-            body = await self._get_json(
-                "/SoftwareLicence",
-                {**params, "pageinate": "true", "page_size": PAGE_SIZE, "page_no": page_no},
-            )
-            page = body.get("licences") if isinstance(body, dict) else None
-            count = body.get("record_count") if isinstance(body, dict) else None
-            if not isinstance(page, list) or count is None:
+        async for page in self.iter_licence_pages(client_id=client_id):
+            if page.record_count is None:
                 raise HaloIncompleteRead("HaloPSA's licence list had no record_count.")
             if expected is None:
-                expected = int(count)
-            elif int(count) != expected:
+                expected = page.record_count
+            elif page.record_count != expected:
                 raise HaloIncompleteRead(
-                    f"HaloPSA's licence count changed while reading ({expected} → {count})."
+                    f"HaloPSA's licence count changed while reading "
+                    f"({expected} → {page.record_count})."
                 )
-            for row in page:
-                record = LicenceRecord.from_json(row)
+            for record in page.licences:
                 if record.id in rows:
                     raise HaloIncompleteRead(f"HaloPSA listed licence {record.id} twice.")
                 rows[record.id] = record
-            if len(rows) >= expected or len(page) < PAGE_SIZE:
-                break
-            page_no += 1
         if len(rows) != expected:
             raise HaloIncompleteRead(
                 f"HaloPSA listed {len(rows)} licences"
@@ -366,51 +433,6 @@ class HaloClient:
                 f"record_count said {expected}."
             )
         return list(rows.values())
-
-    async def iter_licence_pages(self) -> AsyncIterator[LicencePage]:
-        """Every licence of the instance, all clients at once, inactive ones too: 100 a page
-        in id order, so ⌈licences / 100⌉ requests instead of at least one per client.
-
-        Stops at the page that reaches the ``record_count`` HaloPSA gives (or a short one).
-        Ids only grow, so licences created during the read come last and shift nothing;
-        a deletion during the read shifts later pages and can hide a licence from them, which
-        only a lower ``record_count`` on a later page tells. A page that goes back in the id
-        order (HaloPSA ignored ``order`` or repeated a page) raises
-        :class:`HaloIncompleteRead` rather than hand out a list nobody can trust.
-        """
-        params = {"includeinactive": "true", "order": "id"}
-        page_no = 1
-        received = 0
-        last_id: int | None = None
-        while True:
-            body = await self._get_json(
-                "/SoftwareLicence",
-                {**params, "pageinate": "true", "page_size": PAGE_SIZE, "page_no": page_no},
-            )
-            rows = body.get("licences") if isinstance(body, dict) else None
-            if not isinstance(rows, list):
-                raise HaloIncompleteRead("HaloPSA's licence list had no licences.")
-            # No record_count (a HaloPSA that leaves it out): the short page ends the list.
-            count = body.get("record_count")
-            total = int(count) if count is not None else None
-            records = [LicenceRecord.from_json(row) for row in rows]
-            if records and last_id is not None and records[0].id <= last_id:
-                raise HaloIncompleteRead(
-                    f"HaloPSA's licence page {page_no} went back to licence {records[0].id} "
-                    f"after {last_id}: the list is not in id order."
-                )
-            if records:
-                last_id = records[-1].id
-            yield LicencePage(page_no=page_no, record_count=total, licences=records)
-            received += len(records)
-            reached = total is not None and received >= total
-            if not records or reached or len(records) < PAGE_SIZE:
-                return
-            page_no += 1
-
-    async def get_licence(self, licence_id: int) -> LicenceRecord:
-        """One licence by id (:class:`HaloNotFound` when HaloPSA no longer has it)."""
-        return LicenceRecord.from_json(await self._get_json(f"/SoftwareLicence/{licence_id}"))
 
     async def read_licences_of(self, client_ids: list[int]) -> dict[int, list[LicenceRecord]]:
         """Every licence of these clients (``read_licences``' guarantees), by the fewer calls:
@@ -430,31 +452,20 @@ class HaloClient:
 
     async def licence_count(self) -> int:
         """How many licences the instance holds (one small page: its ``record_count``)."""
-        body = await self._get_json(
-            "/SoftwareLicence",
-            {"includeinactive": "true", "pageinate": "true", "page_size": 1, "page_no": 1},
-        )
-        count = body.get("record_count") if isinstance(body, dict) else None
-        if count is None:
+        page = await self._licence_page(1, page_size=1)
+        if page.record_count is None:
             raise HaloIncompleteRead("HaloPSA's licence list had no record_count.")
-        return int(count)
+        return page.record_count
 
     async def highest_licence_id(self) -> int:
         """The newest licence id of the instance (0 when none): a mark taken before creating,
         so that only licences newer than it can be taken for ours after a lost answer."""
-        body = await self._get_json(
-            "/SoftwareLicence",
-            {
-                "includeinactive": "true",
-                "order": "id",
-                "orderdesc": "true",
-                "pageinate": "true",
-                "page_size": 1,
-                "page_no": 1,
-            },
-        )
-        rows = body.get("licences") if isinstance(body, dict) else None
-        return int(rows[0]["id"]) if rows else 0
+        page = await self._licence_page(1, page_size=1, newest_first=True)
+        return page.licences[0].id if page.licences else 0
+
+    async def get_licence(self, licence_id: int) -> LicenceRecord:
+        """One licence by id (:class:`HaloNotFound` when HaloPSA no longer has it)."""
+        return LicenceRecord.from_json(await self._get_json(f"/SoftwareLicence/{licence_id}"))
 
     async def post_licences(self, writes: list[LicenceWrite]) -> list[int]:
         """One POST array; the saved ids in input order.

@@ -3,6 +3,7 @@ from tortoise.migrations import operations as ops
 from gateway.models import LedgerState, RunOutcome
 from tortoise import fields
 from tortoise.indexes import Index
+from gateway.migrations._keep_indexes import AlterFieldKeepingIndexes
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0001_initial')]
@@ -10,7 +11,7 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
-        ops.AlterField(
+        AlterFieldKeepingIndexes(
             model_name='SyncedSubscription',
             name='state',
             field=fields.CharEnumField(default=LedgerState.PENDING, description='PENDING: PENDING\nWRITTEN: WRITTEN\nNOT_SENT: NOT_SENT', enum_type=LedgerState, max_length=16),

@@ -6,6 +6,7 @@ from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
+from gateway.migrations._keep_indexes import AlterFieldKeepingIndexes
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0004_lease_owner_rate_limited_since')]
@@ -44,7 +45,7 @@ class Migration(migrations.Migration):
             options={'table': 'existing_licence', 'app': 'models', 'unique_together': (('review', 'halo_licence_id'), ('review', 'subscription')), 'pk_attr': 'id', 'table_description': 'A licence a client held before the first push, as HaloPSA had it then.'},
             bases=['Model'],
         ),
-        ops.AlterField(
+        AlterFieldKeepingIndexes(
             model_name='IntegrationIssue',
             name='kind',
             field=fields.CharEnumField(description='CONNECTION_REJECTED: CONNECTION_REJECTED\nHALO_UNREACHABLE: HALO_UNREACHABLE\nRATE_LIMIT_EXHAUSTED: RATE_LIMIT_EXHAUSTED\nRECORDS_REJECTED: RECORDS_REJECTED\nSYNC_FAILED: SYNC_FAILED\nSYNC_OVERDUE: SYNC_OVERDUE\nSYNC_NEEDS_APPROVAL: SYNC_NEEDS_APPROVAL\nEXISTING_LICENCES_TO_REVIEW: EXISTING_LICENCES_TO_REVIEW', enum_type=IssueKind, max_length=32),
@@ -64,7 +65,7 @@ class Migration(migrations.Migration):
             name='valve_max_drop_percent',
             field=fields.IntField(default=20),
         ),
-        ops.AlterField(
+        AlterFieldKeepingIndexes(
             model_name='SyncRun',
             name='state',
             field=fields.CharEnumField(default=RunState.QUEUED, description='QUEUED: QUEUED\nRUNNING: RUNNING\nSUCCEEDED: SUCCEEDED\nFAILED: FAILED\nCANCELLED: CANCELLED\nNEEDS_APPROVAL: NEEDS_APPROVAL', enum_type=RunState, max_length=16),

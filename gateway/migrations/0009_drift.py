@@ -6,6 +6,7 @@ from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
+from gateway.migrations._keep_indexes import AlterFieldKeepingIndexes
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0008_message_codes')]
@@ -31,7 +32,7 @@ class Migration(migrations.Migration):
             options={'table': 'drift_finding', 'app': 'models', 'indexes': [Index(fields=['seller_id', 'run_id']), Index(fields=['seller_id', 'halo_licence_id'])], 'pk_attr': 'id', 'table_description': "One licence of a drift check's report (the seller's latest successful check is the"},
             bases=['Model'],
         ),
-        ops.AlterField(
+        AlterFieldKeepingIndexes(
             model_name='IntegrationIssue',
             name='kind',
             field=fields.CharEnumField(description='CONNECTION_REJECTED: CONNECTION_REJECTED\nHALO_UNREACHABLE: HALO_UNREACHABLE\nRATE_LIMIT_EXHAUSTED: RATE_LIMIT_EXHAUSTED\nRECORDS_REJECTED: RECORDS_REJECTED\nSYNC_FAILED: SYNC_FAILED\nSYNC_OVERDUE: SYNC_OVERDUE\nSYNC_NEEDS_APPROVAL: SYNC_NEEDS_APPROVAL\nEXISTING_LICENCES_TO_REVIEW: EXISTING_LICENCES_TO_REVIEW\nDRIFT_FOUND: DRIFT_FOUND', enum_type=IssueKind, max_length=32),
@@ -41,7 +42,7 @@ class Migration(migrations.Migration):
             name='daily_drift_check',
             field=fields.BooleanField(default=False),
         ),
-        ops.AlterField(
+        AlterFieldKeepingIndexes(
             model_name='SyncRun',
             name='kind',
             field=fields.CharEnumField(description='ORGANIZATIONS: ORGANIZATIONS\nSUBSCRIPTIONS: SUBSCRIPTIONS\nRECONCILE: RECONCILE', enum_type=SyncKind, max_length=16),

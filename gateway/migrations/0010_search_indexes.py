@@ -23,8 +23,8 @@ Separators (``char(31)``, the ASCII unit separator) keep a term from matching ac
 fields. The grid's total also gets ``(seller_id, deleted_at)``, so the unfiltered count reads
 that index alone. The ``search_text`` columns are not model fields: nothing writes them but
 the database, so the models and the migration state stay as they were
-(tests/test_migrations.py). On SQLite, the indexes 0007's table rebuilds lost come back
-(``RESTORED``).
+(tests/test_migrations.py). On SQLite, the indexes the first releases of 0002, 0007 and
+0009 lost in their table rebuilds come back (``RESTORED``), for the databases migrated then.
 """
 
 import logging
@@ -49,11 +49,14 @@ PG_SEPARATOR = "E'\\x1F'"
 SQLITE_SEPARATOR = "char(31)"
 
 
-# SQLite only: indexes the models declare that 0007_claims_approval's table rebuilds left
-# out (SQLite alters a table by copying it, and the copy lost its indexes). Without them the
-# grid's flags (last organisations sync, running sync, each row's cooldown) scanned sync_run:
-# seconds per page with 300,000 runs (bench/bench_logs.py). IF NOT EXISTS: harmless where
-# they survived.
+# SQLite only: indexes the models declare that the table rebuilds of 0002_ledger_outcomes,
+# 0007_claims_approval and 0009_drift left out as first released (SQLite alters a table by
+# copying it, and the copy lost its indexes). Without them the grid's flags (last
+# organisations sync, running sync, each row's cooldown) scanned sync_run: seconds per page
+# with 300,000 runs (bench/bench_logs.py). Those migrations now keep them
+# (gateway/migrations/_keep_indexes.py), so on a database migrated since, each statement
+# finds its index there (IF NOT EXISTS) and does nothing; on one migrated before, it puts
+# the index back. Same statement text as _keep_indexes.py: both end with one sqlite_master.
 RESTORED = (
     ("integration_issue", ("seller_id", "state", "last_seen_at")),
     ("integration_issue", ("state", "kind")),

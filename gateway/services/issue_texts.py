@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
+from gateway.messages import counted
 from gateway.models import IssueKind, SyncKind
 
 SYNC_NAMES = {
@@ -137,8 +138,8 @@ def existing_licences_detail(organization: str, client: str, client_id: int, und
     (the issue's detail and the run's WARNING entry)."""
     return (
         f"HaloPSA organization '{client}' ({client_id}), mapped to '{organization}', already "
-        f"holds {undecided} licence(s) this integration did not write. Its subscriptions are "
-        "not sent until you review them: claim the licences that are these subscriptions "
-        "(they are updated from then on, never duplicated), mark the rest as not ours, or "
-        "create new ones."
+        f"holds {counted(undecided, 'licence')} this integration did not write. Its "
+        "subscriptions are not sent until you review them: claim the licences that are these "
+        "subscriptions (they are updated from then on, never duplicated), mark the rest as not "
+        "ours, or create new ones."
     )

@@ -516,10 +516,14 @@ async def review_settled(deps: Deps, seller_id: str, halo_client_id: int) -> Non
 
 
 def run_payload(run: SyncRun) -> dict[str, Any]:
-    """A finished run as ``sync.completed`` / ``sync.failed`` carry it."""
+    """A finished run as ``sync.completed`` / ``sync.failed`` carry it: the message with its
+    code and parameters, named as on the GraphQL ``SyncRun``."""
 
     def iso(moment: datetime | None) -> str | None:
         return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+    # Imported here: the sync package imports this module (a run's end calls after_run).
+    from gateway.services.sync.runs import run_message
 
     return {
         "id": str(run.id),
@@ -527,7 +531,7 @@ def run_payload(run: SyncRun) -> dict[str, Any]:
         "scope": run.scope.value,
         "trigger": run.trigger.value,
         "state": run.state.value,
-        "message": run.message,
+        **webhooks.coded_message(run_message(run)),
         "total": run.total,
         "processed": run.processed,
         "created": run.created,

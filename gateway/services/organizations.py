@@ -22,13 +22,15 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from gateway.auth import Principal
-from gateway.errors import BadUserInput, NotFound, PsaOrganizationTaken, SyncCooldown
+from gateway.errors import BadUserInput, NotFound, PsaOrganizationTaken
+from gateway.messages import Message, MessageCode, Params
 from gateway.models import (
     LogLevel,
     MappingChange,
@@ -43,9 +45,16 @@ from gateway.services import mapping_texts
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 from gateway.services.statements import Statement, as_datetime, statement_for
-from gateway.services.sync import IN_PROGRESS_MESSAGE, ButtonState
+from gateway.services.sync import (
+    SYNC_IN_PROGRESS,
+    ButtonState,
+    cooldown_message,
+    organization_by_external_id,
+)
 
 RESPONSE_ERROR_TOOLTIP = "Please refresh the page in a few minutes and try again."
+# The parameters of a row whose button shows no message (shared: nothing writes to them).
+_NO_PARAMS: Params = MappingProxyType({})
 MAX_SEARCH_LENGTH = 200
 MAX_PICKER_ROWS = 100
 
@@ -97,7 +106,11 @@ class OrganizationRow:
     sync_state: ButtonState
     sync_in_progress: bool
     cooldown_minutes: int | None
+    # What its sync button shows ("Sync in progress" / "You can trigger the next sync in xx
+    # minutes"), with the code and parameters (SYNC_IN_PROGRESS, SYNC_COOLDOWN: minutes).
     sync_message: str | None
+    sync_message_code: MessageCode | None
+    sync_message_params: Params
     # Day one: licences its HaloPSA client held before the first push, still undecided.
     existing_licences_to_review: int
 
@@ -312,10 +325,11 @@ def _row(v: Any, head: _Head) -> OrganizationRow:
         else 0
     )
     active = head.active_kind is not None
+    message: Message | None
     if active:
-        state, message = ButtonState.IN_PROGRESS, IN_PROGRESS_MESSAGE
+        state, message = ButtonState.IN_PROGRESS, SYNC_IN_PROGRESS
     elif remaining:
-        state, message = ButtonState.COOLDOWN, SyncCooldown(remaining).message
+        state, message = ButtonState.COOLDOWN, cooldown_message(remaining)
     else:
         state, message = ButtonState.IDLE, None
     return OrganizationRow(
@@ -336,7 +350,9 @@ def _row(v: Any, head: _Head) -> OrganizationRow:
             or (head.active_scope == SyncScope.ALL and status is MappingStatus.MAPPED)
         ),
         cooldown_minutes=max(1, -(-remaining // 60)) if remaining else None,
-        sync_message=message,
+        sync_message=message.text if message else None,
+        sync_message_code=message.code if message else None,
+        sync_message_params=message.params if message else _NO_PARAMS,
         existing_licences_to_review=v[16] if show_psa else 0,
     )
 
@@ -402,15 +418,6 @@ async def psa_organizations(
     ]
 
 
-async def _organization(seller_id: str, external_id: str) -> Organization:
-    org = await Organization.get_or_none(
-        seller_id=seller_id, external_id=external_id, deleted_at__isnull=True
-    )
-    if org is None:
-        raise NotFound("Organization not found.", field="organizationId")
-    return org
-
-
 async def _row_for(seller_id: str, org: Organization, cooldown_minutes: int) -> OrganizationRow:
     _, rows = await _grid(seller_id, Filters(), _Slice(organization_id=org.id), cooldown_minutes)
     return rows[0]
@@ -421,7 +428,7 @@ async def map_organization(
 ) -> OrganizationRow:
     seller_id = principal.seller_id
     await require_verified_connection(seller_id)
-    org = await _organization(seller_id, organization_id)
+    org = await organization_by_external_id(seller_id, organization_id)
     psa = await PsaOrganization.get_or_none(
         seller_id=seller_id, halo_id=psa_organization_id, present=True
     )
@@ -475,7 +482,7 @@ async def unmap_organization(
 ) -> OrganizationRow:
     seller_id = principal.seller_id
     await require_verified_connection(seller_id)
-    org = await _organization(seller_id, organization_id)
+    org = await organization_by_external_id(seller_id, organization_id)
     current = await OrganizationMapping.get_or_none(organization_id=org.id).select_related(
         "psa_organization"
     )
@@ -533,7 +540,7 @@ async def mapping_records(
         "organization"
     )
     if organization_id is not None:
-        org = await _organization(seller_id, organization_id)
+        org = await organization_by_external_id(seller_id, organization_id)
         current = current.filter(organization_id=org.id)
         past = past.filter(organization_id=org.id)
     records: list[tuple[int, MappingRecord]] = []

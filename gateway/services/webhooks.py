@@ -44,6 +44,7 @@ from tortoise.expressions import Q
 from gateway import metrics
 from gateway.crypto import SecretBox
 from gateway.errors import BadUserInput, BrokerUnavailable, NotFound
+from gateway.messages import Message
 from gateway.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from gateway.services import Deps, outbound
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
@@ -277,6 +278,21 @@ async def reencrypt_secrets(box: SecretBox) -> int:
 
 
 # --- events ----------------------------------------------------------------------------------
+
+
+def coded_message(message: Message | None) -> dict[str, Any]:
+    """A seller-visible text as a body carries it: ``message`` (the seed's words),
+    ``messageCode`` (``gateway.messages.MessageCode``) and ``messageParams``, the names of the
+    GraphQL ``SyncRun`` fields. The parameters are a JSON object of JSON values in the order
+    the text uses them (GraphQL lists them as strings for typed clients; a JSON body has no
+    such need). No message: null, null and ``{}``; LEGACY for one stored before codes."""
+    if message is None:
+        return {"message": None, "messageCode": None, "messageParams": {}}
+    return {
+        "message": message.text,
+        "messageCode": message.code.value,
+        "messageParams": dict(message.params),
+    }
 
 
 def event_body(event_type: str, data: dict[str, Any], at: datetime) -> str:

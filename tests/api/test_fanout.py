@@ -21,7 +21,9 @@ EVENTS = """subscription ($kind: SyncKind) {
   syncEvents(kind: $kind) { runId kind phase processed sequence epoch message }
 }"""
 RESUMABLE = """subscription ($after: Int, $epoch: String) {
-  syncEvents(afterSequence: $after, epoch: $epoch) { runId kind phase processed sequence epoch }
+  syncEvents(afterSequence: $after, epoch: $epoch) {
+    runId kind scope phase processed sequence epoch
+  }
 }"""
 # Large enough that a socket which stops reading falls behind its backlog quickly.
 BIG = "x" * 16_000
@@ -282,13 +284,17 @@ async def test_a_page_that_reconnects_with_after_sequence_gets_exactly_what_it_m
         # Then it gets the two it missed, in order, then what follows
         missed = [_event(await receive(again)) for _ in range(2)]
         assert [e["sequence"] for e in missed] == [last["sequence"] + 1, last["sequence"] + 2]
+        # (a run's kind and scope: SyncKind and SyncScope values, as the strings they were)
+        assert {(e["kind"], e["scope"]) for e in seen + missed} == {("SUBSCRIPTIONS", "ALL")}
         await _until_sockets(gateway, 1)
         await asyncio.to_thread(_publish, gateway, "seller-a", 1)
         assert _event(await receive(again))["sequence"] == last["sequence"] + 3
 
         # A page from another epoch (the events were lost) is told to refresh instead
         await subscribe(again, RESUMABLE, {"after": 2, "epoch": "gone"}, op_id="2")
-        assert _event(await receive(again))["phase"] == "RESYNC"
+        resync = _event(await receive(again))
+        # (about every kind and scope: neither is named)
+        assert (resync["phase"], resync["kind"], resync["scope"]) == ("RESYNC", None, None)
         # A negative sequence is refused, with its code
         await subscribe(again, RESUMABLE, {"after": -1, "epoch": "x"}, op_id="3")
         refused = await receive(again)

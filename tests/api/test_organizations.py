@@ -290,10 +290,20 @@ async def test_mapping_records_show_history_and_the_licences_written_under_each(
 
 
 ROW_STATE = """{ organizations { rows { id canSyncSubscriptions syncState syncInProgress
-cooldownMinutes syncMessage } } }"""
+cooldownMinutes syncMessage syncMessageCode syncMessageParams { name value } } } }"""
+# The message's code and parameters, for each message a row's button shows.
+ROW_CODES = {
+    None: (None, []),
+    "Sync in progress": ("SYNC_IN_PROGRESS", []),
+    "You can trigger the next sync in 50 minutes": (
+        "SYNC_COOLDOWN",
+        [{"name": "minutes", "value": "50"}],
+    ),
+}
 
 
 def _state(row: dict) -> tuple:
+    assert (row["syncMessageCode"], row["syncMessageParams"]) == ROW_CODES[row["syncMessage"]]
     return (
         row["canSyncSubscriptions"],
         row["syncState"],

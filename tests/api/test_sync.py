@@ -9,7 +9,7 @@ from tests.support import data
 from tests.support.runs import trigger, wait_for_run
 from tests.support.ws import open_socket, receive, subscribe
 
-EVENTS = """subscription { syncEvents { runId kind phase processed total created updated
+EVENTS = """subscription { syncEvents { runId kind scope phase processed total created updated
 skipped failed message } }"""
 OVERVIEW = """subscription { syncOverviewChanged { organizations { state message
 currentRun { id } } lastSyncToPlatform { relative } } }"""
@@ -59,7 +59,9 @@ async def test_a_sync_streams_queued_started_progress_completed_to_its_seller_on
         phases = [e["phase"] for e in events]
         assert phases[:2] == ["QUEUED", "STARTED"] and phases[-1] == "COMPLETED"
         assert "PROGRESS" in phases
-        assert all(e["runId"] == run["id"] and e["kind"] == "ORGANIZATIONS" for e in events)
+        assert {(e["runId"], e["kind"], e["scope"]) for e in events} == {
+            (run["id"], "ORGANIZATIONS", "ALL")
+        }
         progress = [e["processed"] for e in events if e["phase"] == "PROGRESS"]
         assert progress == sorted(progress)
         finished = await wait_for_run(gateway, run["id"])

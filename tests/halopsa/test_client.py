@@ -7,6 +7,7 @@ import dataclasses
 import itertools
 import json
 import logging
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -62,6 +63,22 @@ def licence(i: int, name: str | None = None) -> LicenceWrite:
     )
 
 
+def paged(
+    envelope: str, rows: list[dict], record_count: int | None
+) -> Callable[[httpx.Request], httpx.Response]:
+    """A listing as HaloPSA pages it: 100 rows a page by ``page_no``, with ``record_count``
+    (left out when None)."""
+
+    def page(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params["page_no"])
+        body: dict = {envelope: rows[(n - 1) * 100 : n * 100]}
+        if record_count is not None:
+            body["record_count"] = record_count
+        return httpx.Response(200, json=body)
+
+    return page
+
+
 @respx.mock
 async def test_the_token_is_requested_once_with_the_tenant_and_reused() -> None:
     token = token_route(respx.mock)
@@ -114,13 +131,7 @@ async def test_clients_are_paged_past_the_100_row_cap_including_inactive() -> No
     token_route(respx.mock)
     rows = [{"id": i, "name": f"C{i}", "inactive": i % 2 == 0} for i in range(1, 251)]
 
-    def page(request: httpx.Request) -> httpx.Response:
-        n = int(request.url.params["page_no"])
-        return httpx.Response(
-            200, json={"record_count": 250, "clients": rows[(n - 1) * 100 : n * 100]}
-        )
-
-    route = respx.get(f"{API}/Client").mock(side_effect=page)
+    route = respx.get(f"{API}/Client").mock(side_effect=paged("clients", rows, 250))
     async with client() as c:
         got = [x async for x in c.iter_clients(include_inactive=True)]
     assert [x.id for x in got] == list(range(1, 251))
@@ -287,13 +298,7 @@ async def test_every_licence_of_the_instance_is_listed_in_id_order_100_a_page() 
     token_route(respx.mock)
     rows = [{"id": i, "client_id": i % 7, "name": f"L{i}", "count": 1} for i in range(1, 201)]
 
-    def page(request: httpx.Request) -> httpx.Response:
-        n = int(request.url.params["page_no"])
-        return httpx.Response(
-            200, json={"record_count": 200, "licences": rows[(n - 1) * 100 : n * 100]}
-        )
-
-    route = respx.get(f"{API}/SoftwareLicence").mock(side_effect=page)
+    route = respx.get(f"{API}/SoftwareLicence").mock(side_effect=paged("licences", rows, 200))
     async with client() as c:
         pages = [p async for p in c.iter_licence_pages()]
     # Two pages for 200 licences (no third call to find the end), every client at once
@@ -360,12 +365,63 @@ async def test_a_licence_listing_without_record_count_ends_at_its_short_page() -
     token_route(respx.mock)
     rows = [{"id": i, "name": f"L{i}"} for i in range(1, 151)]
 
-    def page(request: httpx.Request) -> httpx.Response:
-        n = int(request.url.params["page_no"])
-        return httpx.Response(200, json={"licences": rows[(n - 1) * 100 : n * 100]})
-
-    route = respx.get(f"{API}/SoftwareLicence").mock(side_effect=page)
+    route = respx.get(f"{API}/SoftwareLicence").mock(side_effect=paged("licences", rows, None))
     async with client() as c:
         pages = [p async for p in c.iter_licence_pages()]
     assert [len(p.licences) for p in pages] == [100, 50] and route.call_count == 2
     assert pages[0].record_count is None
+
+
+@respx.mock
+async def test_every_way_of_listing_a_clients_licences_sends_the_same_paged_request() -> None:
+    # Given a client with 150 licences (two pages)
+    token_route(respx.mock)
+    rows = [{"id": i, "client_id": 3, "name": f"L{i}", "count": 1} for i in range(1, 151)]
+
+    route = respx.get(f"{API}/SoftwareLicence").mock(side_effect=paged("licences", rows, 150))
+    async with client() as c:
+        # When it is read whole, record by record and page by page
+        whole = await c.read_licences(client_id=3)
+        one_by_one = [lic async for lic in c.iter_licences(client_id=3)]
+        by_page = [lic async for p in c.iter_licence_pages(client_id=3) for lic in p.licences]
+    # Then each read the same 150 licences with the same two requests
+    assert [lic.id for lic in whole] == [lic.id for lic in one_by_one] == list(range(1, 151))
+    assert [lic.id for lic in by_page] == list(range(1, 151))
+    sent = [dict(call.request.url.params) for call in route.calls]
+    assert len(sent) == 6 and sent[0:2] == sent[2:4] == sent[4:6]
+    assert sent[1] == {
+        "includeinactive": "true",
+        "order": "id",
+        "pageinate": "true",
+        "page_size": "100",
+        "page_no": "2",
+        "client_id": "3",
+    }
+
+
+@respx.mock
+async def test_the_licence_listing_of_a_client_that_leaves_slots_gives_way_to_the_writers() -> None:
+    # Given a rate window of 10 of which 4 are taken, and a reader that leaves 4 to others
+    token_route(respx.mock)
+    rows = [{"id": i, "client_id": 1, "name": f"L{i}", "count": 1} for i in range(1, 301)]
+
+    route = respx.get(f"{API}/SoftwareLicence").mock(side_effect=paged("licences", rows, 300))
+    limiter = InMemoryRateLimiter(10, 300.0)
+    for _ in range(4):
+        await limiter.acquire("halo.test")
+    async with client(rate_limiter=limiter, leave_for_others=4) as c:
+        pages = c.iter_licence_pages()
+        # When it has read its first page (the token and the page: 6 of 10 taken) …
+        first = await anext(pages)
+        second = asyncio.create_task(anext(pages))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        # … then the writers still get the 4 slots it left them, and its next page waits
+        assert [await limiter.acquire("halo.test") for _ in range(4)] == [0.0] * 4
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert len(first.licences) == 100
+        assert route.call_count == 1 and not second.done()
+        second.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await second

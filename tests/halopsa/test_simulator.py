@@ -127,6 +127,24 @@ async def test_429s_wait_for_the_rolling_window_beyond_the_retry_budget(sim) -> 
     assert len(sim.instance().licences) == 6
 
 
+async def test_another_integration_fills_the_window_from_the_nth_created_licence(sim) -> None:
+    # Given an instance whose other integration wakes up once 2 licences exist, for 0.2 s
+    instance = sim.instance()
+    instance.set_faults(rate_limit=(100, 0.3), busy_after_creates=(2, 0.2))
+    outcomes, client = await _write(
+        sim,
+        4,
+        batch_size=1,
+        max_retries=0,
+        rate_limiter=InMemoryRateLimiter(1000, 0.3),
+        rate_limit_patience=30,  # the spell lasts 0.2 s + a window, longer than one window
+    )
+    # Then the third write met 429s (though our own budget was far from spent), waited for the
+    # window, and every licence landed once
+    assert client.stats.rate_limited > 0 and instance.counters["rate_limited"] > 0
+    assert len(instance.licences) == 4 and len(outcomes) == 4
+
+
 async def test_5xx_answers_are_retried_where_nothing_was_stored(sim) -> None:
     # 503 says nothing was done, so even creates are sent again; reads retry on any 5xx.
     sim.instance().set_faults(error_rate=0.4, error_statuses=[503], seed=11)

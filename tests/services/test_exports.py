@@ -195,7 +195,7 @@ async def test_export_writes_a_file_with_output_and_refuses_an_unknown_seller(
 
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
-    assert "wrote 3 mappings row(s)" in result.stderr
+    assert "wrote 3 mappings rows" in result.stderr
     assert [r[0] for r in rows(target.read_text(encoding="utf-8"))] == [
         "organization_id",
         "org-1",

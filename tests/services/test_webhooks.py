@@ -160,6 +160,36 @@ async def test_issue_and_sync_events_arrive_signed_per_standard_webhooks(
     assert all(d["latencyMs"] is not None and d["deliveredAt"] for d in log)
 
 
+async def test_sync_events_carry_the_runs_message_with_its_code_and_params(
+    connected, gateway, receiver
+) -> None:
+    # Given a receiver of sync events, and HaloPSA refusing the organisations read with a 422
+    await add_endpoint(gateway, receiver, events=["SYNC_FAILED", "SYNC_COMPLETED"])
+    sim = connected.instance()
+    sim.set_faults(fail_next=[422] * 3)
+    failed = await wait_for_run(gateway, (await trigger(gateway, SYNC_ORGS))["id"])
+    sim.set_faults(fail_next=[])
+    good = await wait_for_run(gateway, (await trigger(gateway, SYNC_ORGS))["id"])
+
+    await receiver.wait_until(lambda r: len(r.accepted()) == 2)
+    got = {r.json["type"]: r.json["data"]["run"] for r in receiver.requests}
+    # Then each body says what the API says about its run: the same words, code and
+    # parameters (as a JSON object in the text's order).
+    for run, seen in ((got["sync.failed"], failed), (got["sync.completed"], good)):
+        assert run["id"] == seen["id"]
+        assert run["message"] == seen["message"]
+        assert run["messageCode"] == seen["messageCode"]
+        assert [
+            {"name": name, "value": None if value is None else str(value)}
+            for name, value in run["messageParams"].items()
+        ] == seen["messageParams"]
+    assert got["sync.failed"]["messageCode"] == "HALO_ERROR"
+    assert list(got["sync.failed"]["messageParams"]) == ["error"]
+    assert got["sync.failed"]["messageParams"]["error"] in got["sync.failed"]["message"]
+    assert got["sync.completed"]["messageCode"] is None  # a run that succeeded says nothing
+    assert got["sync.completed"]["messageParams"] == {}
+
+
 async def test_a_receiver_answering_500_five_times_then_200_gets_the_event_once_with_one_id(
     connected, gateway_factory, settings, receiver
 ) -> None:

@@ -35,6 +35,9 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
         HALO_RATE_LIMIT_REQUESTS=str(settings.halo_rate_limit_requests),
         HALO_RATE_LIMIT_WINDOW_SECONDS=str(settings.halo_rate_limit_window_seconds),
         SYNC_LEASE_SECONDS=str(settings.sync_lease_seconds),
+        SYNC_REQUEUE_AFTER_SECONDS=str(settings.sync_requeue_after_seconds),
+        ORGANIZATIONS_SYNC_CRON_HOUR=str(settings.organizations_sync_cron_hour),
+        SUBSCRIPTIONS_SYNC_CRON_HOUR=str(settings.subscriptions_sync_cron_hour),
         WEBHOOK_RETRY_FIRST_DELAY_SECONDS=str(settings.webhook_retry_first_delay_seconds),
         WEBHOOK_RETRY_MAX_DELAY_SECONDS=str(settings.webhook_retry_max_delay_seconds),
         LOG_FORMAT="json",
@@ -47,6 +50,11 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
 async def start_worker(settings: Settings, log_file: Path, threads: int = 1) -> Any:
     """A ``halo-gateway worker`` process whose log lines (JSON) go to ``log_file``."""
     return await _start(settings, log_file, "worker", "--threads", str(threads))
+
+
+async def start_scheduler(settings: Settings, log_file: Path) -> Any:
+    """A ``halo-gateway scheduler`` process whose log lines (JSON) go to ``log_file``."""
+    return await _start(settings, log_file, "scheduler")
 
 
 async def start_gateway(settings: Settings, log_file: Path, port: int) -> Any:

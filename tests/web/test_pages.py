@@ -402,6 +402,12 @@ def test_no_page_has_serious_or_critical_accessibility_violations(browser, site)
         _open(page, site, "ready", "/mapping")
         expect(page.get_by_test_id("tile-platform")).to_contain_text("0h ago")
         found = {"mapping": axe_violations(page)}
+        # and no page is wider than the window (a hidden tooltip once made it scroll sideways);
+        # the right-hand sync button's tooltip, shown, stays inside too
+        wider = {"mapping": _overflow(page)}
+        page.get_by_test_id("sync-subscriptions").hover()
+        expect(page.get_by_role("tooltip").locator("visible=true")).to_have_count(1)
+        wider["mapping, tooltip shown"] = _overflow(page)
         row = page.locator("tbody tr", has_text="Unmapped").first
         row.get_by_role(
             "button", name=re.compile("^Click to select: PSA Organization Name")
@@ -419,12 +425,21 @@ def test_no_page_has_serious_or_critical_accessibility_violations(browser, site)
             expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
             page.wait_for_load_state("networkidle")
             found[name] = axe_violations(page)
+            wider[name] = _overflow(page)
         page.get_by_role("switch").click()
         expect(page.get_by_role("dialog")).to_be_visible()
         found["configuration modal"] = axe_violations(page)
     finally:
         context.close()
     assert {k: v for k, v in found.items() if v} == {}
+    assert {k: v for k, v in wider.items() if v} == {}
+
+
+def _overflow(page: Any) -> int:
+    """How many pixels the page is wider than its window (0: no sideways scrolling)."""
+    return int(
+        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    )
 
 
 def test_a_seller_checks_for_drift_and_reads_what_differs_in_halopsa(page, site) -> None:
@@ -525,7 +540,8 @@ def test_a_seller_reviews_existing_licences_and_approves_a_held_sync(page, site)
     row = page.locator("tbody tr", has_text="Acme")
     row.get_by_role("button", name="Review 1 existing licence").click()
     dialog = page.get_by_role("dialog")
-    expect(dialog).to_contain_text("suggested (100)")
+    expect(dialog).to_contain_text("10 seats · price 0.00 · Monthly")
+    expect(dialog).to_contain_text("Suggested match (score 100 of 100)")
     expect(dialog.get_by_role("combobox")).to_have_value("acme-Microsoft 365 E3")
     dialog.get_by_role("button", name="Claim selected pairs").click()
     expect(page.get_by_text("Review done")).to_be_visible()

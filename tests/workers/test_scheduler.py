@@ -17,6 +17,7 @@ from gateway.messages import Message, MessageCode
 from gateway.models import LogEntry, LogLevel, SyncKind, SyncRun, SyncTrigger
 from gateway.services import daily_slots
 from gateway.services import logs as product_log
+from tests.conftest import REDIS_URL
 from tests.support import data
 from tests.support.runs import wait_for_run
 from workers.scheduler import (
@@ -138,3 +139,23 @@ async def test_a_job_runs_its_service_in_the_schedulers_own_database(
 
     # Then only the old entry is gone
     assert await LogEntry.filter(seller_id="seller-a").values_list("title", flat=True) == ["recent"]
+
+
+async def test_in_scale_out_the_schedule_also_looks_for_lost_messages_every_15_seconds(
+    settings, migrated_db, gateway
+) -> None:
+    scale_out = settings.model_copy(update={"redis_url": REDIS_URL})
+    scaled_down = scale_out.model_copy(update={"sync_requeue_after_seconds": 2.0})
+    deps = gateway.app.state.halo.deps
+    database = await db.open_db(settings)
+    try:
+        looks = build_scheduler(scale_out, deps, database).get_job("lost-messages").trigger
+        quick = build_scheduler(scaled_down, deps, database).get_job("lost-messages").trigger
+    finally:
+        await db.close_db(database)
+    # As often as for due runs (a lost run starts at most 15 s after its 2 minutes), and
+    # four times per interval when the interval is short (tests)
+    assert isinstance(looks, IntervalTrigger)
+    assert looks.interval == timedelta(seconds=SCHEDULE_LOOK_SECONDS)
+    assert quick.interval == timedelta(seconds=0.5)
+    # Embedded mode has no broker to lose a message: the first test's jobs are all it has

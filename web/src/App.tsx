@@ -91,12 +91,8 @@ function Shell() {
       <nav className="sidenav" aria-label={T.nav.label}>
         <ol>
           <li>{link("/mapping", T.nav.mapping, !verified)}</li>
-          <li>
-            {link("/logs", T.nav.logs)}
-            <ul>
-              <li>{link("/drift", T.nav.drift, !verified)}</li>
-            </ul>
-          </li>
+          <li>{link("/logs", T.nav.logs)}</li>
+          <li>{link("/drift", T.nav.drift, !verified)}</li>
           <li>
             <span className="nav-group">{T.nav.settings}</span>
             <ul>

@@ -129,7 +129,9 @@ export const T = {
     licence: "HaloPSA licence",
     pairWith: "Claim for subscription",
     none: "—",
-    suggested: (score: number, reasons: string) => `suggested (${score}): ${reasons}`,
+    facts: (count: number, price: string, cycle: string) =>
+      `${count} seat${count === 1 ? "" : "s"} · price ${price} · ${cycle}`,
+    suggested: (score: number, reasons: string) => `Suggested match (score ${score} of 100): ${reasons}`,
     claim: "Claim selected pairs",
     notOurs: "Not ours",
     createNew: "Create new for the rest",

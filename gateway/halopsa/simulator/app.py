@@ -130,6 +130,7 @@ class SimulatorApp:
             now = time.monotonic()
             while instance.requests and instance.requests[0] <= now - window:
                 instance.requests.popleft()
+            _other_integration(instance, now, limit)
             if len(instance.requests) >= limit:
                 instance.count("rate_limited")
                 return Response(RATE_LIMIT_TEXT, status_code=429, media_type="text/plain")
@@ -390,3 +391,15 @@ def create_simulator_app(state: SimulatorState | None = None) -> SimulatorApp:
         state = SimulatorState()
         state.add_instance()
     return SimulatorApp(state)
+
+
+def _other_integration(instance: Instance, now: float, limit: int) -> None:
+    """Faults.busy_after_creates: another integration fills the window (see there)."""
+    busy = instance.faults.busy_after_creates
+    if busy is None or instance.counters.get("licence_creates", 0) < busy[0]:
+        return
+    if instance.busy_since is None:
+        instance.busy_since = now
+    if now < instance.busy_since + busy[1]:
+        instance.requests.clear()
+        instance.requests.extend([now] * limit)

@@ -61,6 +61,11 @@ class Faults:
     # data `late_commit_seconds` after the request arrived (a HaloPSA that commits late).
     late_answer_seconds: float = 30.0
     late_commit_seconds: float = 2.0
+    # Another integration on the same instance: once this many licences were created here, it
+    # keeps the rate-limit window full for this many seconds (429s then last that long plus a
+    # window, as its requests age out). Decided on the request itself, so a test's spell of
+    # 429s starts at an exact point of a run however busy the machine is.
+    busy_after_creates: tuple[int, float] | None = None
     seed: int = 7
 
     def rng(self) -> random.Random:
@@ -83,6 +88,7 @@ class Instance:
     next_client_id: int = 1
     next_licence_id: int = 1
     writes: int = 0  # licence POSTs received, for Faults.write_faults
+    busy_since: float | None = None  # when Faults.busy_after_creates's integration started
     requests: deque[float] = field(default_factory=deque)
     counters: dict[str, int] = field(default_factory=dict)
     _rng: random.Random = field(default_factory=lambda: random.Random(7))
@@ -146,6 +152,9 @@ class Instance:
                 value = set(value)
             if key == "rate_limit" and value is not None:
                 value = (int(value[0]), float(value[1]))
+            if key == "busy_after_creates":
+                self.busy_since = None
+                value = None if value is None else (int(value[0]), float(value[1]))
             if key in ("error_statuses", "write_fault_kinds"):
                 value = tuple(str(v) if key == "write_fault_kinds" else v for v in value)
             if key == "write_faults":

@@ -5,6 +5,7 @@
     runs.py       the seller's lock and its lease, events, progress, the run's exceptions
     engine.py     execute_run(run_id, deps): claim → pull | push | reconcile → finish
     waits.py      a run re-queued with a delay: HaloPSA's rate limit, another execution's lease
+    requeue.py    a queued run whose message the broker lost: sent again (scale-out)
     pull.py       organisations in (HaloPSA clients)
     push.py       subscriptions out (ledger intents, batches, adoption)
     licences.py   payload, hash, unit price, match: pure functions
@@ -28,13 +29,13 @@
 Callers (the GraphQL edge, the workers, the CLI) import from this package only.
 """
 
-from gateway.models import DriftKind, RunState, SyncKind, SyncScope, SyncTrigger
+from gateway.models import DriftKind, LicenceDecision, RunState, SyncKind, SyncScope, SyncTrigger
 from gateway.services.sync import existing_review
 from gateway.services.sync.approvals import approve_sync
 from gateway.services.sync.drift_csv import write_drift_csv
 from gateway.services.sync.drift_report import DriftCounts, DriftItem, DriftReport, drift_report
 from gateway.services.sync.engine import execute_run
-from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
+from gateway.services.sync.journal import IN_PROGRESS_MESSAGE, SYNC_IN_PROGRESS, cooldown_message
 from gateway.services.sync.manual import approve_run, cancel_run, sync_now
 from gateway.services.sync.overview import (
     ButtonState,
@@ -47,9 +48,18 @@ from gateway.services.sync.overview import (
     sync_overview,
     sync_runs,
 )
+from gateway.services.sync.plan import Action, Reason
 from gateway.services.sync.preview import SyncPreview, preview_sync
 from gateway.services.sync.preview_csv import write_preview_csv
-from gateway.services.sync.runs import RunPhase, active_run, event_code, event_for, now_utc
+from gateway.services.sync.requeue import resend_lost_runs
+from gateway.services.sync.runs import (
+    RunPhase,
+    active_run,
+    event_code,
+    event_for,
+    event_run_kind,
+    now_utc,
+)
 from gateway.services.sync.schedules import (
     DailySchedule,
     ScheduledCounts,
@@ -77,6 +87,8 @@ __all__ = [
     "MAX_DROP_PERCENT",
     "MIN_DEACTIVATIONS",
     "MIN_DROP_PERCENT",
+    "SYNC_IN_PROGRESS",
+    "Action",
     "ButtonState",
     "DailySchedule",
     "DriftCounts",
@@ -84,6 +96,8 @@ __all__ = [
     "DriftKind",
     "DriftReport",
     "KindOverview",
+    "LicenceDecision",
+    "Reason",
     "RunPhase",
     "RunRecord",
     "RunState",
@@ -101,10 +115,12 @@ __all__ = [
     "cancel_run",
     "cancel_sync",
     "catch_up_drift_checks",
+    "cooldown_message",
     "cooldown_remaining",
     "drift_report",
     "event_code",
     "event_for",
+    "event_run_kind",
     "execute_run",
     "existing_review",
     "latest_run_event",
@@ -113,6 +129,7 @@ __all__ = [
     "organization_by_external_id",
     "preview_sync",
     "relative_time",
+    "resend_lost_runs",
     "sync_now",
     "sync_overview",
     "sync_runs",

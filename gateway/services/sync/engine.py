@@ -76,25 +76,38 @@ from gateway.services.sync.waits import come_back_later, wait_for_rate_limit
 logger = logging.getLogger(__name__)
 
 
-async def execute_run(run_id: int, deps: Deps) -> None:
+async def execute_run(run_id: int, deps: Deps, *, resend: int = 0) -> None:
+    """Run (or resume) the run; ``resend`` is which sending of its message this is (0 the
+    first, n the scheduler's n-th re-send of a queued run's lost message: ``requeue.py``)."""
     # With its organisation: every event of the run names it (by public id and name).
     run = await SyncRun.filter(id=run_id).select_related("organization").first()
     if run is None or run.state.finished:
         return  # deleted (enqueue failed) or already done: a duplicate delivery
-    # This execution's hold on the run: renewed in the background while it works (runs.py).
-    owner = new_lease_owner()
-    lease = deps.settings.sync_lease_seconds
     # Every process log line of the run, the HaloPSA client's included, names seller and run.
     with log_context(seller_id=run.seller_id, run_id=run.id):
+        if run.state is RunState.RUNNING and run.started_by_resend != resend:
+            # Another sending of the message started the run: this one is a spare (the
+            # original was not lost after all, or this re-send came late). That execution's
+            # own messages resume the run if its worker dies.
+            logger.info(
+                "run %s is under way (started by sending %d); sending %d dropped",
+                run.id,
+                run.started_by_resend,
+                resend,
+            )
+            return
+        # This execution's hold on the run: renewed in the background while it works.
+        owner = new_lease_owner()
+        lease = deps.settings.sync_lease_seconds
         async with keep_lease(run.seller_id, run.id, owner, lease):
-            await _execute_run(run, deps, owner)
+            await _execute_run(run, deps, owner, resend)
 
 
-async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
+async def _execute_run(run: SyncRun, deps: Deps, owner: str, resend: int) -> None:
     seller_id: str = run.seller_id
     lease = deps.settings.sync_lease_seconds
     if not await claim_lock(seller_id, run.id, now_utc(), lease, owner=owner):
-        if await come_back_later(run, deps):
+        if await come_back_later(run, deps, resend):
             return
         await _finish(run, deps, RunState.FAILED, journal.RUN_TAKEN_OVER)
         return
@@ -110,10 +123,18 @@ async def _execute_run(run: SyncRun, deps: Deps, owner: str) -> None:
         run.state = RunState.RUNNING
         run.started_at = now_utc()
         run.sync_unit_prices = seller.sync_unit_prices
+        run.started_by_resend = resend  # the run's own messages carry this number from now
     run.attempts += 1
     set_message(run, None)  # e.g. "Waiting for HaloPSA's rate limit" from the last attempt
     await run.save(
-        update_fields=["state", "started_at", "sync_unit_prices", "attempts", *MESSAGE_FIELDS]
+        update_fields=[
+            "state",
+            "started_at",
+            "sync_unit_prices",
+            "started_by_resend",
+            "attempts",
+            *MESSAGE_FIELDS,
+        ]
     )
     if not resumed:
         await _log_started(run)

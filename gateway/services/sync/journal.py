@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from gateway.errors import SyncCooldown
 from gateway.halopsa import (
     HaloAuthError,
     HaloError,
@@ -16,7 +17,7 @@ from gateway.halopsa import (
     HaloRateLimited,
     HaloUnavailable,
 )
-from gateway.messages import Message, MessageCode
+from gateway.messages import Message, MessageCode, counted
 from gateway.models import SyncKind, SyncScope
 from gateway.services.issue_texts import existing_licences_detail
 from gateway.services.logs import Detail
@@ -70,6 +71,15 @@ SUBSCRIPTION_NOT_SYNCED = "Subscription not synced"
 # --- what a run says (its message; its events carry it) -----------------------------------
 
 SYNC_IN_PROGRESS = Message(MessageCode.SYNC_IN_PROGRESS, IN_PROGRESS_MESSAGE)
+
+
+def cooldown_message(retry_after_seconds: int) -> Message:
+    """What a sync button shows while its cooldown runs: the words of the SYNC_COOLDOWN
+    refusal (``gateway.errors.SyncCooldown``), with the minutes as its parameter."""
+    refusal = SyncCooldown(retry_after_seconds)
+    return Message(MessageCode.SYNC_COOLDOWN, refusal.message, {"minutes": refusal.minutes})
+
+
 ORGANIZATION_NO_LONGER_MAPPED = Message(
     MessageCode.ORGANIZATION_NO_LONGER_MAPPED,
     "This organization is no longer mapped to a HaloPSA organization.",
@@ -377,8 +387,9 @@ def existing_licences_not_ours(
     listed = ", ".join(str(lic) for lic in licences)
     return Message(
         MessageCode.EXISTING_LICENCES_NOT_OURS,
-        f"Organization '{organization}': licence(s) {listed} stay yours; the sync never "
-        f"touches them. By: {by}",
+        f"Organization '{organization}': "
+        + (f"licence {listed} stays" if len(licences) == 1 else f"licences {listed} stay")
+        + f" yours; the sync never touches them. By: {by}",
         {**_organization(organization, organization_id), "licenceIds": listed, "by": by},
     )
 
@@ -388,9 +399,9 @@ def existing_licences_reviewed(
 ) -> Message:
     return Message(
         MessageCode.EXISTING_LICENCES_REVIEWED,
-        f"Organization '{organization}': {claimed} licence(s) claimed, {not_ours} marked not "
-        "ours. The next subscriptions sync sends its subscriptions: claimed licences are "
-        f"updated in place, the others are created. By: {by}",
+        f"Organization '{organization}': {counted(claimed, 'licence')} claimed, {not_ours} "
+        "marked not ours. The next subscriptions sync sends its subscriptions: claimed "
+        f"licences are updated in place, the others are created. By: {by}",
         {
             **_organization(organization, organization_id),
             "claimed": claimed,
@@ -421,10 +432,14 @@ def superseded(run_id: int) -> Message:
     )
 
 
-def _change(before: str | int, after: str | int, total: str | int) -> str:
+def _change(what: str, before: str | int, after: str | int, total: str | int) -> str | None:
+    """``lower seats from 30 to 3 (67.5% of your total)``, or None when nothing moves (a held
+    run names only what it would change)."""
     drop, whole = Decimal(str(before)) - Decimal(str(after)), Decimal(str(total))
-    share = f" ({drop / whole * 100:.1f}% of your total)" if whole else ""
-    return f"from {before} to {after}{share}"
+    if not drop:
+        return None
+    share = f" ({abs(drop) / whole * 100:.1f}% of your total)" if whole else ""
+    return f"{'lower' if drop > 0 else 'raise'} {what} from {before} to {after}{share}"
 
 
 def needs_approval(
@@ -439,15 +454,16 @@ def needs_approval(
     """The ERROR entry of a held run: what it would have done, and why it waits (the money
     per currency is on the run, ``SyncRun.approval.money``)."""
     before, after, total = seats
-    parts = [f"lower seats {_change(before, after, total)}"]
-    parts += [
-        f"change the {currency} monthly customer price {_change(b, a, t)}"
-        for currency, t, b, a in money
+    changes = [_change("seats", before, after, total)]
+    changes += [
+        _change(f"the {currency} monthly customer price", b, a, t) for currency, t, b, a in money
     ]
-    parts.append(f"deactivate {deactivations} licence(s)")
+    parts = [part for part in changes if part]
+    if deactivations:
+        parts.append(f"deactivate {counted(deactivations, 'licence')}")
     return Message(
         MessageCode.NEEDS_APPROVAL,
-        f"This sync would write {writes} licence(s) to HaloPSA: "
+        f"This sync would write {counted(writes, 'licence')} to HaloPSA: "
         + ", ".join(parts)
         + f". Your safety valve holds a sync that lowers seats or monthly value by more than "
         f"{max_drop_percent}% of your total, or deactivates more than {max_deactivations} "

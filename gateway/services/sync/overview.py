@@ -2,7 +2,8 @@
 
 Runs leave this module as :class:`RunRecord` dataclasses (the GraphQL edge reads no rows):
 the organisation of a one-organisation run by its public id and name, the message with its
-code and parameters.
+code and parameters. The record is the GraphQL ``SyncRun`` as well: ``schema.sync.SyncRun``
+extends it with the fields' descriptions, so its fields are declared once, here.
 """
 
 from __future__ import annotations
@@ -12,12 +13,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from gateway.errors import (
-    NotFound,
-    SyncCooldown,
-)
+from gateway.errors import NotFound
 from gateway.events import SyncEvent
-from gateway.messages import Message
+from gateway.messages import Message, MessageCode, Params
 from gateway.models import (
     RunState,
     SyncKind,
@@ -26,7 +24,7 @@ from gateway.models import (
     SyncTrigger,
 )
 from gateway.services import Deps, daily_slots, issues
-from gateway.services.sync.journal import IN_PROGRESS_MESSAGE
+from gateway.services.sync import journal
 from gateway.services.sync.runs import (
     RunPhase,
     active_run,
@@ -40,9 +38,11 @@ from gateway.services.sync.triggers import cooldown_remaining
 # --- a run, as the pages read it ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+# Not frozen: a dataclass cannot extend a frozen one, and the GraphQL type extends this.
+@dataclass
 class RunRecord:
-    """One sync run with its counts and the HaloPSA budget it used."""
+    """One sync run with its counts and the HaloPSA budget it used, named as the API names
+    it (field for field the GraphQL ``SyncRun``)."""
 
     id: int
     kind: SyncKind
@@ -60,7 +60,11 @@ class RunRecord:
     unchanged: int
     skipped: int
     failed: int
-    message: Message | None
+    # The run's message (the seed's words), its code and parameters; None, None and {} when
+    # it has none (runs stored before codes read LEGACY).
+    message: str | None
+    message_code: MessageCode | None
+    message_params: Params
     queued_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -68,7 +72,7 @@ class RunRecord:
     halo_calls: int
     halo_rate_limited: int
     halo_retries: int
-    halo_wait_seconds: float
+    halo_wait_seconds: float  # to the millisecond
     # Held by the safety valve (or approved after): the verdict as stored on the run.
     approval: dict[str, Any] | None = None
     approved_by: str | None = None
@@ -77,6 +81,7 @@ class RunRecord:
 
 async def run_record(run: SyncRun) -> RunRecord:
     org_id, org_name = await organization_named(run)
+    said = run_message(run)
     return RunRecord(
         id=run.id,
         kind=run.kind,
@@ -92,7 +97,9 @@ async def run_record(run: SyncRun) -> RunRecord:
         unchanged=run.unchanged,
         skipped=run.skipped,
         failed=run.failed,
-        message=run_message(run),
+        message=said.text if said else None,
+        message_code=said.code if said else None,
+        message_params=said.params if said else {},
         queued_at=run.queued_at,
         started_at=run.started_at,
         finished_at=run.finished_at,
@@ -100,7 +107,7 @@ async def run_record(run: SyncRun) -> RunRecord:
         halo_calls=run.halo_calls,
         halo_rate_limited=run.halo_rate_limited,
         halo_retries=run.halo_retries,
-        halo_wait_seconds=run.halo_wait_seconds,
+        halo_wait_seconds=round(run.halo_wait_seconds, 3),
         approval=run.approval,
         approved_by=run.approved_by,
         approved_at=run.approved_at,
@@ -122,7 +129,9 @@ class ButtonState(StrEnum):
 class KindOverview:
     kind: SyncKind
     state: ButtonState
-    message: str | None
+    # What the button shows: "Sync in progress" or "You can trigger the next sync in xx
+    # minutes", with its code (SYNC_IN_PROGRESS, SYNC_COOLDOWN); None when idle.
+    message: Message | None
     next_allowed_at: datetime | None
     retry_after_seconds: int
     current_run: RunRecord | None
@@ -171,7 +180,7 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
             return KindOverview(
                 kind=kind,
                 state=ButtonState.IN_PROGRESS,
-                message=IN_PROGRESS_MESSAGE,
+                message=journal.SYNC_IN_PROGRESS,
                 next_allowed_at=None,
                 retry_after_seconds=0,
                 current_run=current_record if running_this else None,
@@ -183,7 +192,7 @@ async def sync_overview(deps: Deps, seller_id: str, now: datetime | None = None)
                 return KindOverview(
                     kind=kind,
                     state=ButtonState.COOLDOWN,
-                    message=SyncCooldown(remaining).message,
+                    message=journal.cooldown_message(remaining),
                     next_allowed_at=now + timedelta(seconds=remaining),
                     retry_after_seconds=remaining,
                     current_run=None,

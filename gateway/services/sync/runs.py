@@ -34,7 +34,9 @@ from gateway.models import (
     Organization,
     RunState,
     Seller,
+    SyncKind,
     SyncRun,
+    SyncScope,
 )
 from gateway.services import Deps
 from gateway.services.sync import journal
@@ -245,6 +247,15 @@ def phase_code(phase: str) -> MessageCode:
 def event_code(event: SyncEvent) -> MessageCode:
     """An event's code; the bus's own events (RESYNC) have their phase's."""
     return MessageCode.of_stored(event.code) if event.code else phase_code(event.phase)
+
+
+def event_run_kind(event: SyncEvent) -> tuple[SyncKind | None, SyncScope | None]:
+    """The kind and scope of the run an event is about, as the enums pages read them; None
+    for the bus's own events (RESYNC is about every kind and scope: ``*`` on the bus)."""
+    try:
+        return SyncKind(event.kind), SyncScope(event.scope)
+    except ValueError:
+        return None, None
 
 
 async def event_for(run: SyncRun, phase: RunPhase, *, message: Message | None = None) -> SyncEvent:

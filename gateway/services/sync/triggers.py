@@ -171,6 +171,8 @@ async def _require_mapped(seller_id: str, organization_id: int) -> None:
 
 
 async def organization_by_external_id(seller_id: str, external_id: str) -> Organization:
+    """The seller's organisation by its platform id, unless deleted (``NotFound`` otherwise):
+    the one look-up of the sync triggers, the preview and the grid's map and unmap."""
     org = await Organization.get_or_none(
         seller_id=seller_id, external_id=external_id, deleted_at__isnull=True
     )

@@ -56,15 +56,16 @@ REQUEUE_MIN_DELAY_SECONDS = 1.0
 LEASE_TAKEOVER_MARGIN_SECONDS = 1.0
 
 
-async def come_back_later(run: SyncRun, deps: Deps) -> bool:
+async def come_back_later(run: SyncRun, deps: Deps, resend: int = 0) -> bool:
     """Another live execution holds this run's lease (this is a second delivery of its
-    message): come back when that lease would have run out, in case its worker died."""
+    message): come back when that lease would have run out, in case its worker died. The
+    message comes back as the same sending (``resend``, see ``requeue.py``)."""
     left = await lease_held_elsewhere(run.seller_id, run.id, now_utc())
     if left is None:
         return False
     delay = left + LEASE_TAKEOVER_MARGIN_SECONDS
     logger.info("run %s is being executed elsewhere; looking again in %.0fs", run.id, delay)
-    await deps.queue.enqueue_sync(run.id, delay_seconds=delay)
+    await deps.queue.enqueue_sync(run.id, delay_seconds=delay, resend=resend)
     return True
 
 
@@ -130,7 +131,8 @@ async def wait_for_rate_limit(
         logger.warning("run %s lost the seller lock while HaloPSA rate-limited it", run.id)
         return None
     try:
-        await deps.queue.enqueue_sync(run.id, delay_seconds=delay)
+        # The run's own next attempt: the sending that started it (``requeue.py``).
+        await deps.queue.enqueue_sync(run.id, delay_seconds=delay, resend=run.started_by_resend)
     except BrokerUnavailable:
         return seller_reason(exc)
     logger.info(

@@ -118,8 +118,8 @@ async def test_drift_writes_one_csv_row_per_finding_and_a_summary_on_stderr(migr
         ],
     ]
     assert result.stderr.splitlines() == [
-        f"Drift check of 2026-11-25 18:20 UTC (run {run.id}): 3 licence(s) read in HaloPSA; "
-        "edited 1, deactivated 0, deleted 0, not written by this integration 1; 2 row(s)"
+        f"Drift check of 2026-11-25 18:20 UTC (run {run.id}): 3 licences read in HaloPSA; "
+        "edited 1, deactivated 0, deleted 0, not written by this integration 1; 2 rows"
     ]
 
 
@@ -134,7 +134,7 @@ async def test_drift_of_one_kind_to_a_file(migrated_db, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert [r[8] for r in rows(out.read_text(encoding="utf-8"))] == ["drift", "FOREIGN"]
-    assert f"1 row(s) written to {out}" in result.stderr
+    assert f"1 row written to {out}" in result.stderr
 
 
 async def test_a_seller_without_a_drift_check_is_told_how_to_get_one(migrated_db) -> None:

@@ -14,9 +14,13 @@ from tests.support import data
 
 OVERVIEW = """{ syncOverview {
   lastSyncToPlatform { relative } lastSyncToPsa { at relative }
-  organizations { state message retryAfterSeconds currentRun { id } lastRun { id state } }
-  subscriptions { state message retryAfterSeconds currentRun { id } lastRun { id state } }
-} }"""
+  organizations { ...Button }
+  subscriptions { ...Button }
+} }
+fragment Button on SyncKindStatus {
+  state message messageCode messageParams { name value } retryAfterSeconds
+  currentRun { id } lastRun { id state }
+}"""
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
@@ -73,10 +77,13 @@ async def test_a_sync_in_progress_holds_both_buttons(migrated_db, gateway) -> No
     overview = (await gateway.gql(OVERVIEW))["data"]["syncOverview"]
 
     for kind in ("organizations", "subscriptions"):
-        assert (overview[kind]["state"], overview[kind]["message"]) == (
+        button = overview[kind]
+        assert (button["state"], button["message"], button["messageCode"]) == (
             "IN_PROGRESS",
             "Sync in progress",
+            "SYNC_IN_PROGRESS",
         )
+        assert button["messageParams"] == []
     assert overview["organizations"]["currentRun"] == {"id": str(run.id)}
     assert overview["subscriptions"]["currentRun"] is None
 
@@ -92,8 +99,16 @@ async def test_a_manual_subscriptions_sync_starts_the_cooldown_of_its_button_onl
     subscriptions = overview["subscriptions"]
     assert subscriptions["state"] == "COOLDOWN"
     assert subscriptions["message"] == "You can trigger the next sync in 50 minutes"
+    assert subscriptions["messageCode"] == "SYNC_COOLDOWN"
+    assert subscriptions["messageParams"] == [{"name": "minutes", "value": "50"}]
     assert 49 * 60 < subscriptions["retryAfterSeconds"] <= 50 * 60
-    assert overview["organizations"]["state"] == "IDLE"
+    idle = overview["organizations"]
+    assert (idle["state"], idle["message"], idle["messageCode"], idle["messageParams"]) == (
+        "IDLE",
+        None,
+        None,
+        [],
+    )
 
 
 @pytest.mark.parametrize(

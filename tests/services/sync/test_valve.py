@@ -86,6 +86,10 @@ async def test_a_run_cutting_more_than_a_fifth_of_the_seats_waits_and_writes_not
     entry = await LogEntry.get(seller_id="seller-a", level=LogLevel.ERROR)
     assert entry.title == "Subscriptions sync needs approval"
     assert "lower seats from 100 to 73 (27.0% of your total)" in entry.details
+    # naming only what moves: the prices stay, nothing is deactivated
+    would = entry.details.split(". Your safety valve")[0]
+    assert "This sync would write 3 licences" in would
+    assert "price" not in would and "deactivate" not in would, would
     assert "Nothing was written" in entry.details and entry.run_id == int(run["id"])  # type: ignore[attr-defined]
     # and the lock is released: another sync can start, the button is idle
     overview = await gateway.gql("{ syncOverview { subscriptions { state lastRun { state } } } }")

@@ -2,18 +2,17 @@
 
 Time is scaled down: HaloPSA's rolling window is 2 s instead of 5 minutes (the simulator's
 and ours), so the client's patience is 2 s and the run's deadline 4 s. Another integration
-using the instance's budget is played by a competitor that keeps the simulator's window full:
+using the instance's budget is played by the simulator (``busy_after_creates``), which keeps
+its window full from the moment the run has stored 50 licences, decided on the request itself
+(a test task polling for that moment can lose the race on a loaded machine, the run's next
+batches going through first: once seen as a run that was never rate limited):
 a spell of 429s longer than any fixed retry budget, as in issue #13 (a 6-minute spell with
 5-minute windows, here 1.5 windows).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -52,31 +51,6 @@ async def connected(migrated_db, halo_sim):
     return halo_sim, subs
 
 
-@contextlib.asynccontextmanager
-async def competitor(instance: Any, *, after_creates: int, hold: float) -> AsyncIterator[None]:
-    """Another integration of the instance: once our run has stored ``after_creates``
-    licences, it keeps HaloPSA's window full for ``hold`` seconds (429s then last for
-    ``hold`` plus one window, as its requests age out)."""
-
-    async def play() -> None:
-        while instance.counters.get("licence_creates", 0) < after_creates:  # noqa: ASYNC110
-            await asyncio.sleep(0.01)  # the simulator runs in another thread: poll it
-        until = time.monotonic() + hold
-        while time.monotonic() < until:
-            now = time.monotonic()
-            instance.requests.clear()
-            instance.requests.extend([now] * LIMIT)
-            await asyncio.sleep(0.05)
-
-    task = asyncio.create_task(play())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 def _each_once(sim: Any, subs: list[Any]) -> bool:
     names = Counter(lic["name"] for lic in sim.licences.values())
     return {s.name: names[s.name] for s in subs} == {s.name: 1 for s in subs}
@@ -89,8 +63,8 @@ async def test_a_429_spell_longer_than_the_clients_patience_requeues_the_run_and
     sim = halo_sim.instance()
     gateway = gateway_factory(settings.model_copy(update=SCALED))
     # When another integration fills HaloPSA's window for 1.5 windows in the middle of the run
-    async with competitor(sim, after_creates=50, hold=WINDOW_SECONDS / 2):
-        run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"], timeout=60)
+    sim.set_faults(busy_after_creates=(50, WINDOW_SECONDS / 2))
+    run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"], timeout=60)
     # Then the run waited (re-queued, not asleep in a worker) and finished, every licence once
     assert run["state"] == "SUCCEEDED", run
     assert _each_once(sim, subs)
@@ -114,8 +88,8 @@ async def test_a_429_spell_past_the_deadline_fails_the_run_with_the_numbers(
     gateway = gateway_factory(settings.model_copy(update=SCALED))
     # When the window stays full far longer than the deadline (2 windows from the first 429)
     deadline = RATE_LIMIT_DEADLINE_WINDOWS * WINDOW_SECONDS
-    async with competitor(sim, after_creates=50, hold=deadline * 3):
-        run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"], timeout=60)
+    sim.set_faults(busy_after_creates=(50, deadline * 3))
+    run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"], timeout=60)
     # Then the run fails, saying in a seller's words how long it waited and how far it got
     assert run["state"] == "FAILED", run
     message = run["message"]

@@ -74,7 +74,8 @@ export function ExistingLicencesReview({ organizationId, onClose }: { organizati
           {review.licences.map((l) => (
             <tr key={l.id} data-licence={l.id}>
               <th scope="row">
-                {l.name} · {l.count} · {l.price}
+                {l.name}
+                <div className="help">{T.review.facts(l.count, l.price, l.billingCycle)}</div>
                 {l.suggestion && l.decision === "UNDECIDED" && (
                   <div className="help">{T.review.suggested(l.suggestion.score, l.suggestion.reasons.join(", "))}</div>
                 )}

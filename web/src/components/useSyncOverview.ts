@@ -16,6 +16,8 @@ import {
   SyncOverviewDocument,
   type OverviewFragment,
   type SyncEventsSubscription,
+  type SyncKind,
+  type SyncScope,
 } from "../gql/graphql";
 
 // The cooldown message counts minutes: re-read once a minute.
@@ -32,8 +34,9 @@ export interface Progress {
 /** A run queued or running, as its latest event tells it. */
 export interface LiveRun {
   runId: string;
-  kind: string;
-  scope: string;
+  /** Null only on RESYNC, which never makes a run live. */
+  kind: SyncKind | null;
+  scope: SyncScope | null;
   organizationId: string | null | undefined;
 }
 

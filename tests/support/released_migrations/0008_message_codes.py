@@ -1,0 +1,5 @@
+"""Its operations as released: the module in gateway/migrations."""
+
+import importlib
+
+Migration = importlib.import_module("gateway.migrations.0008_message_codes").Migration
