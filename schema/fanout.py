@@ -30,7 +30,7 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict, deque
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from strawberry.types.execution import ExecutionResult, PreExecutionError
@@ -60,6 +60,12 @@ _SHAPE_CACHE_SIZE = 512
 # The parser's token limit for the documents looked at here (Strawberry's own is applied when
 # the document is executed).
 _MAX_TOKENS = 5000
+
+
+class _Writable(Protocol):
+    """Whether the socket's transport takes writes now (see :func:`_writable_flag`)."""
+
+    def is_set(self) -> bool: ...
 
 
 @dataclasses.dataclass(slots=True, frozen=True)
@@ -448,8 +454,10 @@ class Member:
                 )
 
 
-def _writable_flag(send: Any) -> asyncio.Event | None:
+def _writable_flag(send: Any) -> _Writable | None:
     """uvicorn's websocket protocol (its ``send`` is a bound method) clears ``writable`` when
-    the transport's buffer is full; while it is set, a send completes without waiting."""
+    the transport's buffer is full; while it is set, a send completes without waiting. An
+    ``asyncio.Event`` in uvicorn's own protocols, a ``WritableFlag`` in the gateway's
+    (``gateway.websocket_protocol``): anything with ``is_set()``."""
     flag = getattr(getattr(send, "__self__", None), "writable", None)
-    return flag if isinstance(flag, asyncio.Event) else None
+    return flag if callable(getattr(flag, "is_set", None)) else None

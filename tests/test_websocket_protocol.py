@@ -18,7 +18,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from gateway.cli import uvicorn_options
 from gateway.settings import Settings
-from gateway.websocket_protocol import ReceiveQueue, WritableFlag
+from gateway.websocket_protocol import LeanWebSocketProtocol, ReceiveQueue, WritableFlag
+from schema.fanout import _writable_flag
 from tests.support.servers import serve_in_thread
 
 SUBPROTOCOL = "graphql-transport-ws"
@@ -117,6 +118,25 @@ def test_a_socket_holds_several_kilobytes_less_than_with_uvicorns_own_protocol()
     stock = _held_per_socket("websockets-sansio", 100)
     lean = _held_per_socket(uvicorn_options(Settings())["ws"], 100)
     assert lean <= stock - 5 * 1024, (stock, lean)
+
+
+async def test_the_live_fan_out_sees_whether_a_socket_takes_writes_now() -> None:
+    # The fan-out writes a shared result straight from the group's loop to every socket whose
+    # transport takes writes, and queues it (a task per socket) only for the others: it must
+    # recognise the protocol's flag, or every socket gets a task per event
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    config = uvicorn.Config(echo_app, **uvicorn_options(Settings()))
+    config.load()
+    protocol = config.ws_protocol_class(config=config, server_state=ServerState(), app_state={})
+    assert isinstance(protocol, LeanWebSocketProtocol)
+    flag = _writable_flag(protocol.send)
+    assert flag is not None and flag.is_set()
+    protocol.pause_writing()  # the transport's buffer is full
+    assert not flag.is_set()
+    protocol.resume_writing()
+    assert flag.is_set()
 
 
 async def test_the_receive_queue_is_first_in_first_out_and_waits_for_an_item() -> None:
