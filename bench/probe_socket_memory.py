@@ -60,6 +60,7 @@ def _serve(port: int, out_dir: str, trace: int, ws: str | None) -> None:
 
     def dump(signum: int, frame: Any) -> None:
         number = next(dumps)
+        rss = _rss()  # first: counting the objects below allocates
         gc.collect()
         counts = collections.Counter(
             f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects()
@@ -69,7 +70,6 @@ def _serve(port: int, out_dir: str, trace: int, ws: str | None) -> None:
             getattr(t.get_coro(), "__qualname__", "?") for t in asyncio.all_tasks(loop)
         )
         timers = len(getattr(loop, "_scheduled", ()))
-        rss = _rss()
         info = {"rss": rss, "types": counts, "tasks": tasks, "timers": timers}
         Path(out_dir, f"dump{number}.json").write_text(json.dumps(info))
         if trace and number == 0:
