@@ -200,7 +200,10 @@ def migrate() -> None:
     """Apply pending database migrations (SQLite or PostgreSQL, from DATABASE_URL)."""
     from gateway import db
 
-    applied = asyncio.run(db.migrate(_settings()))
+    try:
+        applied = asyncio.run(db.migrate(_settings()))
+    except db.MigrationRefused as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo("applied: " + ", ".join(applied) if applied else "database is up to date")
 
 

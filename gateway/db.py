@@ -100,8 +100,17 @@ async def close_db(ctx: TortoiseContext) -> None:
         await ctx.close_connections()
 
 
+class MigrationRefused(Exception):
+    """A migration found data it must not change on its own: it changed nothing, and the
+    message says which rows and what an operator does about them (the ``migrate`` command
+    prints it, without a traceback). Money is the reason: a migration that guessed which
+    of two ledger rows owns a HaloPSA licence could leave a customer billed twice."""
+
+
 async def migrate(settings: Settings) -> list[str]:
-    """Apply pending migrations; returns the names applied (idempotent)."""
+    """Apply pending migrations; returns the names applied (idempotent). Raises
+    :class:`MigrationRefused`: the migrations before the refusing one are applied, it and
+    those after it are not (each migration is one transaction)."""
     from tortoise.migrations.executor import MigrationExecutor
 
     config = tortoise_config(settings)

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tortoise.context import TortoiseContext, require_context
+from tortoise.exceptions import IntegrityError
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from gateway import db
+from gateway.models import LedgerState, Subscription, SyncedSubscription
+from gateway.services.sync.licences import licence_payload, payload_hash, to_licence_write
 from gateway.settings import Settings
 from tests.conftest import make_settings
+from tests.services.sync.test_engine import SYNC_SUBS
+from tests.support import data
+from tests.support.cli import run_cli
+from tests.support.runs import trigger, wait_for_run
 
 EXPECTED_TABLES = {
     "seller",
@@ -42,17 +54,29 @@ STEPS = [
     "0009_drift",
     "0010_search_indexes",
     "0012_requeue",
+    "0013_ledger_unique",
 ]
 # The migrations as released before they kept SQLite's indexes (0002, 0007 and 0009 as
 # first written): what the databases in the field were migrated with.
 RELEASED_MIGRATIONS = "tests.support.released_migrations"
 # Indexes a step is known to drop, by backend and step: 0002's table rebuild dropped
-# synced_subscription's UNIQUE (subscription_id, halo_client_id) on SQLite, and databases
-# migrated since lack it (gateway/migrations/_keep_indexes.py says why it is not put back).
+# synced_subscription's UNIQUE (subscription_id, halo_client_id) on SQLite (history: the
+# databases in the field were migrated so); 0013_ledger_unique puts it back.
 KNOWN_LOSSES = {
     ("sqlite", "0002_ledger_outcomes"): {
         ("synced_subscription", "sqlite_autoindex_synced_subscription_1")
     },
+}
+
+
+# The ledger's UNIQUE (subscription_id, halo_client_id), as each database defines it: the
+# constraint PostgreSQL has had since 0001, the index 0013_ledger_unique creates on SQLite.
+LEDGER_UNIQUE = "uid_synced_subs_subscri_f304df"
+LEDGER_UNIQUE_SQL = {
+    "sqlite": f"CREATE UNIQUE INDEX {LEDGER_UNIQUE} "
+    "ON synced_subscription (subscription_id, halo_client_id)",
+    "postgres": f"CREATE UNIQUE INDEX {LEDGER_UNIQUE} "
+    "ON public.synced_subscription USING btree (subscription_id, halo_client_id)",
 }
 
 
@@ -86,6 +110,15 @@ async def _indexes(settings: Settings) -> set[tuple[str, str]]:
         "SELECT tablename AS t, indexname AS i FROM pg_indexes WHERE schemaname = 'public'",
     )
     return {(r["t"], r["i"]) for r in rows}
+
+
+async def _index_sql(settings: Settings, name: str) -> str | None:
+    rows = await _rows(
+        settings,
+        f"SELECT sql FROM sqlite_master WHERE type = 'index' AND name = '{name}'",
+        f"SELECT indexdef AS sql FROM pg_indexes WHERE indexname = '{name}'",
+    )
+    return rows[0]["sql"] if rows else None
 
 
 @pytest.mark.empty_database
@@ -138,6 +171,9 @@ async def test_no_migration_loses_an_index_that_existed_before_it(settings, db_b
     # but for the known loss
     assert lost == {k: v for k, v in KNOWN_LOSSES.items() if k[0] == db_backend}
     assert ("sync_run", "idx_sync_run_seller__fdc20e") in before
+    # and the ledger ends unique per subscription and HaloPSA client on both databases
+    assert ("synced_subscription", LEDGER_UNIQUE) in before
+    assert await _index_sql(settings, LEDGER_UNIQUE) == LEDGER_UNIQUE_SQL[db_backend]
 
 
 @pytest.mark.empty_database
@@ -157,3 +193,189 @@ async def test_the_migrations_build_the_sqlite_schema_the_released_ones_built(
     then, now = await _rows(released, query, ""), await _rows(settings, query, "")
     assert len(now) > 50
     assert now == then
+
+
+# --- the ledger's UNIQUE back on SQLite (0013_ledger_unique) -------------------------------
+
+
+@contextlib.asynccontextmanager
+async def _bound(settings: Settings) -> AsyncIterator[None]:
+    ctx = await db.open_db(settings)
+    try:
+        with db.bound(ctx):
+            yield
+    finally:
+        await db.close_db(ctx)
+
+
+async def _ledger_row(
+    sub: Subscription,
+    halo_client_id: int,
+    *,
+    licence: int | None = None,
+    sent: bool = False,
+    written_at: datetime | None = None,
+) -> int:
+    """A ledger row as the push leaves it: WRITTEN with its licence, PENDING with the intent
+    of a create whose answer never came (``sent``), or NOT_SENT (holds nothing)."""
+    intent = licence_payload(sub, halo_client_id, unit_prices=False)
+    digest = payload_hash(intent)
+    held = licence is not None
+    row = await SyncedSubscription.create(
+        seller_id=sub.seller_id,  # type: ignore[attr-defined]
+        subscription=sub,
+        halo_client_id=halo_client_id,
+        halo_licence_id=licence,
+        state=LedgerState.WRITTEN
+        if held
+        else LedgerState.PENDING
+        if sent
+        else LedgerState.NOT_SENT,
+        intent=intent if held or sent else None,
+        intent_hash=digest if held or sent else None,
+        intent_mark=0 if sent else None,
+        payload_hash=digest if held else None,
+        written_at=(written_at or datetime.now(UTC)) if held else None,
+    )
+    return row.id
+
+
+async def _ledger_ids(settings: Settings) -> set[int]:
+    rows = await _rows(settings, "SELECT id FROM synced_subscription", "")
+    return {r["id"] for r in rows}
+
+
+@pytest.mark.empty_database
+@pytest.mark.databases("sqlite")
+async def test_sqlite_duplicates_holding_one_licence_keep_its_row_and_the_ledger_turns_unique(
+    settings, caplog
+) -> None:
+    # Given a SQLite database as 0002's rebuild left it (no UNIQUE), whose ledger holds
+    # duplicate rows for (subscription, HaloPSA client) that hold one licence at most
+    await _migrate(settings, to="0012_requeue")
+    async with _bound(settings):
+        org = await data.organization("seller-a", "org-1", "Acme")
+        a, b, c, d, e = [await data.subscription(org, f"s-{n}", name=n) for n in "abcde"]
+        a_licence = await _ledger_row(a, 7, licence=501)
+        a_newer = await _ledger_row(a, 7)  # e.g. a run skipped it while it was being claimed
+        b_older, b_newer = await _ledger_row(b, 7), await _ledger_row(b, 7)  # nothing held
+        c_earlier = await _ledger_row(
+            c, 7, licence=502, written_at=datetime(2026, 1, 1, tzinfo=UTC)
+        )
+        c_later = await _ledger_row(c, 7, licence=502, written_at=datetime(2026, 2, 1, tzinfo=UTC))
+        c_nothing = await _ledger_row(c, 7)
+        d_sent = await _ledger_row(d, 7, sent=True)  # HaloPSA may hold a licence for it
+        d_nothing = await _ledger_row(d, 7)
+        # and a subscription remapped to another HaloPSA client: two slots, not duplicates
+        e_old_client, e_new_client = await _ledger_row(e, 7, licence=503), await _ledger_row(e, 8)
+    # When it is migrated
+    with caplog.at_level(logging.WARNING, logger="gateway.migrations"):
+        assert await db.migrate(settings) == ["models.0013_ledger_unique"]
+    # Then each pair keeps the row of its licence (or of the create that may have made one;
+    # the same licence's latest written; the newest when none holds anything), the rows that
+    # held nothing are gone, and the operator is told which
+    kept = {a_licence, b_newer, c_later, d_sent, e_old_client, e_new_client}
+    assert await _ledger_ids(settings) == kept
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "gateway.migrations"]
+    deleted = sorted({a_newer, b_older, c_earlier, c_nothing, d_nothing})
+    ids = ", ".join(map(str, deleted))
+    assert f"deleted 5 duplicate ledger row(s) that held no HaloPSA licence (ids {ids})" in warning
+    # and the database now refuses a second row for a subscription and client
+    assert await _index_sql(settings, LEDGER_UNIQUE) == LEDGER_UNIQUE_SQL["sqlite"]
+    async with _bound(settings):
+        with pytest.raises(IntegrityError):
+            await _ledger_row(a, 7)
+
+
+@pytest.mark.empty_database
+@pytest.mark.databases("sqlite")
+async def test_sqlite_duplicates_that_may_bill_twice_are_refused_in_words_and_left_as_they_were(
+    settings,
+) -> None:
+    # Given a SQLite ledger where one subscription has two licences in one HaloPSA client,
+    # another a licence and a create whose answer never came, and a third two rows holding
+    # nothing (which alone the migration would resolve)
+    await _migrate(settings, to="0012_requeue")
+    async with _bound(settings):
+        org = await data.organization("seller-a", "org-1", "Acme")
+        a, b, c = [await data.subscription(org, f"s-{n}", name=n) for n in "abc"]
+        a1, a2 = await _ledger_row(a, 7, licence=601), await _ledger_row(a, 7, licence=602)
+        b1, b2 = await _ledger_row(b, 7, licence=603), await _ledger_row(b, 7, sent=True)
+        c1, c2 = await _ledger_row(c, 7), await _ledger_row(c, 7)
+    # When the operator migrates
+    refused = await run_cli(settings, "migrate")
+    # Then the command refuses in words, naming each pair's rows and what to do, without a
+    # traceback, and changes nothing
+    assert refused.exit_code == 1, refused.output
+    assert "Traceback" not in refused.output
+    said = refused.stderr
+    assert said.startswith("Error: Migration 0013_ledger_unique refused, nothing was changed")
+    assert (
+        f"seller seller-a, subscription s-a (id {a.id}), HaloPSA client 7: "
+        f"ledger row {a1} (WRITTEN, HaloPSA licence 601); "
+        f"ledger row {a2} (WRITTEN, HaloPSA licence 602)"
+    ) in said
+    assert (
+        f"ledger row {b1} (WRITTEN, HaloPSA licence 603); ledger row {b2} (PENDING, a create "
+        "sent whose answer never came: HaloPSA may hold a licence for it)"
+    ) in said
+    assert "subscription s-c" not in said
+    assert "DELETE FROM synced_subscription WHERE id IN" in said
+    assert await _ledger_ids(settings) == {a1, a2, b1, b2, c1, c2}
+    assert await _index_sql(settings, LEDGER_UNIQUE) is None
+    # When the operator ends licence 602 in HaloPSA, finds nothing there for b's create,
+    # deletes those two ledger rows as told, and migrates again
+    async with _bound(settings):
+        await SyncedSubscription.filter(id__in=[a2, b2]).delete()
+    again = await run_cli(settings, "migrate")
+    # Then the migration applies, resolving the rest itself
+    assert again.exit_code == 0, again.output
+    assert again.stdout.strip() == "applied: models.0013_ledger_unique"
+    assert await _ledger_ids(settings) == {a1, b1, c2}
+    assert await _index_sql(settings, LEDGER_UNIQUE) == LEDGER_UNIQUE_SQL["sqlite"]
+
+
+async def test_the_ledger_refuses_a_second_row_for_one_subscription_and_halopsa_client(
+    migrated_db,
+) -> None:
+    org = await data.organization("seller-a", "org-1", "Acme")
+    sub = await data.subscription(org, "s-1")
+    await _ledger_row(sub, 7, licence=501)
+    with pytest.raises(IntegrityError):
+        await _ledger_row(sub, 7)
+    # Another HaloPSA client (after a remap) is another slot
+    await _ledger_row(sub, 8)
+    assert await SyncedSubscription.filter(subscription_id=sub.id).count() == 2
+
+
+@pytest.mark.empty_database
+@pytest.mark.databases("sqlite")
+async def test_after_the_upgrade_a_subscription_whose_ledger_was_duplicated_is_not_sent_twice(
+    settings, halo_sim: Any, gateway_factory: Any
+) -> None:
+    # Given a SQLite database migrated before 0013 where a subscription's licence is in
+    # HaloPSA (its ledger row WRITTEN) and a newer row for it holds nothing — the row the
+    # push would have read, creating a second licence for the same seats
+    sim = halo_sim.instance()
+    await _migrate(settings, to="0012_requeue")
+    async with _bound(settings):
+        await data.simulator_connection(settings, "seller-a", halo_sim)
+        client = sim.add_client("Acme")
+        org = await data.mapped_organization("seller-a", "org-1", "Acme", client)
+        sub = await data.subscription(org, "s-1", name="M365")
+        payload = licence_payload(sub, client["id"], unit_prices=False)
+        licence = sim.next_licence_id
+        sim.licences[licence] = {
+            "id": licence,
+            "is_active": True,
+            **to_licence_write(payload, None).to_json(),
+        }
+        sim.next_licence_id += 1
+        await _ledger_row(sub, client["id"], licence=licence)
+        await _ledger_row(sub, client["id"])
+    # When the gateway is upgraded (it migrates on start) and the subscriptions are synced
+    gateway = gateway_factory(settings)
+    run = await wait_for_run(gateway, (await trigger(gateway, SYNC_SUBS))["id"])
+    # Then HaloPSA still holds the one licence, found unchanged
+    assert (run["state"], run["created"], run["unchanged"]) == ("SUCCEEDED", 0, 1), run
+    assert list(sim.licences) == [licence]

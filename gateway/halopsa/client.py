@@ -22,7 +22,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -111,6 +111,13 @@ class HaloClient:
             rate_limit_patience = float(window) if window else DEFAULT_RATE_LIMIT_PATIENCE_SECONDS
         self.rate_limit_patience = rate_limit_patience
         self.stats = CallStats()
+        # Awaited right before each API POST leaves, after the limiter and the token: the sync's
+        # fence (``Progress.fence``), which raises if another execution took the run over
+        # while this one waited or was frozen — so a worker paused between recording its
+        # intents and sending them never sends beside its successor (which has read back
+        # and written those records itself). Checked at the last moment, the window left is
+        # the few microseconds from here to the socket.
+        self.before_write: Callable[[], Awaitable[None]] | None = None
         self._api = credentials.resource_server.rstrip("/")
         self._token_url = credentials.authorization_server.rstrip("/") + "/token"
         self._limiter_key = urlsplit(self._api).netloc or self._api
@@ -210,6 +217,8 @@ class HaloClient:
             self.stats.calls += 1
             retry_after: float | None = None
             status: int | None = None
+            if method == "POST" and auth and self.before_write is not None:
+                await self.before_write()
             try:
                 response = await self._http.request(method, url, headers=headers, **kwargs)
             except (httpx.TimeoutException, httpx.TransportError) as exc:

@@ -16,9 +16,10 @@ very statement 0010_search_indexes uses (``CREATE INDEX IF NOT EXISTS name ON ta
 operations and one migrated with the first releases end with the same ``sqlite_master``.
 
 Not put back: ``unique_together``. 0002's rebuild dropped ``synced_subscription``'s UNIQUE
-(subscription_id, halo_client_id) on SQLite, and every SQLite database migrated since lacks
-it; creating it here would give new databases a schema the existing ones do not have, so it
-needs a migration of its own (which checks for duplicates first).
+(subscription_id, halo_client_id) on SQLite, and every SQLite database migrated through it
+lacked it; creating it here would give new databases a schema the existing ones do not have,
+so it has a migration of its own, 0013_ledger_unique (which deals with duplicates first). A
+later rebuild of ``synced_subscription`` drops that index too and must create it again.
 
 Migrations already released import this module: change nothing that would make them build
 another schema.

@@ -174,6 +174,37 @@ async def test_licences_are_written_in_batches_and_ids_come_back_in_order() -> N
 
 
 @respx.mock
+async def test_a_write_whose_fence_refuses_never_leaves_and_reads_are_not_fenced() -> None:
+    # Given a client whose sync asks, before each write, whether the run is still its own
+    token_route(respx.mock)
+    route = respx.post(f"{API}/SoftwareLicence").mock(
+        side_effect=lambda r: httpx.Response(200, json={**json.loads(r.content)[0], "id": 7})
+    )
+    respx.get(f"{API}/SoftwareLicence").mock(
+        return_value=httpx.Response(200, json={"licences": [{"id": 3}]})
+    )
+    asked: list[str] = []
+
+    class TakenOver(Exception):
+        pass
+
+    async def fence() -> None:
+        asked.append("write")
+        if len(asked) > 1:
+            raise TakenOver()
+
+    async with client() as c:
+        c.before_write = fence
+        assert await c.post_licences([licence(1)]) == [7]
+        assert await c.highest_licence_id() == 3
+        # When another execution took the run over before the second write
+        with pytest.raises(TakenOver):
+            await c.post_licences([licence(2)])
+    # Then that write never reached HaloPSA; the read asked nothing
+    assert route.call_count == 1 and asked == ["write", "write"]
+
+
+@respx.mock
 async def test_a_rejected_batch_is_bisected_to_isolate_the_bad_record() -> None:
     token_route(respx.mock)
 

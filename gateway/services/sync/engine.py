@@ -161,6 +161,7 @@ async def _execute_run(run: SyncRun, deps: Deps, owner: str, resend: int) -> Non
         )
         client = open_client(deps, credentials_for(deps, connection), leave_for_others=leave)
         progress.client = client
+        client.before_write = progress.fence
         async with client:
             if run.kind is SyncKind.ORGANIZATIONS:
                 await sync_organizations(run, client, progress)

@@ -361,6 +361,16 @@ class Progress:
         self.run.halo_retries = retries + stats.retries
         self.run.halo_wait_seconds = waited + stats.wait_seconds
 
+    async def fence(self) -> None:
+        """Is the run still this execution's? Asked right before each write leaves for
+        HaloPSA (``HaloClient.before_write``); :class:`LostLock` if another execution took
+        it over (this one was frozen past its lease), so the write is never sent: the
+        successor reads back the intents recorded before it and writes what HaloPSA lacks."""
+        if self.owner is None:
+            return
+        if not await renew_lease(self.run.seller_id, self.run.id, self.lease_seconds, self.owner):
+            raise LostLock()
+
     async def step(self, *, force: bool = False) -> None:
         if not force and time.monotonic() - self.last_flush < PROGRESS_INTERVAL_SECONDS:
             return

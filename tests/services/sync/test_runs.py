@@ -5,9 +5,14 @@ real database (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, cast
+
+import pytest
 
 from gateway.models import RunState, SyncKind, SyncRun, SyncTrigger
 from gateway.services.sync.runs import (
+    LostLock,
+    Progress,
     active_run,
     claim_lock,
     lease_held_elsewhere,
@@ -88,3 +93,19 @@ async def test_a_finished_run_is_not_the_active_one_even_while_it_holds_the_lock
     assert await claim_lock("seller-a", run.id, now, LEASE)
     await SyncRun.filter(id=run.id).update(state=RunState.SUCCEEDED, finished_at=now)
     assert await active_run("seller-a", now) is None
+
+
+async def test_the_fence_before_a_write_stops_an_execution_that_was_taken_over(migrated_db) -> None:
+    # Given an execution that holds its run, then freezes past its lease
+    run = await _run()
+    now = now_utc()
+    assert await claim_lock("seller-a", run.id, now, LEASE, owner="first")
+    first = Progress(run, cast(Any, None), LEASE, owner="first")
+    await first.fence()  # still its own: the write may leave (and the lease is renewed)
+    later = now_utc() + timedelta(seconds=LEASE + 1)
+    # When the redelivered message takes the run over
+    assert await claim_lock("seller-a", run.id, later, LEASE, owner="second")
+    # Then the frozen one, waking, is stopped before its write; the successor is not
+    with pytest.raises(LostLock):
+        await first.fence()
+    await Progress(run, cast(Any, None), LEASE, owner="second").fence()
