@@ -315,6 +315,8 @@ class GraphQLView(GraphQL[Context, None]):
         await context.authenticate(token)
         if context._principal is None:
             raise SocketAuthRejected(context._auth_error or Unauthenticated())
+        # Read once: the socket keeps the principal (seller, roles, expiry), not the token.
+        context.connection_params = None
         return UNSET
 
 
