@@ -363,7 +363,7 @@ def import_command(
         )
 
     try:
-        with progress:
+        with progress, bulk.fewer_collections():
             report = asyncio.run(_in_db(settings, work, migrate=settings.migrate_on_start))
     except DomainError as exc:
         raise _FileRefused(exc.message) from exc
