@@ -4,8 +4,9 @@ The grid is one hand-written SQL statement per page: the rows (LEFT JOINs to the
 the PSA organisation), the total and the flags the rows depend on (HaloPSA unreachable, the
 seller's running sync, each organisation's cooldown) as subqueries — one round trip, no ORM
 query building. Rows are plain dataclasses named as the GraphQL type, returned as they are.
-Search reads the pre-lowered ``search_text`` columns of migration 0010 (trigram-indexed on
-PostgreSQL).
+Search reads the pre-lowered ``search_text`` (migration 0010) and ``psa_search_text``
+(0015: the mapped PSA organisation's name, kept on the organisation) from one index beside
+the page's order.
 
 "Response Error" (seed: "If there's an issue retrieving responses from PSA integration"):
 a mapped row whose PSA organisation vanished from HaloPSA, or every mapped row while the
@@ -45,7 +46,13 @@ from gateway.services import logs as product_log
 from gateway.services import mapping_texts
 from gateway.services.connection_state import require_verified_connection
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
-from gateway.services.statements import Statement, statement_for, to_datetime
+from gateway.services.statements import (
+    Statement,
+    as_datetime,
+    probed_total,
+    statement_for,
+    to_datetime,
+)
 from gateway.services.sync import (
     SYNC_IN_PROGRESS,
     ButtonState,
@@ -162,27 +169,26 @@ def _unreachable(s: Statement, seller_id: str) -> str:
     )
 
 
-def _search_hits(s: Statement, seller_id: str, term: str) -> str:
-    """The organisations whose name or reference, or whose PSA organisation's name or ID,
-    match: the statement's ``hit(id)``, computed once for the count and the page.
+def _search_match(s: Statement, seller_id: str, term: str) -> str:
+    """The organisation matches ``term``: its name or reference, or its PSA organisation's
+    name (``psa_search_text``, kept on the organisation by migration 0015's triggers), or —
+    a number — its PSA organisation's ID.
 
-    Two lookups on the search columns (a trigram GIN on PostgreSQL; on SQLite the seller's
-    entries of (seller_id, search_text), read from the index alone) instead of a test per
-    joined row; a PSA hit reaches its mapping by key. Materialised once (a WITH): inline,
-    a PostgreSQL without statistics yet (a seller imported a minute ago, before autovacuum
-    analysed the tables) re-ran the lookups for every organisation, seconds at 10,000.
+    A test on the organisation's own columns, which the grid's index holds beside the
+    page's order: the page walks that index and stops when it is full, the total reads it
+    alone. The PSA ID is one lookup by key, made once for the statement.
     """
-    psa_match = s.contains("sp.search_text", term)
+    match = s.contains_any(("o.search_text", "o.psa_search_text"), term)
     if term.isdigit() and len(term) < 10:
-        psa_match = f"({psa_match} OR sp.halo_id = {s.param(int(term))})"
-    hits = (
-        "SELECT so.id FROM organization so"
-        f" WHERE so.seller_id = {s.param(seller_id)} AND {s.contains('so.search_text', term)}"
-        " UNION SELECT (SELECT sm.organization_id FROM organization_mapping sm"
-        " WHERE sm.seller_id = sp.seller_id AND sm.psa_organization_id = sp.id)"
-        f" FROM psa_organization sp WHERE sp.seller_id = {s.param(seller_id)} AND {psa_match}"
-    )
-    return hits
+        by_id = (
+            "(SELECT sm.organization_id FROM psa_organization sp"
+            # The mapping by its unique (seller_id, psa_organization_id): one index lookup.
+            " JOIN organization_mapping sm ON sm.seller_id = sp.seller_id"
+            " AND sm.psa_organization_id = sp.id"
+            f" WHERE sp.seller_id = {s.param(seller_id)} AND sp.halo_id = {s.param(int(term))})"
+        )
+        match = f"({match} OR o.id = {by_id})"
+    return match
 
 
 def _mapping_clause(s: Statement, statuses: tuple[MappingStatus, ...], seller_id: str) -> str:
@@ -210,23 +216,14 @@ def _psa_clause(s: Statement, wanted: set[PsaStatus], seller_id: str) -> str:
     return f"({shown} AND p.present AND NOT {_unreachable(s, seller_id)})"
 
 
-def _grid_where(s: Statement, seller_id: str, filters: Filters) -> tuple[str, str, str, bool]:
-    """The WITH clause the search's hits need, the FROM (the organisations, or the hits
-    joined to them by key), the WHERE clause, and whether it reads the mapping and PSA
-    columns (else the count needs no join: a mapping is 1:1, so the LEFT JOINs never change
-    how many rows match).
-
-    Starting from the hits, a search costs per match: a name searched for answers in
-    ~1.5 ms on SQLite at 10,000 organisations; a term most organisations match ("Ltd")
-    sorts all its hits (~15–30 ms). As a membership test instead, the page walked the
-    name index with a lookup per organisation: better for "Ltd", ~9 ms for one name.
-    """
+def _grid_where(s: Statement, seller_id: str, filters: Filters) -> tuple[str, bool, bool]:
+    """The WHERE clause, whether it reads the mapping and PSA columns (else the count needs
+    no join: a mapping is 1:1, so the LEFT JOINs never change how many rows match), and
+    whether it searches."""
     term = (filters.search or "").strip()[:MAX_SEARCH_LENGTH]
-    with_hits, source = "", "organization o"
-    if term:
-        with_hits = f"WITH hit(id) AS MATERIALIZED ({_search_hits(s, seller_id, term)}) "
-        source = "hit JOIN organization o ON o.id = hit.id"
     where = [f"o.seller_id = {s.param(seller_id)}", "o.deleted_at IS NULL"]
+    if term:
+        where.append(_search_match(s, seller_id, term))
     if filters.statuses:
         where.append(f"o.status IN ({', '.join(s.param(v) for v in filters.statuses)})")
     if filters.psa_statuses:
@@ -234,7 +231,7 @@ def _grid_where(s: Statement, seller_id: str, filters: Filters) -> tuple[str, st
     if filters.mapping_statuses:
         where.append(_mapping_clause(s, filters.mapping_statuses, seller_id))
     joined = bool(filters.psa_statuses or filters.mapping_statuses)
-    return with_hits, source, " AND ".join(where), joined
+    return " AND ".join(where), joined, bool(term)
 
 
 @dataclass(frozen=True)
@@ -270,12 +267,37 @@ def _grid_statement(
     the totals. Each row's cooldown is a correlated subquery on (organization_id,
     finished_at): the newest successful manual sync of that organisation still inside the
     cooldown window.
+
+    A search's page walks the grid's index in the page's order and keeps its matches up to
+    the end of the page (:func:`statements.probed_total`): "Ltd", which half the
+    organisations match, fills its first page after ~40 entries and counts the rest from
+    the index; one organisation's name is one pass, its total what the walk found.
     """
     direction = "DESC" if part.descending else "ASC"
     column = _SORT_COLUMNS[part.sort]
-    with_hits, source, where, joined = _grid_where(s, seller_id, filters)
-    count_from = source + (_GRID_JOINS if joined else "")
-    head_count = f"(SELECT COUNT(*) FROM {count_from} WHERE {where})"
+    where, joined, searching = _grid_where(s, seller_id, filters)
+    if part.organization_id is not None:
+        where += f" AND o.id = {s.param(part.organization_id)}"
+    source = "organization o" + (_GRID_JOINS if joined else "")
+    order = f"ORDER BY o.{column} {direction}, o.id {direction}"
+    count = f"SELECT COUNT(*) FROM {source} WHERE {where}"
+    limit, offset = s.param(part.limit), s.param(part.offset)
+    if searching:
+        size = s.param(part.offset + part.limit)
+        with_probe = (
+            f"WITH probe AS MATERIALIZED (SELECT o.id, o.{column} AS sort_key FROM {source}"
+            f" WHERE {where} {order} LIMIT {size}) "
+        )
+        head_count = probed_total("probe", size, count)
+        rows = (
+            f"(SELECT id FROM probe ORDER BY sort_key {direction}, id {direction}"
+            f" LIMIT {limit} OFFSET {offset}) pg JOIN organization o ON o.id = pg.id{_GRID_JOINS}"
+        )
+        page_where, page_order = "", ""
+    else:
+        with_probe, head_count = "", f"({count})"
+        rows = f"organization o{_GRID_JOINS}"
+        page_where, page_order = f" WHERE {where}", f" {order} LIMIT {limit} OFFSET {offset}"
     head = (
         f"SELECT {head_count} AS total, {_unreachable(s, seller_id)} AS unreachable,"
         " r.kind AS active_kind, r.scope AS active_scope, r.organization_id AS active_org"
@@ -294,17 +316,12 @@ def _grid_statement(
         " WHERE cr.seller_id = o.seller_id AND cr.halo_client_id = p.halo_id"
         " AND cr.state = 'PENDING' AND el.decision = 'UNDECIDED')"
     )
-    # Numbered placeholders: the count's values serve the page too.
-    if part.organization_id is not None:
-        where += f" AND o.id = {s.param(part.organization_id)}"
     page = (
         f"SELECT {_ROW_COLUMNS}, {cooled} AS cooled_at, {to_review} AS to_review"
-        f" FROM {source}{_GRID_JOINS} WHERE {where}"
-        f" ORDER BY o.{column} {direction}, o.id {direction}"
-        f" LIMIT {s.param(part.limit)} OFFSET {s.param(part.offset)}"
+        f" FROM {rows}{page_where}{page_order}"
     )
     return (
-        f"{with_hits}SELECT h.total, h.unreachable, h.active_kind, h.active_scope, h.active_org,"
+        f"{with_probe}SELECT h.total, h.unreachable, h.active_kind, h.active_scope, h.active_org,"
         " g.*"
         f" FROM ({head}) h LEFT JOIN ({page}) g ON 1 = 1"
         f" ORDER BY g.{column} {direction}, g.row_id {direction}"
