@@ -48,7 +48,6 @@ from gateway.services.connection_state import require_verified_connection
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 from gateway.services.statements import (
     Statement,
-    as_datetime,
     probed_total,
     statement_for,
     to_datetime,
