@@ -397,6 +397,8 @@ def make_settings(url: str, data_dir: Path) -> Settings:
         secrets_key=Fernet.generate_key().decode(),
         in_process_scheduler=False,
         log_level="WARNING",
+        # --http-samples: the pages are priced, not refused (bench/seeding.py).
+        query_cost_budget_per_minute=seeding.UNMETERED_QUERY_COST_BUDGET,
     )
 
 

@@ -29,13 +29,16 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gc
 import io
 import json
 import re
 import time
 from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,14 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 MAX_JSON_LINE_CHARS = 1024 * 1024
 # What the surrogateescape decoder makes of bytes that are not UTF-8.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
+_WHOLE_NUMBER = re.compile(r"\s*[+-]?\d+\s*")
+# Rows read between two turns of the event loop: the previous chunk's write (COPY, the
+# statement, the commit: a few round trips) moves on while this chunk is read and checked,
+# instead of waiting for the next chunk's first query. ~10 turns per chunk cost nothing.
+ROWS_PER_TURN = 100
+# The cyclic garbage collector's youngest generation, while importing (see
+# ``fewer_collections``): the default 700 new objects means a collection every ~100 rows.
+GC_YOUNG_THRESHOLD = 10_000
 
 
 class Kind(StrEnum):
@@ -134,7 +145,7 @@ class Progress:
     total_bytes: int
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     line: int
     values: dict[str, Any]  # canonical field name -> raw value (str, or JSON scalars)
@@ -143,6 +154,11 @@ class _Row:
     # Not a record at all (bad JSON, misaligned CSV): its own problem says it all, the
     # field checks would only add noise.
     broken: bool = False
+    # A CSV row of plain text (no NUL character, no undecodable byte: checked once for the
+    # whole line): its cells in the order of FIELDS[kind], "" for a column the file does
+    # not have (the optional ones: the same as an empty cell), and ``values`` left empty.
+    # Its item is built from them without checking each cell again, and without the dict.
+    plain: tuple[str, ...] | None = None
 
 
 def normalise_column(name: str) -> str:
@@ -258,9 +274,15 @@ class ImportFile:
                 f"Missing column(s) for {kind}: {', '.join(missing)}.", field=missing[0]
             )
         order = [_CANONICAL[normalise_column(name)] for name in header]
-        return kind, self._csv_rows(reader, order, columns)
+        return kind, self._csv_rows(reader, order, columns, FIELDS[kind])
 
-    def _csv_rows(self, reader: Any, order: list[str], columns: dict[str, str]) -> Iterator[_Row]:
+    def _csv_rows(
+        self, reader: Any, order: list[str], columns: dict[str, str], fields: tuple[str, ...]
+    ) -> Iterator[_Row]:
+        width = len(order)
+        # A plain row's cells in FIELDS order; a missing column reads the "" appended at
+        # index ``width``.
+        in_field_order = itemgetter(*(order.index(f) if f in order else width for f in fields))
         last_line = reader.line_num
         while True:
             try:
@@ -272,14 +294,20 @@ class ImportFile:
                     f"{self.path.name}, line {last_line + 1}: {exc}", field="file"
                 ) from exc
             line, last_line = last_line + 1, reader.line_num  # a quoted cell may span lines
-            if not "".join(cells).strip():
+            text = "".join(cells)
+            if not text.strip():
                 continue  # a blank line, or a spreadsheet's empty row (",,,")
-            row = _Row(line, dict(zip(order, cells, strict=False)), columns)
-            if len(cells) != len(order):
+            if len(cells) != width:
+                row = _Row(line, dict(zip(order, cells, strict=False)), columns)
                 row.problems.append(
-                    ("line", f"has {len(cells)} values, the header {len(order)} columns")
+                    ("line", f"has {len(cells)} values, the header {width} columns")
                 )
                 row.broken = True
+            elif "\x00" not in text and (text.isascii() or not _UNDECODABLE.search(text)):
+                cells.append("")
+                row = _Row(line, {}, columns, plain=in_field_order(cells))
+            else:
+                row = _Row(line, dict(zip(order, cells, strict=True)), columns)
             yield row
 
     # --- JSON lines ---------------------------------------------------------------------------
@@ -407,9 +435,8 @@ def _string(row: _Row, name: str, *, default: str | None = "") -> str | None:
     return value
 
 
-def _quantity(row: _Row) -> int:
-    value = row.values.get("quantity")
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+def _quantity(row: _Row, value: Any) -> int:
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
         value = int(value)
     if value is None or value == "":
         _complain(row, "quantity", "is required")
@@ -423,6 +450,9 @@ def _quantity(row: _Row) -> int:
 
 
 def _organization_item(row: _Row) -> upserts.OrganizationItem:
+    if row.plain is not None:  # what _string() returns for text that needs no check
+        id_, name, reference, status = row.plain  # FIELDS order
+        return upserts.OrganizationItem(id=id_, name=name, reference=reference, status=status)
     return upserts.OrganizationItem(
         id=_string(row, "id") or "",
         name=_string(row, "name") or "",
@@ -432,13 +462,46 @@ def _organization_item(row: _Row) -> upserts.OrganizationItem:
 
 
 def _subscription_item(row: _Row) -> upserts.SubscriptionItem:
+    if row.plain is not None:  # what _string() returns for text that needs no check
+        (
+            id_,
+            organization_id,
+            name,
+            quantity,
+            billing_cycle,
+            term_duration,
+            status,
+            cost_price,
+            customer_price,
+            currency,
+            start_date,
+            end_date,
+        ) = row.plain  # FIELDS order
+        return upserts.SubscriptionItem(
+            id=id_,
+            organization_id=organization_id,
+            name=name,
+            start_date=start_date or None,
+            end_date=end_date or None,
+            # Up to 9 decimal digits (what _quantity's \d matches) is a whole number within
+            # 32 bits; anything else goes through its checks.
+            quantity=int(quantity)
+            if quantity.isdecimal() and len(quantity) < 10
+            else _quantity(row, quantity),
+            billing_cycle=billing_cycle,
+            term_duration=term_duration,
+            status=status,
+            cost_price=cost_price,
+            customer_price=customer_price,
+            currency=currency or DEFAULT_CURRENCY,
+        )
     return upserts.SubscriptionItem(
         id=_string(row, "id") or "",
         organization_id=_string(row, "organizationId") or "",
         name=_string(row, "name") or "",
         start_date=_string(row, "startDate", default=None),
         end_date=_string(row, "endDate", default=None),
-        quantity=_quantity(row),
+        quantity=_quantity(row, row.values.get("quantity")),
         billing_cycle=_string(row, "billingCycle") or "",
         term_duration=_string(row, "termDuration") or "",
         status=_string(row, "status") or "",
@@ -503,6 +566,8 @@ async def _pass(
 ) -> ImportReport:
     with ImportFile(path, fmt=fmt, kind=kind) as source:
         report = ImportReport(kind=source.kind, mode=ImportMode.VALID_ROWS)
+        if source.kind is Kind.SUBSCRIPTIONS:
+            await upserts.prepare_subscription_checks()
         chunk: list[_Row] = []
         writes = _Writes()
 
@@ -519,6 +584,8 @@ async def _pass(
                 chunk.append(row)
                 if len(chunk) >= chunk_size:
                     await flush()
+                elif len(chunk) % ROWS_PER_TURN == 0:
+                    await asyncio.sleep(0)
             if chunk:
                 await flush()
             await writes.finish()
@@ -538,6 +605,29 @@ async def _pass(
             on_progress(Progress(phase, report.rows, source.total_bytes, source.total_bytes))
     report.written = phase is Phase.IMPORTING
     return report
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Keep the garbage collector's work per row small while a big file streams through.
+
+    For the import command to wrap itself in (an entry point's choice: it is process-wide,
+    like logging). Each row makes a few container objects, and the rows of the chunks in
+    flight live long enough to reach the oldest generation, so by default the collector
+    traverses the whole heap (modules, models, the driver: ~110,000 objects) every few
+    chunks and the young ones every ~100 rows: measured at 15-25 % of the import's Python
+    time. Freezing what exists before the import takes the heap out of those traversals,
+    and a larger young generation lets most rows die before they are ever traversed.
+    Reference cycles are still collected, so memory stays flat. Both are undone on exit.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 class _Writes:

@@ -20,6 +20,7 @@ decided by the database (an IntegrityError becomes PSA_ORGANIZATION_TAKEN).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -47,9 +48,9 @@ from gateway.services.connection_state import require_verified_connection
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
 from gateway.services.statements import (
     Statement,
-    as_datetime,
     probed_total,
     statement_for,
+    to_datetime,
 )
 from gateway.services.sync import (
     SYNC_IN_PROGRESS,
@@ -88,10 +89,12 @@ class SortField(StrEnum):
     STATUS = "status"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrganizationRow:
     """A grid row, named as the GraphQL type names its fields: the schema returns these as
-    they are (no per-field resolvers, see ``schema/flat_lists.py``).
+    they are (no per-field resolvers, see ``schema/flat_lists.py``). Not frozen: a frozen
+    dataclass sets each field through ``object.__setattr__``, 1.4× the cost of building
+    100 rows per page; nothing changes a row once built.
 
     Its sync state is the row's own: ``sync_state`` is what its "Sync subscriptions" button
     shows (IN_PROGRESS while any sync of the seller runs: one at a time per seller; COOLDOWN
@@ -324,53 +327,64 @@ def _grid_statement(
     )
 
 
-def _row(v: Any, head: _Head) -> OrganizationRow:
-    mapped = v[10] is not None
-    error = mapped and (head.unreachable or not v[14])
-    if not mapped:
-        status = MappingStatus.UNMAPPED
-    elif error:
-        status = MappingStatus.RESPONSE_ERROR
-    else:
-        status = MappingStatus.MAPPED
-    show_psa = mapped and not error
-    cooled_at = as_datetime(v[15])
-    remaining = (
-        max(0, math.ceil((cooled_at + head.cooldown - head.now).total_seconds()))
-        if cooled_at is not None
-        else 0
-    )
+_MAPPED, _UNMAPPED = MappingStatus.MAPPED, MappingStatus.UNMAPPED
+_ERROR = MappingStatus.RESPONSE_ERROR
+_PSA_STATUS = {False: PsaStatus.ACTIVE, True: PsaStatus.INACTIVE}
+
+
+def _rows(result: Sequence[Any], head: _Head) -> list[OrganizationRow]:
+    """The page's rows from the statement's (positions as ``_ROW_COLUMNS``, after the five
+    of the head). One loop with what the rows share worked out once: a page of 100 rows
+    is built for each grid request, and building it was a tenth of the gateway's own work.
+    """
+    unreachable = head.unreachable
     active = head.active_kind is not None
-    message: Message | None
-    if active:
-        state, message = ButtonState.IN_PROGRESS, SYNC_IN_PROGRESS
-    elif remaining:
-        state, message = ButtonState.COOLDOWN, cooldown_message(remaining)
-    else:
-        state, message = ButtonState.IDLE, None
-    return OrganizationRow(
-        id=v[6],
-        name=v[7],
-        reference=v[8],
-        status=v[9],
-        psa_organization_id=v[11] if show_psa else None,
-        psa_organization_name=v[12] if show_psa else None,
-        psa_organization_status=PsaStatus.of(bool(v[13])) if show_psa else None,
-        mapping_status=status,
-        mapping_status_tooltip=RESPONSE_ERROR_TOOLTIP if error else None,
-        can_sync_subscriptions=status is MappingStatus.MAPPED and state is ButtonState.IDLE,
-        sync_state=state,
-        sync_in_progress=head.active_kind == SyncKind.SUBSCRIPTIONS
-        and (
-            v[5] == head.active_organization
-            or (head.active_scope == SyncScope.ALL and status is MappingStatus.MAPPED)
-        ),
-        cooldown_minutes=max(1, -(-remaining // 60)) if remaining else None,
-        sync_message=message.text if message else None,
-        sync_message_code=message.code if message else None,
-        sync_message_params=message.params if message else _NO_PARAMS,
-        existing_licences_to_review=v[16] if show_psa else 0,
-    )
+    subscriptions_run = head.active_kind == SyncKind.SUBSCRIPTIONS
+    run_covers_mapped = subscriptions_run and head.active_scope == SyncScope.ALL
+    run_organization = head.active_organization if subscriptions_run else None
+    cooldown, now = head.cooldown, head.now
+    rows = []
+    for v in result:
+        if v[5] is None:  # the head alone: an empty page
+            continue
+        mapped = v[10] is not None
+        error = mapped and (unreachable or not v[14])
+        show_psa = mapped and not error
+        status = _ERROR if error else _MAPPED if mapped else _UNMAPPED
+        remaining = 0
+        if v[15] is not None:
+            left = (to_datetime(v[15]) + cooldown - now).total_seconds()
+            remaining = max(0, math.ceil(left))
+        message: Message | None
+        if active:
+            state, message = ButtonState.IN_PROGRESS, SYNC_IN_PROGRESS
+        elif remaining:
+            state, message = ButtonState.COOLDOWN, cooldown_message(remaining)
+        else:
+            state, message = ButtonState.IDLE, None
+        rows.append(
+            OrganizationRow(
+                id=v[6],
+                name=v[7],
+                reference=v[8],
+                status=v[9],
+                psa_organization_id=v[11] if show_psa else None,
+                psa_organization_name=v[12] if show_psa else None,
+                psa_organization_status=_PSA_STATUS[bool(v[13])] if show_psa else None,
+                mapping_status=status,
+                mapping_status_tooltip=RESPONSE_ERROR_TOOLTIP if error else None,
+                can_sync_subscriptions=show_psa and not active and not remaining,
+                sync_state=state,
+                sync_in_progress=subscriptions_run
+                and (v[5] == run_organization or (run_covers_mapped and show_psa)),
+                cooldown_minutes=max(1, -(-remaining // 60)) if remaining else None,
+                sync_message=message.text if message else None,
+                sync_message_code=message.code if message else None,
+                sync_message_params=message.params if message else _NO_PARAMS,
+                existing_licences_to_review=v[16] if show_psa else 0,
+            )
+        )
+    return rows
 
 
 async def _grid(
@@ -385,7 +399,7 @@ async def _grid(
         return 0, []
     first = result[0]
     head = _Head(bool(first[1]), first[2], first[3], first[4], now, cooldown)
-    return first[0], [_row(v, head) for v in result if v[5] is not None]
+    return first[0], _rows(result, head)
 
 
 async def list_organizations(

@@ -135,6 +135,60 @@ async def test_json_lines_of_subscriptions_round_trip_with_exact_prices(
     assert summary(again.stdout)["unchanged"] == 3
 
 
+async def test_a_csv_of_subscriptions_is_stored_exactly_whatever_its_column_order(
+    migrated_db, tmp_path
+) -> None:
+    # Given a spreadsheet's export: its own column order and spelling, no currency and no
+    # start date column, names beyond ASCII, quantities written in several ways.
+    org = await data.organization("seller-a", "org-1", "Acme Ltd")
+    header = (
+        "status,customer_price,Quantity,name,end_date,organisation_id,term_duration,id,"
+        "billing_cycle,cost_price\n"
+    )
+    lines = [
+        "ACTIVE,36.50,0007,Licence für Müller,2026-12-31,org-1,1 Year,sub-1,Monthly,30.10",
+        'suspended,100," 8 ",Seats,,org-1,None,sub-2,annual,0.1235',
+        "ACTIVE,1,1000000000,Max seats,,org-1,1 Month,sub-3,Monthly,1",
+        "ACTIVE,1,2147483648,Too many,,org-1,1 Month,sub-4,Monthly,1",
+        "ACTIVE,1,٣,Arabic-Indic three,,org-1,1 Month,sub-5,Monthly,1",
+    ]
+    path = write(tmp_path, "subs.csv", header + "\n".join(lines) + "\n")
+
+    result = await run_cli(migrated_db, "import", str(path), "--seller", "seller-a")
+
+    assert result.exit_code == 1
+    assert problems(result.stdout) == ["line 5: Quantity: must be at most 2,147,483,647"]
+    assert summary(result.stdout) == {"created": 4, "updated": 0, "unchanged": 0, "invalid": 1}
+    stored = {s.external_id: s for s in await Subscription.filter(organization_id=org.id)}
+    assert sorted(stored) == ["sub-1", "sub-2", "sub-3", "sub-5"]
+    one, two = stored["sub-1"], stored["sub-2"]
+    assert (one.name, one.quantity, one.status, one.billing_cycle, one.term_duration) == (
+        "Licence für Müller",
+        7,
+        "ACTIVE",
+        "Monthly",
+        "1 Year",
+    )
+    assert (one.cost_price, one.customer_price, one.currency) == (
+        Decimal("30.10"),
+        Decimal("36.50"),
+        "USD",
+    )
+    assert (one.start_date, str(one.end_date)) == (None, "2026-12-31")
+    assert (two.quantity, two.status, two.billing_cycle, two.term_duration, two.end_date) == (
+        8,
+        "SUSPENDED",
+        "Annual",
+        "None",
+        None,
+    )
+    assert (two.cost_price, two.customer_price) == (Decimal("0.1235"), Decimal("100"))
+    assert stored["sub-3"].quantity == 1_000_000_000
+    assert stored["sub-5"].quantity == 3
+    again = await run_cli(migrated_db, "import", str(path), "--seller", "seller-a")
+    assert summary(again.stdout) == {"created": 0, "updated": 0, "unchanged": 4, "invalid": 1}
+
+
 async def test_bad_rows_are_reported_by_line_and_field_and_only_valid_rows_are_written(
     migrated_db, tmp_path
 ) -> None:

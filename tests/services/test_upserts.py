@@ -58,6 +58,50 @@ def test_choices_are_stored_in_their_canonical_spelling() -> None:
     assert checked.problems == [] and checked.rows[0]["status"] == "SUSPENDED"
 
 
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("12.5", Decimal("12.5")),
+        (" 12.50 ", Decimal("12.50")),
+        ("0", Decimal("0")),
+        ("999999999.9999", Decimal("999999999.9999")),
+        ("1000000000", Decimal("1000000000")),
+        ("1e3", Decimal("1E+3")),
+        ("٣", Decimal("3")),  # Arabic-Indic three: a digit to Decimal, as before
+        ("1000000000.0001", "must be between 0 and 1,000,000,000"),
+        ("-1", "must be between 0 and 1,000,000,000"),
+        ("NaN", "must be between 0 and 1,000,000,000"),
+        ("0.12345", "has more than 4 decimal places"),
+        ("12,50", "must be a decimal amount like 12.50"),
+        ("", "must be a decimal amount like 12.50"),
+    ],
+)
+def test_an_amount_is_read_the_same_however_it_is_written(written: str, read: object) -> None:
+    # No database: the checks once the organisations are known
+    checked = upserts.check_subscriptions([sub(1, cost_price=written)], {"org-1": 1})
+
+    if isinstance(read, Decimal):
+        assert checked.problems == []
+        value = checked.rows[0]["cost_price"]
+        assert (value, str(value)) == (read, str(read))  # the same digits, not only equal
+    else:
+        assert [(p.field, p.message) for p in checked.problems] == [("costPrice", read)]
+
+
+def test_an_option_is_accepted_in_any_case_with_blanks_around() -> None:
+    spellings = ["Monthly", "monthly", "MONTHLY", " Monthly ", "\tmONTHLY"]
+    items = [sub(i, billing_cycle=b) for i, b in enumerate(spellings)] + [
+        sub(9, billing_cycle="Weekly")
+    ]
+
+    checked = upserts.check_subscriptions(items, {"org-1": 1})
+
+    assert [r["billing_cycle"] for r in checked.rows[:5]] == ["Monthly"] * 5
+    assert [(p.index, p.message) for p in checked.problems] == [
+        (5, "must be one of Monthly, Annual, Quarterly, One-time")
+    ]
+
+
 async def test_money_keeps_four_decimal_places_and_refuses_a_fifth(migrated_db) -> None:
     await upserts.upsert_organizations("seller-a", [org(1)])
 
