@@ -75,6 +75,7 @@ import psutil
 from cryptography.fernet import Fernet
 from tortoise.transactions import in_transaction
 
+from bench.seeding import UNMETERED_QUERY_COST_BUDGET
 from gateway import db
 from gateway.auth import mint_token
 from gateway.db import current_connection_name
@@ -158,6 +159,9 @@ async def fresh_database(tmp: Path, postgres: bool) -> AsyncIterator[Settings]:
         secrets_key=Fernet.generate_key().decode(),
         in_process_scheduler=False,
         log_level="WARNING",
+        # The GraphQL baseline sends 100 upserts of 1,000 items (~1,011 each) within a minute
+        # or so: priced, not refused (bench/seeding.py).
+        query_cost_budget_per_minute=UNMETERED_QUERY_COST_BUDGET,
     )
     await db.migrate(settings)
     try:

@@ -258,6 +258,8 @@ async def main(args: argparse.Namespace) -> int:
             "IN_PROCESS_SCHEDULER": "false",
             # The sync should write for the whole phase: no client-side rate limit.
             "HALO_RATE_LIMIT_REQUESTS": "1000000",
+            # 200 clients ask far more than one seller's budget a minute (seeding.py).
+            "QUERY_COST_BUDGET_PER_MINUTE": str(seeding.UNMETERED_QUERY_COST_BUDGET),
         }
         if args.worker == "process":
             env["REDIS_URL"] = REDIS

@@ -16,7 +16,9 @@ baseline's (the issue's target: ≥ 0.8).
 The page: pages of 20 and 100, mapped organisations only, sorted by name descending (a
 filtered, sorted page, as in the issue). ``--profile FILE`` runs py-spy on the gateway for
 one extra 100-row, 20-connection block and writes its flame graph (SVG; collapsed stacks
-if FILE ends in .txt).
+if FILE ends in .txt). ``--before-python PYTHON`` adds a third side, interleaved with the
+others: ``PYTHON -m gateway serve``, a python whose ``gateway`` is an earlier checkout (the
+before of a change, in the same run).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 from cryptography.fernet import Fernet
 
-from bench.seeding import mapped_organizations, migrated
+from bench.seeding import UNMETERED_QUERY_COST_BUDGET, mapped_organizations, migrated
 from gateway.auth import mint_token
 from gateway.settings import Settings
 from tests.support.servers import free_port
@@ -151,7 +153,7 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 def start_servers(
-    database_url: str, data_dir: str
+    database_url: str, data_dir: str, before_python: str = ""
 ) -> dict[str, tuple[int, subprocess.Popen[bytes]]]:
     root = Path(__file__).resolve().parent.parent
     gateway_port, raw_port = free_port(), free_port()
@@ -165,11 +167,8 @@ def start_servers(
         "IN_PROCESS_SCHEDULER": "false",
         "LOG_LEVEL": "WARNING",
         "WEB_APP": "false",
-        # The per-seller query-cost budget (100,000 a minute) is an operator's guard against
-        # one seller's scripts, and this load asks ~15 seller-minutes of pages a minute: with
-        # it, most answers were QUERY_TOO_COMPLEX errors, cheap to make. The check itself
-        # still runs on every request; only its limit is out of the way.
-        "QUERY_COST_BUDGET_PER_MINUTE": str(10**12),
+        # This load asks ~15 seller-minutes of pages a minute (see seeding.py).
+        "QUERY_COST_BUDGET_PER_MINUTE": str(UNMETERED_QUERY_COST_BUDGET),
     }
     gateway = subprocess.Popen(
         [str(Path(sys.executable).parent / "halo-gateway"), "serve", "--port", str(gateway_port)],
@@ -181,9 +180,18 @@ def start_servers(
         env=env,
         cwd=root,
     )
-    wait_ready(gateway_port, gateway)
-    wait_ready(raw_port, raw)
-    return {"gateway": (gateway_port, gateway), "raw": (raw_port, raw)}
+    servers = {"gateway": (gateway_port, gateway), "raw": (raw_port, raw)}
+    if before_python:  # an earlier version of the gateway, from another checkout's python
+        before_port = free_port()
+        before = subprocess.Popen(
+            [before_python, "-m", "gateway", "serve", "--port", str(before_port)],
+            env=env,
+            cwd=data_dir,  # not this checkout: ``-m`` puts the working directory first
+        )
+        servers["before"] = (before_port, before)
+    for port, proc in servers.values():
+        wait_ready(port, proc)
+    return servers
 
 
 # --- the run ---------------------------------------------------------------------------
@@ -200,13 +208,15 @@ async def seed(settings: Settings, count: int) -> None:
 
 def requests_for(page_size: int, token: str) -> dict[str, bytes]:
     body = json.dumps({"query": QUERY, "variables": {"pageSize": page_size}}).encode()
+    graphql = request_bytes(
+        "POST",
+        "/graphql",
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        body,
+    )
     return {
-        "gateway": request_bytes(
-            "POST",
-            "/graphql",
-            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            body,
-        ),
+        "gateway": graphql,
+        "before": graphql,
         "raw": request_bytes("GET", f"/grid?page_size={page_size}&mapped=1&desc=1", {}),
     }
 
@@ -220,8 +230,8 @@ async def same_answer(
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         body = json.loads(await exchange(reader, writer, raws[side]))
         writer.close()
-        answers[side] = body["data"]["organizations"] if side == "gateway" else body
-    assert answers["gateway"] == answers["raw"], (
+        answers[side] = body if side == "raw" else body["data"]["organizations"]
+    assert answers["gateway"] == answers["raw"] == answers.get("before", answers["raw"]), (
         answers["gateway"]["rows"][:1],
         answers["raw"]["rows"][:1],
     )
@@ -238,12 +248,20 @@ async def run(args: argparse.Namespace, database_url: str, data_dir: str) -> Non
     )
     started = time.perf_counter()
     await seed(settings, args.organizations)
+    if database_url.startswith("postgres"):
+        # Statistics, as a database in use has them (autovacuum analyses new tables soon):
+        # without them both statements were planned as nested loops over every organisation
+        # (~100 ms a page instead of ~25), and autovacuum could analyse in the middle of the
+        # run, changing both sides' plans between cells.
+        conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+        await conn.execute("ANALYZE")
+        await conn.close()
     print(
         f"[{args.backend}] seeded {args.organizations:,} organisations "
         f"in {time.perf_counter() - started:.1f} s"
     )
     token = mint_token(settings, seller_id="bench", roles=["SELLER_ADMIN"])
-    servers = start_servers(database_url, data_dir)
+    servers = start_servers(database_url, data_dir, args.before_python)
     try:
         cells: dict[tuple[int, int, str], Cell] = {}
         for page_size in (20, 100):
@@ -252,8 +270,9 @@ async def run(args: argparse.Namespace, database_url: str, data_dir: str) -> Non
             for page_size in (20, 100):
                 raws = requests_for(page_size, token)
                 for connections in (1, 20):
-                    order = ("gateway", "raw") if round_ % 2 == 0 else ("raw", "gateway")
-                    for side in order:
+                    sides = list(servers)
+                    shift = round_ % len(sides)  # each side first in turn
+                    for side in sides[shift:] + sides[:shift]:
                         port, proc = servers[side]
                         cell = cells.setdefault((page_size, connections, side), Cell())
                         await load(port, proc.pid, raws[side], connections, args.seconds, cell)
@@ -277,6 +296,22 @@ async def run(args: argparse.Namespace, database_url: str, data_dir: str) -> Non
                     f"{r.pct(50):5.1f}ms {r.pct(99):5.1f}ms | {g.throughput / r.throughput:9.2f}× "
                     f"{r.cpu_ms / g.cpu_ms:4.2f}×"
                 )
+        if "before" in servers:
+            print(
+                f"\n{'page':>4} {'conns':>5} | {'before req/s':>12} {'cpu/req':>8} | "
+                f"{'before/raw':>10} {'cpu':>5} | {'gateway/before':>14} {'cpu':>5}"
+            )
+            for page_size in (20, 100):
+                for connections in (1, 20):
+                    g = cells[(page_size, connections, "gateway")]
+                    r = cells[(page_size, connections, "raw")]
+                    b = cells[(page_size, connections, "before")]
+                    print(
+                        f"{page_size:>4} {connections:>5} | {b.throughput:12.1f} "
+                        f"{b.cpu_ms:6.2f}ms | {b.throughput / r.throughput:9.2f}× "
+                        f"{r.cpu_ms / b.cpu_ms:4.2f}× | {g.throughput / b.throughput:13.2f}× "
+                        f"{b.cpu_ms / g.cpu_ms:4.2f}×"
+                    )
         if args.profile:
             port, proc = servers["gateway"]
             spy = subprocess.Popen(  # noqa: ASYNC220 - one process, waited for below
@@ -324,4 +359,9 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--profile", default="")
+    parser.add_argument(
+        "--before-python",
+        default="",
+        help="a python that imports an earlier checkout's gateway: served as a third side",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -3,13 +3,13 @@ written to every socket, and nothing else.
 
     python bench/ceiling_server.py <port> <redis url> <namespace> <jwt secret>
 
-Same stack as the gateway (uvicorn with websockets-sansio, no permessage-deflate, Starlette's
-WebSocket) and the same Redis channel (one PSUBSCRIBE per process). It speaks just enough
-graphql-transport-ws for the bench's client (connection_init with a token checked once,
-subscribe), builds each event's ``next`` message once (per operation id, and the bench uses
-one id) and writes it to the seller's sockets one after the other: no GraphQL execution, no
-per-socket queue, no slow-socket protection. What a socket write costs in Python, nothing
-more.
+Same stack as the gateway (uvicorn with the gateway's websocket protocol,
+gateway/websocket_protocol.py, no permessage-deflate, Starlette's WebSocket) and the same Redis
+channel (one PSUBSCRIBE per process). It speaks just enough graphql-transport-ws for the
+bench's client (connection_init with a token checked once, subscribe), builds each event's
+``next`` message once (per operation id, and the bench uses one id) and writes it to the
+seller's sockets one after the other: no GraphQL execution, no per-socket queue, no
+slow-socket protection. What a socket write costs in Python, nothing more.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from gateway.websocket_protocol import PROTOCOL
 
 PORT, REDIS_URL, NAMESPACE, SECRET = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 PREFIX = f"{NAMESPACE}:events:"
@@ -104,6 +106,6 @@ if __name__ == "__main__":
         port=int(PORT),
         log_level="warning",
         loop="asyncio",
-        ws="websockets-sansio",
+        ws=PROTOCOL,
         ws_per_message_deflate=False,
     )

@@ -123,8 +123,10 @@ class Grid:
         if self.postgres:
             rows = await self.db.fetch(sql, *[values[n] for n in names])
         else:
-            async with self.db.execute(sql, values) as cursor:
-                rows = await cursor.fetchall()
+            # One trip to aiosqlite's thread, as the gateway's driver makes (a cursor's
+            # execute, fetchall and close were three, each waiting for the GIL behind the
+            # other requests' work: at 20 connections that, not the work, set the pace).
+            rows = await self.db.execute_fetchall(sql, values)
         out = []
         for r in rows:
             mapped = r[10] is not None

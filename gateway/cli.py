@@ -126,12 +126,24 @@ def serve(host: str | None, port: int | None, processes: int) -> None:
         host=host or settings.host,
         port=port or settings.port,
         workers=processes,
-        loop="asyncio",
-        lifespan="on",
         log_config=None,
-        ws="websockets-sansio",
-        ws_per_message_deflate=settings.ws_per_message_deflate,
+        **uvicorn_options(settings),
     )
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves the gateway (``serve``, ``demo``, the tests' servers, the
+    benchmarks): one place. Websockets go through uvicorn's websockets-sansio protocol with
+    less kept per socket (``gateway.websocket_protocol``, issue #15); permessage-deflate
+    only when ``WS_PER_MESSAGE_DEFLATE`` asks for it (uvicorn's own default is on)."""
+    from gateway.websocket_protocol import PROTOCOL
+
+    return {
+        "loop": "asyncio",
+        "lifespan": "on",
+        "ws": PROTOCOL,
+        "ws_per_message_deflate": settings.ws_per_message_deflate,
+    }
 
 
 def app_from_environment() -> object:

@@ -53,6 +53,7 @@ def run_demo(settings: Settings, *, host: str | None, port: int | None, organiza
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.cli import uvicorn_options
 
     host = host or settings.host
     port = port or settings.port
@@ -97,15 +98,7 @@ def run_demo(settings: Settings, *, host: str | None, port: int | None, organiza
         f"  Ctrl-C stops.\n",
         flush=True,
     )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        loop="asyncio",
-        ws="websockets-sansio",
-        ws_per_message_deflate=settings.ws_per_message_deflate,
-    )
+    uvicorn.run(app, host=host, port=port, log_config=None, **uvicorn_options(settings))
 
 
 async def _seed(settings: Settings, base_url: str, organizations: int) -> None:

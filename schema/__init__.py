@@ -18,7 +18,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
@@ -40,7 +39,7 @@ from schema import (
     viewer,
     webhooks,
 )
-from schema.cost import CostLimits, QueryCostGate
+from schema.cost import CostLimits, Prices, QueryCostGate
 from schema.errors import (
     DomainErrorExtension,
     RejectNulCharacters,
@@ -50,6 +49,7 @@ from schema.errors import (
 from schema.http import MAX_BATCH_OPERATIONS
 from schema.operation_metrics import OperationMetrics
 from schema.trusted_documents import TrustedDocuments, TrustedDocumentsGate, log_budget
+from schema.validation_cache import DocumentValidationCache, ValidationResults
 
 # The areas of the API, in the order their fields appear in the SDL.
 AREAS: list[ModuleType] = [
@@ -106,7 +106,7 @@ def build_schema(
 ) -> strawberry.Schema:
     graphql_core_patches.apply()
     # The limiters' rule classes are built once, here: each QueryDepthLimiter or
-    # MaxAliasesLimiter instance defines a new rule class, and ValidationCache is keyed by
+    # MaxAliasesLimiter instance defines a new rule class, and DocumentValidationCache is keyed by
     # the rule classes, so a limiter built per request made every validation a cache miss
     # (found by bench/bench_load.py: ~5 ms of an ~18 ms grid request was re-validation).
     limits = [
@@ -115,19 +115,21 @@ def build_schema(
     ]
     untrusted_lines = log_budget()
     costs = cost_limits or CostLimits()
+    validated = ValidationResults(maxsize=DOCUMENT_CACHE_SIZE)
+    prices = Prices(maxsize=DOCUMENT_CACHE_SIZE)
     extensions: list = [
         OperationMetrics,  # first, so it finishes last and counts the final codes
         DomainErrorExtension,
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-        RejectNulCharacters,  # after ValidationCache: see its on_validate
+        lambda: DocumentValidationCache(validated),
+        RejectNulCharacters,  # after DocumentValidationCache: see its on_validate
         lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
     if trusted_documents is not None:
-        # After ValidationCache too: a refusal replaces what validation said.
+        # After DocumentValidationCache too: a refusal replaces what validation said.
         extensions.append(lambda: TrustedDocumentsGate(trusted_documents, untrusted_lines))
-    extensions.append(lambda: QueryCostGate(costs))
+    extensions.append(lambda: QueryCostGate(costs, prices))
     if not introspection:
         extensions.append(DisableIntrospection)
     query = _merged("Query")

@@ -18,12 +18,16 @@ Each operation's cost must stay under ``QUERY_COST_LIMIT`` and is then spent fro
 seller's ``QUERY_COST_BUDGET_PER_MINUTE`` (fixed windows, in Redis when configured: the same
 throttle as the sync triggers, so every replica spends from one budget). Either refusal is
 ``QUERY_TOO_COMPLEX`` stating the cost and the limit; a refused operation spends nothing.
-Trusted documents are priced too: a page in a loop is as costly as a script.
+Trusted documents are priced too: a page in a loop is as costly as a script. A price is
+kept per document and the shape of the variables it reads (``Prices``), so a page asked for
+again is not priced by walking its document again; the budget is spent every time.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -99,17 +103,95 @@ def operation_cost(
     variables: Mapping[str, Any] | None = None,
 ) -> int:
     """The price of the operation ``operation_name`` selects in a validated document."""
+    return _price(schema, document, operation_name, variables or {})[0]
+
+
+def _price(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+) -> tuple[int, tuple[str, ...]]:
+    """The price, and the names of the variables it read (sorted)."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
-        return 0
+        return 0, ()
     root = schema.get_root_type(operation.operation)
     if root is None:
-        return 0
+        return 0, ()
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    pricer = _Pricer(schema, fragments, variables or {}, operation)
-    return pricer.selections(root, operation.selection_set, None)
+    pricer = _Pricer(schema, fragments, variables, operation)
+    return pricer.selections(root, operation.selection_set, None), tuple(sorted(pricer.read))
+
+
+_ABSENT = object()
+
+
+def _shape(value: Any) -> Any:
+    """What the price reads of a variable's value: an int as it is, a list's length; for
+    anything else only that it is not one of those (or null, or absent)."""
+    if value is None or value is _ABSENT:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, list):
+        return ("list", len(value))
+    return ("other",)
+
+
+class Prices:
+    """Prices kept by document (its identity: the parser's cache hands out one document
+    object per query text, and each entry keeps it alive), operation name and the shape of
+    the variables the price reads — a page's size, an upsert's item count — so a page asked
+    for again is not priced by walking its document again. Least recently used out first;
+    at most ``SHAPES_PER_DOCUMENT`` variable shapes per document."""
+
+    SHAPES_PER_DOCUMENT = 32
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._documents: OrderedDict[
+            tuple[int, int, str | None], tuple[object, tuple[str, ...], dict[tuple, int]]
+        ] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._documents)
+
+    def cost(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int:
+        variables = variables or {}
+        key = (id(schema), id(document), operation_name)
+        with self._lock:
+            entry = self._documents.get(key)
+            if entry is not None:
+                self._documents.move_to_end(key)
+        if entry is not None:
+            _, read, costs = entry
+            shape = tuple(_shape(variables.get(name, _ABSENT)) for name in read)
+            cost = costs.get(shape)
+            if cost is not None:
+                return cost
+        cost, read = _price(schema, document, operation_name, variables)
+        shape = tuple(_shape(variables.get(name, _ABSENT)) for name in read)
+        with self._lock:
+            if entry is None:
+                entry = ((schema, document), read, {})
+                self._documents[key] = entry
+                while len(self._documents) > self.maxsize:
+                    self._documents.popitem(last=False)
+            costs = entry[2]
+            if len(costs) >= self.SHAPES_PER_DOCUMENT:
+                costs.clear()
+            costs[shape] = cost
+        return cost
 
 
 class _Pricer:
@@ -127,6 +209,9 @@ class _Pricer:
             v.variable.name.value: v.default_value for v in operation.variable_definitions or ()
         }
         self._spreading: set[str] = set()
+        # The variables whose values the price read (which ones depends on the document
+        # alone): what a kept price is keyed by (``Prices``).
+        self.read: set[str] = set()
 
     def selections(
         self, parent: GraphQLNamedType, selection_set: SelectionSetNode, page_size: int | None
@@ -203,6 +288,7 @@ class _Pricer:
     def _value(self, node: Any) -> Any:
         if isinstance(node, VariableNode):
             name = node.name.value
+            self.read.add(name)
             if name in self.variables:
                 return self.variables[name]
             default = self.defaults.get(name)
@@ -215,17 +301,18 @@ class _Pricer:
 
 
 class QueryCostGate(SchemaExtension):
-    """Prices each operation once it validated (``on_validate``, after ``ValidationCache``),
+    """Prices each operation once it validated (``on_validate``, after ``DocumentValidationCache``),
     on every transport, and refuses it before it runs."""
 
-    def __init__(self, limits: CostLimits) -> None:
+    def __init__(self, limits: CostLimits, prices: Prices | None = None) -> None:
         self.limits = limits
+        self.prices = prices if prices is not None else Prices(maxsize=1)
 
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
         document = context.graphql_document
         if not context.pre_execution_errors and document is not None:
-            cost = operation_cost(
+            cost = self.prices.cost(
                 context.schema._schema, document, context.operation_name, context.variables
             )
             refusal = self._over_limit(cost) or await self._over_budget(cost, context.context)

@@ -204,7 +204,7 @@ class RejectNulCharacters(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         # Before the yield: strawberry decides whether to execute inside the validation
         # step, right after the hooks' first halves; an error added after it would be too
-        # late. Listed after ValidationCache, which replaces the errors list with its own.
+        # late. Listed after DocumentValidationCache, which replaces the errors list with its own.
         context = self.execution_context
         document_text = context.query or ""
         if (

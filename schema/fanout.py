@@ -30,7 +30,7 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict, deque
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from strawberry.types.execution import ExecutionResult, PreExecutionError
@@ -60,6 +60,12 @@ _SHAPE_CACHE_SIZE = 512
 # The parser's token limit for the documents looked at here (Strawberry's own is applied when
 # the document is executed).
 _MAX_TOKENS = 5000
+
+
+class _Writable(Protocol):
+    """Whether the socket's transport takes writes now (see :func:`_writable_flag`)."""
+
+    def is_set(self) -> bool: ...
 
 
 @dataclasses.dataclass(slots=True, frozen=True)
@@ -111,6 +117,8 @@ class FanOut:
         if group is None or group.closed:
             group = Group(self, key, handler, operation)
             self.groups[key] = group
+        elif operation.query == group.query:  # the same text (the key has its digest)
+            operation.query = group.query  # one copy of it for all the group's sockets
         return Member(group, handler, operation)
 
     @property
@@ -286,7 +294,9 @@ class Member:
         self.send = server_send or self.ws.send
         self.writable = _writable_flag(server_send)
         self.prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
-        self.backlog: deque[Entry] = deque()
+        # Made when results must wait, dropped when written: an idle socket holds no deque
+        # (760 bytes each; bench/probe_socket_memory.py).
+        self.backlog: deque[Entry] | None = None
         self.state = _State.INIT
         self.floor: Position | None = None
         self.last: Position | None = None
@@ -311,11 +321,14 @@ class Member:
             return
         if state is _State.DONE:
             return
-        if len(self.backlog) >= BACKLOG_SIZE:
+        backlog = self.backlog
+        if backlog is None:
+            backlog = self.backlog = deque()
+        if len(backlog) >= BACKLOG_SIZE:
             # Too far behind: drop what waits, catch up from the last result sent.
-            self.backlog.clear()
+            backlog.clear()
             self.lagging = True
-        self.backlog.append(entry)
+        backlog.append(entry)
         if state is _State.IDLE:
             self.state = _State.DRAIN
             self.task = asyncio.create_task(self._drain())
@@ -406,6 +419,7 @@ class Member:
                     if not await self._first_part(self.last):
                         return
                 if not self.backlog:
+                    self.backlog = None
                     break
                 entry = self.backlog.popleft()
                 if self._stale(entry):
@@ -440,8 +454,10 @@ class Member:
                 )
 
 
-def _writable_flag(send: Any) -> asyncio.Event | None:
+def _writable_flag(send: Any) -> _Writable | None:
     """uvicorn's websocket protocol (its ``send`` is a bound method) clears ``writable`` when
-    the transport's buffer is full; while it is set, a send completes without waiting."""
+    the transport's buffer is full; while it is set, a send completes without waiting. An
+    ``asyncio.Event`` in uvicorn's own protocols, a ``WritableFlag`` in the gateway's
+    (``gateway.websocket_protocol``): anything with ``is_set()``."""
     flag = getattr(getattr(send, "__self__", None), "writable", None)
-    return flag if isinstance(flag, asyncio.Event) else None
+    return flag if callable(getattr(flag, "is_set", None)) else None

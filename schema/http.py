@@ -22,6 +22,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 JSON = "application/json"
@@ -107,8 +108,37 @@ def preferred_part(accept: str | None) -> str:
     return best
 
 
+# The media types of Strawberry's streaming transports (graphql-sse, multipart subscriptions).
+_STREAMING_MEDIA = frozenset({"text/event-stream", "multipart/mixed"})
+
+
+def may_stream(accept_part: str) -> bool:
+    """Whether an ``Accept`` entry can choose a streaming transport at all: only then are
+    Strawberry's transports asked (the multipart one parses the entry with the ``email``
+    package, ~40 µs, on every request)."""
+    return accept_part.split(";", 1)[0].strip().lower() in _STREAMING_MEDIA
+
+
+def is_plain_json(content_type: str) -> bool:
+    """``application/json``, with parameters or not, written as clients write it: read
+    without the ``email`` package's parser, which reads the same media type from it."""
+    return content_type == JSON or content_type.startswith(JSON + ";")
+
+
 def content_type(media_type: str) -> str:
     return f"{media_type}; charset=utf-8"
+
+
+def encode(data: object) -> bytes:
+    """A response body as compact JSON, by orjson: ~10× faster than ``json.dumps`` on a
+    grid page of 100 rows, where it was a tenth of the gateway's own work per request
+    (bench/bench_organizations.py). Non-ASCII text is sent as UTF-8 (the content type says
+    so) instead of ``\\u`` escapes. What orjson refuses (an integer beyond 64 bits in a JSON
+    scalar, a key that is not a string) is encoded by ``json`` as before."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":")).encode()
 
 
 def refusal_response(refused: RequestRefused, media_type: str) -> Response:

@@ -227,7 +227,7 @@ def log_budget() -> KeyedLineBudget:
 class TrustedDocumentsGate(SchemaExtension):
     """Holds browser operations to the list, on every transport (HTTP, SSE, websocket).
 
-    In ``on_validate``, after ``ValidationCache`` has validated: a refused operation's
+    In ``on_validate``, after ``DocumentValidationCache`` has validated: a refused operation's
     validation errors are replaced by the refusal, so an untrusted page learns nothing
     about the schema from them.
     """

@@ -126,6 +126,21 @@ class GraphQLView(GraphQL[Context, None]):
         except (RecursionError, UnicodeDecodeError) as exc:
             raise json.JSONDecodeError("JSON nested too deeply or not UTF-8", "", 0) from exc
 
+    def encode_json(self, data: object) -> str:
+        """Websocket messages and streamed events, as text: Strawberry sends bytes as
+        binary websocket frames, and graphql-transport-ws clients read text frames only."""
+        return http.encode(data).decode()
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        """Strawberry's, with the body as the encoder's bytes (no round trip through str)."""
+        response = Response(http.encode(response_data), media_type=http.JSON)
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
+
     # --- HTTP ---------------------------------------------------------------------------
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
@@ -164,14 +179,19 @@ class GraphQLView(GraphQL[Context, None]):
         or ``1`` and into batch items, which answered 500. A streaming transport is picked
         as Strawberry's own parser does, but from the client's preferred ``Accept`` entry
         only (``http.preferred_part``)."""
-        transport = self._get_stream_transport_from_headers(
-            {"accept": http.preferred_part(request.headers.get("accept"))}
-        )
+        preferred = http.preferred_part(request.headers.get("accept"))
+        transport = None
+        if http.may_stream(preferred):
+            transport = self._get_stream_transport_from_headers({"accept": preferred})
         protocol = transport.protocol if transport is not None else "http"
         if request.method == "GET":
             data = self.parse_query_params(request.query_params)
         else:
-            media, _ = parse_content_type(request.content_type or "")
+            content_type = request.content_type or ""
+            if http.is_plain_json(content_type):
+                media = http.JSON
+            else:
+                media, _ = parse_content_type(content_type)
             if media != http.JSON:
                 raise http.RequestRefused(
                     415,
@@ -295,6 +315,8 @@ class GraphQLView(GraphQL[Context, None]):
         await context.authenticate(token)
         if context._principal is None:
             raise SocketAuthRejected(context._auth_error or Unauthenticated())
+        # Read once: the socket keeps the principal (seller, roles, expiry), not the token.
+        context.connection_params = None
         return UNSET
 
 

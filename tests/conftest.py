@@ -207,9 +207,11 @@ class RunningGateway:
 def running_gateway(settings: Settings, **app_kwargs: Any) -> Iterator[RunningGateway]:
     """A real gateway (uvicorn, lifespan and all) for the duration of the block."""
     from gateway.app import create_app
+    from gateway.cli import uvicorn_options
 
     app = create_app(settings, **app_kwargs)
-    with serve_in_thread(app) as base_url:
+    # Served as `halo-gateway serve` serves it (websocket protocol, no permessage-deflate).
+    with serve_in_thread(app, **uvicorn_options(settings)) as base_url:
         yield RunningGateway(base_url=base_url, settings=settings, app=app)
 
 

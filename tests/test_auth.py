@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 import pytest
+import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from gateway.auth import authenticate
+from gateway.errors import Unauthenticated
 from tests.conftest import RunningGateway, assert_error_code, make_settings
 from tests.support import tokens
 
@@ -112,3 +116,45 @@ async def test_several_public_keys_in_jwt_public_key_all_verify(
         assert (await running.gql(VIEWER, token=good))["data"]["viewer"]["sellerId"] == "seller-a"
     unknown = jwt.encode(tokens.claims(), keys[2], algorithm="RS256")
     assert_error_code(await running.gql(VIEWER, token=unknown), "UNAUTHENTICATED")
+
+
+# --- verified tokens kept (gateway.auth: a page sends one token with every request) ---------
+
+START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def _settings(tmp_path: Any, **overrides: Any) -> Any:
+    return make_settings("sqlite://:memory:", tmp_path, **overrides)
+
+
+def test_a_token_that_passed_is_still_refused_once_it_expires(tmp_path: Any) -> None:
+    settings = _settings(tmp_path)
+    token = tokens.token(iat=START, exp=START + timedelta(minutes=1))
+    with time_machine.travel(START, tick=False) as clock:
+        assert authenticate(settings, f"Bearer {token}").seller_id == "seller-a"
+        # within the leeway after exp it still passes, as PyJWT would let it
+        clock.shift(timedelta(minutes=1, seconds=settings.jwt_leeway_seconds - 1))
+        assert authenticate(settings, f"Bearer {token}").seller_id == "seller-a"
+        clock.shift(timedelta(seconds=1))
+        with pytest.raises(Unauthenticated, match=r"The token has expired\."):
+            authenticate(settings, f"Bearer {token}")
+
+
+def test_a_token_that_passed_under_one_key_is_refused_by_settings_without_it(
+    tmp_path: Any,
+) -> None:
+    token = tokens.token()
+    assert authenticate(_settings(tmp_path), token).seller_id == "seller-a"
+    rotated = _settings(tmp_path, jwt_secret="another-secret-that-is-long-enough-000000")
+    with pytest.raises(Unauthenticated, match="not valid"):
+        authenticate(rotated, token)
+
+
+def test_a_clock_set_back_before_a_tokens_start_checks_the_token_again(tmp_path: Any) -> None:
+    settings = _settings(tmp_path)
+    token = tokens.token(iat=START, nbf=START, exp=START + timedelta(hours=2))
+    with time_machine.travel(START, tick=False) as clock:
+        assert authenticate(settings, token).seller_id == "seller-a"
+        clock.shift(-timedelta(hours=1))
+        with pytest.raises(Unauthenticated, match="not valid"):
+            authenticate(settings, token)

@@ -55,6 +55,7 @@ STEPS = [
     "0010_search_indexes",
     "0012_requeue",
     "0013_ledger_unique",
+    "0015_grid_search",
 ]
 # The migrations as released before they kept SQLite's indexes (0002, 0007 and 0009 as
 # first written): what the databases in the field were migrated with.
@@ -62,9 +63,19 @@ RELEASED_MIGRATIONS = "tests.support.released_migrations"
 # Indexes a step is known to drop, by backend and step: 0002's table rebuild dropped
 # synced_subscription's UNIQUE (subscription_id, halo_client_id) on SQLite (history: the
 # databases in the field were migrated so); 0013_ledger_unique puts it back.
+# 0015_grid_search drops the old search indexes on purpose: the grid reads its own index
+# now, and psa_organization.search_text (whose index goes with it) is gone.
 KNOWN_LOSSES = {
     ("sqlite", "0002_ledger_outcomes"): {
         ("synced_subscription", "sqlite_autoindex_synced_subscription_1")
+    },
+    ("sqlite", "0015_grid_search"): {
+        ("organization", "idx_organization_search_text"),
+        ("psa_organization", "idx_psa_organization_search_text"),
+    },
+    ("postgres", "0015_grid_search"): {
+        ("organization", "idx_organization_search_text"),
+        ("psa_organization", "idx_psa_organization_search_text"),
     },
 }
 
@@ -197,6 +208,9 @@ async def test_the_migrations_build_the_sqlite_schema_the_released_ones_built(
 
 # --- the ledger's UNIQUE back on SQLite (0013_ledger_unique) -------------------------------
 
+# 0013 and the steps after it: what a database migrated up to 0012 applies.
+_FROM_0013 = STEPS[STEPS.index("0013_ledger_unique") :]
+
 
 @contextlib.asynccontextmanager
 async def _bound(settings: Settings) -> AsyncIterator[None]:
@@ -270,7 +284,7 @@ async def test_sqlite_duplicates_holding_one_licence_keep_its_row_and_the_ledger
         e_old_client, e_new_client = await _ledger_row(e, 7, licence=503), await _ledger_row(e, 8)
     # When it is migrated
     with caplog.at_level(logging.WARNING, logger="gateway.migrations"):
-        assert await db.migrate(settings) == ["models.0013_ledger_unique"]
+        assert await db.migrate(settings) == [f"models.{step}" for step in _FROM_0013]
     # Then each pair keeps the row of its licence (or of the create that may have made one;
     # the same licence's latest written; the newest when none holds anything), the rows that
     # held nothing are gone, and the operator is told which
@@ -330,7 +344,7 @@ async def test_sqlite_duplicates_that_may_bill_twice_are_refused_in_words_and_le
     again = await run_cli(settings, "migrate")
     # Then the migration applies, resolving the rest itself
     assert again.exit_code == 0, again.output
-    assert again.stdout.strip() == "applied: models.0013_ledger_unique"
+    assert again.stdout.strip() == "applied: " + ", ".join(f"models.{s}" for s in _FROM_0013)
     assert await _ledger_ids(settings) == {a1, b1, c2}
     assert await _index_sql(settings, LEDGER_UNIQUE) == LEDGER_UNIQUE_SQL["sqlite"]
 
@@ -379,3 +393,38 @@ async def test_after_the_upgrade_a_subscription_whose_ledger_was_duplicated_is_n
     # Then HaloPSA still holds the one licence, found unchanged
     assert (run["state"], run["created"], run["unchanged"]) == ("SUCCEEDED", 0, 1), run
     assert list(sim.licences) == [licence]
+
+
+# --- the grid's search from one index (0015_grid_search) --------------------------------
+
+
+@pytest.mark.empty_database
+async def test_the_grid_search_migration_carries_existing_mappings_and_goes_back(
+    settings,
+) -> None:
+    """0015 on a database with data: existing mappings are searchable by their PSA name at
+    once; backwards, 0010's PSA search column comes back filled."""
+    from gateway.services import organizations
+
+    before = STEPS[STEPS.index("0015_grid_search") - 1]
+
+    async def found(term: str) -> list[str]:
+        page = await organizations.list_organizations(
+            "seller-a", organizations.Filters(search=term), cooldown_minutes=60
+        )
+        return [row.id for row in page.items]
+
+    # Given a mapped organisation written before 0015
+    await _migrate(settings, to=before)
+    async with _bound(settings):
+        org = await data.organization("seller-a", "org-1", "Contoso")
+        await data.mapping(org, await data.psa_organization("seller-a", 7, "Fabrikam Ltd"))
+    # When 0015 runs, then it is found by its own name and by its PSA organisation's
+    await _migrate(settings)
+    async with _bound(settings):
+        assert (await found("fabrikam"), await found("contoso")) == (["org-1"], ["org-1"])
+    # And back: the PSA organisation's search column is there again, filled
+    await _migrate(settings, to=before)
+    query = "SELECT search_text FROM psa_organization"
+    assert [r["search_text"] for r in await _rows(settings, query, query)] == ["fabrikam ltd"]
+    await _migrate(settings)

@@ -25,7 +25,12 @@ from gateway.messages import (
 )
 from gateway.models import LogEntry, LogLevel, Seller
 from gateway.services.paging import DEFAULT_PAGE_SIZE, Page, check_page
-from gateway.services.statements import Statement, statement_for, to_datetime
+from gateway.services.statements import (
+    Statement,
+    probed_total,
+    statement_for,
+    to_datetime,
+)
 
 PROVIDER = "HALO"
 
@@ -158,19 +163,23 @@ def _log_where(
     since: datetime,
     level: LogLevel | None,
     run_id: int | None,
-    search: str | None,
+    term: str,
 ) -> str:
     where = [f"seller_id = {s.param(seller_id)}", f"created_at >= {s.param(since)}"]
     if level is not None:
         where.append(f"level = {s.param(level.value)}")
     if run_id is not None:
         where.append(f"run_id = {s.param(run_id)}")
-    term = (search or "").strip()[:MAX_SEARCH_LENGTH]
     if term:
         # title and details, lowered once when written (migration 0010): no case folding
         # per row; the seller's window entries read from an index alone (both databases).
         where.append(s.contains("search_text", term))
     return " AND ".join(where)
+
+
+# The page's columns, and its order (newest first; the id breaks ties).
+_LOG_COLUMNS = "id, level, created_at, title, details, run_id, code, params"
+_NEWEST_FIRST = "ORDER BY created_at DESC, id DESC"
 
 
 async def list_logs(
@@ -191,19 +200,35 @@ async def list_logs(
     from an index alone — with a search, from ``(seller_id, created_at, id, search_text)``,
     which SQLite would otherwise pass over for the narrower index and then read every
     window row of the seller from the table (28 ms → 4 ms at 1,000,000 entries).
+
+    A search's page walks the window newest first and keeps its matches up to the end of the
+    page (:func:`statements.probed_total`); only when that fills is the total counted: a rare
+    term (one subscription's id) walks the seller's window once, not twice (for the count,
+    and for a page it never fills).
     """
     offset = check_page(page, page_size)
     since = window_start(retention_days, now or datetime.now(UTC))
     s = statement_for(LogEntry)
-    where = _log_where(s, seller_id, since, level, run_id, search)  # numbered: used twice
+    term = (search or "").strip()[:MAX_SEARCH_LENGTH]
+    where = _log_where(s, seller_id, since, level, run_id, term)  # numbered: used twice
+    count = f"SELECT COUNT(*) FROM log_entry WHERE {where}"
+    limit, skip = s.param(page_size), s.param(offset)
+    if term:
+        size = s.param(offset + page_size)
+        with_probe = (
+            "WITH probe AS MATERIALIZED (SELECT id, created_at FROM log_entry"
+            f" WHERE {where} {_NEWEST_FIRST} LIMIT {size}) "
+        )
+        total = probed_total("probe", size, count)
+        ids = f"SELECT id FROM probe {_NEWEST_FIRST} LIMIT {limit} OFFSET {skip}"
+    else:
+        with_probe, total = "", count
+        ids = f"SELECT id FROM log_entry WHERE {where} {_NEWEST_FIRST} LIMIT {limit} OFFSET {skip}"
     rows = await s.fetch(
-        "SELECT h.total, g.id, g.level, g.created_at, g.title, g.details, g.run_id, g.code,"
-        " g.params"
-        f" FROM (SELECT (SELECT COUNT(*) FROM log_entry WHERE {where}) AS total) h"
-        " LEFT JOIN (SELECT id, level, created_at, title, details, run_id, code, params"
-        f" FROM log_entry WHERE id IN (SELECT id FROM log_entry WHERE {where}"
-        " ORDER BY created_at DESC, id DESC"
-        f" LIMIT {s.param(page_size)} OFFSET {s.param(offset)})) g ON 1 = 1"
+        f"{with_probe}SELECT h.total, g.id, g.level, g.created_at, g.title, g.details, g.run_id,"
+        " g.code, g.params"
+        f" FROM (SELECT ({total}) AS total) h"
+        f" LEFT JOIN (SELECT {_LOG_COLUMNS} FROM log_entry WHERE id IN ({ids})) g ON 1 = 1"
         " ORDER BY g.created_at DESC, g.id DESC"
     )
     items = [_log_record(r) for r in rows if r[1] is not None]

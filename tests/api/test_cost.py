@@ -10,7 +10,7 @@ from graphql import parse
 
 from gateway.auth import ClientKind, mint_token
 from schema import build_schema
-from schema.cost import operation_cost
+from schema.cost import CostLimits, Prices, QueryCostGate, operation_cost
 from tests.conftest import REDIS_URL, RunningGateway
 
 SCHEMA = build_schema()._schema
@@ -75,6 +75,48 @@ def test_an_operation_costs_its_fields_times_the_page_sizes_it_asks_for(
     query: str, variables: dict[str, Any] | None, cost: int
 ) -> None:
     assert _cost(query, variables) == cost
+
+
+SIZED = "query ($size: Int) { organizations(pageSize: $size) { rows { id } } }"
+UPSERT = (
+    "mutation ($items: [OrganizationInput!]!) { upsertOrganizations(input: $items) { created } }"
+)
+ITEM = {"id": "1", "name": "A", "reference": "r", "status": "ACTIVE"}
+
+
+def test_a_kept_price_answers_only_for_variables_of_the_same_shape() -> None:
+    # Given one parsed document priced again and again, as the parser's cache hands it out
+    prices = Prices(maxsize=8)
+    sized, upsert = parse(SIZED), parse(UPSERT)
+    cases: list[tuple[Any, dict[str, Any]]] = [
+        (sized, {"size": 100}),
+        (sized, {"size": 100, "search": "unread"}),
+        (sized, {"size": 20}),
+        (sized, {}),  # the schema's default page
+        (sized, {"size": None}),
+        (sized, {"size": "many"}),
+        (sized, {"size": 100}),
+        (upsert, {"items": [ITEM]}),
+        (upsert, {"items": [ITEM] * 3}),
+        (upsert, {"items": [ITEM]}),
+    ]
+    # Then each answer is what pricing the document afresh answers
+    for document, variables in cases:
+        expected = operation_cost(SCHEMA, document, None, variables)
+        assert prices.cost(SCHEMA, document, None, variables) == expected, variables
+    assert [prices.cost(SCHEMA, sized, None, {"size": n}) for n in (100, 20)] == [101, 21]
+
+
+def test_prices_keep_a_bounded_number_of_documents() -> None:
+    prices = Prices(maxsize=2)
+    for _ in range(3):
+        assert prices.cost(SCHEMA, parse(GRID), None, None) == 101
+    assert len(prices) == 2
+
+
+def test_every_requests_gate_prices_from_the_schemas_one_store() -> None:
+    prices = Prices(maxsize=8)  # empty, as when the gateway starts
+    assert QueryCostGate(CostLimits(), prices).prices is prices
 
 
 def _post(gateway: RunningGateway, query: str, seller: str = "seller-a") -> dict[str, Any]:

@@ -103,15 +103,16 @@ def _junk(rng: random.Random, depth: int = 0) -> Any:
     return {rng.choice(keys): _junk(rng, depth + 1) for _ in range(rng.randrange(0, 5))}
 
 
-_IN_TEN_MINUTES = datetime.now(UTC) + timedelta(minutes=10)
+# Signed when the tests are collected: valid for longer than any whole run of the suite.
+_VALID_FOR_THE_RUN = datetime.now(UTC) + timedelta(hours=6)
 AUTH_HEADERS = [
     None,
-    "Bearer " + tokens.token(sub="fuzz", exp=_IN_TEN_MINUTES),
+    "Bearer " + tokens.token(sub="fuzz", exp=_VALID_FOR_THE_RUN),
     "Bearer not-a-jwt",
     "Bearer " + tokens.token(sub="fuzz", exp=datetime.now(UTC) - timedelta(hours=1)),
-    "Bearer " + tokens.token(sub="fuzz", exp=_IN_TEN_MINUTES, roles=["SELLER_USER"]),
-    "Bearer " + tokens.token(sub="fuzz", exp=_IN_TEN_MINUTES, seller_id=""),
-    "Bearer " + tokens.token(sub="fuzz", exp=_IN_TEN_MINUTES, aud="someone-else"),
+    "Bearer " + tokens.token(sub="fuzz", exp=_VALID_FOR_THE_RUN, roles=["SELLER_USER"]),
+    "Bearer " + tokens.token(sub="fuzz", exp=_VALID_FOR_THE_RUN, seller_id=""),
+    "Bearer " + tokens.token(sub="fuzz", exp=_VALID_FOR_THE_RUN, aud="someone-else"),
     "Basic dXNlcjpwYXNz",
     "Bearer " + "x" * 8000,
     "bearer",

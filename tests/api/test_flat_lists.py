@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from strawberry.extensions import ParserCache
 
 from schema.flat_lists import FlatListsExecutor, served_as
 
@@ -66,6 +67,8 @@ LISTS: dict[str, Any] = {
     "null_inner": [_row(10, inner=None)],
     "none_item": [GOOD[0], None],
     "tuple": tuple(GOOD),
+    "int_out_of_range": [*GOOD[:1], _row(11, maybe=2**31)],
+    "bool_as_int": [_row(12, maybe=True)],
 }
 
 
@@ -96,7 +99,9 @@ class Recording(FlatListsExecutor):
 
 
 STOCK = strawberry.Schema(query=Query)
-FLAT = strawberry.Schema(query=Query, execution_context_class=Recording)
+# With the parser's cache, as the gateway runs: a document text brings the same nodes again,
+# and the loop's plan for them is kept.
+FLAT = strawberry.Schema(query=Query, execution_context_class=Recording, extensions=[ParserCache])
 
 FIELDS = "id name colour maybe when inner { code size }"
 DOCUMENTS = {
@@ -115,6 +120,8 @@ DOCUMENTS = {
     "null item, non-null": '{ rows(which: "none_item") { id name } }',
     "a tuple": '{ rows(which: "tuple") { id name } }',
     "a generator": "{ generated { id name } }",
+    "an Int out of range": '{ rows(which: "int_out_of_range") { id maybe } }',
+    "a bool as an Int": '{ rows(which: "bool_as_int") { id maybe } }',
 }
 
 
@@ -151,3 +158,23 @@ def test_served_as_refuses_rows_that_lack_a_field() -> None:
     with pytest.raises(TypeError, match="size"):
         served_as(Inner, [row])
     assert served_as(Inner, []) == []
+
+
+@pytest.mark.parametrize("which", ["good", "null_name", "bad_enum", "missing_attribute", "good"])
+async def test_one_document_answers_as_graphql_core_whatever_rows_it_meets(which: str) -> None:
+    # Given one document text (planned once, then kept), run over rows of every kind
+    document = f"query ($which: String!) {{ rows(which: $which) {{ {FIELDS} }} }}"
+    variables = {"which": which}
+    stock = await STOCK.execute(document, variable_values=variables)
+    flat = await FLAT.execute(document, variable_values=variables)
+    assert flat.data == stock.data
+    assert [e.formatted for e in flat.errors or []] == [e.formatted for e in stock.errors or []]
+
+
+async def test_directives_are_read_with_each_requests_variables() -> None:
+    document = DOCUMENTS["skip and include"]
+    for yes in (True, False, True):
+        stock = await STOCK.execute(document, variable_values={"yes": yes})
+        flat = await FLAT.execute(document, variable_values={"yes": yes})
+        assert flat.data == stock.data
+        assert set(flat.data["rows"][0]) == ({"id", "maybe"} if yes else {"id", "name"})

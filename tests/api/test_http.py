@@ -13,7 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from schema.http import GRAPHQL_RESPONSE_JSON, MAX_BATCH_OPERATIONS
+from schema.http import (
+    GRAPHQL_RESPONSE_JSON,
+    MAX_BATCH_OPERATIONS,
+    encode,
+    is_plain_json,
+    may_stream,
+)
 from tests.conftest import RunningGateway
 from tests.support.node import run_node
 
@@ -253,3 +259,49 @@ def test_head_is_not_allowed_and_says_which_methods_are(edge_gateway) -> None:
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
     assert response.headers["content-type"] == "application/json; charset=utf-8"
+
+
+def test_a_body_is_compact_json_with_text_as_utf8() -> None:
+    body = {"data": {"rows": [{"name": "Zürich Ltd", "n": 1}]}}
+    assert encode(body) == '{"data":{"rows":[{"name":"Zürich Ltd","n":1}]}}'.encode()
+
+
+def test_a_body_orjson_refuses_is_still_encoded() -> None:
+    # An integer beyond 64 bits (a JSON scalar may hold one): json encodes it as before.
+    assert encode({"value": 2**70}) == b'{"value":1180591620717411303424}'
+
+
+@pytest.mark.parametrize(
+    ("accept", "streams"),
+    [
+        ("text/event-stream", True),
+        ("Text/Event-Stream; q=1", True),
+        ("multipart/mixed;subscriptionSpec=1.0", True),
+        ("application/json", False),
+        ("application/graphql-response+json", False),
+        ("*/*", False),
+        ("", False),
+    ],
+)
+def test_only_a_streaming_media_type_asks_the_streaming_transports(
+    accept: str, streams: bool
+) -> None:
+    assert may_stream(accept) is streams
+
+
+@pytest.mark.parametrize(
+    ("content_type", "plain"),
+    [
+        ("application/json", True),
+        ("application/json; charset=utf-8", True),
+        ("application/json;charset=UTF-8", True),
+        ("application/jsonx", False),
+        ("Application/JSON", False),  # read by the full parser, as before
+        ("text/plain", False),
+        ("", False),
+    ],
+)
+def test_plain_json_content_types_are_read_without_the_full_parser(
+    content_type: str, plain: bool
+) -> None:
+    assert is_plain_json(content_type) is plain

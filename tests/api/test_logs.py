@@ -141,6 +141,20 @@ async def test_search_matches_title_and_details_case_insensitively(gateway, entr
     assert by_details["total"] == 11  # 7, 70-79
 
 
+async def test_a_search_matching_more_than_a_few_pages_counts_every_match(gateway, entries) -> None:
+    # Given: all 236 entries match "entry", more than the first page and its 200 read ahead
+    first = (await gateway.gql(LOGS, {"search": "entry"}))["data"]["logs"]
+    assert (first["total"], first["range"]) == (236, "1 – 20 of 236")
+    assert [e["title"] for e in first["entries"]][:3] == ["Entry 0", "Entry 1", "Entry 2"]
+    last = (await gateway.gql(LOGS, {"search": "entry", "page": 12}))["data"]["logs"]
+    assert last["range"] == "221 – 236 of 236"
+    assert [e["title"] for e in last["entries"]][-2:] == ["Entry 234", "Entry 235"]
+    beyond = (await gateway.gql(LOGS, {"search": "entry", "page": 40}))["data"]["logs"]
+    assert (beyond["total"], beyond["entries"]) == (236, [])
+    errors = (await gateway.gql(LOGS, {"search": "entry", "level": "ERROR"}))["data"]["logs"]
+    assert errors["total"] == 24
+
+
 async def test_entries_written_before_codes_read_as_legacy_with_their_text(
     gateway, entries
 ) -> None:

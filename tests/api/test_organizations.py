@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,6 +11,7 @@ from gateway.models import (
     ConnectionStatus,
     LogEntry,
     MappingChange,
+    Organization,
     OrganizationMapping,
     PsaOrganization,
     RunState,
@@ -110,6 +112,87 @@ async def test_the_grid_lists_every_organization_with_its_mapping(gateway, scene
 async def test_search_and_filters(gateway, scene, variables, expected_ids) -> None:
     rows = (await gateway.gql(GRID, {**variables, "pageSize": 100}))["data"]["organizations"]
     assert sorted(r["id"] for r in rows["rows"]) == expected_ids
+
+
+async def test_a_search_follows_mapping_remapping_unmapping_and_a_psa_rename(
+    gateway, scene
+) -> None:
+    async def found(term: str) -> list[str]:
+        page = await gateway.gql(GRID, {"search": term, "pageSize": 100})
+        return [r["id"] for r in page["data"]["organizations"]["rows"]]
+
+    assert await found("halo client 5") == []
+    await gateway.gql(MAP, {"org": "org-05", "psa": "1005"})
+    assert await found("halo client 5") == ["org-05"]
+    await gateway.gql(MAP, {"org": "org-05", "psa": "1006"})
+    assert (await found("halo client 5"), await found("halo client 6")) == ([], ["org-05"])
+    await gateway.gql(UNMAP, {"org": "org-05"})
+    assert await found("halo client 6") == []
+    # An organisations sync renames a HaloPSA client (bulk_update, as the pull writes it;
+    # the unchanged clients of its batch are written too).
+    _, psas = scene
+    psas[0].name = "Northwind Traders"
+    await PsaOrganization.bulk_update(psas[:2], fields=["name", "inactive"])
+    assert (await found("NORTHWIND"), await found("halo client 0")) == (["org-00"], [])
+    assert await found("halo client 1") == ["org-01"]
+
+
+@pytest.fixture
+async def many_ltd(migrated_db):
+    """seller-a: 260 organisations "Company 000…259", the first 240 mapped to PSA
+    organisations named like them plus "Ltd"."""
+    await data.seller("seller-a")
+    await Organization.bulk_create(
+        [
+            Organization(
+                seller_id="seller-a",
+                external_id=f"c{i:03d}",
+                name=f"Company {i:03d}",
+                reference=f"R{i:03d}",
+                status="ACTIVE",
+            )
+            for i in range(260)
+        ]
+    )
+    await PsaOrganization.bulk_create(
+        [
+            PsaOrganization(seller_id="seller-a", halo_id=5000 + i, name=f"Company {i:03d} Ltd")
+            for i in range(240)
+        ]
+    )
+    orgs = await Organization.filter(seller_id="seller-a").order_by("name")
+    psas = await PsaOrganization.filter(seller_id="seller-a").order_by("name")
+    await OrganizationMapping.bulk_create(
+        [
+            OrganizationMapping(
+                seller_id="seller-a",
+                organization_id=org.id,
+                psa_organization_id=psa.id,
+                mapped_by="test",
+            )
+            for org, psa in zip(orgs, psas, strict=False)
+        ]
+    )
+
+
+async def test_a_broad_search_counts_every_match_and_pages_in_order(gateway, many_ltd) -> None:
+    # Given: 240 matches of "ltd", more than a page and the 200 read ahead of it
+    first = (await gateway.gql(GRID, {"search": "ltd"}))["data"]["organizations"]
+    assert (first["total"], first["pageCount"]) == (240, 12)
+    assert [r["name"] for r in first["rows"]][:2] == ["Company 000", "Company 001"]
+    last = (await gateway.gql(GRID, {"search": "ltd", "page": 12}))["data"]["organizations"]
+    assert last["range"] == "221 – 240 of 240"
+    assert [r["name"] for r in last["rows"]] == [f"Company {i:03d}" for i in range(220, 240)]
+    descending = {"search": "LTD", "sort": {"field": "NAME", "direction": "DESC"}}
+    newest = (await gateway.gql(GRID, descending))["data"]["organizations"]
+    assert [r["name"] for r in newest["rows"]][:2] == ["Company 239", "Company 238"]
+    by_ref = {"search": "ltd", "sort": {"field": "REFERENCE", "direction": "DESC"}, "page": 2}
+    page = (await gateway.gql(GRID, by_ref))["data"]["organizations"]
+    assert (page["total"], page["rows"][0]["reference"]) == (240, "R219")
+    # A deleted organisation leaves the search with its mapping.
+    await Organization.filter(external_id="c000").update(deleted_at=datetime.now(UTC))
+    again = (await gateway.gql(GRID, {"search": "ltd"}))["data"]["organizations"]
+    assert (again["total"], again["rows"][0]["name"]) == (239, "Company 001")
 
 
 async def test_sorting_by_reference_descending_and_status(gateway, scene) -> None:

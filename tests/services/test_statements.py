@@ -21,7 +21,7 @@ async def _titles_matching(term: str) -> list[str]:
 async def test_contains_ignores_case_and_takes_wildcards_literally(migrated_db) -> None:
     await data.seller("seller-a")
     now = datetime.now(UTC)
-    for title in ("50% OFF_sale", "500 offXsale", "Other", "back\\slash"):
+    for title in ("50% OFF_sale", "500 offXsale", "Other", "back\\slash", "a*b?[c]", "aXbY[c]"):
         await LogEntry.create(
             seller_id="seller-a", level=LogLevel.INFO, title=title, details="", created_at=now
         )
@@ -29,6 +29,10 @@ async def test_contains_ignores_case_and_takes_wildcards_literally(migrated_db) 
     assert await _titles_matching("OFF") == ["50% OFF_sale", "500 offXsale"]
     assert await _titles_matching("k\\s") == ["back\\slash"]
     assert await _titles_matching("%") == ["50% OFF_sale"]
+    # GLOB's wildcards too (SQLite's test): each matches only itself.
+    assert await _titles_matching("*b?[C]") == ["a*b?[c]"]
+    assert await _titles_matching("[c") == ["a*b?[c]", "aXbY[c]"]
+    assert await _titles_matching("?") == ["a*b?[c]"]
 
 
 async def test_numbered_placeholders_serve_twice_and_datetimes_come_back(migrated_db) -> None:

@@ -162,6 +162,7 @@ def web_gateway(
 ) -> Iterator[WebGateway]:
     """A gateway with the HaloPSA simulator mounted, as ``halo-gateway demo`` runs it."""
     from gateway.app import create_app
+    from gateway.cli import uvicorn_options
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -174,7 +175,7 @@ def web_gateway(
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, _seed(settings, sellers, base_url)).result()
     app = create_app(settings, extra_routes=[Mount(SIM_MOUNT, app=create_simulator_app(state))])
-    with serve_in_thread(app, port=port) as url:
+    with serve_in_thread(app, port=port, **uvicorn_options(settings)) as url:
         yield WebGateway(base_url=url, settings=settings, simulator=state)
 
 

@@ -21,17 +21,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: Any, *, port: int | None = None) -> Iterator[str]:
-    """Run ``app`` (with its lifespan) until the block ends; yields its base URL."""
+def serve_in_thread(app: Any, *, port: int | None = None, **options: Any) -> Iterator[str]:
+    """Run ``app`` (with its lifespan) until the block ends; yields its base URL.
+    ``options``: uvicorn's, e.g. the gateway's own (``gateway.cli.uvicorn_options``)."""
     port = port or free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
-        lifespan="on",
-        loop="asyncio",
-        ws="websockets-sansio",
+        **{"lifespan": "on", "loop": "asyncio", "ws": "websockets-sansio", **options},
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
