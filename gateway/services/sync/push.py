@@ -577,9 +577,15 @@ class SubscriptionsPush:
         self.mark = max(self.mark or 0, licence_id)
 
     async def record_failed(self, item: PendingWrite, exc: HaloRecordRejected) -> None:
+        fields = ["run_outcome", "last_run_id"]
+        if item.create:
+            # HaloPSA answered and the read-back found nothing: no licence can come of this
+            # create, so it is no intent for the next run to wait 40 s on and read back.
+            item.ledger.intent = item.ledger.intent_hash = item.ledger.intent_mark = None
+            fields += ["intent", "intent_hash", "intent_mark"]
         item.ledger.run_outcome = RunOutcome.FAILED
         item.ledger.last_run_id = self.run.id
-        await item.ledger.save(update_fields=["run_outcome", "last_run_id"])
+        await item.ledger.save(update_fields=fields)
         self.count(RunOutcome.FAILED)
         await product_log.record(
             self.seller_id,

@@ -274,6 +274,23 @@ async def test_a_refused_update_leaves_halopsa_values_unknown_not_guessed(
     assert (usd["unknownBefore"], usd["unknownAfter"], usd["priceBefore"]) == (1, 0, "0.00")
 
 
+async def test_a_refused_create_is_a_plain_create_again_not_a_licence_to_read_back(
+    connected, gateway
+) -> None:
+    # Given a new subscription HaloPSA refuses (it answered: it stored nothing)
+    org = await data.mapped_organization("seller-a", "org-a", "Acme", connected.add_client("Acme"))
+    await data.subscription(org, "s1", name="Refused", quantity=2)
+    connected.set_faults(reject_names={"Refused"})
+    assert (await _sync(gateway))["failed"] == 1
+
+    [row] = _subs(await _preview(gateway)).values()
+
+    # Then the next sync creates it, with no 40-second wait to read back a licence that
+    # cannot exist (a lost answer's wait, which a refusal is not)
+    assert (row["action"], row["reason"]) == ("CREATE", None)
+    assert connected.licences == {}
+
+
 async def test_an_intent_left_by_a_dead_run_is_a_create_unless_halopsa_stored_it(
     connected, gateway
 ) -> None:
