@@ -35,7 +35,12 @@ from schema.persisted import PersistedQueries
 from schema.trusted_documents import TrustedDocuments
 from schema.view import GraphQLView
 from workers.actors import worker_threads
-from workers.broker import build_broker, register_actors, start_embedded_worker
+from workers.broker import (
+    build_broker,
+    register_actors,
+    start_embedded_worker,
+    stop_embedded_worker,
+)
 from workers.queue import DramatiqJobQueue
 
 logger = logging.getLogger(__name__)
@@ -123,7 +128,7 @@ def create_app(
                 for item in reversed(state.background):
                     item.shutdown(wait=False)
                 if state.worker is not None:
-                    state.worker.stop()
+                    stop_embedded_worker(state.worker)
                 broker.close()
                 await bus.close()
                 await deps.aclose()

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
 import shutil
@@ -22,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
@@ -32,6 +33,7 @@ from gateway import db
 from gateway.auth import mint_token
 from gateway.settings import Environment, Settings
 from tests.support.data import SIM_CLIENT_ID, SIM_CLIENT_SECRET
+from tests.support.postgres_pool import PostgresPool
 from tests.support.servers import serve_in_thread
 
 POSTGRES_ADMIN_DSN = os.environ.get(
@@ -59,51 +61,48 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 # Migrated templates, one per backend and test process: a test's database is a copy of one
-# (a file copy; CREATE DATABASE … TEMPLATE), because applying every migration per test costs
-# seconds each and a copy ~0.1 s. Tests marked ``empty_database`` get a database with nothing
-# applied (the migration tests).
+# (a file copy; CREATE DATABASE … TEMPLATE, made ahead by tests/support/postgres_pool.py),
+# because applying every migration costs ~2 s a test and a copy ~0.3 s at most. Tests marked
+# ``empty_database`` get a database with nothing applied (the migration tests).
 _templates: dict[str, str] = {}
 
 
-async def _sqlite_template(factory: pytest.TempPathFactory) -> str:
+def migrated_sqlite(factory: pytest.TempPathFactory, path: Path) -> str:
+    """A migrated SQLite database at ``path`` (a copy of this process's template); its URL.
+
+    Callable from sync and async code alike: the template is migrated once, on a thread of
+    its own with its own event loop."""
     if "sqlite" not in _templates:
         folder = factory.mktemp("template-db")
-        path = folder / "gateway.sqlite3"
-        await db.migrate(make_settings(f"sqlite://{path}", folder))
-        _templates["sqlite"] = str(path)
-    return _templates["sqlite"]
+        template = folder / "gateway.sqlite3"
+        settings = make_settings(f"sqlite://{template}", folder)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, db.migrate(settings)).result()
+        _templates["sqlite"] = str(template)
+    shutil.copyfile(_templates["sqlite"], path)
+    return f"sqlite://{path}"
 
 
-async def _postgres_template() -> str:
-    if "postgres" not in _templates:
-        name = f"halo_tpl_{uuid.uuid4().hex[:12]}"
-        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
-        await db.migrate(make_settings(f"postgres://{POSTGRES_HOST}/{name}", Path("/tmp")))
-        _templates["postgres"] = name
-    return _templates["postgres"]
+_postgres: PostgresPool | None = None
+
+
+def postgres_pool() -> PostgresPool:
+    """This test process's PostgreSQL databases (made on first use, closed at the end)."""
+    global _postgres
+    if _postgres is None:
+
+        async def migrate(name: str) -> None:
+            await db.migrate(make_settings(f"postgres://{POSTGRES_HOST}/{name}", Path("/tmp")))
+
+        _postgres = PostgresPool(POSTGRES_ADMIN_DSN, migrate)
+    return _postgres
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _drop_postgres_template() -> Iterator[None]:
+def _close_postgres_pool() -> Iterator[None]:
     yield
-    name = _templates.pop("postgres", None)
-    if name is None:
-        return
-
-    async def drop() -> None:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-    import asyncio
-
-    asyncio.run(drop())
+    if _postgres is not None:
+        _postgres.close()
 
 
 @pytest_asyncio.fixture
@@ -116,23 +115,12 @@ async def database_url(
     empty = request.node.get_closest_marker("empty_database") is not None
     if db_backend == "sqlite":
         path = tmp_path / "gateway.sqlite3"
-        if not empty:
-            shutil.copyfile(await _sqlite_template(tmp_path_factory), path)
-        yield f"sqlite://{path}"
+        yield f"sqlite://{path}" if empty else migrated_sqlite(tmp_path_factory, path)
         return
-    name = f"halo_t_{uuid.uuid4().hex[:12]}"
-    template = "" if empty else f' TEMPLATE "{await _postgres_template()}"'
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"{template}')
-    finally:
-        await admin.close()
+    pool = postgres_pool()
+    name = pool.take(empty=empty)
     yield f"postgres://{POSTGRES_HOST}/{name}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    pool.give_back(name)
 
 
 def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:

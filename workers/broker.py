@@ -206,3 +206,14 @@ def start_embedded_worker(broker: dramatiq.Broker, threads: int) -> dramatiq.Wor
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS)
     worker.start()
     return worker
+
+
+def stop_embedded_worker(worker: dramatiq.Worker) -> None:
+    """Stop the in-process worker in one idle poll (0.1 s), not two.
+
+    Dramatiq stops its consumers only after its workers, so that a broker's heartbeats go
+    on while the last messages finish. The embedded broker is in memory: no heartbeats, and
+    nothing it holds outlives the process, so both are told to stop at once."""
+    for consumer in worker.consumers.values():
+        consumer.stop()
+    worker.stop()
