@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from datetime import timedelta
 
-import httpx
 import pytest
+import time_machine
 
 from gateway.auth import mint_token
 from tests.support import data
 from tests.support.node import finish_node, start_node
 from tests.support.runs import trigger, wait_for_run
+from tests.support.ws import subscriptions_held, until_subscribed, whole_second
 
 pytestmark = pytest.mark.databases("sqlite")  # transports, not storage
 
@@ -28,21 +28,6 @@ message } }"""
 OVERVIEW = "subscription Overview { syncOverviewChanged { organizations { state } } }"
 UNTIL_COMPLETED = {"field": "syncEvents", "key": "phase", "values": ["COMPLETED", "FAILED"]}
 ALL = "ws,sse,multipart"
-
-
-async def _subscribers(gateway) -> float:
-    async with httpx.AsyncClient(base_url=gateway.base_url) as client:
-        text = (await client.get("/metrics")).text
-    found = re.search(r"^halo_gateway_event_subscribers (\S+)$", text, re.M)
-    return float(found.group(1)) if found else 0.0
-
-
-async def _until_subscribed(gateway, count: float, node) -> None:
-    """Wait (not assert) until the gateway holds ``count`` live subscriptions."""
-    for _ in range(600):
-        if await _subscribers(gateway) >= count or node.poll() is not None:
-            return
-        await asyncio.sleep(0.05)
 
 
 def _stream(
@@ -72,10 +57,10 @@ async def test_a_sync_reaches_sse_and_multipart_subscribers_exactly_as_websocket
     for i in range(40):
         sim.add_client(f"Customer {i:03d}")
     sim.set_faults(latency_ms=20)
-    before = await _subscribers(gateway)
+    before = await subscriptions_held(gateway.base_url)
 
     node = _stream(gateway, gateway.token(), EVENTS, ALL, UNTIL_COMPLETED)
-    await _until_subscribed(gateway, before + 3, node)
+    await until_subscribed(gateway.base_url, before + 3, node)
     run = await trigger(gateway, "mutation { syncOrganizations { id } }")
     out = await asyncio.to_thread(finish_node, node)
     await wait_for_run(gateway, run["id"])
@@ -102,9 +87,9 @@ async def test_sse_and_multipart_resume_after_the_last_sequence_like_the_websock
     sim = halo_sim.instance()
     for i in range(10):
         sim.add_client(f"Customer {i:03d}")
-    before = await _subscribers(gateway)
+    before = await subscriptions_held(gateway.base_url)
     watching = _stream(gateway, gateway.token(), RESUMABLE, "ws", UNTIL_COMPLETED)
-    await _until_subscribed(gateway, before + 1, watching)
+    await until_subscribed(gateway.base_url, before + 1, watching)
     run = await trigger(gateway, "mutation { syncOrganizations { id } }")
     seen = (await asyncio.to_thread(finish_node, watching))["ws"]["events"]
     await wait_for_run(gateway, run["id"])
@@ -131,10 +116,19 @@ async def test_an_http_stream_ends_with_token_expired_when_its_token_does(
     edge_gateway_factory,
 ) -> None:
     gateway = edge_gateway_factory(jwt_leeway_seconds=0)
-    token = mint_token(
-        gateway.settings, seller_id="seller-a", roles=["SELLER_ADMIN"], ttl=timedelta(seconds=3)
-    )
-    out = await asyncio.to_thread(finish_node, _stream(gateway, token, OVERVIEW, "sse,multipart"))
+    # The gateway's clock held still: the token passes however long node takes to start and
+    # ask (seconds under load); each stream then ends 3 s after it starts, as the stream's
+    # deadline is what is left of the token on that clock.
+    with time_machine.travel(whole_second(), tick=False):
+        token = mint_token(
+            gateway.settings,
+            seller_id="seller-a",
+            roles=["SELLER_ADMIN"],
+            ttl=timedelta(seconds=3),
+        )
+        out = await asyncio.to_thread(
+            finish_node, _stream(gateway, token, OVERVIEW, "sse,multipart")
+        )
     for transport in ("sse", "multipart"):
         result = out[transport]
         assert result["events"][0] == {"syncOverviewChanged": {"organizations": {"state": "IDLE"}}}

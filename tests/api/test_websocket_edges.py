@@ -8,17 +8,29 @@ reach the process log as an ERROR.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import timedelta
 
 import pytest
+import time_machine
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from gateway.auth import mint_token
-from tests.support.node import run_node
-from tests.support.ws import PROTOCOL, open_socket, receive, subscribe, ws_url
+from tests.support.node import finish_node, start_node
+from tests.support.ws import (
+    PROTOCOL,
+    open_socket,
+    receive,
+    receive_any,
+    subscribe,
+    subscriptions_held,
+    until_subscribed,
+    whole_second,
+    ws_url,
+)
 
 SUBSCRIPTION = "subscription { syncEvents { runId } }"
 
@@ -143,31 +155,75 @@ def test_the_connection_init_timeout_defaults_to_ten_seconds() -> None:
 async def test_an_open_socket_is_closed_with_4401_when_its_token_expires(
     edge_gateway_factory,
 ) -> None:
-    # Given a socket authenticated with a token that expires in a few seconds, with a
-    # subscription open (no leeway, so the socket lives exactly as long as the token)
+    # Given a socket authenticated with a token that expires a second after it was minted,
+    # with a subscription open (no leeway, so the socket lives exactly as long as the token),
+    # while the gateway's clock stands still: the token passes however long all this takes
     gateway = edge_gateway_factory(jwt_leeway_seconds=0)
-    token = mint_token(
-        gateway.settings, seller_id="seller-a", roles=["SELLER_ADMIN"], ttl=timedelta(seconds=3)
-    )
-    socket = await open_socket(gateway.base_url, {"Authorization": f"Bearer {token}"})
-    assert (await receive(socket))["type"] == "connection_ack"
-    await subscribe(socket, SUBSCRIPTION)
-    # Then the gateway closes it with 4401 when the token expires
-    with pytest.raises(ConnectionClosed) as closed:
-        while True:
-            await receive(socket, timeout=30)
+    with time_machine.travel(whole_second(), tick=False) as clock:
+        token = mint_token(
+            gateway.settings,
+            seller_id="seller-a",
+            roles=["SELLER_ADMIN"],
+            ttl=timedelta(seconds=1),
+        )
+        socket = await open_socket(gateway.base_url, {"Authorization": f"Bearer {token}"})
+        assert (await receive(socket))["type"] == "connection_ack"
+        before = await subscriptions_held(gateway.base_url)
+        await subscribe(socket, SUBSCRIPTION)
+        await until_subscribed(gateway.base_url, before + 1)
+        # When the token expires on the gateway's clock
+        clock.shift(timedelta(seconds=2))
+        # Then the gateway closes the socket with 4401
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await receive(socket, timeout=30)
     assert closed.value.rcvd is not None
     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "Token expired")
 
 
-def test_the_graphql_ws_client_sees_4401_and_reconnects_with_a_fresh_token(
+async def test_a_socket_stays_open_while_the_gateways_clock_says_its_token_passes(
+    edge_gateway_factory,
+) -> None:
+    # Given a socket whose token expires a second after the gateway's clock, held still
+    gateway = edge_gateway_factory(jwt_leeway_seconds=0)
+    with time_machine.travel(whole_second(), tick=False) as clock:
+        token = mint_token(
+            gateway.settings,
+            seller_id="seller-a",
+            roles=["SELLER_ADMIN"],
+            ttl=timedelta(seconds=1),
+        )
+        socket = await open_socket(gateway.base_url, {"Authorization": f"Bearer {token}"})
+        assert (await receive(socket))["type"] == "connection_ack"
+        # When more than that second passes on the event loop's clock, not on the wall clock
+        # (a clock stepped back or slewed; over HTTP the token still passes) …
+        await asyncio.sleep(1.5)
+        # Then the socket is still open and answers …
+        await socket.send(json.dumps({"type": "ping"}))
+        assert (await receive_any(socket))["type"] == "pong"
+        # … until its token expires on the clock that verifies tokens
+        clock.shift(timedelta(seconds=1))
+        assert await _close_of(socket) == (4401, "Token expired")
+
+
+async def test_the_graphql_ws_client_sees_4401_and_reconnects_with_a_fresh_token(
     edge_gateway_factory,
 ) -> None:
     gateway = edge_gateway_factory(jwt_leeway_seconds=0)
-    short = mint_token(
-        gateway.settings, seller_id="seller-a", roles=["SELLER_ADMIN"], ttl=timedelta(seconds=3)
-    )
-    outcome = run_node("ws_client.mjs", ws_url(gateway.base_url), short, gateway.token())
+    # The gateway's clock stands still until the client's subscription is open: the short
+    # token passes however long node takes to start, then expires when the clock moves.
+    with time_machine.travel(whole_second(), tick=False) as clock:
+        short = mint_token(
+            gateway.settings,
+            seller_id="seller-a",
+            roles=["SELLER_ADMIN"],
+            ttl=timedelta(seconds=1),
+        )
+        before = await subscriptions_held(gateway.base_url)
+        client = start_node("ws_client.mjs", ws_url(gateway.base_url), short, gateway.token())
+        await until_subscribed(gateway.base_url, before + 1, client)
+        clock.shift(timedelta(seconds=2))
+        outcome = await asyncio.to_thread(finish_node, client)
     # The open subscription ends with the close event (graphql-ws treats 4401 as fatal and
     # does not retry by itself) …
     assert outcome["firstError"] == {"code": 4401, "reason": "Token expired"}

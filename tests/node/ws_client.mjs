@@ -46,6 +46,8 @@ function subscribeUntilError() {
 
 const firstError = await subscribeUntilError();
 // A page reacts to 4401 by subscribing again: connectionParams fetches a fresh token.
+// The timer only bounds a hang; it is cleared once answered, or node would wait it out.
+let deadline;
 const second = await new Promise((resolve) => {
   const unsubscribe = client.subscribe(
     { query: "query { viewer { sellerId } }" },
@@ -55,10 +57,11 @@ const second = await new Promise((resolve) => {
       complete: () => {},
     },
   );
-  setTimeout(() => {
+  deadline = setTimeout(() => {
     unsubscribe();
     resolve({ timeout: true });
-  }, 15000);
+  }, 60000);
 });
+clearTimeout(deadline);
 await client.dispose();
 process.stdout.write(JSON.stringify({ firstError, second, events }));
