@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -83,6 +84,12 @@ class WebGateway:
             timeout=30,
         )
         return response.json()
+
+    def live_subscriptions(self) -> float:
+        """The subscriptions the gateway serves live (``/metrics``), every socket's."""
+        text = httpx.get(f"{self.base_url}/metrics", timeout=30).text
+        found = re.search(r"^halo_gateway_live_sockets (\S+)$", text, re.M)
+        return float(found.group(1)) if found else 0.0
 
     @property
     def halo_urls(self) -> tuple[str, str]:
