@@ -106,6 +106,16 @@ async def test_an_expiring_token_is_refreshed(sim) -> None:
     assert sim.instance().counters["tokens"] >= 2
 
 
+async def test_held_requests_are_answered_once_released(sim) -> None:
+    sim.instance().set_faults(hold=True)
+    async with _client(sim) as c:
+        request = asyncio.create_task(c.get_client(1))
+        done, _ = await asyncio.wait({request}, timeout=0.3)
+        assert not done  # held, however long
+        sim.instance().set_faults(hold=False)
+        assert (await request).name == "Acme"
+
+
 async def test_the_client_limiter_keeps_under_the_simulators_rolling_window(sim) -> None:
     # The client counts when it sends, HaloPSA when a request arrives: on a loaded machine
     # the two differ by tens of ms, so the client's window keeps a margin over HaloPSA's.

@@ -23,6 +23,7 @@ from gateway.halopsa.simulator.state import DEFAULT_INSTANCE, Instance, Simulato
 
 RATE_LIMIT_TEXT = "Rate Limit Reached - 300 Requests per rolling 5 minute window"
 MAX_PAGE_SIZE = 100
+HOLD_POLL_SECONDS = 0.01
 
 
 class _Drop(Exception):
@@ -121,6 +122,9 @@ class SimulatorApp:
         faults = instance.faults
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
+        # Set and cleared from the test's thread, where an asyncio.Event cannot be: polled.
+        while faults.hold:  # noqa: ASYNC110
+            await asyncio.sleep(HOLD_POLL_SECONDS)
         if path == ["authinfo"]:
             return JSONResponse({"auth_url": "/auth", "tenant_id": instance.tenant or ""})
         instance.count("requests")

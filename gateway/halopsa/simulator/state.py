@@ -50,6 +50,9 @@ class Faults:
     revoked: bool = False  # credentials revoked: tokens refused, API answers 401
     fail_next: list[int] = field(default_factory=list)  # exact statuses for the next requests
     stall_next: list[float] = field(default_factory=list)  # seconds the next requests hang
+    # API requests wait while this is set: a test holds a run mid-way until it has seen what
+    # a run in progress shows, however busy the machine (a latency only makes that likely).
+    hold: bool = False
     # Faults of licence writes (POST /SoftwareLicence) that happen *after* HaloPSA stored the
     # records, or part of them, so the caller cannot know what happened (WRITE_FAULTS):
     write_faults: dict[int, str] = field(default_factory=dict)  # Nth write (1-based) → fault
