@@ -35,15 +35,12 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter, deque
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg
 import httpx
 
 from bench import seeding
@@ -56,8 +53,6 @@ from tests.support import data
 from tests.support.fleet import Fleet
 from tests.support.servers import serve_in_thread
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-POSTGRES_HOST = "postgres@127.0.0.1:5432"
 SELLER = "bench"
 ORGANIZATIONS = 40
 RUN_FIELDS = (
@@ -68,20 +63,6 @@ COUNTS = ("created", "updated", "unchanged", "skipped", "failed")
 FINISHED = {"SUCCEEDED", "FAILED", "CANCELLED"}
 # A run that has not finished in this long is reported as stuck.
 RUN_DEADLINE_SECONDS = 3600.0
-
-
-@asynccontextmanager
-async def postgres_database():
-    name = f"halo_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    try:
-        yield f"postgres://{POSTGRES_HOST}/{name}"
-    finally:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def occupy_rate_window(instance: Any, seconds: float) -> None:
@@ -150,7 +131,7 @@ async def scenario(name: str, args: argparse.Namespace, rng: random.Random) -> d
     sim = state.add_instance(client_id="c", client_secret="s")
     sim.set_faults(latency_ms=args.latency_ms, rate_limit=(300, args.window), seed=args.seed)
     result: dict[str, Any] = {"scenario": name}
-    async with postgres_database() as database_url:
+    async with seeding.temporary_postgres() as database_url:
         with (
             tempfile.TemporaryDirectory() as tmp,
             serve_in_thread(create_simulator_app(state)) as sim_url,

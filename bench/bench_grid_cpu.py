@@ -32,19 +32,16 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg
 from cryptography.fernet import Fernet
 
-from bench import raw_grid
-from bench.bench_organizations import JWT_SECRET, POSTGRES_ADMIN_DSN, QUERY, seed
+from bench import raw_grid, seeding
+from bench.bench_organizations import JWT_SECRET, QUERY, seed
 from bench.seeding import UNMETERED_QUERY_COST_BUDGET
 from gateway.app import create_app
 from gateway.auth import mint_token
@@ -122,9 +119,7 @@ async def run(args: argparse.Namespace, database_url: str, data_dir: str) -> Non
     )
     await seed(settings, args.organizations)
     if database_url.startswith("postgres"):  # statistics, as in bench_organizations.py
-        conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
-        await conn.execute("ANALYZE")
-        await conn.close()
+        await seeding.analyze(database_url)
     token = mint_token(settings, seller_id="bench", roles=["SELLER_ADMIN"])
     gateway_app = create_app(settings)
     raw_app, grid = raw_grid.build(database_url)
@@ -167,20 +162,8 @@ async def run(args: argparse.Namespace, database_url: str, data_dir: str) -> Non
 
 
 async def main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.backend == "sqlite":
-            await run(args, f"sqlite://{tmp}/bench.sqlite3", tmp)
-            return
-        name = f"halo_bench_gridcpu_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        try:
-            await run(args, f"postgres://postgres@127.0.0.1:5432/{name}", tmp)
-        finally:
-            admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+    async with seeding.bench_database(args.backend, "halo_bench_gridcpu") as (url, data_dir):
+        await run(args, url, data_dir)
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ import redis.asyncio as aioredis
 import uvicorn
 
 from bench import seeding
-from bench.bench_faults import postgres_database, until
+from bench.bench_faults import until
 from gateway import db
 from gateway.halopsa import HaloClient, HaloCredentials, InMemoryRateLimiter
 from gateway.halopsa.simulator import SimulatorState, create_simulator_app
@@ -439,7 +439,7 @@ async def reset_simulator_only(group: list[Tenant]) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     state = SimulatorState()
-    async with postgres_database() as database_url:
+    async with seeding.temporary_postgres() as database_url:
         with (
             tempfile.TemporaryDirectory() as tmp,
             simulator_on_ports(state, args.sellers + args.big_sellers) as ports,

@@ -75,6 +75,7 @@ import psutil
 from cryptography.fernet import Fernet
 from tortoise.transactions import in_transaction
 
+from bench import seeding
 from bench.seeding import UNMETERED_QUERY_COST_BUDGET
 from gateway import db
 from gateway.auth import mint_token
@@ -91,8 +92,6 @@ SELLER = "bench"
 SUBSCRIPTIONS_PER_ORG = 5
 CHUNK = 1000
 RSS_SAMPLE_SECONDS = 0.01
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-PG_HOST = "postgres@127.0.0.1:5432"
 
 ORG_MUTATION = """mutation ($input: [OrganizationInput!]!) { upsertOrganizations(input: $input)
 { created updated unchanged } }"""
@@ -145,29 +144,20 @@ def write_csv(path: Path, columns: list[str], records: list[dict]) -> None:
 @asynccontextmanager
 async def fresh_database(tmp: Path, postgres: bool) -> AsyncIterator[Settings]:
     """A new, migrated database; its settings."""
-    if postgres:
-        name = f"halo_bench_{uuid.uuid4().hex[:10]}"
-        admin = await asyncpg.connect(PG_ADMIN)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        url = f"postgres://{PG_HOST}/{name}"
-    else:
-        url = f"sqlite://{tmp}/bench-{uuid.uuid4().hex[:8]}.sqlite3"
-    settings = Settings(
-        database_url=url,
-        data_dir=tmp,
-        secrets_key=Fernet.generate_key().decode(),
-        in_process_scheduler=False,
-        log_level="WARNING",
-    )
-    await db.migrate(settings)
-    try:
-        yield settings
-    finally:
+    async with contextlib.AsyncExitStack() as stack:
         if postgres:
-            admin = await asyncpg.connect(PG_ADMIN)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+            url = await stack.enter_async_context(seeding.temporary_postgres())
+        else:
+            url = f"sqlite://{tmp}/bench-{uuid.uuid4().hex[:8]}.sqlite3"
+        settings = Settings(
+            database_url=url,
+            data_dir=tmp,
+            secrets_key=Fernet.generate_key().decode(),
+            in_process_scheduler=False,
+            log_level="WARNING",
+        )
+        await db.migrate(settings)
+        yield settings
 
 
 async def seed_organizations(settings: Settings, path: Path) -> None:
@@ -358,7 +348,7 @@ async def driver_baseline(settings: Settings, kind: str, path: Path) -> float:
         await Seller.get_or_create(id=SELLER)
         org_ids = dict(await Organization.filter(seller_id=SELLER).values_list("external_id", "id"))
     await db.close_db(ctx)
-    conn = await asyncpg.connect(settings.database_url.replace("postgres://", "postgresql://", 1))
+    conn = await asyncpg.connect(seeding.driver_dsn(settings.database_url))
     try:
         now = datetime.now(UTC)
         started = time.perf_counter()
@@ -457,7 +447,7 @@ async def driver_upsert_baseline(
         await Seller.get_or_create(id=SELLER)
         org_ids = dict(await Organization.filter(seller_id=SELLER).values_list("external_id", "id"))
     await db.close_db(ctx)
-    conn = await asyncpg.connect(settings.database_url.replace("postgres://", "postgresql://", 1))
+    conn = await asyncpg.connect(seeding.driver_dsn(settings.database_url))
     await conn.execute(
         "CREATE TEMPORARY TABLE staged ("
         + ", ".join(f"{n} {staged_types[n]}" for n in names)
@@ -521,7 +511,7 @@ async def server_cpu_seconds(settings: Settings) -> float:
     """CPU seconds of the PostgreSQL server processes connected to this run's database (the
     bench's database is its own, so these are the workload's, whoever else uses the server)."""
     name = settings.database_url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(PG_ADMIN)
+    admin = await asyncpg.connect(seeding.POSTGRES_ADMIN_DSN)
     try:
         pids = await admin.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name

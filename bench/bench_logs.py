@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -35,7 +36,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -59,8 +59,6 @@ from gateway.services.sync import journal
 from gateway.settings import Settings
 from tests.support.servers import serve_in_thread
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-POSTGRES_HOST = "postgres@127.0.0.1:5432"
 RETENTION_DAYS = 30
 # The issue's bar for log and grid search (#15).
 SEARCH_P99_MS = 10.0
@@ -566,19 +564,16 @@ async def run_backend(
     backend: str, sellers: list[SellerData], measured: SellerData, args: argparse.Namespace
 ) -> None:
     now = max(e[2] for s in sellers for e in s.entries) + timedelta(minutes=5)
-    with tempfile.TemporaryDirectory() as tmp:
-        pg_names: list[str] = []
+    async with contextlib.AsyncExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
         databases = {}
         for label in ("big", "small"):
             if backend == "sqlite":
                 url = f"sqlite://{tmp}/{label}.sqlite3"
             else:
-                name = f"halo_bench_logs_{label}_{uuid.uuid4().hex[:8]}"
-                admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-                await admin.execute(f'CREATE DATABASE "{name}"')
-                await admin.close()
-                pg_names.append(name)
-                url = f"postgres://{POSTGRES_HOST}/{name}"
+                url = await stack.enter_async_context(
+                    seeding.temporary_postgres(f"halo_bench_logs_{label}")
+                )
             databases[label] = Database(label, make_settings(url, Path(tmp)))
         try:
             for label, database in databases.items():
@@ -588,8 +583,7 @@ async def run_backend(
                 if backend == "sqlite":
                     await asyncio.to_thread(load_sqlite, f"{tmp}/{label}.sqlite3", rows)
                 else:
-                    dsn = database.settings.database_url.replace("postgres://", "postgresql://")
-                    await load_postgres(dsn, rows)
+                    await load_postgres(seeding.driver_dsn(database.settings.database_url), rows)
                 count = sum(len(s.entries) for s in rows)
                 print(
                     f"[{backend}] loaded {label}: {count:,} entries of {len(rows)} seller(s) "
@@ -610,10 +604,6 @@ async def run_backend(
             for database in databases.values():
                 if database.ctx is not None:
                     await db.close_db(database.ctx)
-            for name in pg_names:
-                admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await admin.close()
 
 
 async def seed_grid(seller_id: str, count: int) -> None:

@@ -30,23 +30,20 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg
 from cryptography.fernet import Fernet
 
+from bench import seeding
 from bench.seeding import UNMETERED_QUERY_COST_BUDGET, mapped_organizations, migrated
 from gateway.auth import mint_token
 from gateway.settings import Settings
 from tests.support.servers import free_port
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 JWT_SECRET = "bench-" + "s" * 40
 FIELDS = (
     "id name reference status psaOrganizationId psaOrganizationName psaOrganizationStatus "
@@ -253,9 +250,7 @@ async def run(args: argparse.Namespace, database_url: str, data_dir: str) -> Non
         # without them both statements were planned as nested loops over every organisation
         # (~100 ms a page instead of ~25), and autovacuum could analyse in the middle of the
         # run, changing both sides' plans between cells.
-        conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
-        await conn.execute("ANALYZE")
-        await conn.close()
+        await seeding.analyze(database_url)
     print(
         f"[{args.backend}] seeded {args.organizations:,} organisations "
         f"in {time.perf_counter() - started:.1f} s"
@@ -336,20 +331,8 @@ async def run(args: argparse.Namespace, database_url: str, data_dir: str) -> Non
 
 
 async def main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.backend == "sqlite":
-            await run(args, f"sqlite://{tmp}/bench.sqlite3", tmp)
-            return
-        name = f"halo_bench_grid_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        try:
-            await run(args, f"postgres://postgres@127.0.0.1:5432/{name}", tmp)
-        finally:
-            admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+    async with seeding.bench_database(args.backend, "halo_bench_grid") as (url, data_dir):
+        await run(args, url, data_dir)
 
 
 if __name__ == "__main__":

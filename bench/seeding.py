@@ -1,6 +1,7 @@
 """What the benchmarks stand on: their set-up, and rows bulk-inserted straight through the models.
 
-Set-up, once for every bench: :func:`scale_out_settings` (the shared Redis and a database
+Set-up, once for every bench: :func:`temporary_postgres` (a PostgreSQL database of the
+bench's own, dropped after it), :func:`scale_out_settings` (the shared Redis and a database
 of the bench's), and :func:`embedded_bench` (a temporary SQLite file, the HaloPSA simulator
 over real HTTP, the bench settings) with :func:`gateway_client` for the gateway on it.
 
@@ -21,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from cryptography.fernet import Fernet
 
@@ -42,6 +44,10 @@ from tests.support.servers import serve_in_thread
 
 # The shared Redis of the scale-out benchmarks (each run under a namespace of its own).
 REDIS_URL = "redis://127.0.0.1:6379/0"
+# The shared PostgreSQL (trust auth): benches make a database of their own on it through an
+# admin connection to the always-present `test` database (see temporary_postgres).
+POSTGRES_HOST = "postgres@127.0.0.1:5432"
+POSTGRES_ADMIN_DSN = f"postgresql://{POSTGRES_HOST}/test"
 # The per-seller query-cost budget (QUERY_COST_BUDGET_PER_MINUTE, 100,000 a minute) is an
 # operator's guard against one seller's scripts; a benchmark's load asks many seller-minutes
 # of pages a minute, and with the budget most answers became QUERY_TOO_COMPLEX errors, cheap
@@ -59,6 +65,55 @@ HALO_CLIENT_ID, HALO_CLIENT_SECRET = "c", "s"
 NO_RATE_LIMIT = 10**9
 # The manual "Sync Subscriptions" of all organisations, as a page sends it.
 SYNC_SUBSCRIPTIONS = "mutation { syncSubscriptions { id } }"
+
+
+@asynccontextmanager
+async def temporary_postgres(prefix: str = "halo_bench") -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database named ``{prefix}_<random>`` for the block; yields its
+    URL as the gateway takes it (``postgres://…``). Dropped after the block, even when it
+    raises, ``WITH (FORCE)``: a pool or a child process the bench left open does not keep it.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"postgres://{POSTGRES_HOST}/{name}"
+    finally:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@asynccontextmanager
+async def bench_database(backend: str, prefix: str) -> AsyncIterator[tuple[str, str]]:
+    """``(database URL, data directory)`` for the block: a temporary directory, and in it a
+    SQLite file (``backend`` "sqlite") or beside it :func:`temporary_postgres` ("postgres")."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if backend == "sqlite":
+            yield f"sqlite://{tmp}/bench.sqlite3", tmp
+        else:
+            async with temporary_postgres(prefix) as database_url:
+                yield database_url, tmp
+
+
+def driver_dsn(database_url: str) -> str:
+    """The gateway's ``postgres://`` URL as asyncpg takes it, for a bench's own statements."""
+    return database_url.replace("postgres://", "postgresql://", 1)
+
+
+async def analyze(database_url: str) -> None:
+    """``ANALYZE`` the whole PostgreSQL database: statistics, as a database in use has them
+    (autovacuum analyses new tables soon after they fill)."""
+    conn = await asyncpg.connect(driver_dsn(database_url))
+    try:
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
 
 
 def scale_out_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:

@@ -16,6 +16,10 @@ are code, and stay readable.
 
 Client errors are logged through :class:`KeyedLineBudget`, which caps the lines one client
 can cause (see ``schema.errors``).
+
+ERROR lines and tracebacks are for our faults. An unreachable Redis is an operational condition
+the processes ride out, so :class:`BrokerOutageFilter` turns Dramatiq's own lines about it
+(CRITICAL every 3 s per consumer thread, some with a traceback) into one WARNING per outage.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.settings import Settings
 
@@ -198,6 +204,90 @@ class ContextFilter(logging.Filter):
         return True
 
 
+# --- Dramatiq's lines about an unreachable Redis ---------------------------------------------
+
+# An outage is over once Dramatiq's consumers have said nothing about Redis for this long.
+# While it lasts each consumer thread fails again at least every ~8 s (its 3 s restart delay,
+# plus up to the broker's 5 s connect timeout) and a pending ack every 5 s; so a quiet 30 s
+# means they reconnected, and the next failure is a new outage with a WARNING of its own.
+BROKER_OUTAGE_QUIET_SECONDS = 30.0
+# Where Dramatiq logs a lost connection: the consumer threads ("dramatiq.worker.
+# ConsumerThread(<queue>)": fetch, ack, requeue) and the worker (requeue at shutdown).
+_DRAMATIQ_WORKER_LOGGERS = ("dramatiq.worker.ConsumerThread(", "dramatiq.worker.Worker")
+# Its templates (dramatiq/worker.py) for a lost connection without an exception attached.
+_CONNECTION_ERROR_MSG = "Consumer encountered a connection error: %s"
+_POST_PROCESS_MSG_START = "Failed to post_process_message("
+_RESTARTING_MSG = "Restarting consumer in %0.2f seconds."
+
+
+def _is_redis_unreachable(exc: BaseException | None) -> bool:
+    """Redis could not be reached: redis-py's connection and timeout errors (Dramatiq does not
+    wrap a timeout), or Dramatiq's ``BrokerConnectionError`` (named, not imported: the core
+    does not import Dramatiq)."""
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return True
+    return exc is not None and any(
+        cls.__name__ == "BrokerConnectionError" and cls.__module__.startswith("dramatiq")
+        for cls in type(exc).__mro__
+    )
+
+
+class BrokerOutageFilter(logging.Filter):
+    """One WARNING per Redis outage instead of Dramatiq's CRITICAL lines and tracebacks.
+
+    Dramatiq's consumer threads log CRITICAL "Consumer encountered a connection error" (and,
+    for a timeout, "an unexpected error" with a traceback) every 3 s each while Redis is away,
+    then re-poll; acks are retried with a WARNING every 5 s. Dramatiq recovers by itself and
+    nothing is ours to fix, so the first such line of an outage becomes a WARNING without
+    traceback, the rest of it (and the consumers' "Restarting consumer" lines) are dropped.
+    A failure that is not a connection error keeps its level and traceback, and so do
+    middleware failures ("Unexpected failure in …", logged by the broker), which may lose work.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._last_failure: float | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(_DRAMATIQ_WORKER_LOGGERS):
+            return True
+        now = self.clock()
+        with self._lock:
+            in_outage = (
+                self._last_failure is not None
+                and now - self._last_failure < BROKER_OUTAGE_QUIET_SECONDS
+            )
+            if record.msg == _RESTARTING_MSG:
+                return not in_outage
+            cause = self._connection_failure(record)
+            if cause is None:
+                return True
+            self._last_failure = now
+            if in_outage:
+                return False
+        record.msg = (
+            "Redis unreachable (%s): Dramatiq's consumers re-poll and retry acks until it is back"
+        )
+        record.args = (cause,)
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text = None, None
+        return True
+
+    @staticmethod
+    def _connection_failure(record: logging.LogRecord) -> str | None:
+        """What failed, if the record is Dramatiq's about a lost connection to Redis."""
+        exc = record.exc_info[1] if record.exc_info else None
+        if _is_redis_unreachable(exc):
+            return str(exc)
+        if record.msg == _CONNECTION_ERROR_MSG and isinstance(record.args, tuple):
+            return str(record.args[0])
+        if str(record.msg).startswith(_POST_PROCESS_MSG_START) and isinstance(record.args, tuple):
+            return str(record.args[1])  # (message, error, retry delay)
+        return None
+
+
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if settings.log_format == "json":
@@ -212,6 +302,7 @@ def configure_logging(settings: Settings) -> None:
             RedactingTextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
         )
     handler.addFilter(ContextFilter())
+    handler.addFilter(BrokerOutageFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

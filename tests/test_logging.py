@@ -248,3 +248,75 @@ def test_the_line_budget_lets_a_few_lines_per_key_through_and_counts_the_rest() 
     assert budget.admit("a") == (True, 0)
     budget.admit("c")  # only the two most recent keys are kept
     assert len(budget._keys) == 2
+
+
+def test_dramatiq_lines_about_an_unreachable_redis_become_one_warning_per_outage() -> None:
+    """The lines Dramatiq's consumer threads log while Redis is away (dramatiq/worker.py),
+    logged as it logs them; the outage's lines as a restarted Redis shows them are in
+    tests/workers/test_redis_restart.py. Time is given to the filter, not waited for."""
+    from dramatiq.errors import ConnectionClosed
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from gateway.logging import BROKER_OUTAGE_QUIET_SECONDS, BrokerOutageFilter
+
+    now = [0.0]
+    kept: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            kept.append(record)
+
+    handler = Keep()
+    handler.addFilter(BrokerOutageFilter(clock=lambda: now[0]))
+    consumer = logging.getLogger("dramatiq.worker.ConsumerThread(sync)")
+    consumer.addHandler(handler)
+    level = consumer.level
+    consumer.setLevel(logging.INFO)
+
+    def lose(exc: Exception) -> None:
+        try:
+            raise exc
+        except ConnectionClosed as e:
+            consumer.critical("Consumer encountered a connection error: %s", e)
+        except Exception:
+            consumer.critical("Consumer encountered an unexpected error.", exc_info=True)
+        consumer.info("Restarting consumer in %0.2f seconds.", 3.0)
+
+    try:
+        # Given Redis freezes (a timeout: Dramatiq logs it with a traceback), then refuses
+        lose(RedisTimeoutError("Timeout reading from socket"))
+        for _ in range(3):
+            now[0] += 3
+            lose(ConnectionClosed(RedisConnectionError("Error 111 connecting. Refused.")))
+        consumer.warning(
+            "Failed to post_process_message(%s) due to a connection error: %s\n…",
+            "message",
+            ConnectionClosed(RedisConnectionError("Error 111 connecting. Refused.")),
+        )
+        # Then one WARNING without traceback says so
+        assert [(r.levelname, r.getMessage(), r.exc_info) for r in kept] == [
+            (
+                "WARNING",
+                "Redis unreachable (Timeout reading from socket): Dramatiq's consumers re-poll "
+                "and retry acks until it is back",
+                None,
+            )
+        ]
+        # A failure that is not Redis's stays CRITICAL with its traceback, restart line too
+        kept.clear()
+        now[0] += BROKER_OUTAGE_QUIET_SECONDS
+        lose(RuntimeError("a bug"))
+        assert [(r.levelname, bool(r.exc_info)) for r in kept] == [
+            ("CRITICAL", True),
+            ("INFO", False),
+        ]
+        # And once the consumers were quiet for a while, the next outage says so again
+        kept.clear()
+        lose(ConnectionClosed(RedisConnectionError("Error 111 connecting. Refused.")))
+        assert [(r.levelname, r.getMessage()[:40]) for r in kept] == [
+            ("WARNING", "Redis unreachable (Error 111 connecting.")
+        ]
+    finally:
+        consumer.removeHandler(handler)
+        consumer.setLevel(level)

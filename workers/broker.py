@@ -20,7 +20,8 @@ actors need the services' Deps, which need the queue)::
     register_actors(broker, deps)
 
 Redis may restart under a worker. Dramatiq itself re-polls (its consumer threads log
-CRITICAL "Consumer encountered a connection error" and restart every 3 s) and repeats acks
+CRITICAL "Consumer encountered a connection error" and restart every 3 s; the process log
+makes that one WARNING per outage, ``gateway.logging.BrokerOutageFilter``) and repeats acks
 until Redis answers; the one gap is the ``Retries`` middleware, whose re-enqueue of a failed
 message raised during the outage (CRITICAL "Unexpected failure in after_process_message of
 Retries") and the retry was lost. :class:`RetriesThatWaitForRedis` closes it.

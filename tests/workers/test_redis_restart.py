@@ -156,6 +156,18 @@ async def test_a_redis_restart_mid_sync_loses_no_run_no_event_and_no_trigger(
     raw = [r["event"] for r in worker_records if r["level"] == "RAW"]
     assert [line for line in raw if not line.startswith("worker started")] == []
     assert not [r for r in worker_records if "Unexpected failure" in str(r.get("event"))]
+    # Nor from Dramatiq: each worker says once, as a WARNING without traceback, that Redis
+    # was unreachable (its consumer threads logged CRITICAL every 3 s each)
+    for log in (worker_log, tmp_path / "worker2.log"):
+        dramatiq_records = [r for r in log_records(log) if r["name"].startswith("dramatiq.")]
+        loud = [r for r in dramatiq_records if r["level"] in {"ERROR", "CRITICAL"}]
+        assert loud == [] and [r for r in dramatiq_records if r.get("exc_info")] == [], loud
+        unreachable = [
+            r["event"]
+            for r in dramatiq_records
+            if r["level"] == "WARNING" and r["event"].startswith("Redis unreachable")
+        ]
+        assert len(unreachable) == 1, dramatiq_records
 
 
 async def test_subscribers_get_resync_then_the_current_state_when_redis_is_back(

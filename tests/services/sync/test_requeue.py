@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
@@ -30,23 +31,68 @@ from workers.queue import DramatiqJobQueue
 OUR_LOGGERS = ("gateway", "workers", "schema")
 
 
-@pytest.fixture
-async def scale_out(connected, settings, redis_namespace) -> AsyncIterator[tuple[Any, Any, Any]]:
-    """The services' Deps on a Redis broker of the test's namespace, as the scheduler and
-    the workers have them, and the simulator instance seller-a is connected to."""
-    settings = settings.model_copy(
-        update={"redis_url": REDIS_URL, "redis_namespace": redis_namespace}
-    )
+@asynccontextmanager
+async def on_broker(settings: Any) -> AsyncIterator[tuple[Any, Any]]:
+    """The services' Deps on the Redis broker of ``settings``, as the scheduler and the
+    workers have them, and that broker; closed after the block."""
     broker = build_broker(settings)
     deps = build_deps(settings, queue=DramatiqJobQueue(broker))
     register_actors(broker, deps)
     try:
-        yield deps, broker, connected.instance()
+        yield deps, broker
     finally:
-        broker.flush_all()
         broker.close()
         await deps.bus.close()
         await deps.aclose()
+
+
+@pytest.fixture
+async def scale_out(connected, settings, redis_namespace) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """The services' Deps on a Redis broker of the test's namespace (:func:`on_broker`), the
+    broker, and the simulator instance seller-a is connected to."""
+    settings = settings.model_copy(
+        update={"redis_url": REDIS_URL, "redis_namespace": redis_namespace}
+    )
+    async with on_broker(settings) as (deps, broker):
+        try:
+            yield deps, broker, connected.instance()
+        finally:
+            broker.flush_all()
+
+
+async def queued_run(deps: Any) -> SyncRun:
+    """seller-a's manual organisations sync, QUEUED: its message sent, no worker takes it."""
+    return await trigger_sync(deps, "seller-a", SyncKind.ORGANIZATIONS, trigger=SyncTrigger.MANUAL)
+
+
+def past_interval(deps: Any, since: datetime) -> datetime:
+    """A second past the re-send interval counted from ``since``: a look then re-sends."""
+    return since + timedelta(seconds=deps.settings.sync_requeue_after_seconds + 1)
+
+
+async def re_sent_run(deps: Any, broker: Any) -> SyncRun:
+    """A queued run whose message was sent again (it waited past the interval; the original
+    was only late: every worker was busy), both messages taken off the broker: the test
+    delivers them."""
+    run = await queued_run(deps)
+    assert await resend_lost_runs(deps, past_interval(deps, run.queued_at)) == 1
+    assert sent(broker) == [([run.id], {}), ([run.id], {"resend": 1})]
+    lose_messages(broker)
+    return run
+
+
+async def deliver_one_while_the_other_runs(
+    deps: Any, sim: Any, run_id: int, *, first: int, then: int
+) -> SyncRun:
+    """Sending ``first`` of the run's message is delivered, and sending ``then`` while the
+    run goes on (its first HaloPSA call hangs); the run as it was when ``then`` returned."""
+    sim.set_faults(stall_next=[3.0])
+    running = asyncio.create_task(execute_run(run_id, deps, resend=first))
+    await started(run_id)
+    await execute_run(run_id, deps, resend=then)
+    during = await SyncRun.get(id=run_id)
+    await running
+    return during
 
 
 def sent(broker: Any) -> list[tuple[list[Any], dict[str, Any]]]:
@@ -70,6 +116,12 @@ async def started(run_id: int) -> None:
         await asyncio.sleep(0.01)
 
 
+async def outcome(run_id: int) -> tuple[RunState, int, int]:
+    """The stored run's state, attempts, and which sending of its message started it."""
+    run = await SyncRun.get(id=run_id)
+    return run.state, run.attempts, run.started_by_resend
+
+
 def our_lines(caplog: Any, level: int) -> list[str]:
     return [
         r.getMessage()
@@ -83,7 +135,7 @@ async def test_a_queued_run_whose_message_was_lost_is_sent_again_once_per_interv
 ) -> None:
     deps, broker, _sim = scale_out
     caplog.set_level(logging.INFO)
-    run = await trigger_sync(deps, "seller-a", SyncKind.ORGANIZATIONS, trigger=SyncTrigger.MANUAL)
+    run = await queued_run(deps)
     assert sent(broker) == [([run.id], {})]
     # Given Redis restarted without persistence: the message is gone
     lose_messages(broker)
@@ -122,30 +174,15 @@ async def test_the_re_sent_message_runs_the_run_once_and_the_original_that_comes
 ) -> None:
     deps, broker, sim = scale_out
     caplog.set_level(logging.INFO)
-    run = await trigger_sync(deps, "seller-a", SyncKind.ORGANIZATIONS, trigger=SyncTrigger.MANUAL)
-    at = run.queued_at + timedelta(seconds=deps.settings.sync_requeue_after_seconds + 1)
-    # When the run waited too long and its message was sent again (the original was only
-    # late: every worker was busy)
-    assert await resend_lost_runs(deps, at) == 1
-    assert sent(broker) == [([run.id], {}), ([run.id], {"resend": 1})]
-    lose_messages(broker)  # the test delivers them from here
-    # and the re-sent one is delivered first, then the original while the run goes on
-    sim.set_faults(stall_next=[3.0])  # the run's first HaloPSA call hangs: it goes on a while
-    first = asyncio.create_task(execute_run(run.id, deps, resend=1))
-    await started(run.id)
-    await execute_run(run.id, deps)
-    during = await SyncRun.get(id=run.id)
-    await first
+    # Given the run waited too long and its message was sent again
+    run = await re_sent_run(deps, broker)
+    # When the re-sent one is delivered first, then the original while the run goes on
+    during = await deliver_one_while_the_other_runs(deps, sim, run.id, first=1, then=0)
 
     # Then the original dropped itself: it neither ran nor came back to look again later
     assert during.state is RunState.RUNNING, "the original came after the run had finished"
     assert sent(broker) == []
-    finished = await SyncRun.get(id=run.id)
-    assert (finished.state, finished.attempts, finished.started_by_resend) == (
-        RunState.SUCCEEDED,
-        1,
-        1,
-    )
+    assert await outcome(run.id) == (RunState.SUCCEEDED, 1, 1)
     assert f"run {run.id} is under way (started by sending 1); sending 0 dropped" in our_lines(
         caplog, logging.INFO
     )
@@ -157,27 +194,15 @@ async def test_a_re_sent_message_that_comes_while_the_original_runs_drops_itself
 ) -> None:
     deps, broker, sim = scale_out
     caplog.set_level(logging.INFO)
-    run = await trigger_sync(deps, "seller-a", SyncKind.ORGANIZATIONS, trigger=SyncTrigger.MANUAL)
-    at = run.queued_at + timedelta(seconds=deps.settings.sync_requeue_after_seconds + 1)
-    assert await resend_lost_runs(deps, at) == 1
-    lose_messages(broker)
+    # Given the run waited too long and its message was sent again
+    run = await re_sent_run(deps, broker)
     # When the original is delivered first and the re-sent one while it runs
-    sim.set_faults(stall_next=[3.0])  # the run's first HaloPSA call hangs: it goes on a while
-    first = asyncio.create_task(execute_run(run.id, deps))
-    await started(run.id)
-    await execute_run(run.id, deps, resend=1)
-    during = await SyncRun.get(id=run.id)
-    await first
+    during = await deliver_one_while_the_other_runs(deps, sim, run.id, first=0, then=1)
     # Then the spare did nothing, and a spare after the end does nothing either
     await execute_run(run.id, deps, resend=1)
     assert during.state is RunState.RUNNING, "the spare came after the run had finished"
     assert sent(broker) == []
-    finished = await SyncRun.get(id=run.id)
-    assert (finished.state, finished.attempts, finished.started_by_resend) == (
-        RunState.SUCCEEDED,
-        1,
-        0,
-    )
+    assert await outcome(run.id) == (RunState.SUCCEEDED, 1, 0)
     assert our_lines(caplog, logging.ERROR) == []
     warnings = our_lines(caplog, logging.WARNING)
     assert [line for line in warnings if not line.startswith(f"re-sent run {run.id}'s")] == []
@@ -185,17 +210,14 @@ async def test_a_re_sent_message_that_comes_while_the_original_runs_drops_itself
 
 async def test_runs_started_cancelled_or_just_queued_again_are_not_re_sent(scale_out) -> None:
     deps, broker, _sim = scale_out
-    after = timedelta(seconds=deps.settings.sync_requeue_after_seconds + 1)
     # A run that ran
-    ran = await trigger_sync(deps, "seller-a", SyncKind.ORGANIZATIONS, trigger=SyncTrigger.MANUAL)
+    ran = await queued_run(deps)
     await execute_run(ran.id, deps)
-    assert await resend_lost_runs(deps, ran.queued_at + after) == 0
+    assert await resend_lost_runs(deps, past_interval(deps, ran.queued_at)) == 0
     # A run cancelled before it started
-    cancelled = await trigger_sync(
-        deps, "seller-a", SyncKind.ORGANIZATIONS, trigger=SyncTrigger.MANUAL
-    )
+    cancelled = await queued_run(deps)
     await cancel_sync(deps, "seller-a", cancelled.id)
-    assert await resend_lost_runs(deps, cancelled.queued_at + after) == 0
+    assert await resend_lost_runs(deps, past_interval(deps, cancelled.queued_at)) == 0
     lose_messages(broker)
     # A run queued long ago and queued again just now (an approved run holds the lock from
     # its approval): it waits from the moment it was queued again
@@ -208,8 +230,8 @@ async def test_runs_started_cancelled_or_just_queued_again_are_not_re_sent(scale
     )
     now = ran.queued_at
     assert await claim_lock("seller-b", old.id, now, QUEUED_LEASE_SECONDS)
-    assert await resend_lost_runs(deps, now + after - timedelta(seconds=2)) == 0
-    assert await resend_lost_runs(deps, now + after) == 1
+    assert await resend_lost_runs(deps, past_interval(deps, now) - timedelta(seconds=2)) == 0
+    assert await resend_lost_runs(deps, past_interval(deps, now)) == 1
     assert sent(broker) == [([old.id], {"resend": 1})]
 
 
@@ -218,20 +240,13 @@ async def test_a_re_send_the_broker_cannot_take_is_tried_again_at_the_next_look(
 ) -> None:
     deps, broker, _sim = scale_out
     caplog.set_level(logging.INFO)
-    run = await trigger_sync(deps, "seller-a", SyncKind.ORGANIZATIONS, trigger=SyncTrigger.MANUAL)
+    run = await queued_run(deps)
     lose_messages(broker)
-    at = run.queued_at + timedelta(seconds=deps.settings.sync_requeue_after_seconds + 1)
+    at = past_interval(deps, run.queued_at)
     # When the scheduler looks while Redis is still away (a broker on a port nobody serves)
     away = deps.settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
-    away_broker = build_broker(away)
-    away_deps = build_deps(away, queue=DramatiqJobQueue(away_broker))
-    register_actors(away_broker, away_deps)
-    try:
+    async with on_broker(away) as (away_deps, _away_broker):
         assert await resend_lost_runs(away_deps, at) == 0
-    finally:
-        away_broker.close()
-        await away_deps.bus.close()
-        await away_deps.aclose()
     # Then the next look, Redis back, sends it without waiting another interval; the number
     # the failed attempt took is not used again (the broker may have stored that message)
     assert await resend_lost_runs(deps, at + timedelta(seconds=1)) == 1
