@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
@@ -61,7 +61,13 @@ class Statement:
         return tests[0] if len(tests) == 1 else "(" + " OR ".join(tests) + ")"
 
     async def fetch(self, sql: str) -> Sequence[Any]:
-        """The rows, each indexable by position (``sqlite3.Row`` / ``asyncpg.Record``)."""
+        """The rows, each indexable by position (``sqlite3.Row`` / ``asyncpg.Record``).
+
+        Outside a transaction, SQLite reads on its own read-only connection
+        (``GatewaySqliteClient.read_rows``); a transaction reads its own writes."""
+        read_rows = getattr(self.connection, "read_rows", None)
+        if read_rows is not None:
+            return cast(Sequence[Any], await read_rows(sql, self.values))
         _, rows = await self.connection.execute_query(sql, self.values)
         return rows
 

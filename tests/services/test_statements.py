@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+from tortoise.transactions import in_transaction
+
+from gateway.db import current_connection_name
 from gateway.models import LogEntry, LogLevel
+from gateway.services import organizations
 from gateway.services.statements import as_datetime, statement_for, to_datetime
 from tests.support import data
 
@@ -62,3 +67,38 @@ async def test_a_term_that_looks_like_sql_is_only_searched_for(migrated_db) -> N
     assert await _titles_matching("$q$") == ["it's $q$ fine"]
     assert await _titles_matching("'); drop table") == ["x'); DROP TABLE log_entry; --"]
     assert await LogEntry.all().count() == 2
+
+
+async def test_a_page_is_read_while_another_task_holds_a_write_transaction_and_shows_only_what_is_committed(  # noqa: E501
+    migrated_db,
+) -> None:
+    # Given one committed organisation, and a transaction of another task (an import, a sync
+    # pull) that has written a second one and not committed yet
+    await data.organization("seller-a", "org-1", "Committed")
+    written, release = asyncio.Event(), asyncio.Event()
+
+    async def import_in_progress() -> None:
+        async with in_transaction(current_connection_name()):
+            await data.organization("seller-a", "org-2", "Not yet committed")
+            written.set()
+            await release.wait()
+
+    writer = asyncio.create_task(import_in_progress())
+    await written.wait()
+
+    # When the grid is read meanwhile
+    grid = asyncio.create_task(
+        organizations.list_organizations("seller-a", organizations.Filters(), cooldown_minutes=60)
+    )
+    done, _ = await asyncio.wait({grid}, timeout=30)  # bounds a hang; not a timing assertion
+    release.set()
+    await writer
+
+    # Then it answered without waiting for the transaction, with the committed state only
+    # (PostgreSQL's pool and SQLite's read connection alike)
+    assert grid in done, "the grid waited for another task's transaction"
+    assert [row.name for row in grid.result().items] == ["Committed"]
+    after = await organizations.list_organizations(
+        "seller-a", organizations.Filters(), cooldown_minutes=60
+    )
+    assert [row.name for row in after.items] == ["Committed", "Not yet committed"]
