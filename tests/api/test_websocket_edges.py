@@ -9,9 +9,12 @@ reach the process log as an ERROR.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -19,6 +22,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from gateway.auth import mint_token
+from tests.conftest import RunningGateway
 from tests.support.node import finish_node, start_node
 from tests.support.ws import (
     PROTOCOL,
@@ -152,22 +156,35 @@ def test_the_connection_init_timeout_defaults_to_ten_seconds() -> None:
     assert Settings().ws_connection_init_timeout_seconds == 10.0
 
 
+def one_second_token(gateway: RunningGateway) -> str:
+    """A seller admin's token that expires one second after the gateway's clock says now
+    (the tests hold that clock still, then move it past the second)."""
+    return mint_token(
+        gateway.settings, seller_id="seller-a", roles=["SELLER_ADMIN"], ttl=timedelta(seconds=1)
+    )
+
+
+@contextlib.asynccontextmanager
+async def socket_on_a_held_clock(
+    edge_gateway_factory: Any,
+) -> AsyncIterator[tuple[RunningGateway, Any, Any]]:
+    """A gateway without leeway whose clock stands still, and a socket it acknowledged with
+    a :func:`one_second_token`; yields the gateway, the socket and the clock to move."""
+    gateway = edge_gateway_factory(jwt_leeway_seconds=0)
+    with time_machine.travel(whole_second(), tick=False) as clock:
+        token = one_second_token(gateway)
+        socket = await open_socket(gateway.base_url, {"Authorization": f"Bearer {token}"})
+        assert (await receive(socket))["type"] == "connection_ack"
+        yield gateway, socket, clock
+
+
 async def test_an_open_socket_is_closed_with_4401_when_its_token_expires(
     edge_gateway_factory,
 ) -> None:
     # Given a socket authenticated with a token that expires a second after it was minted,
     # with a subscription open (no leeway, so the socket lives exactly as long as the token),
     # while the gateway's clock stands still: the token passes however long all this takes
-    gateway = edge_gateway_factory(jwt_leeway_seconds=0)
-    with time_machine.travel(whole_second(), tick=False) as clock:
-        token = mint_token(
-            gateway.settings,
-            seller_id="seller-a",
-            roles=["SELLER_ADMIN"],
-            ttl=timedelta(seconds=1),
-        )
-        socket = await open_socket(gateway.base_url, {"Authorization": f"Bearer {token}"})
-        assert (await receive(socket))["type"] == "connection_ack"
+    async with socket_on_a_held_clock(edge_gateway_factory) as (gateway, socket, clock):
         before = await subscriptions_held(gateway.base_url)
         await subscribe(socket, SUBSCRIPTION)
         await until_subscribed(gateway.base_url, before + 1)
@@ -185,16 +202,7 @@ async def test_a_socket_stays_open_while_the_gateways_clock_says_its_token_passe
     edge_gateway_factory,
 ) -> None:
     # Given a socket whose token expires a second after the gateway's clock, held still
-    gateway = edge_gateway_factory(jwt_leeway_seconds=0)
-    with time_machine.travel(whole_second(), tick=False) as clock:
-        token = mint_token(
-            gateway.settings,
-            seller_id="seller-a",
-            roles=["SELLER_ADMIN"],
-            ttl=timedelta(seconds=1),
-        )
-        socket = await open_socket(gateway.base_url, {"Authorization": f"Bearer {token}"})
-        assert (await receive(socket))["type"] == "connection_ack"
+    async with socket_on_a_held_clock(edge_gateway_factory) as (_, socket, clock):
         # When more than that second passes on the event loop's clock, not on the wall clock
         # (a clock stepped back or slewed; over HTTP the token still passes) …
         await asyncio.sleep(1.5)
@@ -213,12 +221,7 @@ async def test_the_graphql_ws_client_sees_4401_and_reconnects_with_a_fresh_token
     # The gateway's clock stands still until the client's subscription is open: the short
     # token passes however long node takes to start, then expires when the clock moves.
     with time_machine.travel(whole_second(), tick=False) as clock:
-        short = mint_token(
-            gateway.settings,
-            seller_id="seller-a",
-            roles=["SELLER_ADMIN"],
-            ttl=timedelta(seconds=1),
-        )
+        short = one_second_token(gateway)
         before = await subscriptions_held(gateway.base_url)
         client = start_node("ws_client.mjs", ws_url(gateway.base_url), short, gateway.token())
         await until_subscribed(gateway.base_url, before + 1, client)
