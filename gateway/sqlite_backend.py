@@ -140,9 +140,8 @@ class GatewaySqliteClient(_TranslateBusy):
         with _busy_as_domain_error():
             if self._reader is None:
                 reader = await aiosqlite.connect(self.filename, isolation_level=None)
-                for pragma in ("busy_timeout", "cache_size", "mmap_size"):
-                    if pragma in self.pragmas:
-                        await reader.execute(f"PRAGMA {pragma}={self.pragmas[pragma]}")
+                for pragma, value in self.pragmas.items():  # as Tortoise's own connection
+                    await reader.execute(f"PRAGMA {pragma}={value}")
                 await reader.execute("PRAGMA query_only=1")
                 if self._reader is None:
                     self._reader = reader

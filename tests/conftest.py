@@ -64,7 +64,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 # (a file copy; CREATE DATABASE … TEMPLATE, made ahead by tests/support/postgres_pool.py),
 # because applying every migration costs ~2 s a test and a copy ~0.3 s at most. Tests marked
 # ``empty_database`` get a database with nothing applied (the migration tests).
-_templates: dict[str, str] = {}
+_sqlite_template: Path | None = None
 
 
 def migrated_sqlite(factory: pytest.TempPathFactory, path: Path) -> str:
@@ -72,14 +72,15 @@ def migrated_sqlite(factory: pytest.TempPathFactory, path: Path) -> str:
 
     Callable from sync and async code alike: the template is migrated once, on a thread of
     its own with its own event loop."""
-    if "sqlite" not in _templates:
+    global _sqlite_template
+    if _sqlite_template is None:
         folder = factory.mktemp("template-db")
         template = folder / "gateway.sqlite3"
         settings = make_settings(f"sqlite://{template}", folder)
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             pool.submit(asyncio.run, db.migrate(settings)).result()
-        _templates["sqlite"] = str(template)
-    shutil.copyfile(_templates["sqlite"], path)
+        _sqlite_template = template
+    shutil.copyfile(_sqlite_template, path)
     return f"sqlite://{path}"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,7 @@ from gateway.halopsa.simulator import SimulatorState, create_simulator_app
 from gateway.models import LogEntry, LogLevel, Organization, Subscription
 from gateway.settings import Settings
 from tests.support import data
+from tests.support.metrics import gauge
 from tests.support.servers import free_port, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,8 +88,7 @@ class WebGateway:
     def live_subscriptions(self) -> float:
         """The subscriptions the gateway serves live (``/metrics``), every socket's."""
         text = httpx.get(f"{self.base_url}/metrics", timeout=30).text
-        found = re.search(r"^halo_gateway_live_sockets (\S+)$", text, re.M)
-        return float(found.group(1)) if found else 0.0
+        return gauge(text, "halo_gateway_live_sockets")
 
     @property
     def halo_urls(self) -> tuple[str, str]:

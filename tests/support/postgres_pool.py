@@ -52,44 +52,38 @@ class PostgresPool:
                 self.admin = await asyncpg.connect(self.admin_dsn)
             await self.admin.execute(sql)
 
-    async def create(self, *, empty: bool = False) -> str:
-        name = f"halo_{'e' if empty else 't'}_{uuid.uuid4().hex[:12]}"
-        if empty:
-            await self.execute(f'CREATE DATABASE "{name}"')
-            return name
-        await self.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+    async def create(self, prefix: str, template: str | None = None) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await self.execute(f'CREATE DATABASE "{name}"{copy}')
         return name
+
+    async def drop(self, name: str) -> None:
+        await self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def take(self, *, empty: bool = False) -> str:
         """A database of the caller's own (migrated unless ``empty``); blocks until it exists."""
         if empty:
-            return self.submit(self.create(empty=True)).result()
+            return self.submit(self.create("halo_e")).result()
         if self.template is None:
-            self.template = self.submit(self.create(empty=True)).result()
-            self.submit(self.migrate(self.template)).result()
+            template = self.submit(self.create("halo_tpl")).result()
+            self.submit(self.migrate(template)).result()
+            self.template = template
         while len(self.ahead) < AHEAD + 1:
-            self.ahead.append(self.submit(self.create()))
+            self.ahead.append(self.submit(self.create("halo_t", self.template)))
         return self.ahead.popleft().result()
 
     def give_back(self, name: str) -> None:
         """Drop ``name`` behind the caller (its gateways have stopped; FORCE ends the rest)."""
-        self.drops.append(
-            self.submit(self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        )
+        self.drops.append(self.submit(self.drop(name)))
 
     def close(self) -> None:
         """Drop what is left (made-ahead databases, the template) and stop the thread."""
-        for future in concurrent.futures.as_completed([*self.ahead, *self.drops]):
-            name = future.result()
-            if isinstance(name, str):
-                self.give_back(name)
-        self.ahead.clear()
-        leftovers = [*self.drops]
+        while self.ahead:
+            self.give_back(self.ahead.popleft().result())
         if self.template is not None:
-            leftovers.append(
-                self.submit(self.execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)'))
-            )
-        concurrent.futures.wait(leftovers)
+            self.give_back(self.template)
+        concurrent.futures.wait(self.drops)
         if self.admin is not None:
             self.submit(self.admin.close()).result()
         self.loop.call_soon_threadsafe(self.loop.stop)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import subprocess
 import time
 from datetime import UTC, datetime
@@ -12,6 +11,8 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+
+from tests.support.metrics import gauge
 
 PROTOCOL = "graphql-transport-ws"
 # Bounds a hang, measures nothing: a gateway under CPU load takes seconds, not a minute.
@@ -69,8 +70,7 @@ async def subscriptions_held(base_url: str) -> float:
     """The live event subscriptions the gateway holds (``/metrics``)."""
     async with httpx.AsyncClient(base_url=base_url) as client:
         text = (await client.get("/metrics")).text
-    found = re.search(r"^halo_gateway_event_subscribers (\S+)$", text, re.M)
-    return float(found.group(1)) if found else 0.0
+    return gauge(text, "halo_gateway_event_subscribers")
 
 
 async def until_subscribed(
